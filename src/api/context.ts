@@ -1,0 +1,29 @@
+import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from '../config/config.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { Onboarding } from '../onboarding/onboarding.ts';
+import type { ProfileRegistry } from '../profiles/registry.ts';
+import type { ApiTokenRepository } from '../store/api-tokens.ts';
+import type { DeadLetterRepository } from '../store/dead-letters.ts';
+import type { DeviceRepository } from '../store/devices.ts';
+import type { ResidentRepository } from '../store/residents.ts';
+import type { StationRepository } from '../store/stations.ts';
+
+/** What route handlers may use: services and repositories, never the broker's internals. */
+export interface ApiContext {
+  config: Config;
+  onboarding: Onboarding;
+  stations: StationRepository;
+  residents: ResidentRepository;
+  devices: DeviceRepository;
+  directory: DeviceDirectory;
+  profiles: ProfileRegistry;
+  deadLetters: DeadLetterRepository;
+  tokens: ApiTokenRepository;
+  metrics: Metrics;
+  health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+}
+
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;

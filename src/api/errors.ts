@@ -1,0 +1,35 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { CarebellError } from '../core/errors.ts';
+
+/**
+ * One error shape for every failure: `{error: {code, message, field?}}`.
+ * A 400 names the invalid field; a 500 never shows a stack or internals.
+ */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | CarebellError | Error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const first = error.validation[0]!;
+      const where = error.validationContext ?? 'body';
+      const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+      const field = path || String((first.params as { issue?: { path?: unknown[] } })?.issue?.path?.join('.') ?? '');
+      const message = `${where}${field ? '.' + field : ''}: ${first.message}`;
+      return reply.status(400).send({ error: { code: 'validation_failed', message, field: field || where } });
+    }
+    if (error instanceof CarebellError) {
+      if (error.status >= 500) request.log.error({ err: error }, error.message);
+      return reply.status(error.status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
+    }
+    const status = (error as FastifyError).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 401 ? 'unauthorized' : 'validation_failed';
+      return reply.status(status).send({ error: { code, message: error.message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ error: { code: 'internal', message: 'internal error; the gateway log has the details' } });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+}

@@ -1,0 +1,14 @@
+import type { Api, ApiContext } from '../context.ts';
+
+/** Unauthenticated: liveness, readiness and Prometheus metrics. */
+export function healthRoutes(app: Api, ctx: ApiContext): void {
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    const health = ctx.health();
+    return reply.status(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'degraded', checks: health.checks });
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    ctx.metrics.connectedDevices.set(ctx.directory.onlineCount());
+    return reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+}

@@ -1,0 +1,69 @@
+import type { KnownDevice } from '../ingest/device-directory.ts';
+import type { DeadLetter } from '../store/dead-letters.ts';
+import type { DeviceRecord } from '../store/devices.ts';
+import type { Resident } from '../store/residents.ts';
+import type { Station } from '../store/stations.ts';
+
+/** API representations: times as ISO 8601 strings, no secrets. */
+export const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+export const stationView = (s: Station) => ({
+  id: s.id,
+  name: s.name,
+  level: s.level,
+  parentId: s.parentId,
+  webhookUrl: s.webhookUrl,
+  createdAt: iso(s.createdAt),
+});
+
+export const residentView = (r: Resident) => ({
+  id: r.id,
+  name: r.name,
+  address: r.address,
+  stationId: r.stationId,
+  providerId: r.providerId,
+  livesAlone: r.livesAlone,
+  capabilityLevel: r.capabilityLevel,
+  timezone: r.timezone,
+  notes: r.notes,
+  contacts: r.contacts,
+  createdAt: iso(r.createdAt),
+});
+
+export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined) => {
+  const firstMessageAt = live?.firstMessageAt ?? record.firstMessageAt;
+  return {
+    id: record.id,
+    profile: record.profileId,
+    residentId: record.residentId,
+    stationId: live?.context.stationId ?? record.stationId,
+    providerId: record.providerId,
+    online: live?.online ?? false,
+    lastSeen: iso(live?.lastSeen ?? record.lastSeen),
+    battery: live?.battery ?? record.battery,
+    provisioned: firstMessageAt !== null,
+    firstMessageAt: iso(firstMessageAt),
+    decommissioned: record.decommissionedAt !== null,
+    createdAt: iso(record.createdAt),
+  };
+};
+
+const printable = (b: Buffer): string | null => {
+  const text = b.toString('utf8');
+  // eslint-disable-next-line no-control-regex
+  return /^[^\u0000-\u0008\u000e-\u001f\ufffd]*$/.test(text) ? text : null;
+};
+
+export const deadLetterView = (d: DeadLetter) => ({
+  id: d.id,
+  receivedAt: iso(d.receivedAt),
+  deviceId: d.deviceId,
+  topic: d.topic,
+  code: d.code,
+  reason: d.reason,
+  partial: d.partial,
+  payloadSize: d.payloadSize,
+  payloadTruncated: d.payload.length < d.payloadSize,
+  payloadBase64: d.payload.toString('base64'),
+  payloadText: printable(d.payload),
+});

@@ -1,0 +1,217 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { Config } from './config/config.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { EventBus } from './core/event-bus.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { createMetrics, type Metrics } from './core/metrics.ts';
+import { newSecret } from './core/secrets.ts';
+import { DeviceBroker } from './broker/broker.ts';
+import { DeadLetterStore } from './ingest/dead-letter.ts';
+import { DeviceDirectory } from './ingest/device-directory.ts';
+import { Ingest } from './ingest/ingest.ts';
+import { Onboarding } from './onboarding/onboarding.ts';
+import { loadProfileDirectory, type ProfileRegistry } from './profiles/registry.ts';
+import { buildApi } from './api/server.ts';
+import type { Api } from './api/context.ts';
+import { openDatabase, type Db } from './store/database.ts';
+import { ApiTokenRepository } from './store/api-tokens.ts';
+import { DeadLetterRepository } from './store/dead-letters.ts';
+import { DeviceEventRepository } from './store/device-events.ts';
+import { DeviceRepository } from './store/devices.ts';
+import { ResidentRepository } from './store/residents.ts';
+import { StationRepository } from './store/stations.ts';
+import { SqliteTelemetrySink } from './telemetry/sqlite-sink.ts';
+import { SpoolingRemoteSink } from './telemetry/remote-sink.ts';
+import { InfluxV1Writer } from './telemetry/influx-v1.ts';
+import { InfluxV2Writer } from './telemetry/influx-v2.ts';
+import type { TelemetryPoint, TelemetrySink } from './telemetry/point.ts';
+import { TelemetryWriter } from './telemetry/writer.ts';
+
+export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
+
+export interface BuildOptions {
+  config: Config;
+  clock?: Clock;
+  log?: Logger;
+  profilesDir?: string;
+  /** Overrides for tests: e.g. a short spool retry. */
+  telemetry?: { retryMinMs?: number; retryMaxMs?: number };
+}
+
+export interface CarebellApp {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  db: Db;
+  bus: EventBus;
+  metrics: Metrics;
+  profiles: ProfileRegistry;
+  directory: DeviceDirectory;
+  ingest: Ingest;
+  broker: DeviceBroker;
+  telemetry: TelemetryWriter;
+  sink: TelemetrySink;
+  onboarding: Onboarding;
+  api: Api;
+  repos: {
+    stations: StationRepository;
+    residents: ResidentRepository;
+    devices: DeviceRepository;
+    deadLetters: DeadLetterRepository;
+    events: DeviceEventRepository;
+    tokens: ApiTokenRepository;
+  };
+  /** Set on the first start when no CAREBELL_ADMIN_TOKEN is configured: shown once, stored hashed. */
+  bootstrapAdminToken: string | undefined;
+  close(): Promise<void>;
+}
+
+/** QoS 1 redeliveries come within minutes; an hour is a wide margin that still tolerates 8-bit seq counters. */
+export const EVENT_DEDUPE_WINDOW_MS = 3_600_000;
+
+function createSink(config: Config, db: Db, log: Logger, metrics: Metrics, opts: BuildOptions['telemetry']): TelemetrySink {
+  const spool = (name: string) => ({
+    spoolDir: join(config.dataDir, 'spool', name),
+    log,
+    onBacklogChange: (n: number) => metrics.telemetrySpool.set(n),
+    ...(opts?.retryMinMs !== undefined ? { retryMinMs: opts.retryMinMs } : {}),
+    ...(opts?.retryMaxMs !== undefined ? { retryMaxMs: opts.retryMaxMs } : {}),
+  });
+  if (config.influxUrl) return new SpoolingRemoteSink(new InfluxV1Writer(config.influxUrl), spool('influx'));
+  if (config.influxV2Url) {
+    const v2 = { url: config.influxV2Url, token: config.influxV2Token!, org: config.influxV2Org!, bucket: config.influxV2Bucket! };
+    return new SpoolingRemoteSink(new InfluxV2Writer(v2), spool('influx-v2'));
+  }
+  return new SqliteTelemetrySink(db);
+}
+
+/** Builds the whole gateway from its configuration. Opens no sockets: see listen.ts. */
+export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const db = openDatabase(config.dataDir);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const bus = new EventBus(log);
+  const profiles = loadProfileDirectory(opts.profilesDir ?? defaultProfilesDir);
+
+  const repos = {
+    stations: new StationRepository(db),
+    residents: new ResidentRepository(db),
+    devices: new DeviceRepository(db),
+    deadLetters: new DeadLetterRepository(db),
+    events: new DeviceEventRepository(db),
+    tokens: new ApiTokenRepository(db),
+  };
+
+  const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
+  directory.load();
+
+  const deadLetters = new DeadLetterStore({ repo: repos.deadLetters, bus, metrics, log });
+  const ingest = new Ingest({
+    directory,
+    deadLetters,
+    events: repos.events,
+    bus,
+    clock,
+    metrics,
+    log,
+    maxPayloadBytes: config.maxPayloadBytes,
+    dedupeWindowMs: EVENT_DEDUPE_WINDOW_MS,
+  });
+
+  const sink = createSink(config, db, log, metrics, opts.telemetry);
+  const telemetry = new TelemetryWriter(sink, { log, flushMs: config.telemetryFlushMs, onStored: (n) => metrics.telemetryStored.inc(n) });
+  bus.on('device.readings', ({ device, readings }) => {
+    const points: TelemetryPoint[] = readings.map((r) => ({
+      deviceId: r.deviceId,
+      kind: r.kind,
+      value: r.value,
+      ts: r.ts,
+      residentId: device.residentId,
+      stationId: device.stationId,
+      profileId: device.profileId,
+    }));
+    telemetry.push(points);
+  });
+
+  const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log });
+  const onboarding = new Onboarding({ ...repos, directory, profiles, clock });
+
+  let bootstrapAdminToken: string | undefined;
+  if (!config.adminToken && repos.tokens.count() === 0) {
+    bootstrapAdminToken = newSecret();
+    repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
+  }
+
+  const api = buildApi(
+    {
+      config,
+      onboarding,
+      stations: repos.stations,
+      residents: repos.residents,
+      devices: repos.devices,
+      directory,
+      profiles,
+      deadLetters: repos.deadLetters,
+      tokens: repos.tokens,
+      metrics,
+      health: () => {
+        const backlog = sink.backlog();
+        return {
+          ok: !broker.aedes.closed,
+          checks: {
+            broker: { ok: !broker.aedes.closed },
+            database: { ok: db.open },
+            telemetry: { ok: true, detail: backlog > 0 ? `${backlog} points spooled for ${sink.name}` : sink.name },
+          },
+        };
+      },
+    },
+    log,
+  );
+
+  // Live device state is written in batches, not per message.
+  const persistTimer = setInterval(() => directory.persist(), 1_000);
+  persistTimer.unref();
+  // Retention: telemetry (embedded store) and dead letters, hourly.
+  const retention = () => {
+    const now = clock.now();
+    if (sink instanceof SqliteTelemetrySink) sink.pruneBefore(now - config.telemetryRetentionDays * 86_400_000);
+    repos.deadLetters.pruneBefore(now - config.deadLetterRetentionDays * 86_400_000);
+  };
+  const retentionTimer = setInterval(retention, 3_600_000);
+  retentionTimer.unref();
+
+  let closing: Promise<void> | undefined;
+  const app: CarebellApp = {
+    config,
+    clock,
+    log,
+    db,
+    bus,
+    metrics,
+    profiles,
+    directory,
+    ingest,
+    broker,
+    telemetry,
+    sink,
+    onboarding,
+    api,
+    repos,
+    bootstrapAdminToken,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(persistTimer);
+        clearInterval(retentionTimer);
+        await broker.close(); // stop accepting device traffic first
+        await api.close();
+        await telemetry.close(); // flush buffered readings
+        directory.persist();
+        db.close();
+      })()),
+  };
+  return app;
+}

@@ -1,0 +1,213 @@
+import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Clock } from '../core/clock.ts';
+import type { EventBus } from '../core/event-bus.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { constantTimeEqual, sha256, verifySecret } from '../core/secrets.ts';
+import type { DeviceDirectory, KnownDevice } from '../ingest/device-directory.ts';
+import type { Ingest } from '../ingest/ingest.ts';
+import { canPublish, canSubscribe } from './access.ts';
+
+export interface BrokerDeps {
+  directory: DeviceDirectory;
+  ingest: Ingest;
+  bus: EventBus;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+}
+
+// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3].
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+type AuthError = Error & { returnCode: number };
+const authError = (code: number, message: string): AuthError => Object.assign(new Error(message), { returnCode: code });
+
+/**
+ * The device-facing MQTT broker: aedes with carebell's hooks. aedes' defaults
+ * let everyone in and everyone publish anywhere; every hook is overridden.
+ * authenticate → device registry (scrypt), authorizePublish/Subscribe → the
+ * device's own topics, published → ingest (before the PUBACK, so an accepted
+ * QoS 1 message has been handled).
+ */
+export class DeviceBroker {
+  readonly aedes: Aedes;
+  readonly #deps: BrokerDeps;
+  /** The live session of each connected device. */
+  readonly #sessions = new Map<string, Client>();
+  readonly #servers = new Set<Server>();
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(aedes: Aedes, deps: BrokerDeps) {
+    this.aedes = aedes;
+    this.#deps = deps;
+  }
+
+  static async create(deps: BrokerDeps): Promise<DeviceBroker> {
+    let broker!: DeviceBroker;
+    const aedes = await Aedes.createBroker({
+      // A device has 10 s from TCP connect to CONNECT, or is dropped.
+      connectTimeout: 10_000,
+      maxClientsIdLength: 64,
+      authenticate: (client, username, password, done) => broker.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => broker.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => broker.authorizeSubscribe(client, sub, done),
+      // aedes publishes its own $SYS messages while starting, before `broker` exists.
+      published: (packet, client, done) => (broker ? broker.published(packet, client, done) : done(null)),
+    });
+    broker = new DeviceBroker(aedes, deps);
+    broker.#wireLifecycle();
+    return broker;
+  }
+
+  #refuse(action: 'connect' | 'publish' | 'subscribe', clientId: string, reason: string, topic?: string): void {
+    this.#deps.metrics.mqttRefusals.inc({ action, reason });
+    this.#deps.log.warn({ action, clientId, reason, topic }, `mqtt ${action} refused: ${reason}`);
+    this.#deps.bus.emit('broker.refused', topic === undefined ? { action, clientId, reason } : { action, clientId, reason, topic });
+  }
+
+  authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthError | null, ok: boolean | null) => void): void {
+    const clientId = client.id ?? '';
+    if (!username || !password) {
+      this.#refuse('connect', clientId, 'no_credentials');
+      return done(authError(BAD_USERNAME_OR_PASSWORD, 'username and password required'), false);
+    }
+    if (username !== clientId) {
+      this.#refuse('connect', clientId, 'client_id_mismatch');
+      return done(authError(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)'), false);
+    }
+    const device = this.#deps.directory.get(username);
+    if (!device) {
+      this.#refuse('connect', clientId, 'unknown_device');
+      return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad username or password'), false);
+    }
+    if (device.decommissioned) {
+      this.#refuse('connect', clientId, 'decommissioned');
+      return done(authError(NOT_AUTHORIZED, 'device decommissioned'), false);
+    }
+    const secret = password.toString('utf8');
+    const digest = sha256(`${device.secretHash}\u0000${secret}`);
+    if (device.verifiedDigest !== undefined && constantTimeEqual(device.verifiedDigest, digest)) return done(null, true);
+    verifySecret(secret, device.secretHash).then(
+      (ok) => {
+        if (ok) {
+          device.verifiedDigest = digest;
+          return done(null, true);
+        }
+        this.#refuse('connect', clientId, 'bad_password');
+        done(authError(BAD_USERNAME_OR_PASSWORD, 'bad username or password'), false);
+      },
+      (err) => {
+        this.#deps.log.error({ err, clientId }, 'secret verification failed');
+        done(authError(BAD_USERNAME_OR_PASSWORD, 'bad username or password'), false);
+      },
+    );
+  }
+
+  authorizePublish(client: Client | null, packet: { topic: string }, done: (err?: Error | null) => void): void {
+    if (!client) return done(null); // the gateway's own publications (commands to devices)
+    const device = this.#deps.directory.get(client.id);
+    const decision = device ? canPublish(device, packet.topic) : { allowed: false as const, reason: 'unknown_device' };
+    if (decision.allowed) return done(null);
+    this.#refuse('publish', client.id, decision.reason, packet.topic);
+    // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection.
+    done(new Error(`publish to ${packet.topic} not allowed: ${decision.reason}`));
+  }
+
+  authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
+    const device = this.#deps.directory.get(client.id);
+    const decision = device ? canSubscribe(device, sub.topic) : { allowed: false as const, reason: 'unknown_device' };
+    if (decision.allowed) return done(null, sub);
+    this.#refuse('subscribe', client.id, decision.reason, sub.topic);
+    done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]; the connection stays up.
+  }
+
+  published(packet: AedesPublishPacket, client: Client | null, done: (err?: Error | null) => void): void {
+    if (!client || packet.topic.startsWith('$')) return done(null);
+    const device = this.#deps.directory.get(client.id);
+    if (device) {
+      const current = this.#sessions.get(device.id);
+      this.#deps.ingest.handle({
+        device,
+        topic: packet.topic,
+        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+        receivedAt: this.#deps.clock.now(),
+        superseded: current !== undefined && current !== client,
+      });
+    }
+    done(null);
+  }
+
+  #wireLifecycle(): void {
+    const { directory, metrics, log } = this.#deps;
+    this.aedes.on('client', (client) => {
+      const device = directory.get(client.id);
+      if (!device) return;
+      this.#sessions.set(device.id, client);
+      metrics.connectedDevices.set(this.#sessions.size);
+      directory.setOnline(device, true, 'connected');
+    });
+    this.aedes.on('clientDisconnect', (client) => {
+      const device = directory.get(client.id);
+      if (!device || this.#sessions.get(device.id) !== client) return; // a session replaced by a newer one
+      this.#sessions.delete(device.id);
+      metrics.connectedDevices.set(this.#sessions.size);
+      directory.setOnline(device, false, 'disconnected');
+    });
+    this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+    this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.#sessions.has(deviceId);
+  }
+
+  /** Sends a command to a device on its profile's downlink topic. */
+  sendCommand(device: KnownDevice, payload: Buffer | string, qos: 0 | 1 = 1): Promise<void> {
+    const topic = device.profile.downlinkTopic(device.id);
+    if (!topic) return Promise.reject(new Error(`profile ${device.profile.id} has no downlink topic`));
+    return new Promise((resolve, reject) =>
+      this.aedes.publish(
+        { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain: false, dup: false },
+        (err?: Error | null) => (err ? reject(err) : resolve()),
+      ),
+    );
+  }
+
+  /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */
+  listenTcp(port: number, host: string): Promise<Server> {
+    const server = createServer((socket) => {
+      socket.setNoDelay(true);
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      this.aedes.handle(socket);
+    });
+    this.#servers.add(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  /** Serves MQTT over an already-upgraded WebSocket stream. */
+  handleStream(stream: Duplex, req?: IncomingMessage): void {
+    this.aedes.handle(stream, req);
+  }
+
+  /** Stops accepting, disconnects every device, closes the broker. */
+  async close(): Promise<void> {
+    for (const server of this.#servers) server.close();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await Promise.all([...this.#servers].map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))));
+    this.#servers.clear();
+  }
+}

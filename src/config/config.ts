@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { CarebellError } from '../core/errors.ts';
+
+/**
+ * Every setting, with its environment variable, its `--flag` and its default.
+ * The README's configuration table is this list.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalUrl = z
+  .string()
+  .url()
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
+export const configSchema = z.object({
+  dataDir: z.string().min(1).default('./data'),
+  mqttHost: z.string().default('0.0.0.0'),
+  mqttPort: port.default(1883),
+  httpHost: z.string().default('0.0.0.0'),
+  httpPort: port.default(8080),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  influxUrl: optionalUrl,
+  influxV2Url: optionalUrl,
+  influxV2Token: z.string().optional(),
+  influxV2Org: z.string().optional(),
+  influxV2Bucket: z.string().optional(),
+  webhookSecret: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  telemetryRetentionDays: z.coerce.number().int().min(1).default(90),
+  deadLetterRetentionDays: z.coerce.number().int().min(1).default(30),
+  maxPayloadBytes: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
+  telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(200),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variable name → config key. */
+export const envVars: Record<string, keyof Config> = {
+  CAREBELL_DATA_DIR: 'dataDir',
+  CAREBELL_MQTT_HOST: 'mqttHost',
+  CAREBELL_MQTT_PORT: 'mqttPort',
+  CAREBELL_HTTP_HOST: 'httpHost',
+  CAREBELL_HTTP_PORT: 'httpPort',
+  CAREBELL_ADMIN_TOKEN: 'adminToken',
+  CAREBELL_INFLUX_URL: 'influxUrl',
+  CAREBELL_INFLUX_V2_URL: 'influxV2Url',
+  CAREBELL_INFLUX_V2_TOKEN: 'influxV2Token',
+  CAREBELL_INFLUX_V2_ORG: 'influxV2Org',
+  CAREBELL_INFLUX_V2_BUCKET: 'influxV2Bucket',
+  CAREBELL_WEBHOOK_SECRET: 'webhookSecret',
+  CAREBELL_LOG_LEVEL: 'logLevel',
+  CAREBELL_TELEMETRY_RETENTION_DAYS: 'telemetryRetentionDays',
+  CAREBELL_DEADLETTER_RETENTION_DAYS: 'deadLetterRetentionDays',
+  CAREBELL_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
+  CAREBELL_TELEMETRY_FLUSH_MS: 'telemetryFlushMs',
+};
+
+/** `CAREBELL_MQTT_PORT` → `--mqtt-port`. */
+export const flagFor = (envVar: string): string =>
+  '--' + envVar.replace(/^CAREBELL_/, '').toLowerCase().replace(/_/g, '-');
+
+/**
+ * Reads settings from the environment, then `--flag value` / `--flag=value`
+ * arguments (flags win). Unknown flags and bad values are errors that name them.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Config {
+  const raw: Record<string, string> = {};
+  for (const [name, key] of Object.entries(envVars)) {
+    const value = env[name];
+    if (value !== undefined) raw[key] = value;
+  }
+  const byFlag = new Map(Object.entries(envVars).map(([name, key]) => [flagFor(name), key]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) continue;
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = byFlag.get(flag);
+    if (!key) throw new CarebellError('validation_failed', `unknown option ${flag}; known: ${[...byFlag.keys()].join(', ')}`);
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new CarebellError('validation_failed', `option ${flag} needs a value`);
+    raw[key] = value;
+  }
+  return parseConfig(raw);
+}
+
+export function parseConfig(input: ConfigInput | Record<string, unknown>): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const envName = Object.entries(envVars).find(([, k]) => k === key)?.[0] ?? key;
+    throw new CarebellError('validation_failed', `${envName}: ${issue.message}`, { field: envName });
+  }
+  const config = result.data;
+  const v2 = [config.influxV2Url, config.influxV2Token, config.influxV2Org, config.influxV2Bucket];
+  if (v2.some((v) => v) && !v2.every((v) => v)) {
+    throw new CarebellError(
+      'validation_failed',
+      'CAREBELL_INFLUX_V2_URL, _TOKEN, _ORG and _BUCKET must be set together',
+      { field: 'CAREBELL_INFLUX_V2_URL' },
+    );
+  }
+  if (config.influxUrl && config.influxV2Url) {
+    throw new CarebellError('validation_failed', 'set either CAREBELL_INFLUX_URL (1.x) or CAREBELL_INFLUX_V2_URL (2.x), not both');
+  }
+  return config;
+}

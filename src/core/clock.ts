@@ -1,0 +1,30 @@
+/**
+ * The clock is injected everywhere so that rules, escalation deadlines and
+ * simulators never read the wall clock directly: tests drive a ManualClock,
+ * simulators may run a ScaledClock at 60x.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock that only moves when told to: for tests of anything time-based. */
+export class ManualClock implements Clock {
+  #now: number;
+  constructor(start: number | Date = Date.UTC(2026, 0, 1, 8, 0, 0)) {
+    this.#now = typeof start === 'number' ? start : start.getTime();
+  }
+  now(): number {
+    return this.#now;
+  }
+  advance(ms: number): number {
+    if (ms < 0) throw new RangeError('a clock cannot go backwards');
+    this.#now += ms;
+    return this.#now;
+  }
+  set(epochMs: number): void {
+    this.#now = epochMs;
+  }
+}

@@ -1,0 +1,57 @@
+import type { Logger } from './logger.ts';
+import type { DeviceContext, DeviceEvent, DeviceStatusChange, Reading } from './model.ts';
+
+/** Every event the gateway raises internally, by name, with its payload. */
+export interface BusEvents {
+  /** Readings decoded from one accepted message. */
+  'device.readings': { device: DeviceContext; readings: Reading[] };
+  /** A device event that is not a duplicate of one already seen. */
+  'device.event': { device: DeviceContext; event: DeviceEvent };
+  'device.status': DeviceStatusChange;
+  'deadletter.stored': { id: number; deviceId: string | null; topic: string; reason: string };
+  'broker.refused': { action: 'connect' | 'publish' | 'subscribe'; clientId: string; reason: string; topic?: string };
+}
+
+export type BusEventName = keyof BusEvents;
+type Listener<K extends BusEventName> = (payload: BusEvents[K]) => void;
+
+/**
+ * A typed, synchronous event bus. Each listener is isolated: one that throws is
+ * logged and counted, and the others still run (zigbee2mqtt's lesson).
+ */
+export class EventBus {
+  readonly #listeners = new Map<BusEventName, Set<Listener<never>>>();
+  readonly #log: Logger;
+  listenerErrors = 0;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  on<K extends BusEventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends BusEventName>(name: K, payload: BusEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as Listener<K>)(payload);
+      } catch (err) {
+        this.listenerErrors++;
+        this.#log.error({ err, event: name }, 'event listener failed');
+      }
+    }
+  }
+
+  listenerCount(name: BusEventName): number {
+    return this.#listeners.get(name)?.size ?? 0;
+  }
+}

@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, on a registry of its own (several apps can live in one test process). */
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'carebell_process_' });
+  const m = {
+    registry,
+    mqttRefusals: new Counter({
+      name: 'carebell_mqtt_refusals_total',
+      help: 'MQTT connects, publishes and subscribes refused, by action and reason',
+      labelNames: ['action', 'reason'] as const,
+      registers: [registry],
+    }),
+    connectedDevices: new Gauge({ name: 'carebell_connected_devices', help: 'Devices connected to the broker now', registers: [registry] }),
+    messagesIn: new Counter({
+      name: 'carebell_messages_in_total',
+      help: 'Device messages received, by profile',
+      labelNames: ['profile'] as const,
+      registers: [registry],
+    }),
+    readings: new Counter({ name: 'carebell_readings_total', help: 'Readings accepted', registers: [registry] }),
+    deviceEvents: new Counter({
+      name: 'carebell_device_events_total',
+      help: 'Device events accepted, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    duplicateEvents: new Counter({
+      name: 'carebell_duplicate_events_total',
+      help: 'Events dropped as redeliveries of an event already accepted (same device and seq)',
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'carebell_dead_letters_total',
+      help: 'Messages or fields dead-lettered, by reason code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    telemetryStored: new Counter({ name: 'carebell_telemetry_points_stored_total', help: 'Telemetry points written to the sink', registers: [registry] }),
+    telemetrySpool: new Gauge({ name: 'carebell_telemetry_spool_points', help: 'Telemetry points spooled on disk for an unreachable server', registers: [registry] }),
+    ingestSeconds: new Histogram({
+      name: 'carebell_ingest_seconds',
+      help: 'Time to decode and dispatch one device message',
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,126 @@
+import type { Clock } from '../core/clock.ts';
+import type { EventBus } from '../core/event-bus.ts';
+import type { DeviceContext, DeviceStatusChange } from '../core/model.ts';
+import type { CompiledMessage, CompiledProfile, ProfileRegistry } from '../profiles/registry.ts';
+import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import type { ResidentRepository } from '../store/residents.ts';
+
+/** What the broker and ingest need to know about a device, kept in memory. */
+export interface KnownDevice {
+  readonly id: string;
+  readonly profile: CompiledProfile;
+  readonly context: DeviceContext;
+  secretHash: string;
+  decommissioned: boolean;
+  /** SHA-256 of the last secret that passed scrypt, so reconnects skip the slow hash. */
+  verifiedDigest: string | undefined;
+  online: boolean;
+  lastSeen: number | null;
+  battery: number | null;
+  firstMessageAt: number | null;
+  /** Concrete topic → message spec, filled on first use. */
+  readonly topics: Map<string, CompiledMessage | null>;
+}
+
+export interface DeviceDirectoryDeps {
+  devices: DeviceRepository;
+  residents: ResidentRepository;
+  profiles: ProfileRegistry;
+  bus: EventBus;
+  clock: Clock;
+}
+
+/**
+ * The in-memory directory of registered devices. Live state (online, last
+ * seen, battery) changes on every message, so it is kept here and written to
+ * SQLite in batches by `persist()`.
+ */
+export class DeviceDirectory {
+  readonly #deps: DeviceDirectoryDeps;
+  readonly #byId = new Map<string, KnownDevice>();
+  readonly #dirty = new Set<KnownDevice>();
+
+  constructor(deps: DeviceDirectoryDeps) {
+    this.#deps = deps;
+  }
+
+  /** Loads every device; all start offline until they connect. */
+  load(): void {
+    this.#deps.devices.markAllOffline();
+    for (const record of this.#deps.devices.list()) this.add(record);
+  }
+
+  add(record: DeviceRecord): KnownDevice {
+    const profile = this.#deps.profiles.get(record.profileId);
+    if (!profile) throw new Error(`device ${record.id} uses unknown profile ${record.profileId}`);
+    const stationId = record.stationId ?? (record.residentId ? (this.#deps.residents.get(record.residentId)?.stationId ?? null) : null);
+    const device: KnownDevice = {
+      id: record.id,
+      profile,
+      context: { id: record.id, profileId: record.profileId, residentId: record.residentId, stationId, providerId: record.providerId },
+      secretHash: record.secretHash,
+      decommissioned: record.decommissionedAt !== null,
+      verifiedDigest: undefined,
+      online: false,
+      lastSeen: record.lastSeen,
+      battery: record.battery,
+      firstMessageAt: record.firstMessageAt,
+      topics: new Map(),
+    };
+    this.#byId.set(record.id, device);
+    return device;
+  }
+
+  get(id: string): KnownDevice | undefined {
+    return this.#byId.get(id);
+  }
+
+  all(): KnownDevice[] {
+    return [...this.#byId.values()];
+  }
+
+  messageFor(device: KnownDevice, topic: string): CompiledMessage | undefined {
+    let m = device.topics.get(topic);
+    if (m === undefined) {
+      m = device.profile.messageFor(device.id, topic) ?? null;
+      if (device.topics.size < 64) device.topics.set(topic, m);
+    }
+    return m ?? undefined;
+  }
+
+  /** A message arrived from the device: it is alive. */
+  heard(device: KnownDevice, now: number): void {
+    device.lastSeen = now;
+    if (device.firstMessageAt === null) device.firstMessageAt = now;
+    this.#dirty.add(device);
+  }
+
+  setBattery(device: KnownDevice, battery: number): void {
+    device.battery = battery;
+    this.#dirty.add(device);
+  }
+
+  setOnline(device: KnownDevice, online: boolean, reason: DeviceStatusChange['reason']): void {
+    const now = this.#deps.clock.now();
+    if (online) device.lastSeen = now;
+    if (device.online === online) return;
+    device.online = online;
+    this.#dirty.add(device);
+    this.#deps.bus.emit('device.status', { deviceId: device.id, online, lastSeen: device.lastSeen ?? now, reason });
+  }
+
+  /** Writes changed live state to SQLite in one transaction. */
+  persist(): number {
+    if (this.#dirty.size === 0) return 0;
+    const rows = [...this.#dirty].map((d) => ({ id: d.id, online: d.online, lastSeen: d.lastSeen, battery: d.battery, firstMessageAt: d.firstMessageAt }));
+    this.#dirty.clear();
+    this.#deps.devices.saveLiveState(rows);
+    return rows.length;
+  }
+
+  onlineCount(): number {
+    let n = 0;
+    for (const d of this.#byId.values()) if (d.online) n++;
+    return n;
+  }
+}

@@ -1,0 +1,140 @@
+import type { Clock } from '../core/clock.ts';
+import type { EventBus } from '../core/event-bus.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeviceEvent, Reading } from '../core/model.ts';
+import type { Decoded } from '../profiles/decoder.ts';
+import type { DeviceEventRepository } from '../store/device-events.ts';
+import type { DeadLetterStore } from './dead-letter.ts';
+import type { DeviceDirectory, KnownDevice } from './device-directory.ts';
+
+export interface IngestDeps {
+  directory: DeviceDirectory;
+  deadLetters: DeadLetterStore;
+  events: DeviceEventRepository;
+  bus: EventBus;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  /** Largest payload accepted when a profile does not set its own. */
+  maxPayloadBytes: number;
+  /** A repeated (device, seq) within this window is a redelivery of the same event. */
+  dedupeWindowMs: number;
+}
+
+export interface IngestResult {
+  outcome: 'accepted' | 'rejected' | 'duplicate';
+  readings: number;
+  events: number;
+  rejectedFields: number;
+}
+
+interface Message {
+  device: KnownDevice;
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+  /** Sent by a session that a newer connection of the same device has replaced (e.g. its will). */
+  superseded?: boolean;
+}
+
+/**
+ * message → the device's profile → Readings and DeviceEvents on the bus.
+ * Steps, in order: checkSize, findMessage, decode, recordRejectedFields,
+ * dropRedelivery, publishReadings, publishEvents, applyStatus.
+ * Whatever a device sends, this never throws.
+ */
+export class Ingest {
+  readonly #d: IngestDeps;
+  constructor(deps: IngestDeps) {
+    this.#d = deps;
+  }
+
+  handle(msg: Message): IngestResult {
+    const { directory, metrics } = this.#d;
+    const { device, topic, payload, receivedAt } = msg;
+    metrics.messagesIn.inc({ profile: device.profile.id });
+    directory.heard(device, receivedAt);
+
+    // checkSize
+    const limit = device.profile.maxPayloadBytes ?? this.#d.maxPayloadBytes;
+    if (payload.length > limit) {
+      return this.#reject(msg, 'too_large', `payload is ${payload.length} bytes; the limit for ${device.profile.id} is ${limit}`);
+    }
+
+    // findMessage
+    const spec = directory.messageFor(device, topic);
+    if (!spec) return this.#reject(msg, 'unknown_topic', `profile ${device.profile.id} has no message on topic ${topic}`);
+
+    // decode
+    let outcome;
+    try {
+      outcome = spec.decode(payload, receivedAt);
+    } catch (err) {
+      // A decoder bug must not stop ingest: the message is kept for a fix and replay.
+      this.#d.log.error({ err, deviceId: device.id, topic }, 'decoder failed');
+      return this.#reject(msg, 'decoder_error', `decoder failed: ${(err as Error).message}`);
+    }
+    if (!outcome.ok) return this.#reject(msg, outcome.code, outcome.reason);
+    const decoded = outcome.decoded;
+
+    // dropRedelivery: [MQTT-4.3.2] QoS 1 may deliver twice; a repeated (device, seq) is one event.
+    const seq = decoded.events.find((e) => e.seq !== undefined)?.seq;
+    if (seq !== undefined && this.#d.events.seenSince(device.id, seq, receivedAt - this.#d.dedupeWindowMs)) {
+      metrics.duplicateEvents.inc();
+      return { outcome: 'duplicate', readings: 0, events: 0, rejectedFields: 0 };
+    }
+
+    // recordRejectedFields: the rest of the message still counts.
+    if (decoded.rejected.length > 0) {
+      this.#d.deadLetters.put({
+        deviceId: device.id,
+        topic,
+        payload,
+        code: decoded.rejected[0]!.code,
+        reason: decoded.rejected.map((r) => r.reason).join('; '),
+        partial: true,
+        receivedAt,
+      });
+    }
+
+    this.#publishReadings(device, decoded);
+    this.#publishEvents(device, decoded, receivedAt);
+    this.#applyStatus(msg, decoded);
+    return { outcome: 'accepted', readings: decoded.readings.length, events: decoded.events.length, rejectedFields: decoded.rejected.length };
+  }
+
+  #publishReadings(device: KnownDevice, decoded: Decoded): void {
+    if (decoded.readings.length === 0) return;
+    const readings: Reading[] = new Array(decoded.readings.length);
+    for (let i = 0; i < decoded.readings.length; i++) {
+      const r = decoded.readings[i]!;
+      readings[i] = { deviceId: device.id, kind: r.kind, value: r.value, unit: r.unit, ts: decoded.ts };
+      if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
+    }
+    this.#d.metrics.readings.inc(readings.length);
+    this.#d.bus.emit('device.readings', { device: device.context, readings });
+  }
+
+  #publishEvents(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
+    for (const e of decoded.events) {
+      const event: DeviceEvent = { deviceId: device.id, type: e.type, ts: decoded.ts };
+      if (e.seq !== undefined) event.seq = e.seq;
+      // Logged before it is dispatched, so a crash after this point cannot make a redelivery look new.
+      this.#d.events.insert(event, receivedAt);
+      this.#d.metrics.deviceEvents.inc({ type: e.type });
+      this.#d.bus.emit('device.event', { device: device.context, event });
+    }
+  }
+
+  #applyStatus(msg: Message, decoded: Decoded): void {
+    // A late will from a replaced session must not mark the live session offline.
+    if (decoded.online === undefined || msg.superseded) return;
+    this.#d.directory.setOnline(msg.device, decoded.online, 'status_message');
+  }
+
+  #reject(msg: Message, code: string, reason: string): IngestResult {
+    this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: msg.payload, code, reason, partial: false, receivedAt: msg.receivedAt });
+    return { outcome: 'rejected', readings: 0, events: 0, rejectedFields: 0 };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Server as NetServer, AddressInfo } from 'node:net';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { CarebellApp } from './app.ts';
+
+export interface Listening {
+  mqttPort: number;
+  httpPort: number;
+  mqttUrl: string;
+  httpUrl: string;
+  wsUrl: string;
+}
+
+const local = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+/**
+ * Opens the gateway's sockets: MQTT over TCP, and HTTP with the API, the
+ * console and MQTT over WebSocket at /mqtt. Port 0 picks a free port.
+ */
+export async function listen(app: CarebellApp): Promise<Listening> {
+  const { config, broker, api } = app;
+  const mqttServer: NetServer = await broker.listenTcp(config.mqttPort, config.mqttHost);
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes + 1024 });
+  api.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/mqtt') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => ws.terminate());
+      broker.handleStream(stream, req);
+    });
+  });
+  api.addHook('onClose', async () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  });
+  await api.listen({ port: config.httpPort, host: config.httpHost });
+
+  const mqttPort = (mqttServer.address() as AddressInfo).port;
+  const httpPort = (api.server.address() as AddressInfo).port;
+  const httpHost = local(config.httpHost);
+  return {
+    mqttPort,
+    httpPort,
+    mqttUrl: `mqtt://${local(config.mqttHost)}:${mqttPort}`,
+    httpUrl: `http://${httpHost}:${httpPort}`,
+    wsUrl: `ws://${httpHost}:${httpPort}/mqtt`,
+  };
+}

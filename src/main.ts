@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { buildApp } from './app.ts';
+import { envVars, flagFor, loadConfig } from './config/config.ts';
+import { CarebellError, errorMessage } from './core/errors.ts';
+import { createLogger } from './core/logger.ts';
+import { newSecret } from './core/secrets.ts';
+import { listen } from './listen.ts';
+import { openDatabase } from './store/database.ts';
+import { ApiTokenRepository } from './store/api-tokens.ts';
+
+const usage = `carebell: gateway and alarm platform for home-care devices
+
+usage: carebell <command> [options]
+
+commands:
+  start          run the gateway (MQTT broker, ingest, API) — the default
+  admin-token    revoke the bootstrap admin token and print a new one
+
+options (each also an environment variable):
+${Object.keys(envVars)
+  .map((name) => `  ${flagFor(name).padEnd(30)} ${name}`)
+  .join('\n')}
+`;
+
+async function start(argv: string[]): Promise<void> {
+  const config = loadConfig(process.env, argv);
+  const log = createLogger(config.logLevel);
+  const app = await buildApp({ config, log });
+  const where = await listen(app);
+  log.info({ ...where, dataDir: config.dataDir, telemetry: app.sink.name, profiles: app.profiles.size }, 'carebell started');
+
+  const lines = [
+    '',
+    `  carebell is running`,
+    `  console and API  ${where.httpUrl}/   (API under /api/v1)`,
+    `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl})`,
+    `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
+  ];
+  if (app.bootstrapAdminToken) {
+    lines.push(
+      '',
+      '  First start: an admin token was created. It is shown only now; keep it safe.',
+      `  Authorization: Bearer ${app.bootstrapAdminToken}`,
+      '  (a new one: `carebell admin-token`; or set CAREBELL_ADMIN_TOKEN)',
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: closing connections and flushing telemetry');
+    const force = setTimeout(() => {
+      log.error('clean stop took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    try {
+      await app.close();
+      log.info('stopped cleanly');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'error while stopping');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function adminToken(argv: string[]): void {
+  const config = loadConfig(process.env, argv);
+  const db = openDatabase(config.dataDir);
+  const tokens = new ApiTokenRepository(db);
+  const token = newSecret();
+  db.transaction(() => {
+    tokens.revokeAll('bootstrap-admin', Date.now());
+    tokens.insert(token, 'bootstrap-admin', 'admin', Date.now());
+  })();
+  db.close();
+  process.stdout.write(`Authorization: Bearer ${token}\n`);
+}
+
+async function main(): Promise<void> {
+  const [command = 'start', ...rest] = process.argv.slice(2);
+  if (command === '--help' || command === '-h' || command === 'help') return void process.stdout.write(usage);
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'admin-token':
+      return adminToken(rest);
+    default:
+      if (command.startsWith('--')) return start(process.argv.slice(2));
+      throw new CarebellError('validation_failed', `unknown command "${command}"; try carebell --help`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`carebell: ${errorMessage(err)}\n`);
+  process.exit(err instanceof CarebellError ? 2 : 1);
+});

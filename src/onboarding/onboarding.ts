@@ -1,0 +1,164 @@
+import type { Clock } from '../core/clock.ts';
+import { CarebellError, conflict, invalid } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { hashSecret, newSecret } from '../core/secrets.ts';
+import { deviceIdPattern } from '../broker/topics.ts';
+import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { ProfileRegistry } from '../profiles/registry.ts';
+import type { DeviceRepository } from '../store/devices.ts';
+import type { Resident, ResidentRepository } from '../store/residents.ts';
+import { parentLevel, type Station, type StationLevel, type StationRepository } from '../store/stations.ts';
+
+export interface OnboardingDeps {
+  stations: StationRepository;
+  residents: ResidentRepository;
+  devices: DeviceRepository;
+  directory: DeviceDirectory;
+  profiles: ProfileRegistry;
+  clock: Clock;
+}
+
+export interface NewStation {
+  name: string;
+  level: StationLevel;
+  parentId?: string | null | undefined;
+  webhookUrl?: string | null | undefined;
+}
+
+export interface NewResident {
+  name: string;
+  address: string;
+  stationId: string;
+  providerId?: string | null | undefined;
+  livesAlone: boolean;
+  capabilityLevel: number;
+  timezone?: string | undefined;
+  notes?: string | null | undefined;
+  contacts: Array<{ name: string; relation: string; phone: string; priority: number; webhookUrl?: string | null | undefined }>;
+}
+
+export interface NewDevice {
+  profile: string;
+  residentId?: string | null | undefined;
+  stationId?: string | null | undefined;
+  providerId?: string | null | undefined;
+  id?: string | undefined;
+}
+
+export interface DeviceCredentials {
+  id: string;
+  profile: string;
+  mqtt: { clientId: string; username: string; password: string; topics: { publish: string[]; subscribe: string[] } };
+}
+
+/** Onboarding of the organisation tree, residents and their devices. */
+export class Onboarding {
+  readonly #d: OnboardingDeps;
+  constructor(deps: OnboardingDeps) {
+    this.#d = deps;
+  }
+
+  createStation(input: NewStation): Station {
+    const parentId = input.parentId ?? null;
+    const wantParent = parentLevel[input.level];
+    if (wantParent === null && parentId !== null) throw invalid('parentId', 'a district centre has no parent');
+    if (wantParent !== null) {
+      if (parentId === null) throw invalid('parentId', `a ${input.level} station needs a parent ${wantParent} station`);
+      const parent = this.#d.stations.get(parentId);
+      if (!parent) throw invalid('parentId', `station ${parentId} does not exist`);
+      if (parent.level !== wantParent) throw invalid('parentId', `a ${input.level} station's parent must be a ${wantParent} station, not a ${parent.level}`);
+    }
+    const station: Station = {
+      id: newId('stn'),
+      name: input.name,
+      level: input.level,
+      parentId,
+      webhookUrl: input.webhookUrl ?? null,
+      createdAt: this.#d.clock.now(),
+    };
+    this.#d.stations.insert(station);
+    return station;
+  }
+
+  createResident(input: NewResident): Resident {
+    const station = this.#d.stations.get(input.stationId);
+    if (!station) throw invalid('stationId', `station ${input.stationId} does not exist`);
+    if (station.level !== 'community') throw invalid('stationId', `residents belong to a community station; ${station.id} is a ${station.level} station`);
+    const priorities = input.contacts.map((c) => c.priority);
+    if (new Set(priorities).size !== priorities.length) throw invalid('contacts', 'each contact needs a different priority');
+    const resident: Resident = {
+      id: newId('res'),
+      name: input.name,
+      address: input.address,
+      stationId: input.stationId,
+      providerId: input.providerId ?? null,
+      livesAlone: input.livesAlone,
+      capabilityLevel: input.capabilityLevel,
+      timezone: input.timezone ?? 'Asia/Shanghai',
+      notes: input.notes ?? null,
+      contacts: [...input.contacts]
+        .sort((a, b) => a.priority - b.priority)
+        .map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null })),
+      createdAt: this.#d.clock.now(),
+    };
+    this.#d.residents.insert(resident);
+    return resident;
+  }
+
+  /** Registers a device and issues its MQTT secret, which is shown only in this answer. */
+  async createDevice(input: NewDevice): Promise<DeviceCredentials> {
+    const profile = this.#d.profiles.get(input.profile);
+    if (!profile) throw invalid('profile', `unknown profile ${input.profile}; GET /api/v1/profiles lists them`);
+    const residentId = input.residentId ?? null;
+    const stationId = input.stationId ?? null;
+    if (residentId === null && stationId === null) throw invalid('residentId', 'a device belongs to a resident (or, for a siren, to a station)');
+    let providerId = input.providerId ?? null;
+    if (residentId !== null) {
+      const resident = this.#d.residents.get(residentId);
+      if (!resident) throw invalid('residentId', `resident ${residentId} does not exist`);
+      providerId ??= resident.providerId;
+    }
+    if (stationId !== null && !this.#d.stations.get(stationId)) throw invalid('stationId', `station ${stationId} does not exist`);
+    const id = input.id ?? newId('dev');
+    if (!deviceIdPattern.test(id)) throw invalid('id', 'a device id is 1-64 letters, digits, _ . : or -, starting with a letter or digit');
+    if (this.#d.directory.get(id) || this.#d.devices.get(id)) throw conflict(`device ${id} is already registered`);
+
+    const secret = newSecret();
+    const record = {
+      id,
+      profileId: profile.id,
+      residentId,
+      stationId,
+      providerId,
+      secretHash: await hashSecret(secret),
+      online: false,
+      lastSeen: null,
+      battery: null,
+      firstMessageAt: null,
+      createdAt: this.#d.clock.now(),
+      decommissionedAt: null,
+    };
+    // Checked again after the await: another request may have taken the id meanwhile.
+    if (this.#d.directory.get(id)) throw conflict(`device ${id} is already registered`);
+    try {
+      this.#d.devices.insert(record);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(`device ${id} is already registered`);
+      throw err;
+    }
+    this.#d.directory.add(record);
+    const downlink = profile.downlinkTopic(id);
+    return {
+      id,
+      profile: profile.id,
+      mqtt: {
+        clientId: id,
+        username: id,
+        password: secret,
+        topics: { publish: profile.uplinkTopics(id), subscribe: downlink ? [downlink] : [] },
+      },
+    };
+  }
+}
+
+export { CarebellError };

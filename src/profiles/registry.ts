@@ -1,0 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fillTopic, ownPrefix } from '../broker/topics.ts';
+import { compileMessage, ProfileCompileError, type MessageDecoder } from './decoder.ts';
+import { profileSchema, type DeviceProfile, type MessageSpec } from './schema.ts';
+
+/** A validated profile with its messages compiled into decoders. */
+export interface CompiledMessage {
+  spec: MessageSpec;
+  decode: MessageDecoder;
+}
+
+export class CompiledProfile {
+  readonly profile: DeviceProfile;
+  readonly messages: CompiledMessage[];
+  readonly maxPayloadBytes: number | undefined;
+
+  constructor(profile: DeviceProfile) {
+    this.profile = profile;
+    this.maxPayloadBytes = profile.maxPayloadBytes;
+    const topics = new Set<string>();
+    this.messages = profile.messages.map((spec, i) => {
+      if (topics.has(spec.topic)) throw new ProfileCompileError(`messages[${i}]: topic ${spec.topic} is used by two messages`);
+      topics.add(spec.topic);
+      return { spec, decode: compileMessage(spec, `messages[${i}] (${spec.name})`) };
+    });
+  }
+
+  get id(): string {
+    return this.profile.id;
+  }
+
+  /** The message spec for a concrete topic published by `deviceId`. */
+  messageFor(deviceId: string, topic: string): CompiledMessage | undefined {
+    return this.messages.find((m) => fillTopic(m.spec.topic, deviceId) === topic);
+  }
+
+  uplinkTopics(deviceId: string): string[] {
+    return this.messages.map((m) => fillTopic(m.spec.topic, deviceId));
+  }
+
+  downlinkTopic(deviceId: string): string | undefined {
+    return this.profile.commands ? fillTopic(this.profile.commands.topic, deviceId) : undefined;
+  }
+
+  /** Literal prefixes under which this device may hold wildcard subscriptions. */
+  ownPrefixes(deviceId: string): string[][] {
+    const patterns = [...this.messages.map((m) => m.spec.topic), ...(this.profile.commands ? [this.profile.commands.topic] : [])];
+    return patterns.map((p) => ownPrefix(p, deviceId)).filter((p): p is string[] => p !== null);
+  }
+
+  /** The catalogue entry shown by the API. */
+  summary(): Record<string, unknown> {
+    const p = this.profile;
+    return {
+      id: p.id,
+      vendor: p.vendor,
+      model: p.model,
+      kind: p.kind,
+      description: p.description,
+      heartbeatSeconds: p.heartbeatSeconds,
+      wearable: p.wearable,
+      topics: {
+        uplink: p.messages.map((m) => ({ name: m.name, topic: m.topic, format: m.format })),
+        downlink: p.commands?.topic ?? null,
+      },
+      readings: [...new Set(p.messages.flatMap((m) => m.readings.map((r) => r.kind)))],
+      events: [...new Set(p.messages.flatMap((m) => m.events.flatMap((e) => (e.map ? Object.values(e.map) : e.event ? [e.event] : []))))],
+      alarmRules: p.alarmRules,
+    };
+  }
+}
+
+export class ProfileError extends Error {
+  readonly source: string;
+  constructor(source: string, message: string) {
+    super(`${source}: ${message}`);
+    this.source = source;
+  }
+}
+
+/** Validates raw JSON as a profile and compiles it; errors name the JSON path. */
+export function compileProfile(raw: unknown, source = 'profile'): CompiledProfile {
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ProfileError(source, lines.join('; '));
+  }
+  try {
+    return new CompiledProfile(parsed.data);
+  } catch (err) {
+    if (err instanceof ProfileCompileError) throw new ProfileError(source, err.message);
+    throw err;
+  }
+}
+
+export class ProfileRegistry {
+  readonly #byId = new Map<string, CompiledProfile>();
+
+  add(profile: CompiledProfile): void {
+    if (this.#byId.has(profile.id)) throw new ProfileError(profile.id, 'a profile with this id is already registered');
+    this.#byId.set(profile.id, profile);
+  }
+  get(id: string): CompiledProfile | undefined {
+    return this.#byId.get(id);
+  }
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+  all(): CompiledProfile[] {
+    return [...this.#byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+  get size(): number {
+    return this.#byId.size;
+  }
+}
+
+/** Reads every `*.json` profile in a directory (except the JSON Schema). Any bad file is an error. */
+export function loadProfileDirectory(dir: string): ProfileRegistry {
+  const registry = new ProfileRegistry();
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'profile.schema.json').sort();
+  for (const file of files) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    } catch (err) {
+      throw new ProfileError(file, `not valid JSON: ${(err as Error).message}`);
+    }
+    const profile = compileProfile(raw, file);
+    const expectedFile = `${profile.id}.json`;
+    if (file !== expectedFile) throw new ProfileError(file, `the file of profile "${profile.id}" must be named ${expectedFile}`);
+    registry.add(profile);
+  }
+  return registry;
+}

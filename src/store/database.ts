@@ -1,0 +1,56 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrations as defaultMigrations, type Migration } from './migrations.ts';
+
+export type Db = Database.Database;
+
+/**
+ * Opens (or creates) the gateway's SQLite database in WAL mode and brings its
+ * schema up to date. `dataDir` null opens a private in-memory database.
+ */
+export function openDatabase(dataDir: string | null, migrations: Migration[] = defaultMigrations): Db {
+  let db: Db;
+  if (dataDir === null) {
+    db = new Database(':memory:');
+  } else {
+    mkdirSync(dataDir, { recursive: true });
+    db = new Database(join(dataDir, 'carebell.db'));
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a committed transaction survives a process crash; only an
+    // OS crash or power loss can lose the last commits.
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, migrations);
+  return db;
+}
+
+export function migrate(db: Db, migrations: Migration[]): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const applied = new Set(
+    db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
+  );
+  const versions = migrations.map((m) => m.version);
+  if (new Set(versions).size !== versions.length) throw new Error('duplicate migration version');
+  const done: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        Date.now(),
+      );
+    })();
+    done.push(migration.version);
+  }
+  return done;
+}
+
+export function schemaVersion(db: Db): number {
+  return (db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+}

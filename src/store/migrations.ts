@@ -1,0 +1,112 @@
+/**
+ * Versioned schema migrations. Append only: a released migration is never
+ * edited, a change is a new version. Each runs in its own transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'organisation, residents, devices, dead letters, telemetry',
+    sql: `
+      CREATE TABLE stations (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        level       TEXT NOT NULL CHECK (level IN ('district', 'street', 'community')),
+        parent_id   TEXT REFERENCES stations(id),
+        webhook_url TEXT,
+        created_at  INTEGER NOT NULL
+      );
+      CREATE INDEX stations_parent ON stations(parent_id);
+
+      CREATE TABLE residents (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL,
+        address          TEXT NOT NULL,
+        station_id       TEXT NOT NULL REFERENCES stations(id),
+        provider_id      TEXT,
+        lives_alone      INTEGER NOT NULL DEFAULT 0,
+        capability_level INTEGER NOT NULL DEFAULT 0 CHECK (capability_level BETWEEN 0 AND 4),
+        timezone         TEXT NOT NULL DEFAULT 'Asia/Shanghai',
+        notes            TEXT,
+        created_at       INTEGER NOT NULL
+      );
+      CREATE INDEX residents_station ON residents(station_id);
+
+      CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY,
+        resident_id TEXT NOT NULL REFERENCES residents(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        relation    TEXT NOT NULL,
+        phone       TEXT NOT NULL,
+        priority    INTEGER NOT NULL,
+        webhook_url TEXT
+      );
+      CREATE INDEX contacts_resident ON contacts(resident_id, priority);
+
+      CREATE TABLE devices (
+        id                TEXT PRIMARY KEY,
+        profile_id        TEXT NOT NULL,
+        resident_id       TEXT REFERENCES residents(id),
+        station_id        TEXT REFERENCES stations(id),
+        provider_id       TEXT,
+        secret_hash       TEXT NOT NULL,
+        online            INTEGER NOT NULL DEFAULT 0,
+        last_seen         INTEGER,
+        battery           REAL,
+        first_message_at  INTEGER,
+        created_at        INTEGER NOT NULL,
+        decommissioned_at INTEGER
+      );
+      CREATE INDEX devices_resident ON devices(resident_id);
+
+      CREATE TABLE device_events (
+        id          INTEGER PRIMARY KEY,
+        device_id   TEXT NOT NULL,
+        type        TEXT NOT NULL,
+        seq         INTEGER,
+        ts          INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        data        TEXT
+      );
+      CREATE INDEX device_events_seq ON device_events(device_id, seq) WHERE seq IS NOT NULL;
+      CREATE INDEX device_events_received ON device_events(received_at);
+
+      CREATE TABLE dead_letters (
+        id           INTEGER PRIMARY KEY,
+        received_at  INTEGER NOT NULL,
+        device_id    TEXT,
+        topic        TEXT NOT NULL,
+        payload      BLOB NOT NULL,
+        payload_size INTEGER NOT NULL,
+        code         TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        partial      INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX dead_letters_device ON dead_letters(device_id, received_at);
+      CREATE INDEX dead_letters_received ON dead_letters(received_at);
+
+      CREATE TABLE telemetry (
+        device_id TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        ts        INTEGER NOT NULL,
+        value     REAL NOT NULL
+      );
+      CREATE INDEX telemetry_series ON telemetry(device_id, kind, ts);
+      CREATE INDEX telemetry_ts ON telemetry(ts);
+
+      CREATE TABLE api_tokens (
+        id         INTEGER PRIMARY KEY,
+        label      TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+    `,
+  },
+];

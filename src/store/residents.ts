@@ -1,0 +1,113 @@
+import type { Db } from './database.ts';
+
+export interface Contact {
+  name: string;
+  relation: string;
+  phone: string;
+  priority: number;
+  webhookUrl: string | null;
+}
+
+export interface Resident {
+  id: string;
+  name: string;
+  address: string;
+  stationId: string;
+  providerId: string | null;
+  livesAlone: boolean;
+  capabilityLevel: number;
+  timezone: string;
+  notes: string | null;
+  contacts: Contact[];
+  createdAt: number;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  address: string;
+  station_id: string;
+  provider_id: string | null;
+  lives_alone: number;
+  capability_level: number;
+  timezone: string;
+  notes: string | null;
+  created_at: number;
+}
+interface ContactRow {
+  resident_id: string;
+  name: string;
+  relation: string;
+  phone: string;
+  priority: number;
+  webhook_url: string | null;
+}
+
+const toContact = (c: ContactRow): Contact => ({
+  name: c.name,
+  relation: c.relation,
+  phone: c.phone,
+  priority: c.priority,
+  webhookUrl: c.webhook_url,
+});
+
+export class ResidentRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  insert(r: Resident): void {
+    this.#db.transaction(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(r.id, r.name, r.address, r.stationId, r.providerId, r.livesAlone ? 1 : 0, r.capabilityLevel, r.timezone, r.notes, r.createdAt);
+      const insertContact = this.#db.prepare(
+        'INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const c of r.contacts) insertContact.run(r.id, c.name, c.relation, c.phone, c.priority, c.webhookUrl);
+    })();
+  }
+
+  get(id: string): Resident | undefined {
+    const row = this.#db.prepare('SELECT * FROM residents WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return undefined;
+    const contacts = this.#db.prepare('SELECT * FROM contacts WHERE resident_id = ? ORDER BY priority, id').all(id) as ContactRow[];
+    return this.#toResident(row, contacts);
+  }
+
+  list(filter: { stationId?: string } = {}): Resident[] {
+    const rows = (
+      filter.stationId
+        ? this.#db.prepare('SELECT * FROM residents WHERE station_id = ? ORDER BY created_at, id').all(filter.stationId)
+        : this.#db.prepare('SELECT * FROM residents ORDER BY created_at, id').all()
+    ) as Row[];
+    const contacts = this.#db.prepare('SELECT * FROM contacts ORDER BY priority, id').all() as ContactRow[];
+    const byResident = new Map<string, ContactRow[]>();
+    for (const c of contacts) {
+      const list = byResident.get(c.resident_id);
+      if (list) list.push(c);
+      else byResident.set(c.resident_id, [c]);
+    }
+    return rows.map((r) => this.#toResident(r, byResident.get(r.id) ?? []));
+  }
+
+  #toResident(r: Row, contacts: ContactRow[]): Resident {
+    return {
+      id: r.id,
+      name: r.name,
+      address: r.address,
+      stationId: r.station_id,
+      providerId: r.provider_id,
+      livesAlone: r.lives_alone === 1,
+      capabilityLevel: r.capability_level,
+      timezone: r.timezone,
+      notes: r.notes,
+      contacts: contacts.map(toContact),
+      createdAt: r.created_at,
+    };
+  }
+}

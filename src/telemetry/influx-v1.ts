@@ -1,0 +1,72 @@
+import { InfluxDB, type IPoint } from 'influx';
+import type { StoredReading, TelemetryPoint, TelemetryQuery } from './point.ts';
+import type { RemoteWriter } from './remote-sink.ts';
+
+/**
+ * InfluxDB 1.x through the `influx` client. `CAREBELL_INFLUX_URL` is
+ * `http://[user:pass@]host:8086/dbname`. One measurement per reading kind
+ * (heart_rate, spo2, …), field `value`, tags device, resident, station, profile.
+ */
+export function parseInfluxV1Url(url: string): { protocol: 'http' | 'https'; host: string; port: number; database: string; username?: string; password?: string } {
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  if (!database) throw new Error(`CAREBELL_INFLUX_URL must name the database, e.g. http://localhost:8086/carebell (got ${url})`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`CAREBELL_INFLUX_URL must be http or https (got ${u.protocol})`);
+  return {
+    protocol: u.protocol === 'https:' ? 'https' : 'http',
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 8086,
+    database,
+    ...(u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {}),
+  };
+}
+
+export const toTags = (p: TelemetryPoint): Record<string, string> => {
+  const tags: Record<string, string> = { device: p.deviceId, profile: p.profileId };
+  if (p.residentId) tags.resident = p.residentId;
+  if (p.stationId) tags.station = p.stationId;
+  return tags;
+};
+
+const escapeIdent = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+const escapeString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export class InfluxV1Writer implements RemoteWriter {
+  readonly name = 'influx';
+  readonly client: InfluxDB;
+  readonly database: string;
+  #databaseReady = false;
+
+  constructor(url: string, requestTimeoutMs = 10_000) {
+    const cfg = parseInfluxV1Url(url);
+    this.database = cfg.database;
+    this.client = new InfluxDB({ ...cfg, pool: { maxRetries: 0, requestTimeout: requestTimeoutMs } });
+  }
+
+  async write(points: TelemetryPoint[]): Promise<void> {
+    if (!this.#databaseReady) {
+      await this.client.createDatabase(this.database); // idempotent on the server
+      this.#databaseReady = true;
+    }
+    const ipoints: IPoint[] = points.map((p) => ({ measurement: p.kind, tags: toTags(p), fields: { value: p.value }, timestamp: p.ts }));
+    await this.client.writePoints(ipoints, { precision: 'ms', database: this.database });
+  }
+
+  async query(q: TelemetryQuery): Promise<StoredReading[]> {
+    const measurements = q.kind ? [q.kind] : undefined;
+    const from = escapeIdent;
+    const where = `device = ${escapeString(q.deviceId)} AND time >= ${q.from}ms AND time < ${q.to}ms`;
+    const target = measurements ? measurements.map(from).join(', ') : '/.*/';
+    const rows = await this.client.query<{ time: Date; value: number }>(
+      `SELECT value FROM ${target} WHERE ${where} ORDER BY time LIMIT ${q.limit ?? 10_000}`,
+      { precision: 'ms', database: this.database },
+    );
+    // A multi-measurement query returns one group per measurement.
+    const groups = rows.groups();
+    const out: StoredReading[] = [];
+    for (const g of groups) for (const r of g.rows) out.push({ kind: g.name, ts: new Date(r.time).getTime(), value: r.value });
+    return out.sort((a, b) => a.ts - b.ts || a.kind.localeCompare(b.kind));
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,147 @@
+import type { Logger } from '../core/logger.ts';
+import { errorMessage } from '../core/errors.ts';
+import { DiskSpool } from './spool.ts';
+import type { StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+
+/** The part of a remote time-series server the gateway needs. */
+export interface RemoteWriter {
+  readonly name: string;
+  write(points: TelemetryPoint[]): Promise<void>;
+  query(q: TelemetryQuery): Promise<StoredReading[]>;
+  close(): Promise<void>;
+}
+
+export interface RemoteSinkOptions {
+  spoolDir: string;
+  log: Logger;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  onBacklogChange?: (points: number) => void;
+}
+
+/**
+ * Writes to a remote server and never loses a point: a batch the server does
+ * not accept goes to the disk spool, and while anything is spooled, new batches
+ * queue behind it so order is kept. A drain loop with backoff replays the spool
+ * when the server is back. Re-sending a batch whose acknowledgement was lost is
+ * harmless: InfluxDB keeps one point per series and timestamp.
+ */
+export class SpoolingRemoteSink implements TelemetrySink {
+  readonly name: string;
+  readonly #writer: RemoteWriter;
+  readonly #spool: DiskSpool;
+  readonly #log: Logger;
+  readonly #retryMin: number;
+  readonly #retryMax: number;
+  readonly #onBacklog: (n: number) => void;
+  #retryDelay: number;
+  #timer: NodeJS.Timeout | undefined;
+  #draining: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #closed = false;
+  writeFailures = 0;
+
+  constructor(writer: RemoteWriter, opts: RemoteSinkOptions) {
+    this.name = writer.name;
+    this.#writer = writer;
+    this.#spool = new DiskSpool(opts.spoolDir);
+    this.#log = opts.log;
+    this.#retryMin = opts.retryMinMs ?? 500;
+    this.#retryMax = opts.retryMaxMs ?? 30_000;
+    this.#retryDelay = this.#retryMin;
+    this.#onBacklog = opts.onBacklogChange ?? (() => {});
+    if (this.#spool.size > 0) {
+      this.#log.info({ sink: this.name, points: this.#spool.size }, 'spooled telemetry found; replaying');
+      this.#scheduleDrain(0);
+    }
+    this.#onBacklog(this.#spool.size);
+  }
+
+  async write(points: TelemetryPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    if (this.#spool.size > 0 || this.#draining) {
+      this.#spool.append(points);
+      this.#onBacklog(this.#spool.size);
+      this.#scheduleDrain(this.#draining ? this.#retryDelay : 0);
+      return;
+    }
+    try {
+      await this.#writer.write(points);
+    } catch (err) {
+      this.writeFailures++;
+      this.#spool.append(points);
+      this.#onBacklog(this.#spool.size);
+      this.#log.warn({ sink: this.name, err: errorMessage(err), spooled: this.#spool.size }, 'telemetry server unreachable; spooling to disk');
+      this.#scheduleDrain(this.#retryDelay);
+    }
+  }
+
+  query(q: TelemetryQuery): Promise<StoredReading[]> {
+    return this.#writer.query(q);
+  }
+
+  backlog(): number {
+    return this.#spool.size;
+  }
+
+  /** Resolves when the spool is empty (or the sink closes). For tests and shutdown. */
+  async drained(): Promise<void> {
+    while (this.#spool.size > 0 && !this.#closed) {
+      if (!this.#draining) this.#scheduleDrain(0);
+      await (this.#draining ?? new Promise((r) => setTimeout(r, 20)));
+    }
+  }
+
+  #scheduleDrain(delay: number): void {
+    if (this.#closed || this.#timer || this.#draining) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#draining = this.#drain().finally(() => {
+        this.#draining = undefined;
+      });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  async #drain(): Promise<void> {
+    while (!this.#closed) {
+      const batch = this.#spool.peek();
+      if (!batch) {
+        this.#retryDelay = this.#retryMin;
+        this.#onBacklog(0);
+        this.#log.info({ sink: this.name }, 'telemetry spool replayed');
+        return;
+      }
+      try {
+        await this.#writer.write(batch.points);
+        this.#spool.remove(batch.file, batch.points.length);
+        this.#onBacklog(this.#spool.size);
+        this.#retryDelay = this.#retryMin;
+      } catch (err) {
+        this.writeFailures++;
+        this.#log.debug({ sink: this.name, err: errorMessage(err) }, 'telemetry server still unreachable');
+        // Exponential backoff with jitter, so many gateways do not return in step.
+        this.#retryDelay = Math.min(this.#retryMax, this.#retryDelay * 2);
+        const delay = this.#retryDelay * (0.5 + Math.random() / 2);
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.#wake = undefined;
+            resolve();
+          }, delay);
+          this.#timer.unref();
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#wake?.();
+    await this.#draining;
+    await this.#writer.close();
+  }
+}
