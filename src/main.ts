@@ -26,26 +26,6 @@ async function start(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
   const log = createLogger(config.logLevel);
   const app = await buildApp({ config, log });
-  const where = await listen(app);
-  log.info({ ...where, dataDir: config.dataDir, telemetry: app.sink.name, profiles: app.profiles.size }, 'carebell started');
-
-  const lines = [
-    '',
-    `  carebell is running`,
-    `  console and API  ${where.httpUrl}/   (API under /api/v1)`,
-    `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl})`,
-    `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
-  ];
-  if (app.bootstrapAdminToken) {
-    lines.push(
-      '',
-      '  First start: an admin token was created. It is shown only now; keep it safe.',
-      `  Authorization: Bearer ${app.bootstrapAdminToken}`,
-      '  (a new one: `carebell admin-token`; or set CAREBELL_ADMIN_TOKEN)',
-    );
-  }
-  process.stdout.write(lines.join('\n') + '\n\n');
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -67,6 +47,26 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  const where = await listen(app);
+  log.info({ ...where, dataDir: config.dataDir, telemetry: app.sink.name, profiles: app.profiles.size }, 'carebell started');
+
+  const lines = [
+    '',
+    `  carebell is running`,
+    `  console and API  ${where.httpUrl}/   (API under /api/v1)`,
+    `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl})`,
+    `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
+  ];
+  if (app.bootstrapAdminToken) {
+    lines.push(
+      '',
+      '  First start: an admin token was created. It is shown only now; keep it safe.',
+      `  Authorization: Bearer ${app.bootstrapAdminToken}`,
+      '  (a new one: `carebell admin-token`; or set CAREBELL_ADMIN_TOKEN)',
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
 }
 
 function adminToken(argv: string[]): void {

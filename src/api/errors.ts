@@ -12,7 +12,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       const first = error.validation[0]!;
       const where = error.validationContext ?? 'body';
       const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-      const field = path || String((first.params as { issue?: { path?: unknown[] } })?.issue?.path?.join('.') ?? '');
+      const unknownKey = /Unrecognized keys?: "([^"]+)"/.exec(first.message ?? '')?.[1];
+      const field = [path, unknownKey].filter(Boolean).join('.');
       const message = `${where}${field ? '.' + field : ''}: ${first.message}`;
       return reply.status(400).send({ error: { code: 'validation_failed', message, field: field || where } });
     }

@@ -1,4 +1,4 @@
-import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import { InfluxDB, Point, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import type { StoredReading, TelemetryPoint, TelemetryQuery } from './point.ts';
 import type { RemoteWriter } from './remote-sink.ts';
 import { toTags } from './influx-v1.ts';
@@ -15,6 +15,9 @@ export interface InfluxV2Config {
  * off (maxRetries 0): the spooling sink in front owns retries, so a point is
  * never held in two places.
  */
+// The client logs each failed write to the console; the spooling sink reports failures itself.
+setLogger({ error: () => {}, warn: () => {} });
+
 export class InfluxV2Writer implements RemoteWriter {
   readonly name = 'influx-v2';
   readonly #client: InfluxDB;

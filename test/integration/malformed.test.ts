@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
+
+/**
+ * Whatever a device sends, the gateway stays up, keeps the bad bytes with a
+ * reason, and other devices are unaffected.
+ */
+describe('malformed device input', () => {
+  let gw: TestGateway;
+  let band: DeviceCredentials;
+  let smoke: DeviceCredentials;
+  let healthy: DeviceCredentials;
+  let bandClient: MqttClient;
+  let smokeClient: MqttClient;
+  let healthyClient: MqttClient;
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    const { residentId } = await gw.seedResident();
+    band = await gw.onboardDevice('carebell-vitals-band', residentId, 'band-bad');
+    smoke = await gw.onboardDevice('anxin-smoke-sd3', residentId, 'smoke-bad');
+    healthy = await gw.onboardDevice('carebell-vitals-band', residentId, 'band-good');
+    bandClient = await gw.connect(band);
+    smokeClient = await gw.connect(smoke);
+    healthyClient = await gw.connect(healthy);
+  });
+  afterAll(() => gw.stop());
+
+  const deadLetters = async (deviceId: string) => (await gw.api('GET', `/api/v1/dead-letters?deviceId=${deviceId}&limit=1000`)).body as any[];
+
+  /** Publishes at QoS 1: when the PUBACK arrives, ingest has handled the message. */
+  const send = (client: MqttClient, topic: string, payload: Buffer | string) => client.publishAsync(topic, payload, { qos: 1 });
+
+  it('dead-letters random bytes with the raw payload and a reason', async () => {
+    const junk = randomBytes(64);
+    await send(bandClient, 'devices/band-bad/telemetry', junk);
+    const [dl] = await deadLetters('band-bad');
+    expect(dl).toMatchObject({ deviceId: 'band-bad', topic: 'devices/band-bad/telemetry', code: 'not_json', partial: false, payloadSize: 64 });
+    expect(dl.reason).toMatch(/not valid JSON/);
+    expect(Buffer.from(dl.payloadBase64, 'base64').equals(junk)).toBe(true);
+    expect(Date.parse(dl.receivedAt)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('dead-letters truncated JSON', async () => {
+    await send(bandClient, 'devices/band-bad/telemetry', '{"ts": 1767225590000, "hr": 7');
+    const [dl] = await deadLetters('band-bad');
+    expect(dl).toMatchObject({ code: 'not_json', payloadText: '{"ts": 1767225590000, "hr": 7' });
+  });
+
+  it('dead-letters wrong types field by field and keeps the valid fields', async () => {
+    await send(bandClient, 'devices/band-bad/telemetry', JSON.stringify({ ts: Date.now(), hr: 'fast', spo2: 97, bp: { sys: true, dia: 80 } }));
+    const [dl] = await deadLetters('band-bad');
+    expect(dl).toMatchObject({ code: 'invalid_field', partial: true });
+    expect(dl.reason).toContain('heart_rate (hr)');
+    expect(dl.reason).toContain('systolic_bp (bp.sys)');
+    await gw.app.telemetry.flush();
+    const kinds = gw.app.db.prepare("SELECT kind FROM telemetry WHERE device_id = 'band-bad' ORDER BY kind").pluck().all();
+    expect(kinds).toEqual(['diastolic_bp', 'spo2']);
+  });
+
+  it('dead-letters out-of-range values with the range in the reason', async () => {
+    await send(bandClient, 'devices/band-bad/telemetry', JSON.stringify({ ts: Date.now(), hr: 400, temp: 52.5 }));
+    const [dl] = await deadLetters('band-bad');
+    expect(dl.code).toBe('out_of_range');
+    expect(dl.reason).toContain('heart_rate (hr): 400 bpm is outside 20..250');
+    expect(dl.reason).toContain('body_temperature (temp): 52.5 °C is outside 30..43');
+  });
+
+  it('dead-letters an oversized payload, keeping its size', async () => {
+    const big = Buffer.alloc(200_000, 0x41);
+    await send(bandClient, 'devices/band-bad/telemetry', big);
+    const [dl] = await deadLetters('band-bad');
+    expect(dl).toMatchObject({ code: 'too_large', payloadSize: 200_000, payloadTruncated: true });
+    expect(dl.reason).toContain('200000 bytes');
+  });
+
+  it('dead-letters a binary frame with a bad checksum, and a frame of the wrong length', async () => {
+    const frame = Buffer.from('a50112015c00e7fc', 'hex');
+    frame[4] = 0x10; // battery changed in transit
+    await send(smokeClient, 'devices/smoke-bad/raw', frame);
+    let [dl] = await deadLetters('smoke-bad');
+    expect(dl.code).toBe('bad_checksum');
+    await send(smokeClient, 'devices/smoke-bad/raw', Buffer.from('a501', 'hex'));
+    [dl] = await deadLetters('smoke-bad');
+    expect(dl).toMatchObject({ code: 'bad_length', reason: 'frame is 2 bytes, expected 8' });
+  });
+
+  it('still raises the event of a message whose other fields are bad', async () => {
+    const event = gw.waitFor('device.event', (e) => e.event.deviceId === 'band-bad');
+    await send(bandClient, 'devices/band-bad/event', JSON.stringify({ ts: 'yesterday', type: 'sos', seq: 9 }));
+    expect((await event).event).toMatchObject({ type: 'sos', seq: 9 });
+    const [dl] = await deadLetters('band-bad');
+    expect(dl).toMatchObject({ code: 'bad_timestamp', partial: true });
+  });
+
+  it('survives a burst of garbage from one device while another is stored normally', async () => {
+    const before = (await deadLetters('band-bad')).length;
+    const garbage = Array.from({ length: 200 }, (_, i) => send(bandClient, 'devices/band-bad/telemetry', i % 2 ? randomBytes(i + 1) : `{"hr":${'9'.repeat(i)}`));
+    const good = Array.from({ length: 50 }, (_, i) => send(healthyClient, 'devices/band-good/telemetry', JSON.stringify({ ts: Date.now(), hr: 60 + (i % 30) })));
+    await Promise.all([...garbage, ...good]);
+    await gw.app.telemetry.flush();
+    expect(gw.app.db.prepare("SELECT count(*) FROM telemetry WHERE device_id = 'band-good' AND kind = 'heart_rate'").pluck().get()).toBe(50);
+    expect((await deadLetters('band-bad')).length).toBe(before + 200);
+    expect((await deadLetters('band-good')).length).toBe(0);
+    expect((await gw.api('GET', '/healthz', undefined, null)).status).toBe(200);
+    expect(bandClient.connected).toBe(true);
+  });
+
+  it('counts dead letters by reason in /metrics', async () => {
+    const metrics = await gw.api('GET', '/metrics', undefined, null);
+    expect(metrics.body).toMatch(/carebell_dead_letters_total\{code="not_json"\} \d+/);
+    expect(metrics.body).toMatch(/carebell_dead_letters_total\{code="too_large"\} 1/);
+  });
+});
