@@ -25,7 +25,7 @@ import { SqliteTelemetrySink } from './telemetry/sqlite-sink.ts';
 import { SpoolingRemoteSink } from './telemetry/remote-sink.ts';
 import { InfluxV1Writer } from './telemetry/influx-v1.ts';
 import { InfluxV2Writer } from './telemetry/influx-v2.ts';
-import type { TelemetryPoint, TelemetrySink } from './telemetry/point.ts';
+import type { TelemetrySink } from './telemetry/point.ts';
 import { TelemetryWriter } from './telemetry/writer.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
@@ -83,7 +83,7 @@ function createSink(config: Config, db: Db, log: Logger, metrics: Metrics, opts:
     const v2 = { url: config.influxV2Url, token: config.influxV2Token!, org: config.influxV2Org!, bucket: config.influxV2Bucket! };
     return new SpoolingRemoteSink(new InfluxV2Writer(v2), spool('influx-v2'));
   }
-  return new SqliteTelemetrySink(db);
+  return new SqliteTelemetrySink(config.dataDir);
 }
 
 /** Builds the whole gateway from its configuration. Opens no sockets: see listen.ts. */
@@ -123,18 +123,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
 
   const sink = createSink(config, db, log, metrics, opts.telemetry);
   const telemetry = new TelemetryWriter(sink, { log, flushMs: config.telemetryFlushMs, onStored: (n) => metrics.telemetryStored.inc(n) });
-  bus.on('device.readings', ({ device, readings }) => {
-    const points: TelemetryPoint[] = readings.map((r) => ({
-      deviceId: r.deviceId,
-      kind: r.kind,
-      value: r.value,
-      ts: r.ts,
-      residentId: device.residentId,
-      stationId: device.stationId,
-      profileId: device.profileId,
-    }));
-    telemetry.push(points);
-  });
+  bus.on('device.readings', ({ device, readings }) => telemetry.push(device, readings));
 
   const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log });
   const onboarding = new Onboarding({ ...repos, directory, profiles, clock });
@@ -178,8 +167,10 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   // Retention: telemetry (embedded store) and dead letters, hourly.
   const retention = () => {
     const now = clock.now();
-    if (sink instanceof SqliteTelemetrySink) sink.pruneBefore(now - config.telemetryRetentionDays * 86_400_000);
     repos.deadLetters.pruneBefore(now - config.deadLetterRetentionDays * 86_400_000);
+    if (sink instanceof SqliteTelemetrySink) {
+      sink.pruneBefore(now - config.telemetryRetentionDays * 86_400_000).catch((err) => log.error({ err }, 'telemetry retention failed'));
+    }
   };
   const retentionTimer = setInterval(retention, 3_600_000);
   retentionTimer.unref();

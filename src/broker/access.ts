@@ -8,15 +8,17 @@ import type { KnownDevice } from '../ingest/device-directory.ts';
  */
 export type AccessDecision = { allowed: true } | { allowed: false; reason: string };
 
+const ALLOWED: AccessDecision = { allowed: true };
+
 export function canPublish(device: KnownDevice, topic: string): AccessDecision {
   if (topic.startsWith('$')) return { allowed: false, reason: 'sys_topic' };
-  return device.profile.uplinkTopics(device.id).includes(topic) ? { allowed: true } : { allowed: false, reason: 'foreign_topic' };
+  return device.uplinks.has(topic) ? ALLOWED : { allowed: false, reason: 'foreign_topic' };
 }
 
 export function canSubscribe(device: KnownDevice, filter: string): AccessDecision {
   if (filter.startsWith('$')) return { allowed: false, reason: 'sys_topic' };
   if (device.profile.downlinkTopic(device.id) === filter) return { allowed: true };
-  if (device.profile.uplinkTopics(device.id).includes(filter)) return { allowed: true };
+  if (device.uplinks.has(filter)) return { allowed: true };
   // A wildcard filter is safe when the levels up to and including the device's
   // own id are literal: e.g. devices/D1/# may only ever match devices/D1/...
   const levels = filter.split('/');

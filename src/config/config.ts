@@ -29,7 +29,7 @@ export const configSchema = z.object({
   telemetryRetentionDays: z.coerce.number().int().min(1).default(90),
   deadLetterRetentionDays: z.coerce.number().int().min(1).default(30),
   maxPayloadBytes: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
-  telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(200),
+  telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
 });
 
 export type Config = z.infer<typeof configSchema>;

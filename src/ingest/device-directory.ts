@@ -20,6 +20,8 @@ export interface KnownDevice {
   firstMessageAt: number | null;
   /** Concrete topic → message spec, filled on first use. */
   readonly topics: Map<string, CompiledMessage | null>;
+  /** The topics this device may publish on: its profile's uplinks, filled with its id. */
+  readonly uplinks: ReadonlySet<string>;
 }
 
 export interface DeviceDirectoryDeps {
@@ -66,6 +68,7 @@ export class DeviceDirectory {
       battery: record.battery,
       firstMessageAt: record.firstMessageAt,
       topics: new Map(),
+      uplinks: new Set(profile.uplinkTopics(record.id)),
     };
     this.#byId.set(record.id, device);
     return device;

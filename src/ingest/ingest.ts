@@ -53,7 +53,8 @@ export class Ingest {
   handle(msg: Message): IngestResult {
     const { directory, metrics } = this.#d;
     const { device, topic, payload, receivedAt } = msg;
-    metrics.messagesIn.inc({ profile: device.profile.id });
+    const byProfile = metrics.hot.messagesByProfile;
+    byProfile.set(device.profile.id, (byProfile.get(device.profile.id) ?? 0) + 1);
     directory.heard(device, receivedAt);
 
     // checkSize
@@ -69,7 +70,7 @@ export class Ingest {
     // decode
     let outcome;
     try {
-      outcome = spec.decode(payload, receivedAt);
+      outcome = spec.decode(payload, receivedAt, device.id);
     } catch (err) {
       // A decoder bug must not stop ingest: the message is kept for a fix and replay.
       this.#d.log.error({ err, deviceId: device.id, topic }, 'decoder failed');
@@ -105,14 +106,11 @@ export class Ingest {
   }
 
   #publishReadings(device: KnownDevice, decoded: Decoded): void {
-    if (decoded.readings.length === 0) return;
-    const readings: Reading[] = new Array(decoded.readings.length);
-    for (let i = 0; i < decoded.readings.length; i++) {
-      const r = decoded.readings[i]!;
-      readings[i] = { deviceId: device.id, kind: r.kind, value: r.value, unit: r.unit, ts: decoded.ts };
-      if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
-    }
-    this.#d.metrics.readings.inc(readings.length);
+    // The decoder built them as Readings already (device id, canonical unit, time).
+    const readings: Reading[] = decoded.readings;
+    if (readings.length === 0) return;
+    for (const r of readings) if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
+    this.#d.metrics.hot.readings += readings.length;
     this.#d.bus.emit('device.readings', { device: device.context, readings });
   }
 

@@ -11,10 +11,13 @@ import type { EventSource, MessageSpec, ReadingField } from './schema.ts';
  * bytes in → readings, events and field rejections out. No I/O.
  */
 
+/** A decoded reading: exactly the shape of the normalised `Reading`, built once per value. */
 export interface DecodedReading {
+  deviceId: string;
   kind: QuantityKind;
   value: number;
   unit: string;
+  ts: number;
 }
 export interface DecodedEvent {
   type: DeviceEventType;
@@ -44,7 +47,10 @@ export type MessageRejectionCode =
 export type DecodeOutcome =
   | { ok: true; decoded: Decoded }
   | { ok: false; code: MessageRejectionCode; reason: string };
-export type MessageDecoder = (payload: Buffer, receivedAt: number) => DecodeOutcome;
+export type MessageDecoder = (payload: Buffer, receivedAt: number, deviceId?: string) => DecodeOutcome;
+
+const NONE: never[] = [];
+Object.freeze(NONE);
 
 /** How far device time may stray from the gateway's before the receive time is used instead. */
 export const timestampTolerance = { aheadMs: 24 * 3600_000, behindMs: 30 * 24 * 3600_000 };
@@ -136,7 +142,8 @@ function compileReading(spec: MessageSpec, field: ReadingField, where: string): 
         return { field: field.kind, code: 'unknown_value', reason: `${name}: unknown value ${JSON.stringify(rawValue)}; expected one of ${Object.keys(map).join(', ')}` };
       }
       raw = mapped;
-    } else if (typeof rawValue === 'number' && spec.format === 'binary') {
+    } else if (typeof rawValue === 'number' && Number.isFinite(rawValue) && spec.format !== 'kv') {
+      // What z.number() accepts, without its allocations on the hot path; anything else goes through zod.
       raw = rawValue;
     } else {
       const parsed = numberSchema.safeParse(rawValue);
@@ -187,27 +194,39 @@ function compileEvent(spec: MessageSpec, source: EventSource, where: string): (r
   return (root) => (get(root) === 1 ? event : null);
 }
 
-function compileTimestamp(spec: MessageSpec): (root: Root, receivedAt: number, rejected: FieldRejection[]) => number {
+/**
+ * Set by a timestamp decoder when it had to fall back to the receive time.
+ * Decoding is synchronous, so the message decoder reads and clears it at once;
+ * this keeps an allocation off the path of every good message.
+ */
+let timestampRejection: FieldRejection | undefined;
+
+function compileTimestamp(spec: MessageSpec): (root: Root, receivedAt: number) => number {
   const ts = spec.timestamp;
   if (!ts) return (_root, receivedAt) => receivedAt;
   const get = compileGetter(spec, ts, 'timestamp');
   const schema = ts.unit === 'iso' ? tsIso : tsMs;
   const factor = ts.unit === 's' ? 1000 : 1;
-  return (root, receivedAt, rejected) => {
+  return (root, receivedAt) => {
     const raw = get(root);
     if (raw === undefined || raw === null) return receivedAt;
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      rejected.push({ field: 'timestamp', code: 'bad_timestamp', reason: `timestamp (${describe(ts)}): ${issueText(parsed.error)}; used the receive time` });
-      return receivedAt;
+    let t: number;
+    if (ts.unit !== 'iso' && typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0) {
+      t = raw * factor; // what the zod schema accepts, without its allocations
+    } else {
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        timestampRejection = { field: 'timestamp', code: 'bad_timestamp', reason: `timestamp (${describe(ts)}): ${issueText(parsed.error)}; used the receive time` };
+        return receivedAt;
+      }
+      t = parsed.data * factor;
     }
-    const t = parsed.data * factor;
     if (t > receivedAt + timestampTolerance.aheadMs || t < receivedAt - timestampTolerance.behindMs) {
-      rejected.push({
+      timestampRejection = {
         field: 'timestamp',
         code: 'bad_timestamp',
         reason: `timestamp ${new Date(t).toISOString()} is too far from the gateway clock ${new Date(receivedAt).toISOString()}; used the receive time`,
-      });
+      };
       return receivedAt;
     }
     return t;
@@ -280,29 +299,34 @@ export function compileMessage(spec: MessageSpec, where = spec.name): MessageDec
   const onlineGet = spec.online ? compileGetter(spec, spec.online, `${where}.online`) : undefined;
   const requireEvent = spec.requireEvent;
 
-  return (payload, receivedAt) => {
+  return (payload, receivedAt, deviceId = '') => {
     const parsed = parse(payload);
     if (!parsed.ok) return parsed;
     const root = parsed.root;
-    const rejected: FieldRejection[] = [];
-    const ts = timestamp(root, receivedAt, rejected);
+    let rejected: FieldRejection[] | undefined;
+    const ts = timestamp(root, receivedAt);
+    if (timestampRejection) {
+      rejected = [timestampRejection];
+      timestampRejection = undefined;
+    }
 
     const outReadings: DecodedReading[] = [];
     for (const r of readings) {
       const result = r.decode(root);
-      if ('value' in result) outReadings.push({ kind: r.kind, value: result.value, unit: r.unit });
-      else if (isRejection(result)) rejected.push(result);
+      if ('value' in result) outReadings.push({ deviceId, kind: r.kind, value: result.value, unit: r.unit, ts });
+      else if (isRejection(result)) (rejected ??= []).push(result);
     }
 
-    const outEvents: DecodedEvent[] = [];
+    let outEvents: DecodedEvent[] = NONE;
     let unknownEvent: FieldRejection | undefined;
     for (const e of events) {
       const result = e(root);
       if (result === null) continue;
       if (isRejection(result)) {
         unknownEvent ??= result;
-        rejected.push(result);
-      } else outEvents.push({ type: result });
+        (rejected ??= []).push(result);
+      } else if (outEvents === NONE) outEvents = [{ type: result }];
+      else outEvents.push({ type: result });
     }
     if (requireEvent && outEvents.length === 0) {
       return { ok: false, code: 'unknown_event', reason: unknownEvent?.reason ?? 'no recognised event in the message' };
@@ -312,11 +336,11 @@ export function compileMessage(spec: MessageSpec, where = spec.name): MessageDec
       if (rawSeq !== undefined && rawSeq !== null) {
         const seq = seqSchema.safeParse(rawSeq);
         if (seq.success) for (const e of outEvents) e.seq = seq.data;
-        else rejected.push({ field: 'seq', code: 'bad_seq', reason: `seq: ${issueText(seq.error)}` });
+        else (rejected ??= []).push({ field: 'seq', code: 'bad_seq', reason: `seq: ${issueText(seq.error)}` });
       }
     }
 
-    const decoded: Decoded = { ts, readings: outReadings, events: outEvents, rejected };
+    const decoded: Decoded = { ts, readings: outReadings, events: outEvents, rejected: rejected ?? NONE };
     if (onlineGet) {
       const v = onlineGet(root);
       if (v === true || v === 1 || v === 'true' || v === '1' || v === 'online') decoded.online = true;

@@ -11,7 +11,7 @@ export interface Migration {
 export const migrations: Migration[] = [
   {
     version: 1,
-    name: 'organisation, residents, devices, dead letters, telemetry',
+    name: 'organisation, residents, devices, device events, dead letters, api tokens',
     sql: `
       CREATE TABLE stations (
         id          TEXT PRIMARY KEY,
@@ -90,15 +90,6 @@ export const migrations: Migration[] = [
       CREATE INDEX dead_letters_device ON dead_letters(device_id, received_at);
       CREATE INDEX dead_letters_received ON dead_letters(received_at);
 
-      CREATE TABLE telemetry (
-        device_id TEXT NOT NULL,
-        kind      TEXT NOT NULL,
-        ts        INTEGER NOT NULL,
-        value     REAL NOT NULL
-      );
-      CREATE INDEX telemetry_series ON telemetry(device_id, kind, ts);
-      CREATE INDEX telemetry_ts ON telemetry(ts);
-
       CREATE TABLE api_tokens (
         id         INTEGER PRIMARY KEY,
         label      TEXT NOT NULL,
@@ -107,6 +98,34 @@ export const migrations: Migration[] = [
         created_at INTEGER NOT NULL,
         revoked_at INTEGER
       );
+    `,
+  },
+];
+
+/**
+ * Embedded telemetry lives in its own file, `telemetry.db`, written by a worker
+ * thread: high-volume readings never contend for the write lock with alarms.
+ */
+export const telemetryMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'telemetry clustered by series',
+    sql: `
+      -- Clustered by series: a chart reads one contiguous range, and there is one
+      -- point per (device, kind, ts), as in InfluxDB. No separate time index:
+      -- retention deletes per series, listed in the series table.
+      CREATE TABLE telemetry (
+        device_id TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        ts        INTEGER NOT NULL,
+        value     REAL NOT NULL,
+        PRIMARY KEY (device_id, kind, ts)
+      ) WITHOUT ROWID;
+      CREATE TABLE series (
+        device_id TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        PRIMARY KEY (device_id, kind)
+      ) WITHOUT ROWID;
     `,
   },
 ];

@@ -1,3 +1,5 @@
+import type { DeviceContext, Reading } from '../core/model.ts';
+
 /** One reading ready for storage, tagged with where the device sits. */
 export interface TelemetryPoint {
   deviceId: string;
@@ -7,6 +9,22 @@ export interface TelemetryPoint {
   residentId: string | null;
   stationId: string | null;
   profileId: string;
+}
+
+/** What the hot path hands to the writer: one message's readings with their device's context. */
+export interface ReadingBatch {
+  device: DeviceContext;
+  readings: Reading[];
+}
+
+export function toPoints(batches: readonly ReadingBatch[]): TelemetryPoint[] {
+  const points: TelemetryPoint[] = [];
+  for (const { device, readings } of batches) {
+    for (const r of readings) {
+      points.push({ deviceId: r.deviceId, kind: r.kind, value: r.value, ts: r.ts, residentId: device.residentId, stationId: device.stationId, profileId: device.profileId });
+    }
+  }
+  return points;
 }
 
 export interface TelemetryQuery {
@@ -28,6 +46,8 @@ export interface TelemetrySink {
   readonly name: string;
   /** Stores a batch. Resolves when the points are durable (or safely spooled). */
   write(points: TelemetryPoint[]): Promise<void>;
+  /** Stores readings as they came off the bus; sinks may skip building point objects. */
+  writeBatches?(batches: ReadingBatch[]): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;
   /** Points waiting on disk for an unreachable server. */
   backlog(): number;

@@ -1,22 +1,69 @@
-import type { Db } from '../store/database.ts';
-import type { StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../core/worker.ts';
+import { openDatabase, type Db } from '../store/database.ts';
+import { telemetryMigrations } from '../store/migrations.ts';
+import type { ReadingBatch, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+import type { ColumnBatch, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
 
-/** The embedded default: telemetry in the gateway's own SQLite database, pruned by age. */
+export const TELEMETRY_DB_FILE = 'telemetry.db';
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/**
+ * The embedded default: telemetry in `telemetry.db` beside the gateway's
+ * database. Writes go to a worker thread (SQLite work never runs on the
+ * broker's thread); reads use a connection of their own (WAL readers never
+ * wait for the writer).
+ */
 export class SqliteTelemetrySink implements TelemetrySink {
   readonly name = 'sqlite';
   readonly #db: Db;
-  readonly #insertMany: (points: TelemetryPoint[]) => void;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (v: number | undefined) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #closed: Promise<void> | undefined;
 
-  constructor(db: Db) {
-    this.#db = db;
-    const insert = db.prepare('INSERT INTO telemetry (device_id, kind, ts, value) VALUES (?, ?, ?, ?)');
-    this.#insertMany = db.transaction((points: TelemetryPoint[]) => {
-      for (const p of points) insert.run(p.deviceId, p.kind, p.ts, p.value);
+  constructor(dataDir: string) {
+    this.#db = openDatabase(dataDir, telemetryMigrations, TELEMETRY_DB_FILE);
+    this.#worker = startWorker(new URL(`./sqlite-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
+      file: this.#db.name,
+    });
+    this.#worker.on('message', (reply: WorkerReply) => {
+      const waiter = this.#pending.get(reply.id);
+      if (!waiter) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply.result);
+      else waiter.reject(new Error(`telemetry writer: ${reply.error}`));
+    });
+    this.#worker.on('error', (err) => this.#failAll(err));
+    this.#worker.on('exit', (code) => this.#failAll(new Error(`telemetry writer stopped (exit ${code})`)));
+  }
+
+  #failAll(err: Error): void {
+    for (const w of this.#pending.values()) w.reject(err);
+    this.#pending.clear();
+  }
+
+  #call(req: WithoutId<WorkerRequest>, transfer: ArrayBuffer[] = []): Promise<number | undefined> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...req, id }, transfer);
     });
   }
 
   async write(points: TelemetryPoint[]): Promise<void> {
-    if (points.length > 0) this.#insertMany(points);
+    if (points.length === 0) return;
+    await this.#send(toColumns(points));
+  }
+
+  async writeBatches(batches: ReadingBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    await this.#send(batchesToColumns(batches));
+  }
+
+  async #send(batch: ColumnBatch): Promise<void> {
+    await this.#call({ type: 'write', batch }, [batch.device.buffer as ArrayBuffer, batch.kind.buffer as ArrayBuffer, batch.ts.buffer as ArrayBuffer, batch.value.buffer as ArrayBuffer]);
   }
 
   async query(q: TelemetryQuery): Promise<StoredReading[]> {
@@ -31,24 +78,64 @@ export class SqliteTelemetrySink implements TelemetrySink {
     return rows as StoredReading[];
   }
 
-  /** Deletes readings older than `cutoff`, in chunks so ingest is never blocked for long. */
-  pruneBefore(cutoff: number, chunk = 20_000): number {
-    const del = this.#db.prepare('DELETE FROM telemetry WHERE rowid IN (SELECT rowid FROM telemetry WHERE ts < ? LIMIT ?)');
-    let total = 0;
-    for (;;) {
-      const n = del.run(cutoff, chunk).changes;
-      total += n;
-      if (n < chunk) return total;
-    }
+  /** Deletes readings older than `cutoff`, series by series, in the writer thread. */
+  async pruneBefore(cutoff: number): Promise<number> {
+    return (await this.#call({ type: 'prune', cutoff })) ?? 0;
   }
 
-  count(): number {
-    return this.#db.prepare('SELECT count(*) FROM telemetry').pluck().get() as number;
+  count(deviceId?: string): number {
+    return (
+      deviceId === undefined
+        ? this.#db.prepare('SELECT count(*) FROM telemetry').pluck().get()
+        : this.#db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(deviceId)
+    ) as number;
   }
 
   backlog(): number {
     return 0;
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return (this.#closed ??= (async () => {
+      await this.#call({ type: 'close' }).catch(() => {});
+      await this.#worker.terminate();
+      this.#db.close();
+    })());
+  }
+}
+
+/** Points → columns with dictionary-encoded device ids and kinds: cheap to hand to the worker. */
+export function toColumns(points: TelemetryPoint[]): ColumnBatch {
+  return columns(points.length, (visit) => {
+    for (const p of points) visit(p.deviceId, p.kind, p.ts, p.value);
+  });
+}
+
+export function batchesToColumns(batches: ReadingBatch[]): ColumnBatch {
+  let n = 0;
+  for (const b of batches) n += b.readings.length;
+  return columns(n, (visit) => {
+    for (const b of batches) for (const r of b.readings) visit(r.deviceId, r.kind, r.ts, r.value);
+  });
+}
+
+function columns(n: number, each: (visit: (deviceId: string, kind: string, ts: number, value: number) => void) => void): ColumnBatch {
+  const devices: string[] = [];
+  const kinds: string[] = [];
+  const deviceIndex = new Map<string, number>();
+  const kindIndex = new Map<string, number>();
+  const batch: ColumnBatch = { devices, kinds, device: new Uint32Array(n), kind: new Uint16Array(n), ts: new Float64Array(n), value: new Float64Array(n) };
+  let i = 0;
+  each((deviceId, kind, ts, value) => {
+    let d = deviceIndex.get(deviceId);
+    if (d === undefined) deviceIndex.set(deviceId, (d = devices.push(deviceId) - 1));
+    let k = kindIndex.get(kind);
+    if (k === undefined) kindIndex.set(kind, (k = kinds.push(kind) - 1));
+    batch.device[i] = d;
+    batch.kind[i] = k;
+    batch.ts[i] = ts;
+    batch.value[i] = value;
+    i++;
+  });
+  return batch;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { TelemetryPoint, TelemetrySink } from './point.ts';
+import { toPoints, type ReadingBatch, type TelemetrySink } from './point.ts';
+import type { DeviceContext, Reading } from '../core/model.ts';
 
 export interface TelemetryWriterOptions {
   log: Logger;
@@ -21,8 +22,10 @@ export class TelemetryWriter {
   readonly #flushMs: number;
   readonly #maxBatch: number;
   readonly #onStored: (count: number) => void;
-  #buffer: TelemetryPoint[] = [];
+  #buffer: ReadingBatch[] = [];
+  #points = 0;
   #timer: NodeJS.Timeout | undefined;
+  #timerImmediate = false;
   #inFlight: Promise<void> | undefined;
   stored = 0;
   failedBatches = 0;
@@ -31,53 +34,69 @@ export class TelemetryWriter {
     this.sink = sink;
     this.#log = opts.log;
     this.#flushMs = opts.flushMs;
-    this.#maxBatch = opts.maxBatch ?? 5_000;
+    this.#maxBatch = opts.maxBatch ?? 50_000;
     this.#onStored = opts.onStored ?? (() => {});
   }
 
+  /** Readings waiting in memory. */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#points;
   }
 
-  push(points: TelemetryPoint[]): void {
-    for (const p of points) this.#buffer.push(p);
-    if (this.#buffer.length >= this.#maxBatch) this.#schedule(0);
-    else this.#schedule(this.#flushMs);
+  /** The hot path: keeps a reference to the message's readings, nothing more. */
+  push(device: DeviceContext, readings: Reading[]): void {
+    this.#buffer.push({ device, readings });
+    this.#points += readings.length;
+    this.#schedule(this.#points >= this.#maxBatch);
   }
 
-  #schedule(delay: number): void {
+  #schedule(now: boolean): void {
     if (this.#inFlight) return; // the running flush reschedules when it ends
     if (this.#timer) {
-      if (delay > 0) return;
+      if (!now || this.#timerImmediate) return;
       clearTimeout(this.#timer);
     }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#flushOnce();
-    }, delay);
+    this.#timerImmediate = now;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        void this.#flushOnce();
+      },
+      now ? 0 : this.#flushMs,
+    );
+  }
+
+  #take(): { batches: ReadingBatch[]; points: number } {
+    let points = 0;
+    let n = 0;
+    while (n < this.#buffer.length && points < this.#maxBatch) points += this.#buffer[n++]!.readings.length;
+    const batches = n === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, n);
+    this.#buffer = n === this.#buffer.length ? [] : this.#buffer.slice(n);
+    this.#points -= points;
+    return { batches, points };
   }
 
   async #flushOnce(): Promise<void> {
     if (this.#inFlight || this.#buffer.length === 0) return this.#inFlight;
-    const batch = this.#buffer.length > this.#maxBatch ? this.#buffer.splice(0, this.#maxBatch) : this.#buffer;
-    if (batch === this.#buffer) this.#buffer = [];
-    this.#inFlight = this.sink
-      .write(batch)
+    const { batches, points } = this.#take();
+    const write = this.sink.writeBatches ? this.sink.writeBatches(batches) : this.sink.write(toPoints(batches));
+    this.#inFlight = write
       .then(
         () => {
-          this.stored += batch.length;
-          this.#onStored(batch.length);
+          this.stored += points;
+          this.#onStored(points);
         },
         (err) => {
-          // Sinks spool on failure and should not reject; if one does, keep the points and retry.
+          // Sinks spool on failure and should not reject; if one does, keep the readings and retry.
           this.failedBatches++;
-          this.#log.error({ err: errorMessage(err), sink: this.sink.name, points: batch.length }, 'telemetry batch failed; will retry');
-          this.#buffer = batch.concat(this.#buffer);
+          this.#log.error({ err: errorMessage(err), sink: this.sink.name, points }, 'telemetry batch failed; will retry');
+          this.#buffer = batches.concat(this.#buffer);
+          this.#points += points;
         },
       )
       .finally(() => {
         this.#inFlight = undefined;
-        if (this.#buffer.length > 0) this.#schedule(this.#buffer.length >= this.#maxBatch ? 0 : this.#flushMs);
+        if (this.#buffer.length > 0) this.#schedule(this.#points >= this.#maxBatch);
       });
     return this.#inFlight;
   }

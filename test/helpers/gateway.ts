@@ -20,6 +20,8 @@ export interface TestGateway {
   seedResident(): Promise<{ districtId: string; streetId: string; communityId: string; residentId: string }>;
   onboardDevice(profile: string, residentId: string, id?: string): Promise<DeviceCredentials>;
   connect(creds: DeviceCredentials, extra?: IClientOptions): Promise<MqttClient>;
+  /** Flushes buffered telemetry, then reads a device's stored readings (oldest first). */
+  readings(deviceId: string, kind?: string): Promise<Array<{ kind: string; ts: number; value: number }>>;
   /** Resolves with the first bus event matching the predicate. */
   waitFor<K extends BusEventName>(name: K, match?: (p: BusEvents[K]) => boolean): Promise<BusEvents[K]>;
   stop(): Promise<void>;
@@ -111,6 +113,10 @@ export async function startGateway(
         client.once('error', reject);
       });
       return client;
+    },
+    async readings(deviceId, kind) {
+      await app.telemetry.flush();
+      return app.sink.query({ deviceId, ...(kind ? { kind } : {}), from: 0, to: Number.MAX_SAFE_INTEGER });
     },
     waitFor(name, match) {
       return new Promise((resolve) => {

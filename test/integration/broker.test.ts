@@ -38,8 +38,7 @@ describe('device broker over TCP', () => {
   it('stores telemetry published with mqtt.js at QoS 1', async () => {
     const client = await gw.connect(band);
     await client.publishAsync('devices/band-0001/telemetry', JSON.stringify({ ts: Date.now(), hr: 71, spo2: 98, bp: { sys: 131, dia: 84 }, battery: 80, worn: 'on' }), { qos: 1 });
-    await gw.app.telemetry.flush();
-    const rows = gw.app.db.prepare('SELECT kind, value FROM telemetry WHERE device_id = ? ORDER BY kind').all('band-0001');
+    const rows = (await gw.readings('band-0001')).map(({ kind, value }) => ({ kind, value })).sort((a, b) => a.kind.localeCompare(b.kind));
     expect(rows).toEqual([
       { kind: 'battery', value: 80 },
       { kind: 'diastolic_bp', value: 84 },
@@ -64,8 +63,7 @@ describe('device broker over TCP', () => {
     });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    await gw.app.telemetry.flush();
-    const rows = gw.app.db.prepare('SELECT kind, value FROM telemetry WHERE device_id = ? ORDER BY kind').all(pendant.id);
+    const rows = (await gw.readings(pendant.id)).map(({ kind, value }) => ({ kind, value })).sort((a, b) => a.kind.localeCompare(b.kind));
     expect(rows).toEqual([
       { kind: 'battery', value: 66 },
       { kind: 'signal_strength', value: -70 },
@@ -76,9 +74,8 @@ describe('device broker over TCP', () => {
     const client = mqtt.connect(gw.urls.wsUrl, { clientId: band.id, username: band.id, password: band.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => (client.once('connect', () => resolve()), client.once('error', reject)));
     await client.publishAsync('devices/band-0001/telemetry', JSON.stringify({ ts: Date.now(), hr: 88 }), { qos: 1 });
-    await gw.app.telemetry.flush();
-    const hr = gw.app.db.prepare("SELECT value FROM telemetry WHERE device_id = 'band-0001' AND kind = 'heart_rate' ORDER BY rowid DESC LIMIT 1").pluck().get();
-    expect(hr).toBe(88);
+    const hr = await gw.readings('band-0001', 'heart_rate');
+    expect(hr.at(-1)?.value).toBe(88);
     await client.endAsync();
   });
 

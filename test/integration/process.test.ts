@@ -68,8 +68,10 @@ describe('the carebell process', () => {
     await closed; // the broker closed the device's connection on the way out
     client.end(true);
 
+    const telemetry = new Database(join(dataDir, 'telemetry.db'), { readonly: true });
+    expect(telemetry.prepare("SELECT count(*) FROM telemetry WHERE device_id = 'bed-proc-1'").pluck().get()).toBe(75);
+    telemetry.close();
     const db = new Database(join(dataDir, 'carebell.db'), { readonly: true });
-    expect(db.prepare("SELECT count(*) FROM telemetry WHERE device_id = 'bed-proc-1'").pluck().get()).toBe(75);
     const row = db.prepare("SELECT online, last_seen, first_message_at FROM devices WHERE id = 'bed-proc-1'").get() as any;
     expect(row.online).toBe(0);
     expect(row.first_message_at).toBeGreaterThan(0);

@@ -1,0 +1,170 @@
+/**
+ * Ingest throughput: devices publishing telemetry at QoS 1 over real TCP
+ * sockets, against (a) a bare aedes broker with no pipeline and (b) the whole
+ * carebell gateway (auth, ACL, profile decode, zod, SQLite sink). Prints
+ * messages/s for both, published → stored for the gateway, and the ratio.
+ *
+ *   npm run bench:ingest -- [--devices 1000] [--messages 50] [--window 4] [--rounds 3] [--profile]
+ */
+import { Aedes } from 'aedes';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../src/app.ts';
+import { parseConfig } from '../src/config/config.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import { listen } from '../src/listen.ts';
+import { startWorker } from '../src/core/worker.ts';
+import type { LoadResult } from './load-client.ts';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const DEVICES = arg('devices', 1000);
+const MESSAGES = arg('messages', 50);
+const WINDOW = arg('window', 4);
+const ROUNDS = arg('rounds', 3);
+const FLUSH_MS = arg('flush-ms', 0);
+const READINGS_PER_MESSAGE = 3;
+
+function runLoad(port: number, devices: Array<{ id: string; password: string; topic: string }>, onPublishing: () => void = () => {}, round = 0): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = startWorker(new URL('./load-client.ts', import.meta.url), { port, devices, messagesPerDevice: MESSAGES, window: WINDOW, baseTs: Date.now() - 86_400_000 + round * 3_600_000 });
+    worker.on('message', (m: { publishing?: boolean; ok?: boolean; result?: LoadResult; error?: string }) => {
+      if (m.publishing) return onPublishing();
+      void worker.terminate();
+      if (m.ok) resolve(m.result!);
+      else reject(new Error(m.error));
+    });
+    worker.once('error', reject);
+  });
+}
+
+/** --profile: a CPU profile of the gateway while it is under load, written to the working directory. */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`cpu profile written to ${file}`);
+    },
+  };
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+function latency(r: LoadResult): string {
+  const s = Float64Array.from(r.latenciesUs).sort();
+  return `PUBACK latency p50 ${(pct([...s], 50) / 1000).toFixed(2)} ms, p99 ${(pct([...s], 99) / 1000).toFixed(2)} ms`;
+}
+
+async function bare(): Promise<LoadResult> {
+  const aedes = await Aedes.createBroker();
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    aedes.handle(socket);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `bare-${i}`, password: 'x', topic: `devices/bare-${i}/telemetry` }));
+  const result = await runLoad(port, devices);
+  await new Promise<void>((r) => aedes.close(() => r()));
+  server.close();
+  return result;
+}
+
+interface Gateway {
+  run(round: number): Promise<{ result: LoadResult; storedMs: number }>;
+  onboardMs: number;
+  close(): Promise<void>;
+}
+
+async function gateway(): Promise<Gateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-'));
+  const config = parseConfig({ dataDir, mqttHost: '127.0.0.1', mqttPort: 0, httpHost: '127.0.0.1', httpPort: 0, adminToken: 'bench-admin-token-0123456789', logLevel: 'silent', ...(FLUSH_MS ? { telemetryFlushMs: FLUSH_MS } : {}) });
+  const app = await buildApp({ config, log: silentLogger });
+  const urls = await listen(app);
+
+  const t0 = performance.now();
+  const district = app.onboarding.createStation({ name: 'D', level: 'district' });
+  const street = app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
+  const community = app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
+  const devices: Array<{ id: string; password: string; topic: string }> = [];
+  for (let i = 0; i < DEVICES; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, DEVICES - i) }, async (_, j) => {
+        const resident = app.onboarding.createResident({ name: `R${i + j}`, address: 'A', stationId: community.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
+        const creds = await app.onboarding.createDevice({ profile: 'carebell-vitals-band', residentId: resident.id, id: `band-${i + j}` });
+        return { id: creds.id, password: creds.mqtt.password, topic: creds.mqtt.topics.publish[0]! };
+      }),
+    );
+    devices.push(...batch);
+  }
+  const onboardMs = performance.now() - t0;
+
+  return {
+    onboardMs,
+    async run(round) {
+      const expected = DEVICES * MESSAGES * READINGS_PER_MESSAGE;
+      const target = app.telemetry.stored + expected;
+      let storedAt = 0;
+      const allStored = new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (app.telemetry.stored >= target) {
+            storedAt = performance.now();
+            clearInterval(check);
+            resolve();
+          }
+        }, 1);
+      });
+      let start = 0;
+      const profiler = round === 2 && process.argv.includes('--profile') ? await startProfiler() : undefined;
+      const result = await runLoad(urls.mqttPort, devices, () => (start = performance.now()), round);
+      await app.telemetry.flush();
+      await allStored;
+      if (profiler) await profiler.stop('ingest-gateway.cpuprofile');
+      return { result, storedMs: storedAt - start };
+    },
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rate = (messages: number, ms: number): number => messages / (ms / 1000);
+
+console.log(`ingest benchmark: ${DEVICES} devices × ${MESSAGES} messages (QoS 1, ${WINDOW} in flight per device), ${READINGS_PER_MESSAGE} readings per message, ${ROUNDS} rounds`);
+console.log('the load generator runs in a worker thread; bare aedes and the gateway alternate, round by round\n');
+const gw = await gateway();
+console.log(`onboarded ${DEVICES} devices in ${fmt(gw.onboardMs)} ms (scrypt-hashed secrets)`);
+const bareRates: number[] = [];
+const ackRates: number[] = [];
+const storedRates: number[] = [];
+const total = DEVICES * MESSAGES;
+for (let round = 1; round <= ROUNDS; round++) {
+  const b = await bare();
+  const g = await gw.run(round);
+  bareRates.push(rate(b.acked, b.publishMs));
+  ackRates.push(rate(g.result.acked, g.result.publishMs));
+  storedRates.push(rate(total, g.storedMs));
+  console.log(
+    `round ${round}: bare aedes ${fmt(bareRates.at(-1)!)} msg/s (${latency(b)}) | carebell ${fmt(ackRates.at(-1)!)} msg/s acked, ${fmt(storedRates.at(-1)!)} msg/s stored (${latency(g.result)}; connect ${fmt(g.result.connectMs)} ms)`,
+  );
+}
+await gw.close();
+const bareMedian = median(bareRates);
+console.log(`\nmedian bare aedes:                        ${fmt(bareMedian)} msg/s`);
+console.log(`median carebell, published → acknowledged: ${fmt(median(ackRates))} msg/s (${((median(ackRates) / bareMedian) * 100).toFixed(1)} % of bare)`);
+console.log(`median carebell, published → stored:       ${fmt(median(storedRates))} msg/s (${((median(storedRates) / bareMedian) * 100).toFixed(1)} % of bare)`);
+process.exit(0);
