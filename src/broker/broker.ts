@@ -31,9 +31,13 @@ const authError = (code: number, message: string): AuthError => Object.assign(ne
 /**
  * The device-facing MQTT broker: aedes with carebell's hooks. aedes' defaults
  * let everyone in and everyone publish anywhere; every hook is overridden.
- * authenticate → device registry (scrypt), authorizePublish/Subscribe → the
- * device's own topics, published → ingest (before the PUBACK, so an accepted
- * QoS 1 message has been handled).
+ * authenticate → device registry (scrypt); authorizePublish → the device's own
+ * topics, then ingest; authorizeSubscribe → the device's own topics.
+ *
+ * Ingest runs inside authorizePublish because it is the only hook aedes runs
+ * before it writes the PUBACK (aedes 1.2 acknowledges QoS 1 before calling
+ * `published`). So when a device hears its PUBACK, its message is recorded;
+ * when recording fails, no PUBACK is sent and the device redelivers.
  */
 export class DeviceBroker {
   readonly aedes: Aedes;
@@ -49,20 +53,20 @@ export class DeviceBroker {
   }
 
   static async create(deps: BrokerDeps): Promise<DeviceBroker> {
-    let broker!: DeviceBroker;
+    let broker: DeviceBroker | undefined;
     const aedes = await Aedes.createBroker({
       // A device has 10 s from TCP connect to CONNECT, or is dropped.
       connectTimeout: 10_000,
       maxClientsIdLength: 64,
-      authenticate: (client, username, password, done) => broker.authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => broker.authorizePublish(client, packet, done),
-      authorizeSubscribe: (client, sub, done) => broker.authorizeSubscribe(client, sub, done),
       // aedes publishes its own $SYS messages while starting, before `broker` exists.
-      published: (packet, client, done) => (broker ? broker.published(packet, client, done) : done(null)),
+      authenticate: (client, username, password, done) => broker!.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => (broker ? broker.authorizePublish(client, packet, done) : done(null)),
+      authorizeSubscribe: (client, sub, done) => broker!.authorizeSubscribe(client, sub, done),
     });
-    broker = new DeviceBroker(aedes, deps);
-    broker.#wireLifecycle();
-    return broker;
+    const created = new DeviceBroker(aedes, deps);
+    created.#wireLifecycle();
+    broker = created;
+    return created;
   }
 
   #refuse(action: 'connect' | 'publish' | 'subscribe', clientId: string, reason: string, topic?: string): void {
@@ -109,14 +113,33 @@ export class DeviceBroker {
     );
   }
 
-  authorizePublish(client: Client | null, packet: { topic: string }, done: (err?: Error | null) => void): void {
+  authorizePublish(client: Client | null, packet: AedesPublishPacket | { topic: string; payload?: unknown }, done: (err?: Error | null) => void): void {
     if (!client) return done(null); // the gateway's own publications (commands to devices)
     const device = this.#deps.directory.get(client.id);
     const decision = device ? canPublish(device, packet.topic) : { allowed: false as const, reason: 'unknown_device' };
-    if (decision.allowed) return done(null);
-    this.#refuse('publish', client.id, decision.reason, packet.topic);
-    // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection.
-    done(new Error(`publish to ${packet.topic} not allowed: ${decision.reason}`));
+    if (!decision.allowed) {
+      this.#refuse('publish', client.id, decision.reason, packet.topic);
+      // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection.
+      return done(new Error(`publish to ${packet.topic} not allowed: ${decision.reason}`));
+    }
+    const payload = (packet as { payload?: unknown }).payload;
+    const current = this.#sessions.get(device!.id);
+    try {
+      this.#deps.ingest.handle({
+        device: device!,
+        topic: packet.topic,
+        payload: Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : ''),
+        receivedAt: this.#deps.clock.now(),
+        superseded: current !== undefined && current !== client,
+      });
+    } catch (err) {
+      // The gateway could not record the message (e.g. the disk is full). No PUBACK:
+      // aedes drops the connection and the device redelivers its QoS 1 message later.
+      this.#deps.metrics.ingestFailures.inc();
+      this.#deps.log.error({ err, deviceId: device!.id, topic: packet.topic }, 'ingest failed; message not acknowledged');
+      return done(err as Error);
+    }
+    done(null);
   }
 
   authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -125,22 +148,6 @@ export class DeviceBroker {
     if (decision.allowed) return done(null, sub);
     this.#refuse('subscribe', client.id, decision.reason, sub.topic);
     done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]; the connection stays up.
-  }
-
-  published(packet: AedesPublishPacket, client: Client | null, done: (err?: Error | null) => void): void {
-    if (!client || packet.topic.startsWith('$')) return done(null);
-    const device = this.#deps.directory.get(client.id);
-    if (device) {
-      const current = this.#sessions.get(device.id);
-      this.#deps.ingest.handle({
-        device,
-        topic: packet.topic,
-        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-        receivedAt: this.#deps.clock.now(),
-        superseded: current !== undefined && current !== client,
-      });
-    }
-    done(null);
   }
 
   #wireLifecycle(): void {

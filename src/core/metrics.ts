@@ -55,6 +55,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    ingestFailures: new Counter({
+      name: 'carebell_ingest_failures_total',
+      help: 'Messages the gateway could not record (not acknowledged, so the device redelivers)',
+      registers: [registry],
+    }),
     telemetryStored: new Counter({ name: 'carebell_telemetry_points_stored_total', help: 'Telemetry points written to the sink', registers: [registry] }),
     telemetrySpool: new Gauge({ name: 'carebell_telemetry_spool_points', help: 'Telemetry points spooled on disk for an unreachable server', registers: [registry] }),
     ingestSeconds: new Histogram({

@@ -113,3 +113,34 @@ describe('malformed device input', () => {
     expect(metrics.body).toMatch(/carebell_dead_letters_total\{code="too_large"\} 1/);
   });
 });
+
+describe('a storage failure while recording an event', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(() => gw.stop());
+
+  it('withholds the PUBACK, so the device redelivers and the event is recorded once', async () => {
+    const { residentId } = await gw.seedResident();
+    const pendant = await gw.onboardDevice('carebell-sos-pendant', residentId, 'sos-fault');
+    // Fault injection at the storage boundary: the first insert fails as a full disk would.
+    const events = gw.app.repos.events;
+    const insert = events.insert.bind(events);
+    let failures = 0;
+    events.insert = (e, at) => {
+      if (failures++ === 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      insert(e, at);
+    };
+    const client = await gw.connect(pendant, { reconnectPeriod: 50 });
+    const recorded = gw.waitFor('device.event', (e) => e.event.deviceId === 'sos-fault');
+    const dropped = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const acked = client.publishAsync('devices/sos-fault/event', JSON.stringify({ ts: Date.now(), type: 'sos', seq: 5 }), { qos: 1 });
+    await dropped; // no PUBACK: the gateway closed the connection
+    expect((await recorded).event).toMatchObject({ type: 'sos', seq: 5 });
+    await acked; // redelivered after the reconnect, and acknowledged this time
+    expect(gw.app.db.prepare("SELECT count(*) FROM device_events WHERE device_id = 'sos-fault'").pluck().get()).toBe(1);
+    expect((await gw.app.metrics.ingestFailures.get()).values[0]?.value).toBe(1);
+    await client.endAsync();
+  });
+});
