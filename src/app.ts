@@ -26,6 +26,17 @@ import { SpoolingRemoteSink } from './telemetry/remote-sink.ts';
 import { InfluxV1Writer } from './telemetry/influx-v1.ts';
 import { InfluxV2Writer } from './telemetry/influx-v2.ts';
 import type { TelemetrySink } from './telemetry/point.ts';
+import { AlarmRepository } from './alarms/repository.ts';
+import { AlarmService } from './alarms/service.ts';
+import { AlarmEngine } from './alarms/engine.ts';
+import { EscalationStepRepository } from './escalation/steps-repository.ts';
+import { OutboxRepository } from './notify/outbox-repository.ts';
+import { OutboxWorker, type RetryPolicy } from './notify/worker.ts';
+import { consoleChannel } from './notify/channels/console.ts';
+import { webhookChannel } from './notify/channels/webhook.ts';
+import { mqttChannel } from './notify/channels/mqtt.ts';
+import { RuleEvaluator } from './rules/evaluator.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { TelemetryWriter } from './telemetry/writer.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
@@ -37,6 +48,8 @@ export interface BuildOptions {
   profilesDir?: string;
   /** Overrides for tests: e.g. a short spool retry. */
   telemetry?: { retryMinMs?: number; retryMaxMs?: number };
+  /** Overrides for tests: notification retries, the engine's timer (0 = no timer: the test drives time). */
+  alarms?: { retry?: RetryPolicy; tickMs?: number };
 }
 
 export interface CarebellApp {
@@ -54,6 +67,11 @@ export interface CarebellApp {
   sink: TelemetrySink;
   onboarding: Onboarding;
   api: Api;
+  alarms: AlarmService;
+  engine: AlarmEngine;
+  evaluator: RuleEvaluator;
+  outbox: OutboxWorker;
+  webhookSecret: string;
   repos: {
     stations: StationRepository;
     residents: ResidentRepository;
@@ -61,6 +79,9 @@ export interface CarebellApp {
     deadLetters: DeadLetterRepository;
     events: DeviceEventRepository;
     tokens: ApiTokenRepository;
+    alarms: AlarmRepository;
+    outbox: OutboxRepository;
+    steps: EscalationStepRepository;
   };
   /** Set on the first start when no CAREBELL_ADMIN_TOKEN is configured: shown once, stored hashed. */
   bootstrapAdminToken: string | undefined;
@@ -86,6 +107,19 @@ function createSink(config: Config, db: Db, log: Logger, metrics: Metrics, opts:
   return new SqliteTelemetrySink(config.dataDir);
 }
 
+/**
+ * The key that signs webhooks when CAREBELL_WEBHOOK_SECRET is not set: made
+ * once per installation and kept in the data directory (readable by the owner only).
+ */
+function installationSecret(dataDir: string, log: Logger): string {
+  const file = join(dataDir, 'webhook-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = newSecret();
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  log.info({ file }, 'CAREBELL_WEBHOOK_SECRET is not set: webhooks are signed with a key made for this installation');
+  return secret;
+}
+
 /** Builds the whole gateway from its configuration. Opens no sockets: see listen.ts. */
 export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const { config } = opts;
@@ -103,10 +137,29 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     deadLetters: new DeadLetterRepository(db),
     events: new DeviceEventRepository(db),
     tokens: new ApiTokenRepository(db),
+    alarms: new AlarmRepository(db),
+    outbox: new OutboxRepository(db),
+    steps: new EscalationStepRepository(db),
   };
 
   const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
   directory.load();
+
+  let engine: AlarmEngine | undefined;
+  const alarms = new AlarmService({
+    db,
+    alarms: repos.alarms,
+    steps: repos.steps,
+    outbox: repos.outbox,
+    residents: repos.residents,
+    targets: { stations: repos.stations, residents: repos.residents, directory },
+    bus,
+    clock,
+    log,
+    onWork: () => engine?.kick(),
+  });
+  const evaluator = new RuleEvaluator({ db, directory, service: alarms, clock, log });
+  evaluator.load();
 
   const deadLetters = new DeadLetterStore({ repo: repos.deadLetters, bus, metrics, log });
   const ingest = new Ingest({
@@ -119,13 +172,32 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     log,
     maxPayloadBytes: config.maxPayloadBytes,
     dedupeWindowMs: EVENT_DEDUPE_WINDOW_MS,
+    transaction: (fn) => alarms.transaction(fn),
   });
 
   const sink = createSink(config, db, log, metrics, opts.telemetry);
   const telemetry = new TelemetryWriter(sink, { log, flushMs: config.telemetryFlushMs, onStored: (n) => metrics.telemetryStored.inc(n) });
   bus.on('device.readings', ({ device, readings }) => telemetry.push(device, readings));
 
+  bus.on('device.readings', ({ device, readings }) => evaluator.onReadings(device, readings));
+  bus.on('device.event', ({ device, event }) => evaluator.onEvent(device, event));
+
   const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log });
+  const webhookSecret = config.webhookSecret ?? installationSecret(config.dataDir, log);
+  const outbox = new OutboxWorker({
+    outbox: repos.outbox,
+    alarms: repos.alarms,
+    service: alarms,
+    residents: repos.residents,
+    channels: [consoleChannel(bus), webhookChannel({ secret: webhookSecret }), mqttChannel({ broker, directory })],
+    clock,
+    log,
+    ...(opts.alarms?.retry ? { retry: opts.alarms.retry } : {}),
+    onAttempt: (channel, ok) => metrics.notificationAttempts.inc({ channel, result: ok ? 'delivered' : 'failed' }),
+  });
+  engine = new AlarmEngine({ service: alarms, evaluator, worker: outbox, log });
+  const tickMs = opts.alarms?.tickMs ?? 1_000;
+  if (tickMs > 0) engine.start(tickMs);
   const onboarding = new Onboarding({ ...repos, directory, profiles, clock });
 
   let bootstrapAdminToken: string | undefined;
@@ -191,6 +263,11 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     sink,
     onboarding,
     api,
+    alarms,
+    engine,
+    evaluator,
+    outbox,
+    webhookSecret,
     repos,
     bootstrapAdminToken,
     close: () =>
@@ -198,6 +275,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
         clearInterval(persistTimer);
         clearInterval(retentionTimer);
         await broker.close(); // stop accepting device traffic first
+        await engine!.stop(); // let deliveries under way finish; the rest waits in the outbox
         await api.close();
         await telemetry.close(); // flush buffered readings
         directory.persist();

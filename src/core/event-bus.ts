@@ -1,5 +1,6 @@
 import type { Logger } from './logger.ts';
 import type { DeviceContext, DeviceEvent, DeviceStatusChange, Reading } from './model.ts';
+import type { Alarm, TimelineKind } from '../alarms/model.ts';
 
 /** Every event the gateway raises internally, by name, with its payload. */
 export interface BusEvents {
@@ -9,6 +10,12 @@ export interface BusEvents {
   'device.event': { device: DeviceContext; event: DeviceEvent };
   'device.status': DeviceStatusChange;
   'deadletter.stored': { id: number; deviceId: string | null; topic: string; reason: string };
+  /** A new alarm, after its transaction committed. */
+  'alarm.raised': { alarm: Alarm };
+  /** Any later change to an alarm (repeat, escalation, acknowledgement, resolution …). */
+  'alarm.updated': { alarm: Alarm; change: TimelineKind };
+  /** The console channel: a station's console is told about an alarm at a ladder step. */
+  'alarm.console': { alarm: Alarm; stationId: string; event: string; step: number };
   'broker.refused': { action: 'connect' | 'publish' | 'subscribe'; clientId: string; reason: string; topic?: string };
 }
 
@@ -49,6 +56,27 @@ export class EventBus {
         this.#log.error({ err, event: name }, 'event listener failed');
       }
     }
+  }
+
+  /**
+   * Like emit, but a listener's failure is the caller's failure: every
+   * listener still runs, then the first error is thrown. For what must not be
+   * lost (a device event that should raise an alarm): the caller rolls back and
+   * the device redelivers.
+   */
+  emitStrict<K extends BusEventName>(name: K, payload: BusEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    let first: unknown;
+    for (const listener of set) {
+      try {
+        (listener as Listener<K>)(payload);
+      } catch (err) {
+        this.listenerErrors++;
+        first ??= err;
+      }
+    }
+    if (first !== undefined) throw first;
   }
 
   listenerCount(name: BusEventName): number {

@@ -60,6 +60,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Messages the gateway could not record (not acknowledged, so the device redelivers)',
       registers: [registry],
     }),
+    notificationAttempts: new Counter({
+      name: 'carebell_notification_attempts_total',
+      help: 'Notification delivery attempts, by channel and result',
+      labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
     telemetryStored: new Counter({ name: 'carebell_telemetry_points_stored_total', help: 'Telemetry points written to the sink', registers: [registry] }),
     telemetrySpool: new Gauge({ name: 'carebell_telemetry_spool_points', help: 'Telemetry points spooled on disk for an unreachable server', registers: [registry] }),
     ingestSeconds: new Histogram({

@@ -20,6 +20,8 @@ export interface IngestDeps {
   maxPayloadBytes: number;
   /** A repeated (device, seq) within this window is a redelivery of the same event. */
   dedupeWindowMs: number;
+  /** Runs a unit of work in one transaction (the alarm service's, so alarms raised by an event commit with it). */
+  transaction: <T>(fn: () => T) => T;
 }
 
 export interface IngestResult {
@@ -114,14 +116,20 @@ export class Ingest {
     this.#d.bus.emit('device.readings', { device: device.context, readings });
   }
 
+  /**
+   * Each event is logged and dispatched in one transaction with whatever alarm
+   * it raises: if the alarm cannot be recorded, the event is not logged either,
+   * the error reaches the broker (no PUBACK) and the redelivery is handled fresh.
+   */
   #publishEvents(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
     for (const e of decoded.events) {
       const event: DeviceEvent = { deviceId: device.id, type: e.type, ts: decoded.ts };
       if (e.seq !== undefined) event.seq = e.seq;
-      // Logged before it is dispatched, so a crash after this point cannot make a redelivery look new.
-      this.#d.events.insert(event, receivedAt);
+      this.#d.transaction(() => {
+        this.#d.events.insert(event, receivedAt);
+        this.#d.bus.emitStrict('device.event', { device: device.context, event });
+      });
       this.#d.metrics.deviceEvents.inc({ type: e.type });
-      this.#d.bus.emit('device.event', { device: device.context, event });
     }
   }
 

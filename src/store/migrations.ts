@@ -100,6 +100,87 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'alarms, timeline, escalation deadlines, outbox, rule state',
+    sql: `
+      CREATE TABLE alarms (
+        id               TEXT PRIMARY KEY,
+        type             TEXT NOT NULL,
+        severity         TEXT NOT NULL CHECK (severity IN ('critical', 'major', 'minor', 'info')),
+        state            TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        resident_id      TEXT,
+        device_id        TEXT,
+        station_id       TEXT,
+        raised_at        INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        count            INTEGER NOT NULL DEFAULT 1,
+        escalation_level INTEGER NOT NULL DEFAULT 0,
+        policy           TEXT NOT NULL,
+        detail           TEXT,
+        acknowledged_at  INTEGER,
+        acknowledged_by  TEXT,
+        resolved_at      INTEGER,
+        resolved_by      TEXT,
+        outcome          TEXT CHECK (outcome IN ('false_alarm', 'handled_remotely', 'visited', 'ambulance', 'other')),
+        -- Dedupe: one unresolved alarm per (device or resident, type). NULL once resolved.
+        open_key         TEXT UNIQUE
+      );
+      CREATE INDEX alarms_state ON alarms(state, raised_at);
+      CREATE INDEX alarms_resident ON alarms(resident_id, raised_at);
+      CREATE INDEX alarms_station ON alarms(station_id, raised_at);
+
+      CREATE TABLE alarm_timeline (
+        id       INTEGER PRIMARY KEY,
+        alarm_id TEXT NOT NULL REFERENCES alarms(id),
+        at       INTEGER NOT NULL,
+        kind     TEXT NOT NULL,
+        actor    TEXT NOT NULL,
+        detail   TEXT
+      );
+      CREATE INDEX alarm_timeline_alarm ON alarm_timeline(alarm_id, id);
+
+      -- Durable escalation deadlines: the ladder survives a restart.
+      CREATE TABLE escalation_steps (
+        id         INTEGER PRIMARY KEY,
+        alarm_id   TEXT NOT NULL REFERENCES alarms(id),
+        step       INTEGER NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('step', 'reminder')),
+        due_at     INTEGER NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('pending', 'done', 'cancelled')),
+        fired_at   INTEGER
+      );
+      CREATE INDEX escalation_due ON escalation_steps(status, due_at);
+
+      -- Transactional outbox: written with the alarm change that owes it.
+      CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        alarm_id        TEXT NOT NULL REFERENCES alarms(id),
+        event           TEXT NOT NULL,
+        step            INTEGER NOT NULL,
+        channel         TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        delivered_at    INTEGER
+      );
+      CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+      CREATE INDEX outbox_alarm ON outbox(alarm_id);
+
+      -- Rule state that spans time (durations, cancel windows, silence), so a
+      -- restart neither forgets nor double-fires.
+      CREATE TABLE rule_state (
+        subject    TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (subject, rule)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

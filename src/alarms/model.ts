@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** The alarm vocabulary fixed by the architecture: severities, states, outcomes, and the allowed transitions. */
+export const severities = ['critical', 'major', 'minor', 'info'] as const;
+export type Severity = (typeof severities)[number];
+export const severityRank: Record<Severity, number> = { info: 0, minor: 1, major: 2, critical: 3 };
+
+export const alarmStates = ['open', 'acknowledged', 'resolved'] as const;
+export type AlarmState = (typeof alarmStates)[number];
+
+export const outcomes = ['false_alarm', 'handled_remotely', 'visited', 'ambulance', 'other'] as const;
+export type Outcome = (typeof outcomes)[number];
+export const outcomeSchema = z.enum(outcomes);
+
+/** open → acknowledged → resolved; an open alarm may also be resolved directly (e.g. a cancelled fall). */
+export const transitions: Record<AlarmState, readonly AlarmState[]> = {
+  open: ['acknowledged', 'resolved'],
+  acknowledged: ['resolved'],
+  resolved: [],
+};
+
+export const timelineKinds = [
+  'raised',
+  'repeated',
+  'severity_raised',
+  'notified',
+  'notify_failed',
+  'escalated',
+  'reminder',
+  'acknowledged',
+  'note',
+  'resolved',
+  'auto_cleared',
+  'cancelled_by_resident',
+  'cancel_too_late',
+] as const;
+export type TimelineKind = (typeof timelineKinds)[number];
+
+export interface Alarm {
+  id: string;
+  type: string;
+  severity: Severity;
+  state: AlarmState;
+  residentId: string | null;
+  deviceId: string | null;
+  stationId: string | null;
+  raisedAt: number;
+  updatedAt: number;
+  count: number;
+  escalationLevel: number;
+  policy: string;
+  detail: Record<string, unknown> | null;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  resolvedAt: number | null;
+  resolvedBy: string | null;
+  outcome: Outcome | null;
+}
+
+export interface TimelineEntry {
+  at: number;
+  kind: TimelineKind;
+  actor: string;
+  detail: Record<string, unknown> | null;
+}

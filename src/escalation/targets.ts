@@ -1,0 +1,93 @@
+import type { Alarm } from '../alarms/model.ts';
+import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { ResidentRepository } from '../store/residents.ts';
+import type { StationRepository } from '../store/stations.ts';
+import type { TargetSpec } from './policies.ts';
+
+/** One delivery owed: a channel and whom it reaches. Stored as JSON in the outbox. */
+export type Delivery =
+  | { channel: 'console'; target: { kind: 'station'; id: string; name: string; level: string } }
+  | { channel: 'webhook'; target: { kind: 'station'; id: string; name: string; level: string } | { kind: 'contact'; name: string; relation: string; phone: string; priority: number }; url: string }
+  | { channel: 'mqtt'; target: { kind: 'device'; id: string; role: 'siren' | 'resident_device' } };
+
+export interface TargetResolution {
+  deliveries: Delivery[];
+  /** Targets the step names that have no channel (e.g. a contact without a webhook): said on the timeline. */
+  unreachable: string[];
+}
+
+export interface TargetDeps {
+  stations: StationRepository;
+  residents: ResidentRepository;
+  directory: DeviceDirectory;
+}
+
+/** Resolves a step's targets from the station tree (community → street → district) and the resident's contacts. */
+export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec[]): TargetResolution {
+  const deliveries: Delivery[] = [];
+  const unreachable: string[] = [];
+  const chain = alarm.stationId ? deps.stations.chain(alarm.stationId) : [];
+  const resident = alarm.residentId ? deps.residents.get(alarm.residentId) : undefined;
+  const contacts = resident?.contacts ?? [];
+
+  const station = (level: 'community' | 'street' | 'district') => {
+    const s = chain.find((c) => c.level === level);
+    if (!s) return void unreachable.push(`${level} station (none above this resident)`);
+    const target = { kind: 'station' as const, id: s.id, name: s.name, level: s.level };
+    deliveries.push({ channel: 'console', target });
+    if (s.webhookUrl) deliveries.push({ channel: 'webhook', target, url: s.webhookUrl });
+  };
+  const contact = (c: (typeof contacts)[number]) => {
+    const target = { kind: 'contact' as const, name: c.name, relation: c.relation, phone: c.phone, priority: c.priority };
+    if (c.webhookUrl) deliveries.push({ channel: 'webhook', target, url: c.webhookUrl });
+    else unreachable.push(`contact ${c.name} (${c.relation}, ${c.phone}) has no notification webhook`);
+  };
+
+  for (const spec of specs) {
+    switch (spec) {
+      case 'community_station':
+        station('community');
+        break;
+      case 'street_centre':
+        station('street');
+        break;
+      case 'district_centre':
+        station('district');
+        break;
+      case 'primary_contact':
+        if (contacts[0]) contact(contacts[0]);
+        else unreachable.push('primary contact (the resident has no contacts)');
+        break;
+      case 'all_contacts':
+        for (const c of contacts) contact(c);
+        break;
+      case 'station_siren': {
+        const community = chain.find((c) => c.level === 'community');
+        for (const d of deps.directory.all()) {
+          if (community && d.context.stationId === community.id && d.context.residentId === null && d.profile.profile.kind === 'siren') {
+            deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'siren' } });
+          }
+        }
+        break;
+      }
+      case 'resident_device':
+        for (const d of deps.directory.all()) {
+          if (alarm.residentId && d.context.residentId === alarm.residentId && d.profile.profile.commands) {
+            deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'resident_device' } });
+          }
+        }
+        break;
+    }
+  }
+  // A contact named by two specs of one step is told once.
+  const seen = new Set<string>();
+  return {
+    deliveries: deliveries.filter((d) => {
+      const key = `${d.channel}|${JSON.stringify(d.target)}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    }),
+    unreachable,
+  };
+}

@@ -1,0 +1,130 @@
+import type { Clock } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AlarmRepository } from '../alarms/repository.ts';
+import type { AlarmService } from '../alarms/service.ts';
+import type { ResidentRepository } from '../store/residents.ts';
+import type { Channel } from './channels/channel.ts';
+import type { OutboxItem, OutboxRepository } from './outbox-repository.ts';
+import { notificationBody } from './payload.ts';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+/** 2, 4, 8 … s up to 5 min, ±20 % jitter; 8 attempts span about 4 minutes. */
+export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseMs: 2_000, maxMs: 300_000 };
+
+export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
+  const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
+  return Math.round(exp * (0.8 + 0.4 * random()));
+}
+
+export interface OutboxWorkerDeps {
+  outbox: OutboxRepository;
+  alarms: AlarmRepository;
+  service: AlarmService;
+  residents: ResidentRepository;
+  channels: Channel[];
+  clock: Clock;
+  log: Logger;
+  retry?: RetryPolicy;
+  onAttempt?: (channel: string, ok: boolean) => void;
+}
+
+/**
+ * Sends what the outbox owes. Every send runs on its own (a slow or dead
+ * channel never delays another), every attempt lands on the alarm's timeline,
+ * failures are retried with exponential backoff and jitter, and after the last
+ * attempt the failure is recorded while the ladder carries on.
+ */
+export class OutboxWorker {
+  readonly #d: OutboxWorkerDeps;
+  readonly #channels: Map<string, Channel>;
+  readonly #retry: RetryPolicy;
+  readonly #inFlight = new Map<number, Promise<void>>();
+
+  constructor(deps: OutboxWorkerDeps) {
+    this.#d = deps;
+    this.#channels = new Map(deps.channels.map((c) => [c.name, c]));
+    this.#retry = deps.retry ?? defaultRetry;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Starts every due delivery that is not already under way; resolves when those started now have settled. */
+  tick(): Promise<void> {
+    const started: Promise<void>[] = [];
+    for (const item of this.#d.outbox.due(this.#d.clock.now())) {
+      if (this.#inFlight.has(item.id)) continue;
+      const p = this.#deliver(item).finally(() => this.#inFlight.delete(item.id));
+      this.#inFlight.set(item.id, p);
+      started.push(p);
+    }
+    return Promise.all(started).then(() => undefined);
+  }
+
+  /** Resolves when nothing is in flight. */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight.values());
+  }
+
+  async #deliver(item: OutboxItem): Promise<void> {
+    const { alarms, residents, service, clock, log } = this.#d;
+    const alarm = alarms.get(item.alarmId);
+    const channel = this.#channels.get(item.delivery.channel);
+    const attempt = item.attempts + 1;
+    let error: string | undefined;
+    if (!alarm) error = 'alarm no longer exists';
+    else if (!channel) error = `no channel ${item.delivery.channel}`;
+    else {
+      try {
+        await channel.send(item, notificationBody(item, alarm, alarm.residentId ? residents.get(alarm.residentId) : undefined), alarm);
+      } catch (err) {
+        error = errorMessage(err);
+      }
+    }
+    this.#d.onAttempt?.(item.delivery.channel, error === undefined);
+    const now = clock.now();
+    const target = describeTarget(item);
+    try {
+      service.transaction(() => {
+        if (error === undefined) {
+          this.#d.outbox.delivered(item.id, attempt, now);
+          alarms.addTimeline(item.alarmId, now, 'notified', 'system', { channel: item.delivery.channel, target, event: item.event, step: item.step, attempt, result: 'delivered' });
+          service.changed(item.alarmId, 'notified');
+        } else if (attempt < this.#retry.maxAttempts && alarm) {
+          const next = now + backoffMs(this.#retry, attempt);
+          this.#d.outbox.retry(item.id, attempt, next, error);
+          alarms.addTimeline(item.alarmId, now, 'notify_failed', 'system', { channel: item.delivery.channel, target, event: item.event, step: item.step, attempt, error, retryAt: new Date(next).toISOString() });
+          service.changed(item.alarmId, 'notify_failed');
+        } else {
+          this.#d.outbox.failed(item.id, attempt, error);
+          if (alarm) {
+            alarms.addTimeline(item.alarmId, now, 'notify_failed', 'system', { channel: item.delivery.channel, target, event: item.event, step: item.step, attempt, error, final: true });
+            service.changed(item.alarmId, 'notify_failed');
+          }
+          log.error({ alarmId: item.alarmId, channel: item.delivery.channel, target, error }, 'notification failed after the last attempt');
+        }
+      });
+    } catch (err) {
+      log.error({ err, outboxId: item.id }, 'could not record a delivery attempt');
+    }
+  }
+}
+
+export function describeTarget(item: OutboxItem): string {
+  const t = item.delivery.target;
+  switch (t.kind) {
+    case 'station':
+      return `${t.level} station ${t.name} (${t.id})`;
+    case 'contact':
+      return `contact ${t.name} (${t.relation}, priority ${t.priority})`;
+    case 'device':
+      return `${t.role === 'siren' ? 'siren' : 'device'} ${t.id}`;
+  }
+}

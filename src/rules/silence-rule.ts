@@ -1,0 +1,41 @@
+import type { Severity } from '../alarms/model.ts';
+import { unchanged, type Rule, type RuleResult } from './types.ts';
+
+/**
+ * No message from a device for `heartbeats` × its profile's heartbeat →
+ * `device_offline`; clears by itself when the device is heard again.
+ * A device never heard since onboarding is a provisioning matter, not an alarm.
+ */
+export interface SilenceSpec {
+  heartbeatSeconds: number;
+  heartbeats: number;
+  alarm: string;
+  severity: Severity;
+}
+
+export interface SilenceState {
+  active: boolean;
+}
+
+export function silenceRule(spec: SilenceSpec): Rule<SilenceState> {
+  const limitMs = spec.heartbeatSeconds * spec.heartbeats * 1000;
+  return {
+    key: `silence:${spec.alarm}`,
+    alarm: spec.alarm,
+    initial: () => ({ active: false }),
+    evaluate(state, input, now): RuleResult<SilenceState> {
+      if (input.kind !== 'tick' || input.lastSeen === null) return unchanged(state);
+      const silentMs = now - input.lastSeen;
+      if (!state.active && silentMs >= limitMs) {
+        return {
+          state: { active: true },
+          intents: [{ action: 'raise', alarm: spec.alarm, severity: spec.severity, detail: { lastSeen: input.lastSeen, silentSeconds: Math.round(silentMs / 1000), limitSeconds: limitMs / 1000 } }],
+        };
+      }
+      if (state.active && silentMs < limitMs) {
+        return { state: { active: false }, intents: [{ action: 'clear', alarm: spec.alarm, reason: `device heard again at ${new Date(input.lastSeen).toISOString()}` }] };
+      }
+      return unchanged(state);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { DeviceEvent, Reading } from '../core/model.ts';
+import type { Severity } from '../alarms/model.ts';
+
+/**
+ * Rules are pure: (state, input, now) → (state', intents). No I/O, no clock of
+ * their own: the evaluator feeds them inputs and the injected time, persists
+ * their state, and turns intents into alarm changes.
+ */
+export type RuleInput =
+  | { kind: 'reading'; reading: Reading }
+  | { kind: 'event'; event: DeviceEvent }
+  /** Time passed; `lastSeen` is when the device was last heard (null: never). */
+  | { kind: 'tick'; lastSeen: number | null };
+
+export type AlarmIntent =
+  | { action: 'raise'; alarm: string; severity: Severity; detail: Record<string, unknown> }
+  /** The condition ended by itself: resolve the open alarm, saying why. */
+  | { action: 'clear'; alarm: string; reason: string }
+  /** The resident cancelled in time: resolve as a false alarm before the family is called. */
+  | { action: 'cancel'; alarm: string; reason: string }
+  /** Something worth a line on the open alarm's timeline. */
+  | { action: 'note'; alarm: string; kind: 'cancel_too_late'; detail: Record<string, unknown> };
+
+export interface RuleResult<S> {
+  state: S;
+  intents: AlarmIntent[];
+}
+
+export interface Rule<S = unknown> {
+  /** Stable within a profile: where its state is kept. */
+  readonly key: string;
+  readonly alarm: string;
+  initial(): S;
+  evaluate(state: S, input: RuleInput, now: number): RuleResult<S>;
+}
+
+export const unchanged = <S>(state: S): RuleResult<S> => ({ state, intents: [] });
