@@ -14,6 +14,7 @@ import { Onboarding } from './onboarding/onboarding.ts';
 import { loadProfileDirectory, type ProfileRegistry } from './profiles/registry.ts';
 import { buildApi } from './api/server.ts';
 import type { Api } from './api/context.ts';
+import { LiveStream } from './api/live.ts';
 import { openDatabase, type Db } from './store/database.ts';
 import { ApiTokenRepository } from './store/api-tokens.ts';
 import { DeadLetterRepository } from './store/dead-letters.ts';
@@ -206,8 +207,18 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
   }
 
+  const live = new LiveStream(bus, {
+    stationOf: (deviceId) => {
+      const d = directory.get(deviceId);
+      return { stationId: d?.context.stationId ?? null, residentId: d?.context.residentId ?? null };
+    },
+  });
   const api = buildApi(
     {
+      alarms: repos.alarms,
+      alarmService: alarms,
+      steps: repos.steps,
+      live,
       config,
       onboarding,
       stations: repos.stations,

@@ -24,11 +24,12 @@ export class AlarmEngine {
     this.#log = deps.log;
   }
 
-  /** Fires what is due and starts due deliveries; resolves when the deliveries started now have settled. */
+  /** Fires what is due and sends due deliveries; resolves when no delivery is under way. */
   async runDue(): Promise<void> {
     this.#evaluator.tick();
     this.#service.fireDueSteps();
     await this.#worker.tick();
+    await this.#worker.idle();
   }
 
   /** After a commit that owes work: run soon, once, outside the caller's stack. */

@@ -30,7 +30,7 @@ export function bearerAuth(opts: { adminToken: string | undefined; tokens: ApiTo
     }
     const token = match[1]!;
     if (opts.adminToken && constantTimeEqual(token, opts.adminToken)) {
-      request.principal = { role: 'admin', via: 'admin_token', label: 'CAREBELL_ADMIN_TOKEN' };
+      request.principal = { role: 'admin', via: 'admin_token', label: 'admin' };
       return;
     }
     const stored = opts.tokens.find(token);

@@ -10,6 +10,10 @@ import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { DeviceRepository } from '../store/devices.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import type { StationRepository } from '../store/stations.ts';
+import type { AlarmRepository } from '../alarms/repository.ts';
+import type { AlarmService } from '../alarms/service.ts';
+import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
+import type { LiveStream } from './live.ts';
 
 /** What route handlers may use: services and repositories, never the broker's internals. */
 export interface ApiContext {
@@ -23,6 +27,10 @@ export interface ApiContext {
   deadLetters: DeadLetterRepository;
   tokens: ApiTokenRepository;
   metrics: Metrics;
+  alarms: AlarmRepository;
+  alarmService: AlarmService;
+  steps: EscalationStepRepository;
+  live: LiveStream;
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 }
 

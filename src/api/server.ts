@@ -10,10 +10,12 @@ import { healthRoutes } from './routes/health.ts';
 import { profileRoutes } from './routes/profiles.ts';
 import { residentRoutes } from './routes/residents.ts';
 import { stationRoutes } from './routes/stations.ts';
+import { alarmRoutes } from './routes/alarms.ts';
+import { streamRoutes } from './routes/stream.ts';
 
 /** Builds the HTTP API; never listens (main.ts does, tests use inject or port 0). */
 export function buildApi(ctx: ApiContext, log: Logger): Api {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1_048_576 }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1_048_576, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -28,6 +30,8 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       deviceRoutes(api, ctx);
       profileRoutes(api, ctx);
       deadLetterRoutes(api, ctx);
+      alarmRoutes(api, ctx);
+      streamRoutes(api, ctx);
     },
     { prefix: '/api/v1' },
   );

@@ -3,6 +3,7 @@ import type { DeadLetter } from '../store/dead-letters.ts';
 import type { DeviceRecord } from '../store/devices.ts';
 import type { Resident } from '../store/residents.ts';
 import type { Station } from '../store/stations.ts';
+import type { Alarm, TimelineEntry } from '../alarms/model.ts';
 
 /** API representations: times as ISO 8601 strings, no secrets. */
 export const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
@@ -67,3 +68,26 @@ export const deadLetterView = (d: DeadLetter) => ({
   payloadBase64: d.payload.toString('base64'),
   payloadText: printable(d.payload),
 });
+
+export const alarmView = (a: Alarm) => ({
+  id: a.id,
+  type: a.type,
+  severity: a.severity,
+  state: a.state,
+  residentId: a.residentId,
+  deviceId: a.deviceId,
+  stationId: a.stationId,
+  raisedAt: iso(a.raisedAt),
+  updatedAt: iso(a.updatedAt),
+  count: a.count,
+  escalationLevel: a.escalationLevel,
+  policy: a.policy,
+  detail: a.detail,
+  acknowledgedAt: iso(a.acknowledgedAt),
+  acknowledgedBy: a.acknowledgedBy,
+  resolvedAt: iso(a.resolvedAt),
+  resolvedBy: a.resolvedBy,
+  outcome: a.outcome,
+});
+
+export const timelineView = (t: TimelineEntry) => ({ at: iso(t.at), kind: t.kind, actor: t.actor, detail: t.detail });

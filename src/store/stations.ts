@@ -57,6 +57,17 @@ export class StationRepository {
     return (this.#db.prepare('SELECT * FROM stations ORDER BY created_at, id').all() as Row[]).map(toStation);
   }
 
+  /** The station and every station below it: what an operator of that station watches over. */
+  subtree(id: string): string[] {
+    return this.#db
+      .prepare(
+        `WITH RECURSIVE down(id) AS (SELECT ? UNION ALL SELECT s.id FROM stations s JOIN down ON s.parent_id = down.id)
+         SELECT id FROM down`,
+      )
+      .pluck()
+      .all(id) as string[];
+  }
+
   /** The station and every station above it, nearest first: community → street → district. */
   chain(id: string): Station[] {
     const rows = this.#db
