@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { buildApp } from './app.ts';
+import { ScaledClock } from './core/clock.ts';
 import { envVars, flagFor, loadConfig } from './config/config.ts';
 import { CarebellError, errorMessage } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
@@ -25,7 +26,13 @@ ${Object.keys(envVars)
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
   const log = createLogger(config.logLevel);
-  const app = await buildApp({ config, log });
+  const clock = config.simSpeed !== undefined ? new ScaledClock(config.simSpeed, config.simEpoch ?? Date.now()) : undefined;
+  if (clock) log.warn({ mode: config.mode, speed: clock.speed, epoch: new Date(clock.epoch).toISOString() }, 'running on simulated time');
+  const app = await buildApp({
+    config,
+    log,
+    ...(clock ? { clock, alarms: { tickMs: Math.max(20, Math.round(1000 / clock.speed)) } } : {}),
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -30,6 +30,9 @@ export const configSchema = z.object({
   deadLetterRetentionDays: z.coerce.number().int().min(1).default(30),
   maxPayloadBytes: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
   telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
+  mode: z.enum(['production', 'demo', 'test']).default('production'),
+  simSpeed: z.coerce.number().positive().max(10_000).optional(),
+  simEpoch: z.coerce.number().int().positive().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -54,6 +57,9 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_DEADLETTER_RETENTION_DAYS: 'deadLetterRetentionDays',
   CAREBELL_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
   CAREBELL_TELEMETRY_FLUSH_MS: 'telemetryFlushMs',
+  CAREBELL_MODE: 'mode',
+  CAREBELL_SIM_SPEED: 'simSpeed',
+  CAREBELL_SIM_EPOCH: 'simEpoch',
 };
 
 /** `CAREBELL_MQTT_PORT` → `--mqtt-port`. */
@@ -101,6 +107,11 @@ export function parseConfig(input: ConfigInput | Record<string, unknown>): Confi
       'CAREBELL_INFLUX_V2_URL, _TOKEN, _ORG and _BUCKET must be set together',
       { field: 'CAREBELL_INFLUX_V2_URL' },
     );
+  }
+  if ((config.simSpeed !== undefined || config.simEpoch !== undefined) && config.mode === 'production') {
+    throw new CarebellError('validation_failed', 'CAREBELL_SIM_SPEED and CAREBELL_SIM_EPOCH need CAREBELL_MODE=demo or test: a production gateway runs on real time', {
+      field: 'CAREBELL_SIM_SPEED',
+    });
   }
   if (config.influxUrl && config.influxV2Url) {
     throw new CarebellError('validation_failed', 'set either CAREBELL_INFLUX_URL (1.x) or CAREBELL_INFLUX_V2_URL (2.x), not both');

@@ -15,6 +15,7 @@ export async function startWebhookReceiver(answer: (path: string, nth: number) =
   const received: ReceivedWebhook[] = [];
   const attempts = new Map<string, number>();
   const waiters: Array<{ match: (w: ReceivedWebhook) => boolean; resolve: (w: ReceivedWebhook) => void }> = [];
+  const attemptWaiters: Array<{ path: string; resolve: (status: number) => void }> = [];
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -23,6 +24,10 @@ export async function startWebhookReceiver(answer: (path: string, nth: number) =
       const nth = (attempts.get(path) ?? 0) + 1;
       attempts.set(path, nth);
       const status = answer(path, nth);
+      for (const w of attemptWaiters.filter((a) => a.path === path)) {
+        attemptWaiters.splice(attemptWaiters.indexOf(w), 1);
+        w.resolve(status);
+      }
       if (status >= 200 && status < 300) {
         const w = { path, headers: req.headers, raw, body: JSON.parse(raw) };
         received.push(w);
@@ -48,6 +53,11 @@ export async function startWebhookReceiver(answer: (path: string, nth: number) =
       const seen = received.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    /** Resolves with the status answered to the next request at `path` (or the last one, if any came already). */
+    attempted(path: string): Promise<number> {
+      if ((attempts.get(path) ?? 0) > 0) return Promise.resolve(answer(path, attempts.get(path)!));
+      return new Promise((resolve) => attemptWaiters.push({ path, resolve }));
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

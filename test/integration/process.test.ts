@@ -1,40 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const root = new URL('../../', import.meta.url).pathname;
-
-/** Starts `carebell start` as its own process and resolves when it prints its banner. */
-function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; stdout: () => string; http: string; mqtt: string; token: string | undefined }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
-    cwd: root,
-    env: { ...process.env, CAREBELL_MQTT_PORT: '0', CAREBELL_HTTP_PORT: '0', CAREBELL_MQTT_HOST: '127.0.0.1', CAREBELL_HTTP_HOST: '127.0.0.1', CAREBELL_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
-  return new Promise((resolve, reject) => {
-    const onData = () => {
-      const http = /console and API\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1];
-      const mq = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
-      if (http && mq && out.includes('\n\n', out.indexOf('data '))) {
-        child.stdout!.off('data', onData);
-        resolve({ child, stdout: () => out, http, mqtt: mq, token: /Authorization: Bearer (\S+)/.exec(out)?.[1] });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`carebell exited with ${code}\n${out}\n${err}`)));
-  });
-}
-
-const exited = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+import { exited, root, startProcess } from '../helpers/processes.ts';
 
 describe('the carebell process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'carebell-proc-'));

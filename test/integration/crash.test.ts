@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exited, startProcess } from '../helpers/processes.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
+
+const TOKEN = 'crash-test-admin-token-0123456789';
+
+/**
+ * kill -9 in the middle of an escalation ladder, with a notification still
+ * owed to a target that is down. After a restart on the same data directory:
+ * no alarm lost or duplicated, the ladder resumes, the owed notification is
+ * delivered. Simulated time at 60× (an alarm's 60 s step is one real second).
+ */
+describe('crash safety', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carebell-crash-'));
+  let daughterUp = false;
+  const env = { CAREBELL_DATA_DIR: dataDir, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_MODE: 'test', CAREBELL_SIM_SPEED: '60', CAREBELL_SIM_EPOCH: String(Date.now()) };
+  let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  afterAll(async () => {
+    await hooks?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('loses no alarm and no owed notification when the gateway is killed mid-ladder', async () => {
+    hooks = await startWebhookReceiver((path) => (path === '/daughter' && !daughterUp ? 503 : 200));
+    let gw = await startProcess(env);
+    const call = async (http: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(http + path, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return (await res.json()) as any;
+    };
+    const d = await call(gw.http, 'POST', '/api/v1/stations', { name: 'D', level: 'district', webhookUrl: hooks.url('/district') });
+    const s = await call(gw.http, 'POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: d.id, webhookUrl: hooks.url('/street') });
+    const c = await call(gw.http, 'POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: s.id, webhookUrl: hooks.url('/community') });
+    const r = await call(gw.http, 'POST', '/api/v1/residents', {
+      name: 'R',
+      address: 'A',
+      stationId: c.id,
+      livesAlone: false,
+      capabilityLevel: 1,
+      contacts: [
+        { name: 'Daughter', relation: 'daughter', phone: '13800000001', priority: 1, webhookUrl: hooks.url('/daughter') },
+        { name: 'Son', relation: 'son', phone: '13800000002', priority: 2, webhookUrl: hooks.url('/son') },
+      ],
+    });
+    const device = await call(gw.http, 'POST', '/api/v1/devices', { profile: 'carebell-sos-pendant', residentId: r.id, id: 'sos-crash' });
+
+    const client = await mqtt.connectAsync(gw.mqtt, { clientId: 'sos-crash', username: 'sos-crash', password: device.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
+    await client.publishAsync('devices/sos-crash/event', JSON.stringify({ type: 'sos', seq: 1 }), { qos: 1 });
+    await hooks.next((w) => w.path === '/community' && w.body.event === 'alarm.raised');
+    // Step 1 (60 simulated seconds): the street centre is told; the daughter's gateway is down.
+    await hooks.next((w) => w.path === '/street' && w.body.event === 'alarm.escalated');
+    expect(await hooks.attempted('/daughter')).toBe(503); // a notification is owed, and failing
+
+    client.end(true);
+    gw.child.kill('SIGKILL');
+    await exited(gw.child);
+    expect(hooks.at('/daughter')).toEqual([]);
+    expect(hooks.at('/district')).toEqual([]);
+
+    daughterUp = true;
+    gw = await startProcess(env);
+    // The notification owed to the daughter is delivered, and the ladder goes on to step 2.
+    const daughter = await hooks.next((w) => w.path === '/daughter' && w.body.event === 'alarm.escalated' && w.body.step.level === 1);
+    await hooks.next((w) => w.path === '/district' && w.body.event === 'alarm.escalated');
+    await hooks.next((w) => w.path === '/son' && w.body.event === 'alarm.escalated');
+
+    const alarms = (await call(gw.http, 'GET', '/api/v1/alarms')).filter((a: any) => a.type === 'sos');
+    expect(alarms).toHaveLength(1);
+    expect(daughter.body.alarm.id).toBe(alarms[0].id);
+    const detail = await call(gw.http, 'GET', `/api/v1/alarms/${alarms[0].id}`);
+    expect(detail.timeline.filter((t: any) => t.kind === 'raised')).toHaveLength(1);
+    expect(detail.timeline.filter((t: any) => t.kind === 'escalated').map((t: any) => t.detail.level)).toEqual([1, 2]);
+    // Each owed notification went out once per delivery id (receivers can drop repeats by X-Carebell-Delivery).
+    const ids = hooks.received.filter((w) => w.body.alarm.id === alarms[0].id && w.body.event !== 'alarm.reminder').map((w) => `${w.headers['x-carebell-delivery']}`);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    await call(gw.http, 'POST', `/api/v1/alarms/${alarms[0].id}/ack`, {});
+    gw.child.kill('SIGTERM');
+    expect(await exited(gw.child)).toBe(0);
+  });
+});
