@@ -159,7 +159,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     log,
     onWork: () => engine?.kick(),
   });
-  const evaluator = new RuleEvaluator({ db, directory, service: alarms, clock, log });
+  const evaluator = new RuleEvaluator({ db, directory, residents: repos.residents, service: alarms, clock, log });
   evaluator.load();
 
   const deadLetters = new DeadLetterStore({ repo: repos.deadLetters, bus, metrics, log });
@@ -199,7 +199,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   engine = new AlarmEngine({ service: alarms, evaluator, worker: outbox, log });
   const tickMs = opts.alarms?.tickMs ?? 1_000;
   if (tickMs > 0) engine.start(tickMs);
-  const onboarding = new Onboarding({ ...repos, directory, profiles, clock });
+  const onboarding = new Onboarding({ ...repos, directory, profiles, clock, onResidentChanged: (id) => evaluator.residentChanged(id) });
 
   let bootstrapAdminToken: string | undefined;
   if (!config.adminToken && repos.tokens.count() === 0) {

@@ -27,6 +27,7 @@ export const residentView = (r: Resident) => ({
   capabilityLevel: r.capabilityLevel,
   timezone: r.timezone,
   notes: r.notes,
+  settings: r.settings,
   contacts: r.contacts,
   createdAt: iso(r.createdAt),
 });

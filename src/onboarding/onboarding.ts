@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
-import { CarebellError, conflict, invalid } from '../core/errors.ts';
+import { CarebellError, conflict, invalid, notFound } from '../core/errors.ts';
+import type { ResidentSettings } from '../rules/resident-settings.ts';
 import { newId } from '../core/ids.ts';
 import { hashSecret, newSecret } from '../core/secrets.ts';
 import { deviceIdPattern } from '../broker/topics.ts';
@@ -16,6 +17,7 @@ export interface OnboardingDeps {
   directory: DeviceDirectory;
   profiles: ProfileRegistry;
   clock: Clock;
+  onResidentChanged?: (residentId: string) => void;
 }
 
 export interface NewStation {
@@ -34,6 +36,7 @@ export interface NewResident {
   capabilityLevel: number;
   timezone?: string | undefined;
   notes?: string | null | undefined;
+  settings?: ResidentSettings | undefined;
   contacts: Array<{ name: string; relation: string; phone: string; priority: number; webhookUrl?: string | null | undefined }>;
 }
 
@@ -96,6 +99,7 @@ export class Onboarding {
       capabilityLevel: input.capabilityLevel,
       timezone: input.timezone ?? 'Asia/Shanghai',
       notes: input.notes ?? null,
+      settings: input.settings ?? {},
       contacts: [...input.contacts]
         .sort((a, b) => a.priority - b.priority)
         .map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null })),
@@ -103,6 +107,13 @@ export class Onboarding {
     };
     this.#d.residents.insert(resident);
     return resident;
+  }
+
+  /** Replaces a resident's care settings; the rules pick them up at once. */
+  updateResidentSettings(id: string, settings: ResidentSettings): Resident {
+    if (!this.#d.residents.updateSettings(id, settings)) throw notFound('resident', id);
+    this.#d.onResidentChanged?.(id);
+    return this.#d.residents.get(id)!;
   }
 
   /** Registers a device and issues its MQTT secret, which is shown only in this answer. */

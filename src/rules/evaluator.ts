@@ -10,6 +10,10 @@ import { silenceRule } from './silence-rule.ts';
 import { thresholdRule } from './threshold-rule.ts';
 import type { AlarmIntent, Rule, RuleInput } from './types.ts';
 import { scoredParameters, vitalsScoreRule } from './vitals-score-rule.ts';
+import { inactivityRule } from './inactivity-rule.ts';
+import { nightBedExitRule } from './night-bed-exit-rule.ts';
+import { defaultInactivity, defaultNightBedExit, type ResidentSettings } from './resident-settings.ts';
+import type { ResidentRepository } from '../store/residents.ts';
 
 /** The rules of one profile, indexed by what wakes them. */
 interface ProfileRules {
@@ -18,18 +22,29 @@ interface ProfileRules {
   ticking: Rule[];
 }
 
-/** Builds a profile's default alarm rules (data in its JSON file) into rule instances. */
-export function rulesForProfile(profile: CompiledProfile): ProfileRules {
+/**
+ * Builds a profile's default alarm rules (data in its JSON file) into rule
+ * instances, with the resident's overrides (cancel window, thresholds) applied.
+ */
+export function rulesForProfile(profile: CompiledProfile, settings: ResidentSettings = {}): ProfileRules {
   const out: ProfileRules = { byReading: new Map(), byEvent: [], ticking: [] };
   const onReading = (kind: string, rule: Rule) => out.byReading.set(kind, [...(out.byReading.get(kind) ?? []), rule]);
   for (const spec of profile.profile.alarmRules) {
     switch (spec.kind) {
       case 'event':
-        out.byEvent.push(eventRule(spec) as Rule);
+        out.byEvent.push(
+          eventRule(spec.cancelWindowSeconds !== undefined && settings.cancelWindowSeconds !== undefined ? { ...spec, cancelWindowSeconds: settings.cancelWindowSeconds } : spec) as Rule,
+        );
         break;
-      case 'threshold':
-        onReading(spec.reading, thresholdRule(spec) as Rule);
+      case 'threshold': {
+        const override = settings.thresholds?.[spec.alarm];
+        const merged = override ? { ...spec, ...override } : spec;
+        // An override may switch direction (above ↔ below) only by giving the new one.
+        if (override?.above !== undefined && spec.below !== undefined && override.below === undefined) delete (merged as { below?: number }).below;
+        if (override?.below !== undefined && spec.above !== undefined && override.above === undefined) delete (merged as { above?: number }).above;
+        onReading(spec.reading, thresholdRule(merged) as Rule);
         break;
+      }
       case 'silence':
         out.ticking.push(silenceRule({ heartbeatSeconds: profile.profile.heartbeatSeconds, heartbeats: spec.heartbeats, alarm: spec.alarm, severity: spec.severity }) as Rule);
         break;
@@ -43,13 +58,34 @@ export function rulesForProfile(profile: CompiledProfile): ProfileRules {
   return out;
 }
 
-/** What of a rule's state must survive a restart; the rest is rebuilt from new input. */
-const durablePart = (rule: Rule, state: unknown): unknown =>
-  rule.key.startsWith('vitals_score:') ? { level: (state as { level: unknown }).level } : state;
+/** The resident-level rules: across all of a resident's devices, in the resident's time zone. */
+export function residentRules(settings: ResidentSettings, timeZone: string): Rule[] {
+  const rules: Rule[] = [];
+  const inactivity = { ...defaultInactivity, ...settings.inactivity };
+  if (inactivity.enabled) rules.push(inactivityRule({ hours: inactivity.hours, daytime: settings.inactivity?.daytime, timeZone }) as Rule);
+  const night = { ...defaultNightBedExit, ...settings.nightBedExit };
+  if (night.enabled) rules.push(nightBedExitRule({ from: night.from, to: night.to, returnMinutes: night.returnMinutes, timeZone }) as Rule);
+  return rules;
+}
+
+/**
+ * What of a rule's state must survive a restart; the rest is rebuilt from new
+ * input. The last activity is kept to 5 minutes, so motion sensors do not
+ * cause a write a minute; after a restart the wellbeing check errs early.
+ */
+const durablePart = (rule: Rule, state: unknown): unknown => {
+  if (rule.key.startsWith('vitals_score:')) return { level: (state as { level: unknown }).level };
+  if (rule.key.startsWith('inactivity:')) {
+    const s = state as { lastActivity: number | null; active: boolean };
+    return { lastActivity: s.lastActivity === null ? null : s.lastActivity - (s.lastActivity % 300_000), active: s.active };
+  }
+  return state;
+};
 
 export interface EvaluatorDeps {
   db: Db;
   directory: DeviceDirectory;
+  residents: ResidentRepository;
   service: AlarmService;
   clock: Clock;
   log: Logger;
@@ -63,6 +99,8 @@ export interface EvaluatorDeps {
 export class RuleEvaluator {
   readonly #d: EvaluatorDeps;
   readonly #rules = new Map<string, ProfileRules>();
+  /** Per resident: settings, time zone, and the resident-level rules built from them. */
+  readonly #residents = new Map<string, { settings: ResidentSettings; settingsKey: string; rules: Rule[] } | null>();
   readonly #state = new Map<string, unknown>();
   readonly #persisted = new Map<string, string>();
   readonly #save;
@@ -83,40 +121,71 @@ export class RuleEvaluator {
     }
   }
 
-  #rulesOf(profile: CompiledProfile): ProfileRules {
-    let rules = this.#rules.get(profile.id);
-    if (!rules) this.#rules.set(profile.id, (rules = rulesForProfile(profile)));
+  #resident(residentId: string | null) {
+    if (residentId === null) return null;
+    let entry = this.#residents.get(residentId);
+    if (entry === undefined) {
+      const r = this.#d.residents.get(residentId);
+      entry = r ? { settings: r.settings, settingsKey: JSON.stringify(r.settings), rules: residentRules(r.settings, r.timezone) } : null;
+      this.#residents.set(residentId, entry);
+    }
+    return entry;
+  }
+
+  /** A resident's settings changed: rebuild their rules (rule state is kept). */
+  residentChanged(residentId: string): void {
+    this.#residents.delete(residentId);
+  }
+
+  #rulesOf(profile: CompiledProfile, residentId: string | null): ProfileRules {
+    const resident = this.#resident(residentId);
+    const cacheKey = resident && resident.settingsKey !== '{}' ? `${profile.id}|${resident.settingsKey}` : profile.id;
+    let rules = this.#rules.get(cacheKey);
+    if (!rules) this.#rules.set(cacheKey, (rules = rulesForProfile(profile, resident?.settings)));
     return rules;
   }
 
   onReadings(device: DeviceContext, readings: Reading[]): void {
     const known = this.#d.directory.get(device.id);
     if (!known) return;
-    const rules = this.#rulesOf(known.profile);
-    if (rules.byReading.size === 0) return;
-    for (const reading of readings) {
-      const matching = rules.byReading.get(reading.kind);
-      if (matching) for (const rule of matching) this.#run(device, rule, { kind: 'reading', reading });
+    const rules = this.#rulesOf(known.profile, device.residentId);
+    if (rules.byReading.size > 0) {
+      for (const reading of readings) {
+        const matching = rules.byReading.get(reading.kind);
+        if (matching) for (const rule of matching) this.#run(device, rule, { kind: 'reading', reading });
+      }
     }
+    const resident = this.#resident(device.residentId);
+    if (resident) for (const reading of readings) for (const rule of resident.rules) this.#run(device, rule, { kind: 'reading', reading }, false, true);
   }
 
   /** Throws if an alarm could not be recorded, so ingest withholds the PUBACK and the device redelivers. */
   onEvent(device: DeviceContext, event: DeviceEvent): void {
     const known = this.#d.directory.get(device.id);
     if (!known) return;
-    for (const rule of this.#rulesOf(known.profile).byEvent) this.#run(device, rule, { kind: 'event', event }, true);
+    for (const rule of this.#rulesOf(known.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, true);
+    const resident = this.#resident(device.residentId);
+    if (resident) for (const rule of resident.rules) this.#run(device, rule, { kind: 'event', event }, true, true);
   }
 
-  /** Time-driven rules (silence) for every device. */
+  /** Time-driven rules: silence for every device; inactivity and night bed exit for every resident. */
   tick(): void {
+    const residents = new Map<string, DeviceContext>();
     for (const device of this.#d.directory.all()) {
-      const rules = this.#rulesOf(device.profile).ticking;
+      const rules = this.#rulesOf(device.profile, device.context.residentId).ticking;
       for (const rule of rules) this.#run(device.context, rule, { kind: 'tick', lastSeen: device.lastSeen });
+      if (device.context.residentId) residents.set(device.context.residentId, device.context);
+    }
+    for (const [residentId, context] of residents) {
+      const resident = this.#resident(residentId);
+      if (resident) for (const rule of resident.rules) this.#run(context, rule, { kind: 'tick', lastSeen: null }, false, true);
     }
   }
 
-  #run(device: DeviceContext, rule: Rule, input: RuleInput, rethrow = false): void {
-    const key = `${device.id}\u0000${rule.key}`;
+  /** `residentLevel`: the rule watches the resident (all their devices), not one device. */
+  #run(device: DeviceContext, rule: Rule, input: RuleInput, rethrow = false, residentLevel = false): void {
+    const subject = residentLevel ? device.residentId! : device.id;
+    const key = `${subject}\u0000${rule.key}`;
     const before = this.#state.has(key) ? this.#state.get(key) : rule.initial();
     const state = { ...(rule.initial() as object), ...(before as object) };
     this.evaluations++;
@@ -135,8 +204,8 @@ export class RuleEvaluator {
     }
     try {
       this.#d.service.transaction(() => {
-        for (const intent of result.intents) this.#apply(device, rule, intent);
-        if (persist) this.#save.run(device.id, rule.key, durable, this.#d.clock.now());
+        for (const intent of result.intents) this.#apply(device, rule, intent, residentLevel);
+        if (persist) this.#save.run(subject, rule.key, durable, this.#d.clock.now());
       });
       this.#state.set(key, result.state);
       if (persist) this.#persisted.set(key, durable);
@@ -147,15 +216,16 @@ export class RuleEvaluator {
     }
   }
 
-  #apply(device: DeviceContext, rule: Rule, intent: AlarmIntent): void {
+  #apply(device: DeviceContext, rule: Rule, intent: AlarmIntent, residentLevel: boolean): void {
     const { service } = this.#d;
+    const subject = residentLevel ? device.residentId! : device.id;
     switch (intent.action) {
       case 'raise':
         service.raise({
           type: intent.alarm,
           severity: intent.severity,
-          subject: device.id,
-          deviceId: device.id,
+          subject,
+          deviceId: residentLevel ? ((intent.detail.deviceId as string | undefined) ?? null) : device.id,
           residentId: device.residentId,
           stationId: device.stationId,
           detail: intent.detail,
@@ -163,13 +233,13 @@ export class RuleEvaluator {
         });
         return;
       case 'clear':
-        service.autoClear(device.id, intent.alarm, intent.reason);
+        service.autoClear(subject, intent.alarm, intent.reason);
         return;
       case 'cancel':
-        service.cancelByResident(device.id, intent.alarm, intent.reason);
+        service.cancelByResident(subject, intent.alarm, intent.reason);
         return;
       case 'note':
-        service.noteOnOpen(device.id, intent.alarm, intent.kind, intent.detail);
+        service.noteOnOpen(subject, intent.alarm, intent.kind, intent.detail);
         return;
     }
   }

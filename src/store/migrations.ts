@@ -181,6 +181,11 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'per-resident care settings',
+    sql: `ALTER TABLE residents ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';`,
+  },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import type { Db } from './database.ts';
+import type { ResidentSettings } from '../rules/resident-settings.ts';
 
 export interface Contact {
   name: string;
@@ -18,6 +19,7 @@ export interface Resident {
   capabilityLevel: number;
   timezone: string;
   notes: string | null;
+  settings: ResidentSettings;
   contacts: Contact[];
   createdAt: number;
 }
@@ -32,6 +34,7 @@ interface Row {
   capability_level: number;
   timezone: string;
   notes: string | null;
+  settings: string;
   created_at: number;
 }
 interface ContactRow {
@@ -61,15 +64,19 @@ export class ResidentRepository {
     this.#db.transaction(() => {
       this.#db
         .prepare(
-          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.id, r.name, r.address, r.stationId, r.providerId, r.livesAlone ? 1 : 0, r.capabilityLevel, r.timezone, r.notes, r.createdAt);
+        .run(r.id, r.name, r.address, r.stationId, r.providerId, r.livesAlone ? 1 : 0, r.capabilityLevel, r.timezone, r.notes, JSON.stringify(r.settings), r.createdAt);
       const insertContact = this.#db.prepare(
         'INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)',
       );
       for (const c of r.contacts) insertContact.run(r.id, c.name, c.relation, c.phone, c.priority, c.webhookUrl);
     })();
+  }
+
+  updateSettings(id: string, settings: ResidentSettings): boolean {
+    return this.#db.prepare('UPDATE residents SET settings = ? WHERE id = ?').run(JSON.stringify(settings), id).changes === 1;
   }
 
   get(id: string): Resident | undefined {
@@ -106,6 +113,7 @@ export class ResidentRepository {
       capabilityLevel: r.capability_level,
       timezone: r.timezone,
       notes: r.notes,
+      settings: JSON.parse(r.settings) as ResidentSettings,
       contacts: contacts.map(toContact),
       createdAt: r.created_at,
     };

@@ -3,6 +3,7 @@ import { notFound } from '../../core/errors.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, phone, webhookUrl } from '../schemas.ts';
 import { residentView } from '../views.ts';
+import { residentSettingsSchema } from '../../rules/resident-settings.ts';
 
 const contact = z
   .object({
@@ -35,6 +36,7 @@ const createResident = z
       .optional(),
     notes: z.string().max(2000).nullish(),
     contacts: z.array(contact).max(10).default([]),
+    settings: residentSettingsSchema.optional(),
   })
   .strict();
 
@@ -45,6 +47,10 @@ export function residentRoutes(app: Api, ctx: ApiContext): void {
 
   app.get('/residents', { schema: { querystring: z.object({ stationId: z.string().optional() }), tags: ['residents'] } }, async (req) =>
     ctx.residents.list(req.query.stationId ? { stationId: req.query.stationId } : {}).map(residentView),
+  );
+
+  app.put('/residents/:id/settings', { schema: { params: idParam, body: residentSettingsSchema, tags: ['residents'] } }, async (req) =>
+    residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body)),
   );
 
   app.get('/residents/:id', { schema: { params: idParam, tags: ['residents'] } }, async (req) => {
