@@ -37,6 +37,8 @@ import { consoleChannel } from './notify/channels/console.ts';
 import { webhookChannel } from './notify/channels/webhook.ts';
 import { mqttChannel } from './notify/channels/mqtt.ts';
 import { RuleEvaluator } from './rules/evaluator.ts';
+import { Jobs } from './jobs/jobs.ts';
+import { ReportRepository } from './jobs/reports-repository.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { TelemetryWriter } from './telemetry/writer.ts';
 
@@ -51,6 +53,8 @@ export interface BuildOptions {
   telemetry?: { retryMinMs?: number; retryMaxMs?: number };
   /** Overrides for tests: notification retries, the engine's timer (0 = no timer: the test drives time). */
   alarms?: { retry?: RetryPolicy; tickMs?: number };
+  /** false: do not schedule the cron jobs (tests run them directly). */
+  jobs?: boolean;
 }
 
 export interface CarebellApp {
@@ -72,6 +76,7 @@ export interface CarebellApp {
   engine: AlarmEngine;
   evaluator: RuleEvaluator;
   outbox: OutboxWorker;
+  jobs: Jobs;
   webhookSecret: string;
   repos: {
     stations: StationRepository;
@@ -83,6 +88,7 @@ export interface CarebellApp {
     alarms: AlarmRepository;
     outbox: OutboxRepository;
     steps: EscalationStepRepository;
+    reports: ReportRepository;
   };
   /** Set on the first start when no CAREBELL_ADMIN_TOKEN is configured: shown once, stored hashed. */
   bootstrapAdminToken: string | undefined;
@@ -141,6 +147,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     alarms: new AlarmRepository(db),
     outbox: new OutboxRepository(db),
     steps: new EscalationStepRepository(db),
+    reports: new ReportRepository(db),
   };
 
   const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
@@ -207,6 +214,21 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
   }
 
+  const jobs = new Jobs({
+    db,
+    directory,
+    stations: repos.stations,
+    reports: repos.reports,
+    deadLetters: repos.deadLetters,
+    sink,
+    clock,
+    log,
+    timeZone: config.timeZone,
+    telemetryRetentionDays: config.telemetryRetentionDays,
+    deadLetterRetentionDays: config.deadLetterRetentionDays,
+  });
+  if (opts.jobs !== false) jobs.start();
+
   const live = new LiveStream(bus, {
     stationOf: (deviceId) => {
       const d = directory.get(deviceId);
@@ -217,6 +239,9 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     {
       alarms: repos.alarms,
       alarmService: alarms,
+      reports: repos.reports,
+      jobs,
+      db,
       steps: repos.steps,
       live,
       config,
@@ -247,16 +272,6 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   // Live device state is written in batches, not per message.
   const persistTimer = setInterval(() => directory.persist(), 1_000);
   persistTimer.unref();
-  // Retention: telemetry (embedded store) and dead letters, hourly.
-  const retention = () => {
-    const now = clock.now();
-    repos.deadLetters.pruneBefore(now - config.deadLetterRetentionDays * 86_400_000);
-    if (sink instanceof SqliteTelemetrySink) {
-      sink.pruneBefore(now - config.telemetryRetentionDays * 86_400_000).catch((err) => log.error({ err }, 'telemetry retention failed'));
-    }
-  };
-  const retentionTimer = setInterval(retention, 3_600_000);
-  retentionTimer.unref();
 
   let closing: Promise<void> | undefined;
   const app: CarebellApp = {
@@ -278,13 +293,14 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     engine,
     evaluator,
     outbox,
+    jobs,
     webhookSecret,
     repos,
     bootstrapAdminToken,
     close: () =>
       (closing ??= (async () => {
         clearInterval(persistTimer);
-        clearInterval(retentionTimer);
+        await jobs.stop();
         await broker.close(); // stop accepting device traffic first
         await engine!.stop(); // let deliveries under way finish; the rest waits in the outbox
         await api.close();

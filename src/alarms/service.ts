@@ -215,7 +215,7 @@ export class AlarmService {
   #stopLadder(alarm: Alarm, event: OutboxEvent, now: number): void {
     this.#d.steps.cancelFor(alarm.id);
     this.#d.outbox.cancelAlerts(alarm.id);
-    const told = this.#d.outbox.notifiedWebhooks(alarm.id);
+    const told = this.#d.outbox.toldAboutAlarm(alarm.id);
     if (told.length > 0) {
       this.#d.outbox.enqueue(alarm.id, event, alarm.escalationLevel, told, now);
       this.#kick();

@@ -14,6 +14,9 @@ import type { AlarmRepository } from '../alarms/repository.ts';
 import type { AlarmService } from '../alarms/service.ts';
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import type { LiveStream } from './live.ts';
+import type { ReportRepository } from '../jobs/reports-repository.ts';
+import type { Jobs } from '../jobs/jobs.ts';
+import type { Db } from '../store/database.ts';
 
 /** What route handlers may use: services and repositories, never the broker's internals. */
 export interface ApiContext {
@@ -31,6 +34,9 @@ export interface ApiContext {
   alarmService: AlarmService;
   steps: EscalationStepRepository;
   live: LiveStream;
+  reports: ReportRepository;
+  jobs: Jobs;
+  db: Db;
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 }
 

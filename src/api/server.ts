@@ -12,6 +12,7 @@ import { residentRoutes } from './routes/residents.ts';
 import { stationRoutes } from './routes/stations.ts';
 import { alarmRoutes } from './routes/alarms.ts';
 import { streamRoutes } from './routes/stream.ts';
+import { reportRoutes } from './routes/reports.ts';
 
 /** Builds the HTTP API; never listens (main.ts does, tests use inject or port 0). */
 export function buildApi(ctx: ApiContext, log: Logger): Api {
@@ -32,6 +33,7 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       deadLetterRoutes(api, ctx);
       alarmRoutes(api, ctx);
       streamRoutes(api, ctx);
+      reportRoutes(api, ctx);
     },
     { prefix: '/api/v1' },
   );

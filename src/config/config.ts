@@ -30,6 +30,17 @@ export const configSchema = z.object({
   deadLetterRetentionDays: z.coerce.number().int().min(1).default(30),
   maxPayloadBytes: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
   telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
+  timeZone: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Asia/Shanghai')
+    .default('Asia/Shanghai'),
   mode: z.enum(['production', 'demo', 'test']).default('production'),
   simSpeed: z.coerce.number().positive().max(10_000).optional(),
   simEpoch: z.coerce.number().int().positive().optional(),
@@ -57,6 +68,7 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_DEADLETTER_RETENTION_DAYS: 'deadLetterRetentionDays',
   CAREBELL_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
   CAREBELL_TELEMETRY_FLUSH_MS: 'telemetryFlushMs',
+  CAREBELL_TIMEZONE: 'timeZone',
   CAREBELL_MODE: 'mode',
   CAREBELL_SIM_SPEED: 'simSpeed',
   CAREBELL_SIM_EPOCH: 'simEpoch',

@@ -95,13 +95,16 @@ export class OutboxRepository {
       .run(alarmId).changes;
   }
 
-  /** Webhook targets already told about this alarm, to tell them how it ended. */
-  notifiedWebhooks(alarmId: string): Delivery[] {
+  /**
+   * Who must hear that a person has the alarm: webhook targets already told
+   * about it, and sirens switched on for it (to switch them off).
+   */
+  toldAboutAlarm(alarmId: string): Delivery[] {
     const rows = this.#db
-      .prepare("SELECT DISTINCT target FROM outbox WHERE alarm_id = ? AND channel = 'webhook' AND status = 'delivered' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder')")
+      .prepare("SELECT DISTINCT target FROM outbox WHERE alarm_id = ? AND channel IN ('webhook', 'mqtt') AND status = 'delivered' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder')")
       .pluck()
       .all(alarmId) as string[];
-    return rows.map((t) => JSON.parse(t) as Delivery);
+    return rows.map((t) => JSON.parse(t) as Delivery).filter((d) => d.channel === 'webhook' || (d.channel === 'mqtt' && d.target.role === 'siren'));
   }
 
   pendingCount(): number {

@@ -186,6 +186,22 @@ export const migrations: Migration[] = [
     name: 'per-resident care settings',
     sql: `ALTER TABLE residents ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';`,
   },
+  {
+    version: 4,
+    name: 'stored reports',
+    sql: `
+      CREATE TABLE reports (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        period_start INTEGER NOT NULL,
+        period_end   INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        body         TEXT NOT NULL
+      );
+      CREATE INDEX reports_kind ON reports(kind, subject, period_start);
+    `,
+  },
 ];
 
 /**

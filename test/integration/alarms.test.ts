@@ -155,6 +155,33 @@ describe('alarms end to end', () => {
     await client.endAsync();
   });
 
+  it('switches on the station siren and tells the resident\'s pendant that help is coming, over MQTT', async () => {
+    const [community] = ((await gw.api('GET', '/api/v1/stations')).body as any[]).filter((s) => s.level === 'community');
+    const siren = (await gw.api('POST', '/api/v1/devices', { profile: 'carebell-station-siren', stationId: community.id, id: 'siren-e2e' })).body;
+    const sirenClient = await gw.connect(siren);
+    await sirenClient.subscribeAsync('devices/siren-e2e/command', { qos: 1 });
+    const pendantClient = await gw.connect(pendant);
+    await pendantClient.subscribeAsync('devices/sos-e2e/command', { qos: 1 });
+    const sirenCommand = new Promise<any>((resolve) => sirenClient.once('message', (_t, p) => resolve(JSON.parse(p.toString()))));
+    const pendantCommand = new Promise<any>((resolve) => pendantClient.once('message', (_t, p) => resolve(JSON.parse(p.toString()))));
+
+    for (const a of await openAlarms()) await gw.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'other' });
+    await pendantClient.publishAsync('devices/sos-e2e/event', JSON.stringify({ ts: clock.now(), type: 'sos', seq: 150 }), { qos: 1 });
+    await gw.app.engine.runDue();
+    const [alarm] = (await openAlarms()).filter((a) => a.type === 'sos');
+    expect(await sirenCommand).toEqual({ cmd: 'siren', action: 'on', alarmId: alarm.id, alarmType: 'sos', severity: 'critical' });
+    expect(await pendantCommand).toEqual({ cmd: 'alarm_received', alarmId: alarm.id, alarmType: 'sos', message: 'help is coming' });
+    const timeline = (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.timeline;
+    expect(timeline.filter((t: any) => t.kind === 'notified' && t.detail.channel === 'mqtt').map((t: any) => t.detail.target).sort()).toEqual(['device sos-e2e', 'siren siren-e2e']);
+    const sirenOff = new Promise<any>((resolve) => sirenClient.once('message', (_t, p) => resolve(JSON.parse(p.toString()))));
+    await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
+    await gw.app.engine.runDue();
+    expect(await sirenOff).toMatchObject({ cmd: 'siren', action: 'off', alarmId: alarm.id });
+    await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'handled_remotely' });
+    await sirenClient.endAsync();
+    await pendantClient.endAsync();
+  });
+
   it('replays missed events to a stream that reconnects with Last-Event-ID', async () => {
     const lastId = stream.events.at(-1)!.id!;
     const published = await sos(202);

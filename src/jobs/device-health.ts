@@ -1,0 +1,66 @@
+import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { Db } from '../store/database.ts';
+
+export const LOW_BATTERY_PERCENT = 15;
+
+export interface DeviceHealthReport {
+  providerId: string | null;
+  generatedAt: string;
+  totals: { devices: number; online: number; offline: number; silent: number; lowBattery: number; neverHeard: number; deadLetters24h: number };
+  problems: Array<{ deviceId: string; residentId: string | null; profile: string; issues: string[]; lastSeen: string | null; battery: number | null; deadLetters24h: number }>;
+}
+
+/**
+ * The daily device health report of one provider: what a home-bed provider's
+ * technicians should visit. Silent = nothing heard for 3 heartbeats.
+ */
+export function deviceHealthReports(db: Db, directory: DeviceDirectory, now: number): DeviceHealthReport[] {
+  const deadLetters = new Map(
+    (db.prepare('SELECT device_id AS id, count(*) AS n FROM dead_letters WHERE received_at >= ? AND device_id IS NOT NULL GROUP BY device_id').all(now - 86_400_000) as Array<{ id: string; n: number }>).map(
+      (r) => [r.id, r.n],
+    ),
+  );
+  const byProvider = new Map<string | null, DeviceHealthReport>();
+  for (const d of directory.all()) {
+    if (d.decommissioned) continue;
+    const providerId = d.context.providerId;
+    let report = byProvider.get(providerId);
+    if (!report) {
+      report = { providerId, generatedAt: new Date(now).toISOString(), totals: { devices: 0, online: 0, offline: 0, silent: 0, lowBattery: 0, neverHeard: 0, deadLetters24h: 0 }, problems: [] };
+      byProvider.set(providerId, report);
+    }
+    const t = report.totals;
+    const issues: string[] = [];
+    const dl = deadLetters.get(d.id) ?? 0;
+    t.devices++;
+    if (d.online) t.online++;
+    else t.offline++;
+    if (d.lastSeen === null) {
+      t.neverHeard++;
+      issues.push('never heard since onboarding');
+    } else if (now - d.lastSeen > 3 * d.profile.profile.heartbeatSeconds * 1000) {
+      t.silent++;
+      issues.push(`silent for ${Math.round((now - d.lastSeen) / 3_600_000)} h`);
+    }
+    if (d.battery !== null && d.battery < LOW_BATTERY_PERCENT) {
+      t.lowBattery++;
+      issues.push(`battery ${d.battery} %`);
+    }
+    if (dl > 0) {
+      t.deadLetters24h += dl;
+      issues.push(`${dl} rejected messages in 24 h`);
+    }
+    if (issues.length > 0) {
+      report.problems.push({
+        deviceId: d.id,
+        residentId: d.context.residentId,
+        profile: d.profile.id,
+        issues,
+        lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
+        battery: d.battery,
+        deadLetters24h: dl,
+      });
+    }
+  }
+  return [...byProvider.values()];
+}

@@ -1,0 +1,114 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { Db } from '../store/database.ts';
+import type { DeadLetterRepository } from '../store/dead-letters.ts';
+import type { StationRepository } from '../store/stations.ts';
+import type { TelemetrySink } from '../telemetry/point.ts';
+import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
+import { deviceHealthReports } from './device-health.ts';
+import type { ReportRepository, StoredReport } from './reports-repository.ts';
+import { stationStatistics } from './statistics.ts';
+
+export interface JobsDeps {
+  db: Db;
+  directory: DeviceDirectory;
+  stations: StationRepository;
+  reports: ReportRepository;
+  deadLetters: DeadLetterRepository;
+  sink: TelemetrySink;
+  clock: Clock;
+  log: Logger;
+  timeZone: string;
+  telemetryRetentionDays: number;
+  deadLetterRetentionDays: number;
+}
+
+/** Offset of a time zone from UTC at an instant, in ms (UTC+8 → +28,800,000). */
+function zoneOffset(epochMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(epochMs));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(epochMs / 1000) * 1000;
+}
+
+/** The calendar month before the one holding `now`, as [start, end) instants in a time zone. */
+export function previousMonth(now: number, timeZone: string): { start: number; end: number; label: string } {
+  const local = new Date(now + zoneOffset(now, timeZone));
+  const y = local.getUTCFullYear();
+  const m = local.getUTCMonth();
+  const startGuess = Date.UTC(m === 0 ? y - 1 : y, m === 0 ? 11 : m - 1, 1);
+  const endGuess = Date.UTC(y, m, 1);
+  const start = startGuess - zoneOffset(startGuess, timeZone);
+  const end = endGuess - zoneOffset(endGuess, timeZone);
+  return { start, end, label: `${m === 0 ? y - 1 : y}-${String(m === 0 ? 12 : m).padStart(2, '0')}` };
+}
+
+/**
+ * Scheduled work (node-cron, in the organisation's time zone): the daily
+ * device health report per provider at 06:00, monthly statistics per station
+ * on the 1st at 01:00, and retention pruning every hour. Each job can also be
+ * run directly, which is how tests drive them with a manual clock.
+ */
+export class Jobs {
+  readonly #d: JobsDeps;
+  readonly #tasks: ScheduledTask[] = [];
+
+  constructor(deps: JobsDeps) {
+    this.#d = deps;
+  }
+
+  runDeviceHealth(): StoredReport[] {
+    const now = this.#d.clock.now();
+    return deviceHealthReports(this.#d.db, this.#d.directory, now).map((body) =>
+      this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }),
+    );
+  }
+
+  runMonthlyStatistics(): StoredReport[] {
+    const now = this.#d.clock.now();
+    const month = previousMonth(now, this.#d.timeZone);
+    return this.#d.stations.list().map((station) =>
+      this.#d.reports.insert({
+        kind: 'station_monthly',
+        subject: station.id,
+        periodStart: month.start,
+        periodEnd: month.end,
+        createdAt: now,
+        body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...stationStatistics(this.#d.db, this.#d.stations.subtree(station.id), month.start, month.end) },
+      }),
+    );
+  }
+
+  async runRetention(): Promise<{ telemetry: number; deadLetters: number }> {
+    const now = this.#d.clock.now();
+    const deadLetters = this.#d.deadLetters.pruneBefore(now - this.#d.deadLetterRetentionDays * 86_400_000);
+    const telemetry = this.#d.sink instanceof SqliteTelemetrySink ? await this.#d.sink.pruneBefore(now - this.#d.telemetryRetentionDays * 86_400_000) : 0;
+    return { telemetry, deadLetters };
+  }
+
+  start(): void {
+    const options = { timezone: this.#d.timeZone, noOverlap: true, unref: true };
+    const guard = (name: string, fn: () => unknown) => async () => {
+      try {
+        const result = await fn();
+        this.#d.log.info({ job: name, result: Array.isArray(result) ? `${result.length} reports` : result }, 'scheduled job done');
+      } catch (err) {
+        this.#d.log.error({ err, job: name }, 'scheduled job failed');
+      }
+    };
+    this.#tasks.push(
+      cron.schedule('0 6 * * *', guard('device-health', () => this.runDeviceHealth()), { ...options, name: 'device-health' }),
+      cron.schedule('0 1 1 * *', guard('station-monthly', () => this.runMonthlyStatistics()), { ...options, name: 'station-monthly' }),
+      cron.schedule('17 * * * *', guard('retention', () => this.runRetention()), { ...options, name: 'retention' }),
+    );
+  }
+
+  nextRuns(): Record<string, string | null> {
+    return Object.fromEntries(this.#tasks.map((t) => [t.name ?? t.id, t.getNextRun()?.toISOString() ?? null]));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#tasks.splice(0)) await t.destroy();
+  }
+}

@@ -1,0 +1,89 @@
+import type { Db } from '../store/database.ts';
+
+/**
+ * Response statistics for a station and period. Targets from telecare practice
+ * (TSA Quality Standards Framework): 97.5 % of alarm calls answered within 60 s,
+ * 99 % within 180 s.
+ */
+export const ANSWER_TARGETS = [
+  { withinSeconds: 60, targetShare: 0.975 },
+  { withinSeconds: 180, targetShare: 0.99 },
+] as const;
+
+interface AlarmRow {
+  type: string;
+  severity: string;
+  raised_at: number;
+  acknowledged_at: number | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+}
+
+export function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  // Nearest-rank: the smallest value with at least p % of values at or below it.
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+export interface ResponseFigures {
+  /** Alarms a person had to answer: all but those the resident cancelled or that cleared by themselves unanswered. */
+  answerable: number;
+  answered: number;
+  unanswered: number;
+  secondsToAnswer: { p50: number | null; p90: number | null; p99: number | null };
+  within: Array<{ withinSeconds: number; share: number | null; targetShare: number; meetsTarget: boolean | null }>;
+}
+
+/** When a person answered: acknowledged, or resolved by a person without an acknowledgement first. */
+const answeredAt = (a: AlarmRow): number | null => a.acknowledged_at ?? (a.resolved_at !== null && a.resolved_by !== 'system' && a.resolved_by !== 'resident' ? a.resolved_at : null);
+
+export function responseFigures(alarms: AlarmRow[]): ResponseFigures {
+  const answerable = alarms.filter((a) => answeredAt(a) !== null || !(a.resolved_by === 'system' || a.resolved_by === 'resident'));
+  const times = answerable
+    .map(answeredAt)
+    .map((at, i) => (at === null ? null : (at - answerable[i]!.raised_at) / 1000))
+    .filter((t): t is number => t !== null)
+    .sort((x, y) => x - y);
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+  return {
+    answerable: answerable.length,
+    answered: times.length,
+    unanswered: answerable.length - times.length,
+    secondsToAnswer: { p50: round(percentile(times, 50)), p90: round(percentile(times, 90)), p99: round(percentile(times, 99)) },
+    within: ANSWER_TARGETS.map(({ withinSeconds, targetShare }) => {
+      const share = answerable.length === 0 ? null : times.filter((t) => t <= withinSeconds).length / answerable.length;
+      return { withinSeconds, share: share === null ? null : Math.round(share * 10_000) / 10_000, targetShare, meetsTarget: share === null ? null : share >= targetShare };
+    }),
+  };
+}
+
+export interface StationStatistics {
+  stationIds: string[];
+  from: string;
+  to: string;
+  alarms: number;
+  byType: Record<string, number>;
+  bySeverity: Record<string, number>;
+  response: { all: ResponseFigures; critical: ResponseFigures };
+}
+
+/** Alarms raised in [from, to) at the station and every station below it. */
+export function stationStatistics(db: Db, stationIds: string[], from: number, to: number): StationStatistics {
+  const rows = db
+    .prepare(
+      `SELECT type, severity, raised_at, acknowledged_at, resolved_at, resolved_by FROM alarms
+       WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
+    )
+    .all(...stationIds, from, to) as AlarmRow[];
+  const count = (key: (r: AlarmRow) => string) => rows.reduce<Record<string, number>>((acc, r) => ((acc[key(r)] = (acc[key(r)] ?? 0) + 1), acc), {});
+  return {
+    stationIds,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    alarms: rows.length,
+    byType: count((r) => r.type),
+    bySeverity: count((r) => r.severity),
+    response: { all: responseFigures(rows), critical: responseFigures(rows.filter((r) => r.severity === 'critical')) },
+  };
+}

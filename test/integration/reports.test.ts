@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+
+/** Reports from real alarms and devices, with time moved by a manual clock. */
+describe('scheduled reports', () => {
+  const clock = new ManualClock(Date.UTC(2026, 4, 10, 2, 0)); // 10 May, 10:00 Shanghai
+  let gw: TestGateway;
+  let ids: Awaited<ReturnType<TestGateway['seedResident']>>;
+
+  beforeAll(async () => {
+    gw = await startGateway({ clock, alarms: { tickMs: 0 } });
+    ids = await gw.seedResident();
+  });
+  afterAll(() => gw.stop());
+
+  const sos = (deviceId: string, seq: number) =>
+    gw.app.ingest.handle({ device: gw.app.directory.get(deviceId)!, topic: `devices/${deviceId}/event`, payload: Buffer.from(JSON.stringify({ ts: clock.now(), type: 'sos', seq })), receivedAt: clock.now() });
+
+  it('reports the month\'s time to answer per station against the telecare targets', async () => {
+    await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'sos-rpt');
+    for (const [i, answerAfter] of [20, 40, 50, 150, 400].entries()) {
+      sos('sos-rpt', i + 1);
+      const [alarm] = (await gw.api('GET', '/api/v1/alarms?state=open')).body;
+      clock.advance(answerAfter * 1000);
+      await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
+      await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'handled_remotely' });
+      clock.advance(3_600_000);
+    }
+    clock.set(Date.UTC(2026, 4, 31, 16, 0, 1)); // 1 June, 00:00:01 Shanghai
+    const run = await gw.api('POST', '/api/v1/reports/run', { kind: 'station_monthly' });
+    expect(run.status).toBe(201);
+    const community = run.body.find((r: any) => r.subject === ids.communityId);
+    const report = (await gw.api('GET', `/api/v1/reports/${community.id}`)).body;
+    expect(report).toMatchObject({ kind: 'station_monthly', periodStart: '2026-04-30T16:00:00.000Z', periodEnd: '2026-05-31T16:00:00.000Z' });
+    expect(report.body).toMatchObject({ month: '2026-05', alarms: 5, byType: { sos: 5 }, bySeverity: { critical: 5 } });
+    expect(report.body.response.critical.secondsToAnswer).toEqual({ p50: 50, p90: 400, p99: 400 });
+    expect(report.body.response.critical.within.map((w: any) => [w.withinSeconds, w.share, w.meetsTarget])).toEqual([
+      [60, 0.6, false],
+      [180, 0.8, false],
+    ]);
+    // The district sees its whole subtree; the listing finds the stored reports.
+    const district = run.body.find((r: any) => r.subject === ids.districtId);
+    expect((await gw.api('GET', `/api/v1/reports/${district.id}`)).body.body.alarms).toBe(5);
+    expect((await gw.api('GET', `/api/v1/reports?kind=station_monthly&subject=${ids.streetId}`)).body).toHaveLength(1);
+  });
+
+  it('reports each provider\'s devices that need a visit', async () => {
+    await gw.onboardDevice('carebell-pir-motion', ids.residentId, 'pir-rpt');
+    await gw.onboardDevice('carebell-door-contact', ids.residentId, 'door-rpt');
+    const send = (id: string, topic: string, body: object) =>
+      gw.app.ingest.handle({ device: gw.app.directory.get(id)!, topic, payload: Buffer.from(JSON.stringify({ ts: clock.now(), ...body })), receivedAt: clock.now() });
+    send('pir-rpt', 'devices/pir-rpt/telemetry', { motion: 1, battery: 9 });
+    send('pir-rpt', 'devices/pir-rpt/telemetry', { motion: 'yes' }); // dead-lettered
+    clock.advance(2 * 3_600_000); // PIR heartbeat 30 min: silent after 90 min
+    const run = await gw.api('POST', '/api/v1/reports/run', { kind: 'device_health' });
+    const report = (await gw.api('GET', `/api/v1/reports/${run.body[0].id}`)).body.body;
+    expect(report.totals).toMatchObject({ devices: 3, neverHeard: 1, lowBattery: 1, deadLetters24h: 1 });
+    const pirProblem = report.problems.find((p: any) => p.deviceId === 'pir-rpt');
+    expect(pirProblem.issues).toEqual(['silent for 2 h', 'battery 9 %', '1 rejected messages in 24 h']);
+    expect(report.problems.find((p: any) => p.deviceId === 'door-rpt').issues).toEqual(['never heard since onboarding']);
+  });
+
+  it('schedules the jobs in the organisation\'s time zone', async () => {
+    const app = gw.app;
+    const { Jobs } = await import('../../src/jobs/jobs.ts');
+    const jobs = new Jobs({ db: app.db, directory: app.directory, stations: app.repos.stations, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
+    jobs.start();
+    const next = jobs.nextRuns();
+    await jobs.stop();
+    const local = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16);
+    expect(local(next['device-health']!)).toBe('06:00');
+    expect(local(next['station-monthly']!)).toBe('01:00');
+    expect(new Date(Date.parse(next['station-monthly']!) + 8 * 3_600_000).getUTCDate()).toBe(1);
+    expect(local(next['retention']!).slice(3)).toBe('17');
+  });
+});
