@@ -12,12 +12,13 @@ const TOKEN = 'crash-test-admin-token-0123456789';
  * kill -9 in the middle of an escalation ladder, with a notification still
  * owed to a target that is down. After a restart on the same data directory:
  * no alarm lost or duplicated, the ladder resumes, the owed notification is
- * delivered. Simulated time at 60× (an alarm's 60 s step is one real second).
+ * delivered. Simulated time at 20× (the ladder's 60 s step comes after 3 real
+ * seconds, the 180 s step after 9: room for the kill in between, even on a busy machine).
  */
 describe('crash safety', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'carebell-crash-'));
   let daughterUp = false;
-  const env = { CAREBELL_DATA_DIR: dataDir, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_MODE: 'test', CAREBELL_SIM_SPEED: '60', CAREBELL_SIM_EPOCH: String(Date.now()) };
+  const env = { CAREBELL_DATA_DIR: dataDir, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_MODE: 'test', CAREBELL_SIM_SPEED: '20', CAREBELL_SIM_EPOCH: String(Date.now()) };
   let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
   afterAll(async () => {
     await hooks?.close();
