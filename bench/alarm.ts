@@ -1,0 +1,88 @@
+/**
+ * Alarm latency under load: while background devices publish telemetry, SOS
+ * presses travel pendant → MQTT → ingest → rules → alarm (SQLite transaction
+ * with its ladder and outbox) → live stream. Prints PUBLISH → `alarm.raised`
+ * SSE latency (p50/p99) and the alarms per second a burst sustains.
+ *
+ *   npm run bench:alarm -- [--background-devices 1000] [--background-rate 5000] [--paced 200] [--burst 500]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../src/app.ts';
+import { parseConfig } from '../src/config/config.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import { startWorker } from '../src/core/worker.ts';
+import { listen } from '../src/listen.ts';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const BACKGROUND_DEVICES = arg('background-devices', 1000);
+const BACKGROUND_RATE = arg('background-rate', 5000);
+const PACED = arg('paced', 200);
+const PACED_PER_SECOND = arg('paced-per-second', 20);
+const BURST = arg('burst', 500);
+const TOKEN = 'bench-admin-token-0123456789';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-alarm-'));
+const app = await buildApp({
+  config: parseConfig({ dataDir, mqttHost: '127.0.0.1', mqttPort: 0, httpHost: '127.0.0.1', httpPort: 0, adminToken: TOKEN, logLevel: 'silent' }),
+  log: silentLogger,
+});
+const urls = await listen(app);
+
+const district = app.onboarding.createStation({ name: 'D', level: 'district' });
+const street = app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
+const community = app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
+const onboard = async (profile: string, n: number, prefix: string) => {
+  const out: Array<{ id: string; password: string; topic: string }> = [];
+  for (let i = 0; i < n; i += 50) {
+    out.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, async (_, j) => {
+          const r = app.onboarding.createResident({ name: `${prefix}${i + j}`, address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
+          const c = await app.onboarding.createDevice({ profile, residentId: r.id, id: `${prefix}${i + j}` });
+          return { id: c.id, password: c.mqtt.password, topic: c.mqtt.topics.publish[0]! };
+        }),
+      )),
+    );
+  }
+  return out;
+};
+const bands = await onboard('carebell-vitals-band', BACKGROUND_DEVICES, 'band-');
+const pendants = await onboard('carebell-sos-pendant', PACED + BURST, 'sos-');
+
+console.log(`alarm benchmark: ${BACKGROUND_DEVICES} devices sending ${BACKGROUND_RATE} telemetry msg/s in the background; ${PACED} SOS presses at ${PACED_PER_SECOND}/s, then a burst of ${BURST}`);
+const background = startWorker(new URL('./background-load.ts', import.meta.url), { port: urls.mqttPort, devices: bands, ratePerSecond: BACKGROUND_RATE });
+await new Promise<void>((resolve) => background.once('message', () => resolve()));
+const storedBefore = app.telemetry.stored;
+const t0 = performance.now();
+
+const sos = startWorker(new URL('./sos-client.ts', import.meta.url), {
+  mqttUrl: urls.mqttUrl,
+  streamUrl: `${urls.httpUrl}/api/v1/stream`,
+  token: TOKEN,
+  pendants: pendants.map(({ id, password }) => ({ id, password })),
+  paced: PACED,
+  pacedPerSecond: PACED_PER_SECOND,
+});
+const result = await new Promise<{ latencies: number[]; burst: number; burstMs: number; error?: string }>((resolve) => sos.once('message', resolve));
+if (result.error) throw new Error(result.error);
+background.postMessage('stop');
+const { sent } = await new Promise<{ sent: number }>((resolve) => background.once('message', resolve));
+const elapsed = (performance.now() - t0) / 1000;
+await app.telemetry.flush();
+
+const sorted = [...result.latencies].sort((a, b) => a - b);
+const pct = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(1);
+const open = app.repos.alarms.list({ state: 'open', limit: 10_000 }).length;
+console.log(`background: ${Math.round(sent / elapsed).toLocaleString('en-US')} telemetry msg/s sent, ${Math.round((app.telemetry.stored - storedBefore) / 3 / elapsed).toLocaleString('en-US')} msg/s stored`);
+console.log(`SOS PUBLISH → alarm.raised on the SSE stream: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses)`);
+console.log(`burst: ${result.burst} alarms raised and streamed in ${result.burstMs.toFixed(0)} ms = ${Math.round(result.burst / (result.burstMs / 1000)).toLocaleString('en-US')} alarms/s`);
+console.log(`open alarms at the end: ${open} (expected ${PACED + BURST})`);
+await Promise.all([background.terminate(), sos.terminate()]);
+await app.close();
+rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);

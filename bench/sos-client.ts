@@ -1,0 +1,74 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import mqtt, { type MqttClient } from 'mqtt';
+
+/**
+ * The measuring side (worker thread): pendants as mqtt.js clients and the
+ * console's SSE stream, on one clock. Phase 1 paces SOS presses and measures
+ * PUBLISH → `alarm.raised` latency; phase 2 presses the rest at once and
+ * measures how many alarms per second reach the stream.
+ */
+interface Input {
+  mqttUrl: string;
+  streamUrl: string;
+  token: string;
+  pendants: Array<{ id: string; password: string }>;
+  paced: number;
+  pacedPerSecond: number;
+}
+
+async function main(input: Input): Promise<void> {
+  const raisedAt = new Map<string, number>();
+  const waiting = new Map<string, () => void>();
+  const controller = new AbortController();
+  const res = await fetch(input.streamUrl, { headers: { authorization: `Bearer ${input.token}` }, signal: controller.signal });
+  void (async () => {
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done) return;
+      buf += decoder.decode(value, { stream: true });
+      let at: number;
+      while ((at = buf.indexOf('\n\n')) !== -1) {
+        const block = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        if (!block.includes('event: alarm.raised')) continue;
+        const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { deviceId: string };
+        raisedAt.set(data.deviceId, performance.now());
+        waiting.get(data.deviceId)?.();
+      }
+    }
+  })();
+
+  const clients: MqttClient[] = await Promise.all(
+    input.pendants.map((p) => mqtt.connectAsync(input.mqttUrl, { clientId: p.id, username: p.id, password: p.password, protocolVersion: 4, reconnectPeriod: 0 })),
+  );
+  const press = (i: number) => {
+    const id = input.pendants[i]!.id;
+    const seen = new Promise<void>((resolve) => waiting.set(id, resolve));
+    const t0 = performance.now();
+    clients[i]!.publish(`devices/${id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
+    return seen.then(() => raisedAt.get(id)! - t0);
+  };
+
+  const latencies: number[] = [];
+  const gap = 1000 / input.pacedPerSecond;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < input.paced; i++) {
+    pending.push(press(i).then((ms) => void latencies.push(ms)));
+    await new Promise((r) => setTimeout(r, gap));
+  }
+  await Promise.all(pending);
+
+  const burst = input.pendants.length - input.paced;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: burst }, (_, j) => press(input.paced + j)));
+  const burstMs = performance.now() - t0;
+
+  controller.abort();
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  parentPort!.postMessage({ latencies, burst, burstMs });
+}
+
+if (parentPort) main(workerData as Input).catch((err) => parentPort!.postMessage({ error: String(err?.stack ?? err) }));
