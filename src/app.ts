@@ -242,6 +242,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       reports: repos.reports,
       jobs,
       db,
+      clock,
       steps: repos.steps,
       live,
       config,

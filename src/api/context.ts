@@ -17,6 +17,7 @@ import type { LiveStream } from './live.ts';
 import type { ReportRepository } from '../jobs/reports-repository.ts';
 import type { Jobs } from '../jobs/jobs.ts';
 import type { Db } from '../store/database.ts';
+import type { Clock } from '../core/clock.ts';
 
 /** What route handlers may use: services and repositories, never the broker's internals. */
 export interface ApiContext {
@@ -37,6 +38,7 @@ export interface ApiContext {
   reports: ReportRepository;
   jobs: Jobs;
   db: Db;
+  clock: Clock;
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 }
 

@@ -238,3 +238,56 @@ describe('a webhook target that is down, then up', () => {
     await client.endAsync();
   });
 });
+
+describe('a slow notification target', () => {
+  const clock = new ManualClock(Date.now());
+  let gw: TestGateway;
+  let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  const hangingResponses: Array<import('node:http').ServerResponse> = [];
+  let hanging: import('node:http').Server | undefined;
+
+  beforeAll(async () => {
+    gw = await startGateway({ clock, alarms: { tickMs: 0 } });
+  });
+  afterAll(async () => {
+    for (const res of hangingResponses) res.writeHead(200).end();
+    hanging?.close();
+    await gw?.stop();
+    await hooks?.close();
+  });
+
+  it('never delays the others: the street centre is told while the son\'s gateway hangs, at the same step', async () => {
+    const { createServer } = await import('node:http');
+    let hangingStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => (hangingStarted = resolve));
+    hanging = createServer((req, res) => {
+      req.resume();
+      hangingResponses.push(res); // never answered until the test ends
+      hangingStarted();
+    });
+    await new Promise<void>((r) => hanging!.listen(0, '127.0.0.1', () => r()));
+    hooks = await startWebhookReceiver();
+    const d = (await gw.api('POST', '/api/v1/stations', { name: 'D', level: 'district' })).body;
+    const s = (await gw.api('POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: d.id, webhookUrl: hooks.url('/street') })).body;
+    const c = (await gw.api('POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: s.id })).body;
+    const son = { name: 'F', relation: 'son', phone: '13800000009', priority: 1, webhookUrl: `http://127.0.0.1:${(hanging.address() as { port: number }).port}/hang` };
+    const r = (await gw.api('POST', '/api/v1/residents', { name: 'R', address: 'A', stationId: c.id, livesAlone: false, capabilityLevel: 1, contacts: [son] })).body;
+    const pendant = await gw.onboardDevice('carebell-sos-pendant', r.id, 'sos-slow');
+    const client = await gw.connect(pendant);
+    await client.publishAsync('devices/sos-slow/event', JSON.stringify({ ts: clock.now(), type: 'sos', seq: 1 }), { qos: 1 });
+    await gw.app.engine.runDue();
+
+    clock.advance(60_000); // step 1: the street centre and the son, due together
+    gw.app.engine.kick();
+    await started; // the son's request is under way and hangs
+    const street = await hooks.next((w) => w.path === '/street' && w.body.event === 'alarm.escalated');
+    expect(street.body.step.level).toBe(1);
+    const webhooks = () => gw.app.repos.outbox.forAlarm(street.body.alarm.id).filter((o) => o.delivery.channel === 'webhook' && o.step === 1);
+    const streetRecorded = () => webhooks().some((o) => o.delivery.channel === 'webhook' && o.delivery.url.endsWith('/street') && o.status === 'delivered');
+    while (!streetRecorded()) await gw.waitFor('alarm.updated', (u) => u.change === 'notified');
+    // The street centre's delivery is done and on record while the son's is still waiting for an answer.
+    expect(webhooks().map((o) => `${(o.delivery as { url: string }).url.split('/').pop()}:${o.status}:${o.attempts}`).sort()).toEqual(['hang:pending:0', 'street:delivered:1']);
+    expect(hangingResponses).toHaveLength(1);
+    await client.endAsync();
+  });
+});

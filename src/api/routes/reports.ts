@@ -32,7 +32,7 @@ export function reportRoutes(app: Api, ctx: ApiContext): void {
     { schema: { params: idParam, querystring: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() }), tags: ['reports'] } },
     async (req) => {
       if (!ctx.stations.get(req.params.id)) throw notFound('station', req.params.id);
-      const to = req.query.to ? Date.parse(req.query.to) : Date.now();
+      const to = req.query.to ? Date.parse(req.query.to) : ctx.clock.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 30 * 86_400_000;
       return stationStatistics(ctx.db, ctx.stations.subtree(req.params.id), from, to);
     },
