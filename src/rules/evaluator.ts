@@ -9,7 +9,7 @@ import { eventRule } from './event-rule.ts';
 import { silenceRule } from './silence-rule.ts';
 import { thresholdRule } from './threshold-rule.ts';
 import type { AlarmIntent, Rule, RuleInput } from './types.ts';
-import { scoredParameters, vitalsScoreRule } from './vitals-score-rule.ts';
+import { vitalsScoreRule } from './vitals-score-rule.ts';
 import { inactivityRule } from './inactivity-rule.ts';
 import { nightBedExitRule } from './night-bed-exit-rule.ts';
 import { defaultInactivity, defaultNightBedExit, type ResidentSettings } from './resident-settings.ts';
@@ -18,6 +18,8 @@ import type { ResidentRepository } from '../store/residents.ts';
 /** The rules of one profile, indexed by what wakes them. */
 interface ProfileRules {
   byReading: Map<string, Rule[]>;
+  /** Rules that take a message's readings at once (the early-warning score). */
+  batched: Rule[];
   byEvent: Rule[];
   ticking: Rule[];
 }
@@ -27,7 +29,7 @@ interface ProfileRules {
  * instances, with the resident's overrides (cancel window, thresholds) applied.
  */
 export function rulesForProfile(profile: CompiledProfile, settings: ResidentSettings = {}): ProfileRules {
-  const out: ProfileRules = { byReading: new Map(), byEvent: [], ticking: [] };
+  const out: ProfileRules = { byReading: new Map(), batched: [], byEvent: [], ticking: [] };
   const onReading = (kind: string, rule: Rule) => out.byReading.set(kind, [...(out.byReading.get(kind) ?? []), rule]);
   for (const spec of profile.profile.alarmRules) {
     switch (spec.kind) {
@@ -48,11 +50,9 @@ export function rulesForProfile(profile: CompiledProfile, settings: ResidentSett
       case 'silence':
         out.ticking.push(silenceRule({ heartbeatSeconds: profile.profile.heartbeatSeconds, heartbeats: spec.heartbeats, alarm: spec.alarm, severity: spec.severity }) as Rule);
         break;
-      case 'vitals_score': {
-        const rule = vitalsScoreRule({ alarm: spec.alarm }) as Rule;
-        for (const kind of scoredParameters) onReading(kind, rule);
+      case 'vitals_score':
+        out.batched.push(vitalsScoreRule({ alarm: spec.alarm }) as Rule);
         break;
-      }
     }
   }
   return out;
@@ -69,17 +69,20 @@ export function residentRules(settings: ResidentSettings, timeZone: string): Rul
 }
 
 /**
- * What of a rule's state must survive a restart; the rest is rebuilt from new
- * input. The last activity is kept to 5 minutes, so motion sensors do not
- * cause a write a minute; after a restart the wellbeing check errs early.
+ * What of a rule's state must survive a restart, as text; the rest is rebuilt
+ * from new input. The last activity is kept to 5 minutes, so motion sensors do
+ * not cause a write a minute; after a restart the wellbeing check errs early.
  */
-const durablePart = (rule: Rule, state: unknown): unknown => {
-  if (rule.key.startsWith('vitals_score:')) return { level: (state as { level: unknown }).level };
+const durableText = (rule: Rule, state: unknown): string => {
+  if (rule.key.startsWith('vitals_score:')) {
+    const level = (state as { level: string | null }).level;
+    return level === null ? '{"level":null}' : `{"level":"${level}"}`;
+  }
   if (rule.key.startsWith('inactivity:')) {
     const s = state as { lastActivity: number | null; active: boolean };
-    return { lastActivity: s.lastActivity === null ? null : s.lastActivity - (s.lastActivity % 300_000), active: s.active };
+    return JSON.stringify({ lastActivity: s.lastActivity === null ? null : s.lastActivity - (s.lastActivity % 300_000), active: s.active });
   }
-  return state;
+  return JSON.stringify(state);
 };
 
 export interface EvaluatorDeps {
@@ -101,7 +104,10 @@ export class RuleEvaluator {
   readonly #rules = new Map<string, ProfileRules>();
   /** Per resident: settings, time zone, and the resident-level rules built from them. */
   readonly #residents = new Map<string, { settings: ResidentSettings; settingsKey: string; rules: Rule[] } | null>();
-  readonly #state = new Map<string, unknown>();
+  /** subject → rule key → state (two levels: no key strings built per evaluation). */
+  readonly #state = new Map<string, Map<string, unknown>>();
+  /** Persisted state not yet merged into a rule's current shape (done on first use), and what is on disk. */
+  readonly #loaded = new Map<string, unknown>();
   readonly #persisted = new Map<string, string>();
   readonly #save;
   evaluations = 0;
@@ -117,7 +123,7 @@ export class RuleEvaluator {
     for (const r of rows) {
       const key = `${r.subject}\u0000${r.rule}`;
       this.#persisted.set(key, r.state);
-      this.#state.set(key, JSON.parse(r.state));
+      this.#loaded.set(key, JSON.parse(r.state));
     }
   }
 
@@ -148,58 +154,77 @@ export class RuleEvaluator {
   onReadings(device: DeviceContext, readings: Reading[]): void {
     const known = this.#d.directory.get(device.id);
     if (!known) return;
+    const now = this.#d.clock.now();
     const rules = this.#rulesOf(known.profile, device.residentId);
     if (rules.byReading.size > 0) {
       for (const reading of readings) {
         const matching = rules.byReading.get(reading.kind);
-        if (matching) for (const rule of matching) this.#run(device, rule, { kind: 'reading', reading });
+        if (matching) for (const rule of matching) this.#run(device, rule, { kind: 'reading', reading }, now);
       }
     }
+    for (const rule of rules.batched) {
+      if (readings.some((r) => rule.readingKinds?.has(r.kind) ?? true)) this.#run(device, rule, { kind: 'readings', readings }, now);
+    }
     const resident = this.#resident(device.residentId);
-    if (resident) for (const reading of readings) for (const rule of resident.rules) this.#run(device, rule, { kind: 'reading', reading }, false, true);
+    if (resident) {
+      for (const reading of readings) {
+        for (const rule of resident.rules) if (rule.readingKinds?.has(reading.kind) ?? true) this.#run(device, rule, { kind: 'reading', reading }, now, false, true);
+      }
+    }
   }
 
   /** Throws if an alarm could not be recorded, so ingest withholds the PUBACK and the device redelivers. */
   onEvent(device: DeviceContext, event: DeviceEvent): void {
     const known = this.#d.directory.get(device.id);
     if (!known) return;
-    for (const rule of this.#rulesOf(known.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, true);
+    const now = this.#d.clock.now();
+    for (const rule of this.#rulesOf(known.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, now, true);
     const resident = this.#resident(device.residentId);
-    if (resident) for (const rule of resident.rules) this.#run(device, rule, { kind: 'event', event }, true, true);
+    if (resident) for (const rule of resident.rules) this.#run(device, rule, { kind: 'event', event }, now, true, true);
   }
 
   /** Time-driven rules: silence for every device; inactivity and night bed exit for every resident. */
   tick(): void {
     const residents = new Map<string, DeviceContext>();
+    const now = this.#d.clock.now();
     for (const device of this.#d.directory.all()) {
       const rules = this.#rulesOf(device.profile, device.context.residentId).ticking;
-      for (const rule of rules) this.#run(device.context, rule, { kind: 'tick', lastSeen: device.lastSeen });
+      for (const rule of rules) this.#run(device.context, rule, { kind: 'tick', lastSeen: device.lastSeen }, now);
       if (device.context.residentId) residents.set(device.context.residentId, device.context);
     }
     for (const [residentId, context] of residents) {
       const resident = this.#resident(residentId);
-      if (resident) for (const rule of resident.rules) this.#run(context, rule, { kind: 'tick', lastSeen: null }, false, true);
+      if (resident) for (const rule of resident.rules) this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, false, true);
     }
   }
 
   /** `residentLevel`: the rule watches the resident (all their devices), not one device. */
-  #run(device: DeviceContext, rule: Rule, input: RuleInput, rethrow = false, residentLevel = false): void {
+  #run(device: DeviceContext, rule: Rule, input: RuleInput, now: number, rethrow = false, residentLevel = false): void {
     const subject = residentLevel ? device.residentId! : device.id;
-    const key = `${subject}\u0000${rule.key}`;
-    const before = this.#state.has(key) ? this.#state.get(key) : rule.initial();
-    const state = { ...(rule.initial() as object), ...(before as object) };
+    let states = this.#state.get(subject);
+    if (!states) this.#state.set(subject, (states = new Map()));
+    let state = states.get(rule.key);
+    if (state === undefined) {
+      const key = `${subject}\u0000${rule.key}`;
+      const loaded = this.#loaded.get(key);
+      state = loaded === undefined ? rule.initial() : { ...(rule.initial() as object), ...(loaded as object) };
+      this.#loaded.delete(key);
+      states.set(rule.key, state);
+    }
     this.evaluations++;
     let result;
     try {
-      result = rule.evaluate(state, input, this.#d.clock.now());
+      result = rule.evaluate(state, input, now);
     } catch (err) {
       this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'rule failed');
       return;
     }
-    const durable = JSON.stringify(durablePart(rule, result.state));
+    if (result.state === state && result.intents.length === 0) return; // nothing changed: the common case
+    const key = `${subject}\u0000${rule.key}`;
+    const durable = durableText(rule, result.state);
     const persist = durable !== this.#persisted.get(key);
     if (result.intents.length === 0 && !persist) {
-      this.#state.set(key, result.state);
+      states.set(rule.key, result.state);
       return;
     }
     try {
@@ -207,7 +232,7 @@ export class RuleEvaluator {
         for (const intent of result.intents) this.#apply(device, rule, intent, residentLevel);
         if (persist) this.#save.run(subject, rule.key, durable, this.#d.clock.now());
       });
-      this.#state.set(key, result.state);
+      states.set(rule.key, result.state);
       if (persist) this.#persisted.set(key, durable);
     } catch (err) {
       // The state stays as it was, so the next input tries again.

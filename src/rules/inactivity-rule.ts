@@ -39,6 +39,7 @@ export function inactivityRule(spec: InactivitySpec): Rule<InactivityState> {
   return {
     key: 'inactivity:no_activity',
     alarm: 'no_activity',
+    readingKinds: new Set(['motion', 'presence', 'door_open']),
     initial: () => ({ lastActivity: null, active: false }),
     evaluate(state, input, now): RuleResult<InactivityState> {
       const at = activityAt(input);

@@ -33,6 +33,7 @@ export function nightBedExitRule(spec: NightBedExitSpec): Rule<NightBedExitState
   return {
     key: 'night_bed_exit:night_bed_exit',
     alarm: 'night_bed_exit',
+    readingKinds: new Set(['in_bed']),
     initial: () => ({ outSince: null, deviceId: null, active: false }),
     evaluate(state, input, now): RuleResult<NightBedExitState> {
       let exitAt: number | null = null;

@@ -8,6 +8,8 @@ import type { Severity } from '../alarms/model.ts';
  */
 export type RuleInput =
   | { kind: 'reading'; reading: Reading }
+  /** All of one message's readings that a `batch` rule looks at, at once. */
+  | { kind: 'readings'; readings: Reading[] }
   | { kind: 'event'; event: DeviceEvent }
   /** Time passed; `lastSeen` is when the device was last heard (null: never). */
   | { kind: 'tick'; lastSeen: number | null };
@@ -31,7 +33,12 @@ export interface Rule<S = unknown> {
   readonly key: string;
   readonly alarm: string;
   initial(): S;
+  /** Returns the same state object when nothing changed: the evaluator's fast path. */
   evaluate(state: S, input: RuleInput, now: number): RuleResult<S>;
+  /** The reading kinds this rule looks at (resident-level rules see every reading of every device). */
+  readonly readingKinds?: ReadonlySet<string>;
+  /** Wants a message's readings together (`readings` input) rather than one by one. */
+  readonly batch?: boolean;
 }
 
 export const unchanged = <S>(state: S): RuleResult<S> => ({ state, intents: [] });

@@ -47,8 +47,14 @@ export function scoreLevel(score: { total: number; max: number }): Severity | nu
   return null;
 }
 
+type Parameter = 'respiration_rate' | 'spo2' | 'systolic_bp' | 'heart_rate' | 'body_temperature';
+const parameters: Parameter[] = ['respiration_rate', 'spo2', 'systolic_bp', 'heart_rate', 'body_temperature'];
+const slot = new Map<string, number>(parameters.map((p, i) => [p, i]));
+
+/** The latest value and time of each scored parameter, in `parameters` order (NaN: none yet). */
 export interface VitalsScoreState {
-  latest: Record<string, { value: number; ts: number }>;
+  latest: Float64Array;
+  at: Float64Array;
   level: Severity | null;
 }
 
@@ -58,21 +64,43 @@ export function vitalsScoreRule(spec: { alarm: string; freshSeconds?: number }):
   return {
     key: `vitals_score:${spec.alarm}`,
     alarm: spec.alarm,
-    initial: () => ({ latest: {}, level: null }),
+    readingKinds: new Set(parameters),
+    batch: true,
+    initial: () => ({ latest: new Float64Array(parameters.length).fill(NaN), at: new Float64Array(parameters.length).fill(NaN), level: null }),
     evaluate(state, input): RuleResult<VitalsScoreState> {
-      if (input.kind !== 'reading' || !(input.reading.kind in bands)) return unchanged(state);
-      const { kind, value, ts } = input.reading;
-      const latest = { ...state.latest, [kind]: { value, ts } };
-      const fresh: Record<string, number> = {};
-      for (const [k, v] of Object.entries(latest)) if (ts - v.ts <= freshMs) fresh[k] = v.value;
-      const score = earlyWarningScore(fresh);
-      const level = scoreLevel(score);
-      const next = { latest, level };
+      const readings = input.kind === 'reading' ? [input.reading] : input.kind === 'readings' ? input.readings : [];
+      if (!readings.some((r) => slot.has(r.kind))) return unchanged(state);
+      // Persisted state carries only the level: the arrays are rebuilt from new readings.
+      const latest = state.latest instanceof Float64Array ? state.latest.slice() : new Float64Array(parameters.length).fill(NaN);
+      const at = state.at instanceof Float64Array ? state.at.slice() : new Float64Array(parameters.length).fill(NaN);
+      let ts = 0;
+      for (const r of readings) {
+        const i = slot.get(r.kind);
+        if (i === undefined) continue;
+        latest[i] = r.value;
+        at[i] = r.ts;
+        ts = Math.max(ts, r.ts);
+      }
+      let total = 0;
+      let max = 0;
+      for (let p = 0; p < parameters.length; p++) {
+        if (Number.isNaN(latest[p]!) || ts - at[p]! > freshMs) continue;
+        const score = parameterScore(parameters[p]!, latest[p]!)!;
+        total += score;
+        if (score > max) max = score;
+      }
+      const level = scoreLevel({ total, max });
+      const next = { latest, at, level };
       if (rank(level) > rank(state.level)) {
+        const fresh: Record<string, number> = {};
+        parameters.forEach((p, k) => {
+          if (!Number.isNaN(latest[k]!) && ts - at[k]! <= freshMs) fresh[p] = latest[k]!;
+        });
+        const score = earlyWarningScore(fresh);
         return { state: next, intents: [{ action: 'raise', alarm: spec.alarm, severity: level!, detail: { score: score.total, parts: score.parts, values: fresh } }] };
       }
       if (level === null && state.level !== null) {
-        return { state: next, intents: [{ action: 'clear', alarm: spec.alarm, reason: `early-warning score down to ${score.total}` }] };
+        return { state: next, intents: [{ action: 'clear', alarm: spec.alarm, reason: `early-warning score down to ${total}` }] };
       }
       return { state: next, intents: [] };
     },
