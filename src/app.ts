@@ -40,6 +40,7 @@ import { RuleEvaluator } from './rules/evaluator.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { ReportRepository } from './jobs/reports-repository.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Gauge } from 'prom-client';
 import { TelemetryWriter } from './telemetry/writer.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
@@ -204,6 +205,24 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     onAttempt: (channel, ok) => metrics.notificationAttempts.inc({ channel, result: ok ? 'delivered' : 'failed' }),
   });
   engine = new AlarmEngine({ service: alarms, evaluator, worker: outbox, log });
+  new Gauge({
+    name: 'carebell_open_alarms',
+    help: 'Alarms not yet resolved, by severity',
+    labelNames: ['severity'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const counts = repos.alarms.countOpenBySeverity();
+      for (const severity of ['critical', 'major', 'minor', 'info']) this.set({ severity }, counts[severity] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'carebell_outbox_pending',
+    help: 'Notifications owed and not yet delivered',
+    registers: [metrics.registry],
+    collect() {
+      this.set(repos.outbox.pendingCount());
+    },
+  });
   const tickMs = opts.alarms?.tickMs ?? 1_000;
   if (tickMs > 0) engine.start(tickMs);
   const onboarding = new Onboarding({ ...repos, directory, profiles, clock, onResidentChanged: (id) => evaluator.residentChanged(id) });

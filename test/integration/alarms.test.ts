@@ -67,6 +67,9 @@ describe('alarms end to end', () => {
     const open = await openAlarms();
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ type: 'sos', count: 1 });
+    const metrics = (await gw.api('GET', '/metrics', undefined, null)).body as string;
+    expect(metrics).toContain('carebell_open_alarms{severity="critical"} 1');
+    expect(metrics).toMatch(/carebell_outbox_pending \d+/);
   });
 
   it('walks the ladder with signed webhooks: station at once, street and primary contact at 60 s, district and every contact at 180 s', async () => {
