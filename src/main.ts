@@ -61,7 +61,7 @@ async function start(argv: string[]): Promise<void> {
   const lines = [
     '',
     `  carebell is running`,
-    `  console and API  ${where.httpUrl}/   (API under /api/v1)`,
+    `  HTTP API         ${where.httpUrl}/api/v1   (live stream /api/v1/stream, health /healthz, metrics /metrics)`,
     `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl})`,
     `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
   ];

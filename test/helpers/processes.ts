@@ -34,7 +34,7 @@ export function startProcess(env: Record<string, string>): Promise<{ child: Chil
   child.stderr!.on('data', (c) => (err += c));
   return new Promise((resolve, reject) => {
     const onData = () => {
-      const http = /console and API\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1];
+      const http = /HTTP API\s+(http:\/\/\S+?)\/api\/v1\s/.exec(out)?.[1];
       const mq = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
       if (http && mq && out.includes('\n\n', out.indexOf('data '))) {
         child.stdout!.off('data', onData);
