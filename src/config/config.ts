@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CarebellError } from '../core/errors.ts';
+import { timeZoneSchema } from '../core/time-zone.ts';
 
 /**
  * Every setting, with its environment variable, its `--flag` and its default.
@@ -30,17 +31,7 @@ export const configSchema = z.object({
   deadLetterRetentionDays: z.coerce.number().int().min(1).default(30),
   maxPayloadBytes: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
   telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
-  timeZone: z
-    .string()
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be an IANA time zone such as Asia/Shanghai')
-    .default('Asia/Shanghai'),
+  timeZone: timeZoneSchema.default('Asia/Shanghai'),
   mode: z.enum(['production', 'demo', 'test']).default('production'),
   simSpeed: z.coerce.number().positive().max(10_000).optional(),
   simEpoch: z.coerce.number().int().positive().optional(),

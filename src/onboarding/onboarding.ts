@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { CarebellError, conflict, invalid, notFound } from '../core/errors.ts';
+import { conflict, invalid, notFound } from '../core/errors.ts';
 import type { ResidentSettings } from '../rules/resident-settings.ts';
 import { newId } from '../core/ids.ts';
 import { hashSecret, newSecret } from '../core/secrets.ts';
@@ -172,4 +172,3 @@ export class Onboarding {
   }
 }
 
-export { CarebellError };

@@ -3,6 +3,7 @@ import { notFound } from '../../core/errors.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, phone, webhookUrl } from '../schemas.ts';
 import { residentView } from '../views.ts';
+import { timeZoneSchema } from '../../core/time-zone.ts';
 import { residentSettingsSchema } from '../../rules/resident-settings.ts';
 
 const contact = z
@@ -23,17 +24,7 @@ const createResident = z
     providerId: z.string().nullish(),
     livesAlone: z.boolean(),
     capabilityLevel: z.number().int().min(0).max(4),
-    timezone: z
-      .string()
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be an IANA time zone such as Asia/Shanghai')
-      .optional(),
+    timezone: timeZoneSchema.optional(),
     notes: z.string().max(2000).nullish(),
     contacts: z.array(contact).max(10).default([]),
     settings: residentSettingsSchema.optional(),
