@@ -68,23 +68,6 @@ export function residentRules(settings: ResidentSettings, timeZone: string): Rul
   return rules;
 }
 
-/**
- * What of a rule's state must survive a restart, as text; the rest is rebuilt
- * from new input. The last activity is kept to 5 minutes, so motion sensors do
- * not cause a write a minute; after a restart the wellbeing check errs early.
- */
-const durableText = (rule: Rule, state: unknown): string => {
-  if (rule.key.startsWith('vitals_score:')) {
-    const level = (state as { level: string | null }).level;
-    return level === null ? '{"level":null}' : `{"level":"${level}"}`;
-  }
-  if (rule.key.startsWith('inactivity:')) {
-    const s = state as { lastActivity: number | null; active: boolean };
-    return JSON.stringify({ lastActivity: s.lastActivity === null ? null : s.lastActivity - (s.lastActivity % 300_000), active: s.active });
-  }
-  return JSON.stringify(state);
-};
-
 export interface EvaluatorDeps {
   db: Db;
   directory: DeviceDirectory;
@@ -221,7 +204,7 @@ export class RuleEvaluator {
     }
     if (result.state === state && result.intents.length === 0) return; // nothing changed: the common case
     const key = `${subject}\u0000${rule.key}`;
-    const durable = durableText(rule, result.state);
+    const durable = rule.durable ? rule.durable(result.state) : JSON.stringify(result.state);
     const persist = durable !== this.#persisted.get(key);
     if (result.intents.length === 0 && !persist) {
       states.set(rule.key, result.state);

@@ -40,6 +40,9 @@ export function inactivityRule(spec: InactivitySpec): Rule<InactivityState> {
     key: 'inactivity:no_activity',
     alarm: 'no_activity',
     readingKinds: new Set(['motion', 'presence', 'door_open']),
+    // The last activity to 5 minutes, so motion sensors do not cause a write a minute;
+    // after a restart the wellbeing check errs on the early side.
+    durable: (state) => JSON.stringify({ lastActivity: state.lastActivity === null ? null : state.lastActivity - (state.lastActivity % 300_000), active: state.active }),
     initial: () => ({ lastActivity: null, active: false }),
     evaluate(state, input, now): RuleResult<InactivityState> {
       const at = activityAt(input);

@@ -39,6 +39,12 @@ export interface Rule<S = unknown> {
   readonly readingKinds?: ReadonlySet<string>;
   /** Wants a message's readings together (`readings` input) rather than one by one. */
   readonly batch?: boolean;
+  /**
+   * The part of the state that must survive a restart, as JSON text (default:
+   * all of it). The rest is rebuilt from new input; a state change that leaves
+   * this text unchanged causes no write.
+   */
+  durable?(state: S): string;
 }
 
 export const unchanged = <S>(state: S): RuleResult<S> => ({ state, intents: [] });

@@ -66,6 +66,8 @@ export function vitalsScoreRule(spec: { alarm: string; freshSeconds?: number }):
     alarm: spec.alarm,
     readingKinds: new Set(parameters),
     batch: true,
+    // Only the level: after a restart the values come back with the next readings.
+    durable: (state) => (state.level === null ? '{"level":null}' : `{"level":"${state.level}"}`),
     initial: () => ({ latest: new Float64Array(parameters.length).fill(NaN), at: new Float64Array(parameters.length).fill(NaN), level: null }),
     evaluate(state, input): RuleResult<VitalsScoreState> {
       const readings = input.kind === 'reading' ? [input.reading] : input.kind === 'readings' ? input.readings : [];
