@@ -1,9 +1,13 @@
 import type { Server as NetServer, AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { CarebellApp } from './app.ts';
 
 export interface Listening {
   mqttPort: number;
+  /** MQTT over TLS, when a certificate is configured. */
+  mqttsPort: number | null;
+  mqttsUrl: string | null;
   httpPort: number;
   mqttUrl: string;
   httpUrl: string;
@@ -19,6 +23,12 @@ const local = (host: string): string => (host === '0.0.0.0' || host === '::' ? '
 export async function listen(app: CarebellApp): Promise<Listening> {
   const { config, broker, api } = app;
   const mqttServer: NetServer = await broker.listenTcp(config.mqttPort, config.mqttHost);
+  let mqttsPort: number | null = null;
+  if (config.mqttTlsCert && config.mqttTlsKey) {
+    const tls = { cert: readFileSync(config.mqttTlsCert), key: readFileSync(config.mqttTlsKey) };
+    const tlsServer = await broker.listenTls(config.mqttTlsPort, config.mqttHost, tls);
+    mqttsPort = (tlsServer.address() as AddressInfo).port;
+  }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes + 1024 });
   api.server.on('upgrade', (req, socket, head) => {
@@ -44,6 +54,8 @@ export async function listen(app: CarebellApp): Promise<Listening> {
   const httpHost = local(config.httpHost);
   return {
     mqttPort,
+    mqttsPort,
+    mqttsUrl: mqttsPort === null ? null : `mqtts://${local(config.mqttHost)}:${mqttsPort}`,
     httpPort,
     mqttUrl: `mqtt://${local(config.mqttHost)}:${mqttPort}`,
     httpUrl: `http://${httpHost}:${httpPort}`,

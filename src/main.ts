@@ -62,7 +62,7 @@ async function start(argv: string[]): Promise<void> {
     '',
     `  carebell is running`,
     `  HTTP API         ${where.httpUrl}/api/v1   (live stream /api/v1/stream, health /healthz, metrics /metrics)`,
-    `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl})`,
+    `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl}${where.mqttsUrl ? `, ${where.mqttsUrl}` : ''})`,
     `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
   ];
   if (app.bootstrapAdminToken) {

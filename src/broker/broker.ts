@@ -1,5 +1,6 @@
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../core/clock.ts';
@@ -194,6 +195,26 @@ export class DeviceBroker {
       socket.once('close', () => this.#sockets.delete(socket));
       this.aedes.handle(socket);
     });
+    this.#servers.add(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  /** Serves MQTT over TLS (mqtts) with the given PEM certificate chain and key. */
+  listenTls(port: number, host: string, tls: { cert: Buffer; key: Buffer }): Promise<Server> {
+    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
+      socket.setNoDelay(true);
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      this.aedes.handle(socket);
+    });
+    // A failed handshake (wrong CA, plain MQTT on the TLS port) is the client's problem, not the gateway's.
+    server.on('tlsClientError', (err) => this.#deps.log.debug({ err: err.message }, 'mqtts handshake failed'));
     this.#servers.add(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);

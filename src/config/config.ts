@@ -17,6 +17,9 @@ export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   mqttHost: z.string().default('0.0.0.0'),
   mqttPort: port.default(1883),
+  mqttTlsPort: port.default(8883),
+  mqttTlsCert: z.string().optional(),
+  mqttTlsKey: z.string().optional(),
   httpHost: z.string().default('0.0.0.0'),
   httpPort: port.default(8080),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -45,6 +48,9 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_DATA_DIR: 'dataDir',
   CAREBELL_MQTT_HOST: 'mqttHost',
   CAREBELL_MQTT_PORT: 'mqttPort',
+  CAREBELL_MQTT_TLS_PORT: 'mqttTlsPort',
+  CAREBELL_MQTT_TLS_CERT: 'mqttTlsCert',
+  CAREBELL_MQTT_TLS_KEY: 'mqttTlsKey',
   CAREBELL_HTTP_HOST: 'httpHost',
   CAREBELL_HTTP_PORT: 'httpPort',
   CAREBELL_ADMIN_TOKEN: 'adminToken',
@@ -110,6 +116,9 @@ export function parseConfig(input: ConfigInput | Record<string, unknown>): Confi
       'CAREBELL_INFLUX_V2_URL, _TOKEN, _ORG and _BUCKET must be set together',
       { field: 'CAREBELL_INFLUX_V2_URL' },
     );
+  }
+  if ((config.mqttTlsCert === undefined) !== (config.mqttTlsKey === undefined)) {
+    throw new CarebellError('validation_failed', 'CAREBELL_MQTT_TLS_CERT and CAREBELL_MQTT_TLS_KEY must be set together', { field: 'CAREBELL_MQTT_TLS_CERT' });
   }
   if ((config.simSpeed !== undefined || config.simEpoch !== undefined) && config.mode === 'production') {
     throw new CarebellError('validation_failed', 'CAREBELL_SIM_SPEED and CAREBELL_SIM_EPOCH need CAREBELL_MODE=demo or test: a production gateway runs on real time', {

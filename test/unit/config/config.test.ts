@@ -25,6 +25,11 @@ describe('configuration', () => {
     expect(() => loadConfig({}, ['--mqtt-port'])).toThrow('option --mqtt-port needs a value');
   });
 
+  it('wants the TLS certificate and key together', () => {
+    expect(() => loadConfig({ CAREBELL_MQTT_TLS_CERT: '/etc/carebell/cert.pem' })).toThrow('CAREBELL_MQTT_TLS_CERT and CAREBELL_MQTT_TLS_KEY must be set together');
+    expect(loadConfig({ CAREBELL_MQTT_TLS_CERT: '/c.pem', CAREBELL_MQTT_TLS_KEY: '/k.pem' })).toMatchObject({ mqttTlsPort: 8883 });
+  });
+
   it('wants the InfluxDB 2.x settings together, and only one InfluxDB', () => {
     expect(() => loadConfig({ CAREBELL_INFLUX_V2_URL: 'http://x:8086' })).toThrow('must be set together');
     expect(() =>

@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRefused, startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
+import { run } from '../helpers/processes.ts';
+
+/** MQTT over TLS with a certificate made by openssl for 127.0.0.1. */
+describe('mqtts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'carebell-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  let gw: TestGateway;
+  let pendant: DeviceCredentials;
+
+  beforeAll(async () => {
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=carebell-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert]);
+    expect(made.code, made.stderr).toBe(0);
+    gw = await startGateway({ config: { mqttTlsCert: cert, mqttTlsKey: key, mqttTlsPort: 0 } });
+    const { residentId } = await gw.seedResident();
+    pendant = await gw.onboardDevice('carebell-sos-pendant', residentId, 'sos-tls');
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts a device over TLS with its credentials and stores what it sends', async () => {
+    expect(gw.urls.mqttsUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+    const client = await mqtt.connectAsync(gw.urls.mqttsUrl!, { ca: readFileSync(cert), clientId: 'sos-tls', username: 'sos-tls', password: pendant.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
+    await client.publishAsync('devices/sos-tls/telemetry', JSON.stringify({ ts: Date.now(), battery: 77 }), { qos: 1 });
+    expect((await gw.readings('sos-tls', 'battery')).map((r) => r.value)).toEqual([77]);
+    await client.endAsync();
+  });
+
+  it('works with mosquitto_pub verifying the certificate', async () => {
+    const result = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(gw.urls.mqttsPort), '--cafile', cert, '-V', 'mqttv311', '-i', 'sos-tls', '-u', 'sos-tls', '-P', pendant.mqtt.password, '-q', '1', '-t', 'devices/sos-tls/telemetry', '-m', JSON.stringify({ ts: Date.now() + 1, battery: 76 })]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect((await gw.readings('sos-tls', 'battery')).map((r) => r.value)).toEqual([77, 76]);
+  });
+
+  it('still refuses a wrong secret, and a client that does not trust the certificate', async () => {
+    const err = await connectRefused(gw.urls.mqttsUrl!, { ca: readFileSync(cert), clientId: 'sos-tls', username: 'sos-tls', password: 'wrong' });
+    expect(err.code).toBe(4);
+    const untrusted = await connectRefused(gw.urls.mqttsUrl!, { clientId: 'sos-tls', username: 'sos-tls', password: pendant.mqtt.password });
+    expect(untrusted.message).toMatch(/self[- ]signed|certificate/i);
+  });
+});
