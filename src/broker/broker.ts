@@ -189,32 +189,25 @@ export class DeviceBroker {
 
   /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */
   listenTcp(port: number, host: string): Promise<Server> {
-    const server = createServer((socket) => {
-      socket.setNoDelay(true);
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      this.aedes.handle(socket);
-    });
-    this.#servers.add(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve(server);
-      });
-    });
+    return this.#listen(createServer((socket) => this.#accept(socket)), port, host);
   }
 
   /** Serves MQTT over TLS (mqtts) with the given PEM certificate chain and key. */
   listenTls(port: number, host: string, tls: { cert: Buffer; key: Buffer }): Promise<Server> {
-    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
-      socket.setNoDelay(true);
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      this.aedes.handle(socket);
-    });
+    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => this.#accept(socket));
     // A failed handshake (wrong CA, plain MQTT on the TLS port) is the client's problem, not the gateway's.
     server.on('tlsClientError', (err) => this.#deps.log.debug({ err: err.message }, 'mqtts handshake failed'));
+    return this.#listen(server, port, host);
+  }
+
+  #accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    this.aedes.handle(socket);
+  }
+
+  #listen(server: Server, port: number, host: string): Promise<Server> {
     this.#servers.add(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
