@@ -87,6 +87,8 @@ export class RuleEvaluator {
   readonly #rules = new Map<string, ProfileRules>();
   /** Per resident: settings, time zone, and the resident-level rules built from them. */
   readonly #residents = new Map<string, { settings: ResidentSettings; settingsKey: string; rules: Rule[] } | null>();
+  /** Device id → kind → latest reading: a cache updated in place, read by batch rules. */
+  readonly #latest = new Map<string, Map<string, { value: number; ts: number }>>();
   /** subject → rule key → state (two levels: no key strings built per evaluation). */
   readonly #state = new Map<string, Map<string, unknown>>();
   /** Persisted state not yet merged into a rule's current shape (done on first use), and what is on disk. */
@@ -145,8 +147,19 @@ export class RuleEvaluator {
         if (matching) for (const rule of matching) this.#run(device, rule, { kind: 'reading', reading }, now);
       }
     }
-    for (const rule of rules.batched) {
-      if (readings.some((r) => rule.readingKinds?.has(r.kind) ?? true)) this.#run(device, rule, { kind: 'readings', readings }, now);
+    if (rules.batched.length > 0) {
+      let latest = this.#latest.get(device.id);
+      if (!latest) this.#latest.set(device.id, (latest = new Map()));
+      for (const r of readings) {
+        const entry = latest.get(r.kind);
+        if (entry === undefined) latest.set(r.kind, { value: r.value, ts: r.ts });
+        else if (r.ts >= entry.ts) {
+          entry.value = r.value;
+          entry.ts = r.ts;
+        }
+      }
+      const input: RuleInput = { kind: 'readings', readings, latest };
+      for (const rule of rules.batched) this.#run(device, rule, input, now);
     }
     const resident = this.#resident(device.residentId);
     if (resident) {
@@ -202,7 +215,7 @@ export class RuleEvaluator {
       this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'rule failed');
       return;
     }
-    if (result.state === state && result.intents.length === 0) return; // nothing changed: the common case
+    if (result === null || (result.state === state && result.intents.length === 0)) return; // nothing changed: the common case
     const key = `${subject}\u0000${rule.key}`;
     const durable = rule.durable ? rule.durable(result.state) : JSON.stringify(result.state);
     const persist = durable !== this.#persisted.get(key);

@@ -32,7 +32,7 @@ export function eventRule(spec: EventRuleSpec): Rule<EventRuleState> {
     key: `event:${spec.event}:${spec.alarm}`,
     alarm: spec.alarm,
     initial: () => ({ raisedAt: null, cancelUntil: null }),
-    evaluate(state, input): RuleResult<EventRuleState> {
+    evaluate(state, input): RuleResult<EventRuleState> | null {
       if (input.kind !== 'event') return unchanged(state);
       const { type, ts, seq } = input.event;
       if (type === spec.event) {

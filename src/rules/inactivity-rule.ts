@@ -44,7 +44,7 @@ export function inactivityRule(spec: InactivitySpec): Rule<InactivityState> {
     // after a restart the wellbeing check errs on the early side.
     durable: (state) => JSON.stringify({ lastActivity: state.lastActivity === null ? null : state.lastActivity - (state.lastActivity % 300_000), active: state.active }),
     initial: () => ({ lastActivity: null, active: false }),
-    evaluate(state, input, now): RuleResult<InactivityState> {
+    evaluate(state, input, now): RuleResult<InactivityState> | null {
       const at = activityAt(input);
       if (at !== null) {
         const lastActivity = Math.max(at, state.lastActivity ?? 0);

@@ -24,7 +24,7 @@ export function nightBedExitRule(spec: NightBedExitSpec): Rule<NightBedExitState
   const from = parseHhMm(spec.from);
   const to = parseHhMm(spec.to);
   const returnMs = spec.returnMinutes * 60_000;
-  const back = (state: NightBedExitState, at: number): RuleResult<NightBedExitState> =>
+  const back = (state: NightBedExitState, at: number): RuleResult<NightBedExitState> | null =>
     state.active
       ? { state: { outSince: null, deviceId: null, active: false }, intents: [{ action: 'clear', alarm: 'night_bed_exit', reason: `back in bed at ${new Date(at).toISOString()}` }] }
       : state.outSince === null
@@ -35,7 +35,7 @@ export function nightBedExitRule(spec: NightBedExitSpec): Rule<NightBedExitState
     alarm: 'night_bed_exit',
     readingKinds: new Set(['in_bed']),
     initial: () => ({ outSince: null, deviceId: null, active: false }),
-    evaluate(state, input, now): RuleResult<NightBedExitState> {
+    evaluate(state, input, now): RuleResult<NightBedExitState> | null {
       let exitAt: number | null = null;
       let enterAt: number | null = null;
       let deviceId: string | null = null;

@@ -23,7 +23,7 @@ export function silenceRule(spec: SilenceSpec): Rule<SilenceState> {
     key: `silence:${spec.alarm}`,
     alarm: spec.alarm,
     initial: () => ({ active: false }),
-    evaluate(state, input, now): RuleResult<SilenceState> {
+    evaluate(state, input, now): RuleResult<SilenceState> | null {
       if (input.kind !== 'tick' || input.lastSeen === null) return unchanged(state);
       const silentMs = now - input.lastSeen;
       if (!state.active && silentMs >= limitMs) {

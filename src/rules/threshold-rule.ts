@@ -35,7 +35,7 @@ export function thresholdRule(spec: ThresholdSpec): Rule<ThresholdState> {
     key: `threshold:${spec.reading}:${spec.alarm}`,
     alarm: spec.alarm,
     initial: () => ({ since: null, active: false }),
-    evaluate(state, input): RuleResult<ThresholdState> {
+    evaluate(state, input): RuleResult<ThresholdState> | null {
       if (input.kind !== 'reading' || input.reading.kind !== spec.reading) return unchanged(state);
       const { value, ts, unit } = input.reading;
       if (state.active) {

@@ -8,11 +8,17 @@ import type { Severity } from '../alarms/model.ts';
  */
 export type RuleInput =
   | { kind: 'reading'; reading: Reading }
-  /** All of one message's readings that a `batch` rule looks at, at once. */
-  | { kind: 'readings'; readings: Reading[] }
+  /**
+   * All of one message's readings, at once, for a `batch` rule, with the
+   * device's latest value of every quantity (including these): a read-only
+   * view the evaluator keeps up to date.
+   */
+  | { kind: 'readings'; readings: Reading[]; latest: LatestReadings }
   | { kind: 'event'; event: DeviceEvent }
   /** Time passed; `lastSeen` is when the device was last heard (null: never). */
   | { kind: 'tick'; lastSeen: number | null };
+
+export type LatestReadings = ReadonlyMap<string, { readonly value: number; readonly ts: number }>;
 
 export type AlarmIntent =
   | { action: 'raise'; alarm: string; severity: Severity; detail: Record<string, unknown> }
@@ -33,8 +39,8 @@ export interface Rule<S = unknown> {
   readonly key: string;
   readonly alarm: string;
   initial(): S;
-  /** Returns the same state object when nothing changed: the evaluator's fast path. */
-  evaluate(state: S, input: RuleInput, now: number): RuleResult<S>;
+  /** Returns null when nothing changed (the common case, and the evaluator's fast path). */
+  evaluate(state: S, input: RuleInput, now: number): RuleResult<S> | null;
   /** The reading kinds this rule looks at (resident-level rules see every reading of every device). */
   readonly readingKinds?: ReadonlySet<string>;
   /** Wants a message's readings together (`readings` input) rather than one by one. */
@@ -47,4 +53,5 @@ export interface Rule<S = unknown> {
   durable?(state: S): string;
 }
 
-export const unchanged = <S>(state: S): RuleResult<S> => ({ state, intents: [] });
+/** Nothing changed: no new state, no intents. Allocates nothing. */
+export const unchanged = (_state?: unknown): null => null;

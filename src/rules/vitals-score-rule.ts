@@ -9,22 +9,19 @@ import { unchanged, type Rule, type RuleResult } from './types.ts';
  * Total ≥ 5 or any single parameter scoring 3 → major; total ≥ 7 → critical.
  * A reading older than `freshSeconds` no longer counts.
  */
-type Band = [upTo: number, score: number];
-const bands: Record<string, Band[]> = {
-  respiration_rate: [[8, 3], [11, 1], [20, 0], [24, 2], [Infinity, 3]],
-  spo2: [[91.99, 3], [93.99, 2], [95.99, 1], [Infinity, 0]],
-  systolic_bp: [[90, 3], [100, 2], [110, 1], [219, 0], [Infinity, 3]],
-  heart_rate: [[40, 3], [50, 1], [90, 0], [110, 1], [130, 2], [Infinity, 3]],
-  body_temperature: [[35, 3], [36, 1], [38, 0], [39, 1], [Infinity, 2]],
+/** NEWS2 bands as straight-line scorers (they run for every vitals message). */
+const scorers: Record<string, (v: number) => number> = {
+  respiration_rate: (v) => (v <= 8 ? 3 : v <= 11 ? 1 : v <= 20 ? 0 : v <= 24 ? 2 : 3),
+  spo2: (v) => (v < 92 ? 3 : v < 94 ? 2 : v < 96 ? 1 : 0),
+  systolic_bp: (v) => (v <= 90 ? 3 : v <= 100 ? 2 : v <= 110 ? 1 : v <= 219 ? 0 : 3),
+  heart_rate: (v) => (v <= 40 ? 3 : v <= 50 ? 1 : v <= 90 ? 0 : v <= 110 ? 1 : v <= 130 ? 2 : 3),
+  body_temperature: (v) => (v <= 35 ? 3 : v <= 36 ? 1 : v <= 38 ? 0 : v <= 39 ? 1 : 2),
 };
 
-export const scoredParameters = Object.keys(bands);
+export const scoredParameters = Object.keys(scorers);
 
 export function parameterScore(kind: string, value: number): number | undefined {
-  const table = bands[kind];
-  if (!table) return undefined;
-  for (const [upTo, score] of table) if (value <= upTo) return score;
-  return undefined;
+  return scorers[kind]?.(value);
 }
 
 export function earlyWarningScore(values: Record<string, number>): { total: number; max: number; parts: Record<string, number> } {
@@ -42,19 +39,16 @@ export function earlyWarningScore(values: Record<string, number>): { total: numb
 }
 
 export function scoreLevel(score: { total: number; max: number }): Severity | null {
-  if (score.total >= 7) return 'critical';
-  if (score.total >= 5 || score.max >= 3) return 'major';
-  return null;
+  return levelOf(score.total, score.max);
 }
 
-type Parameter = 'respiration_rate' | 'spo2' | 'systolic_bp' | 'heart_rate' | 'body_temperature';
-const parameters: Parameter[] = ['respiration_rate', 'spo2', 'systolic_bp', 'heart_rate', 'body_temperature'];
-const slot = new Map<string, number>(parameters.map((p, i) => [p, i]));
+const levelOf = (total: number, max: number): Severity | null => (total >= 7 ? 'critical' : total >= 5 || max >= 3 ? 'major' : null);
 
-/** The latest value and time of each scored parameter, in `parameters` order (NaN: none yet). */
+const parameters = ['respiration_rate', 'spo2', 'systolic_bp', 'heart_rate', 'body_temperature'] as const;
+const parameterScorers = parameters.map((p) => scorers[p]!);
+
+/** Only the warning level: the values live in the evaluator's cache of latest readings. */
 export interface VitalsScoreState {
-  latest: Float64Array;
-  at: Float64Array;
   level: Severity | null;
 }
 
@@ -66,45 +60,34 @@ export function vitalsScoreRule(spec: { alarm: string; freshSeconds?: number }):
     alarm: spec.alarm,
     readingKinds: new Set(parameters),
     batch: true,
-    // Only the level: after a restart the values come back with the next readings.
-    durable: (state) => (state.level === null ? '{"level":null}' : `{"level":"${state.level}"}`),
-    initial: () => ({ latest: new Float64Array(parameters.length).fill(NaN), at: new Float64Array(parameters.length).fill(NaN), level: null }),
-    evaluate(state, input): RuleResult<VitalsScoreState> {
-      const readings = input.kind === 'reading' ? [input.reading] : input.kind === 'readings' ? input.readings : [];
-      if (!readings.some((r) => slot.has(r.kind))) return unchanged(state);
-      // Persisted state carries only the level: the arrays are rebuilt from new readings.
-      const latest = state.latest instanceof Float64Array ? state.latest.slice() : new Float64Array(parameters.length).fill(NaN);
-      const at = state.at instanceof Float64Array ? state.at.slice() : new Float64Array(parameters.length).fill(NaN);
+    initial: () => ({ level: null }),
+    evaluate(state, input): RuleResult<VitalsScoreState> | null {
+      if (input.kind !== 'readings') return unchanged(state);
       let ts = 0;
-      for (const r of readings) {
-        const i = slot.get(r.kind);
-        if (i === undefined) continue;
-        latest[i] = r.value;
-        at[i] = r.ts;
-        ts = Math.max(ts, r.ts);
-      }
+      for (const r of input.readings) if (r.kind in scorers && r.ts > ts) ts = r.ts;
+      if (ts === 0) return unchanged(state);
       let total = 0;
       let max = 0;
       for (let p = 0; p < parameters.length; p++) {
-        if (Number.isNaN(latest[p]!) || ts - at[p]! > freshMs) continue;
-        const score = parameterScore(parameters[p]!, latest[p]!)!;
+        const latest = input.latest.get(parameters[p]!);
+        if (latest === undefined || ts - latest.ts > freshMs) continue;
+        const score = parameterScorers[p]!(latest.value);
         total += score;
         if (score > max) max = score;
       }
-      const level = scoreLevel({ total, max });
-      const next = { latest, at, level };
+      const level = levelOf(total, max);
+      if (level === state.level) return unchanged(state);
       if (rank(level) > rank(state.level)) {
         const fresh: Record<string, number> = {};
-        parameters.forEach((p, k) => {
-          if (!Number.isNaN(latest[k]!) && ts - at[k]! <= freshMs) fresh[p] = latest[k]!;
-        });
+        for (const p of parameters) {
+          const latest = input.latest.get(p);
+          if (latest !== undefined && ts - latest.ts <= freshMs) fresh[p] = latest.value;
+        }
         const score = earlyWarningScore(fresh);
-        return { state: next, intents: [{ action: 'raise', alarm: spec.alarm, severity: level!, detail: { score: score.total, parts: score.parts, values: fresh } }] };
+        return { state: { level }, intents: [{ action: 'raise', alarm: spec.alarm, severity: level!, detail: { score: score.total, parts: score.parts, values: fresh } }] };
       }
-      if (level === null && state.level !== null) {
-        return { state: next, intents: [{ action: 'clear', alarm: spec.alarm, reason: `early-warning score down to ${total}` }] };
-      }
-      return { state: next, intents: [] };
+      if (level === null) return { state: { level }, intents: [{ action: 'clear', alarm: spec.alarm, reason: `early-warning score down to ${total}` }] };
+      return { state: { level }, intents: [] }; // down from critical to major: the open alarm stays as it is
     },
   };
 }

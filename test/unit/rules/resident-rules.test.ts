@@ -17,6 +17,7 @@ function run<S>(rule: Rule<S>, steps: Array<[RuleInput, number]>): string[] {
   let state = rule.initial();
   return steps.map(([input, now]) => {
     const r = rule.evaluate(state, input, now);
+    if (r === null) return '-';
     state = r.state;
     return r.intents.map((i: AlarmIntent) => i.action).join(',') || '-';
   });

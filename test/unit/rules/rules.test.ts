@@ -15,6 +15,7 @@ function run<S>(rule: Rule<S>, inputs: Array<[RuleInput, number?]>): AlarmIntent
   let state = rule.initial();
   return inputs.map(([input, nowSeconds]) => {
     const result = rule.evaluate(state, input, T0 + (nowSeconds ?? 0) * 1000);
+    if (result === null) return [];
     state = result.state;
     return result.intents;
   });
@@ -151,14 +152,28 @@ describe('vitals early-warning score (NEWS2 bands)', () => {
 
   it('raises, raises again when worse, clears when the score falls, and forgets stale readings', () => {
     const rule = vitalsScoreRule({ alarm: 'vitals_warning', freshSeconds: 900 });
-    const steps = run(rule, [
-      [reading('heart_rate', 115, 0)], // 2
-      [reading('spo2', 93, 10)], // 2 + 2 = 4
-      [reading('body_temperature', 38.5, 20)], // 5 → major
-      [reading('systolic_bp', 95, 30)], // 7 → critical
-      [reading('systolic_bp', 130, 40)], // 5: still major, no new intent
-      [reading('heart_rate', 80, 2000)], // the others are stale: 0 → clear
-    ]);
-    expect(steps.map((s) => s.map((i) => (i.action === 'raise' ? `raise:${i.severity}` : i.action)).join(',') || '-')).toEqual(['-', '-', 'raise:major', 'raise:critical', '-', 'clear']);
+    // The evaluator's cache of latest readings, kept the same way: updated as each message arrives.
+    const latest = new Map<string, { value: number; ts: number }>();
+    let state = rule.initial();
+    const steps = (
+      [
+        ['heart_rate', 115, 0], // 2
+        ['spo2', 93, 10], // 2 + 2 = 4
+        ['body_temperature', 38.5, 20], // 5 → major
+        ['systolic_bp', 95, 30], // 7 → critical
+        ['systolic_bp', 130, 40], // 5: still major, no new intent
+        ['heart_rate', 80, 2000], // the others are stale: 0 → clear
+      ] as const
+    ).map(([kind, value, at]) => {
+      const input = reading(kind, value, at);
+      if (input.kind !== 'reading') throw new Error('reading expected');
+      latest.set(kind, { value, ts: input.reading.ts });
+      const result = rule.evaluate(state, { kind: 'readings', readings: [input.reading], latest }, input.reading.ts);
+      if (result === null) return '-';
+      state = result.state;
+      return result.intents.map((i) => (i.action === 'raise' ? `raise:${i.severity}` : i.action)).join(',') || '-';
+    });
+    expect(steps).toEqual(['-', '-', 'raise:major', 'raise:critical', '-', 'clear']);
   });
+
 });
