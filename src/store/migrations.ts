@@ -211,22 +211,21 @@ export const migrations: Migration[] = [
 export const telemetryMigrations: Migration[] = [
   {
     version: 1,
-    name: 'telemetry clustered by series',
+    name: 'telemetry: one row per device message, clustered by device and time',
     sql: `
-      -- Clustered by series: a chart reads one contiguous range, and there is one
-      -- point per (device, kind, ts), as in InfluxDB. No separate time index:
-      -- retention deletes per series, listed in the series table.
+      -- One row per device message: its readings as a JSON object {kind: value}.
+      -- Clustered by (device, ts): a chart reads one contiguous range. A second
+      -- message with the same device and time merges into the row; per kind the
+      -- later value wins (one point per device, kind and millisecond, as in InfluxDB).
       CREATE TABLE telemetry (
         device_id TEXT NOT NULL,
-        kind      TEXT NOT NULL,
         ts        INTEGER NOT NULL,
-        value     REAL NOT NULL,
-        PRIMARY KEY (device_id, kind, ts)
+        v         TEXT NOT NULL,
+        PRIMARY KEY (device_id, ts)
       ) WITHOUT ROWID;
-      CREATE TABLE series (
-        device_id TEXT NOT NULL,
-        kind      TEXT NOT NULL,
-        PRIMARY KEY (device_id, kind)
+      -- The devices that have telemetry, for retention (deletes run per device).
+      CREATE TABLE telemetry_devices (
+        device_id TEXT PRIMARY KEY
       ) WITHOUT ROWID;
     `,
   },

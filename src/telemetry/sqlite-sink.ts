@@ -11,7 +11,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /**
  * The embedded default: telemetry in `telemetry.db` beside the gateway's
- * database. Writes go to a worker thread (SQLite work never runs on the
+ * database, one row per device message. Writes go to a worker thread (SQLite work never runs on the
  * broker's thread); reads use a connection of their own (WAL readers never
  * wait for the writer).
  */
@@ -68,14 +68,16 @@ export class SqliteTelemetrySink implements TelemetrySink {
 
   async query(q: TelemetryQuery): Promise<StoredReading[]> {
     const limit = q.limit ?? 10_000;
-    const rows = q.kind
-      ? this.#db
-          .prepare('SELECT kind, ts, value FROM telemetry WHERE device_id = ? AND kind = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?')
-          .all(q.deviceId, q.kind, q.from, q.to, limit)
-      : this.#db
-          .prepare('SELECT kind, ts, value FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, kind LIMIT ?')
-          .all(q.deviceId, q.from, q.to, limit);
-    return rows as StoredReading[];
+    if (q.kind) {
+      const path = `$.${JSON.stringify(q.kind)}`;
+      const rows = this.#db
+        .prepare('SELECT ts, json_extract(v, ?) AS value FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND json_type(v, ?) IS NOT NULL ORDER BY ts LIMIT ?')
+        .all(path, q.deviceId, q.from, q.to, path, limit) as Array<{ ts: number; value: number }>;
+      return rows.map((r) => ({ kind: q.kind!, ts: r.ts, value: r.value }));
+    }
+    return this.#db
+      .prepare('SELECT t.ts AS ts, j.key AS kind, j.value AS value FROM telemetry t, json_each(t.v) j WHERE t.device_id = ? AND t.ts >= ? AND t.ts < ? ORDER BY t.ts, j.key LIMIT ?')
+      .all(q.deviceId, q.from, q.to, limit) as StoredReading[];
   }
 
   /** Deletes readings older than `cutoff`, series by series, in the writer thread. */
@@ -83,12 +85,10 @@ export class SqliteTelemetrySink implements TelemetrySink {
     return (await this.#call({ type: 'prune', cutoff })) ?? 0;
   }
 
+  /** Readings stored (not rows: a row holds one message's readings). */
   count(deviceId?: string): number {
-    return (
-      deviceId === undefined
-        ? this.#db.prepare('SELECT count(*) FROM telemetry').pluck().get()
-        : this.#db.prepare('SELECT count(*) FROM telemetry WHERE device_id = ?').pluck().get(deviceId)
-    ) as number;
+    const sum = 'SELECT coalesce(sum((SELECT count(*) FROM json_each(v))), 0) FROM telemetry';
+    return (deviceId === undefined ? this.#db.prepare(sum).pluck().get() : this.#db.prepare(`${sum} WHERE device_id = ?`).pluck().get(deviceId)) as number;
   }
 
   backlog(): number {

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 /**
  * The embedded telemetry writer, in its own thread with its own connection to
  * telemetry.db. Batches arrive as columns (dictionary-encoded ids, typed
- * arrays) and are written in one transaction each.
+ * arrays) and are written in one transaction each, one row per device message.
  */
 export interface ColumnBatch {
   devices: string[];
@@ -30,34 +30,46 @@ function main(): void {
   db.pragma('cache_size = -65536');
   db.pragma('busy_timeout = 5000');
 
-  const insert = db.prepare('INSERT OR REPLACE INTO telemetry (device_id, kind, ts, value) VALUES (?, ?, ?, ?)');
-  const addSeries = db.prepare('INSERT OR IGNORE INTO series (device_id, kind) VALUES (?, ?)');
-  const known = new Set(db.prepare("SELECT device_id || char(0) || kind FROM series").pluck().all() as string[]);
+  const upsert = db.prepare('INSERT INTO telemetry (device_id, ts, v) VALUES (?, ?, ?) ON CONFLICT (device_id, ts) DO UPDATE SET v = json_patch(v, excluded.v)');
+  const addDevice = db.prepare('INSERT OR IGNORE INTO telemetry_devices (device_id) VALUES (?)');
+  const known = new Set(db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]);
 
+  /** Readings of one message are consecutive in a batch: each run of one device and time is one row. */
   const write = db.transaction((b: ColumnBatch) => {
-    const pairs = new Set<number>();
-    for (let i = 0; i < b.ts.length; i++) {
-      insert.run(b.devices[b.device[i]!], b.kinds[b.kind[i]!], b.ts[i], b.value[i]);
-      pairs.add(b.device[i]! * 65_536 + b.kind[i]!);
-    }
-    // The series list (for retention) is kept once per batch, not per row.
-    for (const pair of pairs) {
-      const deviceId = b.devices[Math.floor(pair / 65_536)]!;
-      const kind = b.kinds[pair % 65_536]!;
-      const key = deviceId + '\u0000' + kind;
-      if (!known.has(key)) {
-        known.add(key);
-        addSeries.run(deviceId, kind);
+    const n = b.ts.length;
+    let i = 0;
+    while (i < n) {
+      const device = b.device[i]!;
+      const ts = b.ts[i]!;
+      // Kinds are quantity names (identifiers) and values finite numbers: the JSON is built directly.
+      let json = `{"${b.kinds[b.kind[i]!]}":${b.value[i]}`;
+      let j = i + 1;
+      while (j < n && b.device[j] === device && b.ts[j] === ts) {
+        json += `,"${b.kinds[b.kind[j]!]}":${b.value[j]}`;
+        j++;
       }
+      const deviceId = b.devices[device]!;
+      upsert.run(deviceId, ts, json + '}');
+      if (!known.has(deviceId)) {
+        known.add(deviceId);
+        addDevice.run(deviceId);
+      }
+      i = j;
     }
   });
 
   const prune = (cutoff: number): number => {
-    const del = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND kind = ? AND ts < ?');
-    const series = db.prepare('SELECT device_id AS deviceId, kind FROM series').all() as Array<{ deviceId: string; kind: string }>;
+    const readings = db.prepare('SELECT coalesce(sum((SELECT count(*) FROM json_each(v))), 0) FROM telemetry WHERE device_id = ? AND ts < ?').pluck();
+    const del = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ?');
     let total = 0;
-    // One short transaction per series: the range sits at the start of the series in the clustered key.
-    for (const s of series) total += del.run(s.deviceId, s.kind, cutoff).changes;
+    // One short statement per device: the range sits at the start of the device's rows in the clustered key.
+    for (const deviceId of db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]) {
+      const n = readings.get(deviceId, cutoff) as number;
+      if (n > 0) {
+        del.run(deviceId, cutoff);
+        total += n;
+      }
+    }
     return total;
   };
 

@@ -40,7 +40,8 @@ describe('the carebell process', () => {
     client.end(true);
 
     const telemetry = new Database(join(dataDir, 'telemetry.db'), { readonly: true });
-    expect(telemetry.prepare("SELECT count(*) FROM telemetry WHERE device_id = 'bed-proc-1'").pluck().get()).toBe(75);
+    expect(telemetry.prepare("SELECT count(*) FROM telemetry WHERE device_id = 'bed-proc-1'").pluck().get()).toBe(25); // one row a message
+    expect(telemetry.prepare("SELECT sum((SELECT count(*) FROM json_each(v))) FROM telemetry WHERE device_id = 'bed-proc-1'").pluck().get()).toBe(75);
     telemetry.close();
     const db = new Database(join(dataDir, 'carebell.db'), { readonly: true });
     const row = db.prepare("SELECT online, last_seen, first_message_at FROM devices WHERE id = 'bed-proc-1'").get() as any;

@@ -34,6 +34,6 @@ describe('schema migrations', () => {
     expect(tables).toEqual(expect.arrayContaining(['stations', 'residents', 'contacts', 'devices', 'device_events', 'dead_letters', 'api_tokens']));
     expect(schemaVersion(db)).toBe(migrations.at(-1)!.version);
     const telemetry = openDatabase(null, telemetryMigrations);
-    expect(telemetry.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('telemetry', 'series')").pluck().all()).toHaveLength(2);
+    expect(telemetry.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('telemetry', 'telemetry_devices')").pluck().all()).toHaveLength(2);
   });
 });
