@@ -80,7 +80,7 @@ export class SqliteTelemetrySink implements TelemetrySink {
       .all(q.deviceId, q.from, q.to, limit) as StoredReading[];
   }
 
-  /** Deletes readings older than `cutoff`, series by series, in the writer thread. */
+  /** Deletes readings older than `cutoff`, device by device, in the writer thread. */
   async pruneBefore(cutoff: number): Promise<number> {
     return (await this.#call({ type: 'prune', cutoff })) ?? 0;
   }
