@@ -55,8 +55,4 @@ export class LiveStream {
     this.#subscribers.add(fn);
     return () => this.#subscribers.delete(fn);
   }
-
-  get subscribers(): number {
-    return this.#subscribers.size;
-  }
 }

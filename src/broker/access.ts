@@ -1,4 +1,3 @@
-import { topicMatches } from './topics.ts';
 import type { KnownDevice } from '../ingest/device-directory.ts';
 
 /**
@@ -32,4 +31,3 @@ export function canSubscribe(device: KnownDevice, filter: string): AccessDecisio
   return { allowed: false, reason: wildcard ? 'wildcard_over_other_devices' : 'foreign_topic' };
 }
 
-export { topicMatches };

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The gateway's Prometheus metrics, on a registry of its own (several apps can live in one test process). */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
@@ -68,12 +68,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     telemetryStored: new Counter({ name: 'carebell_telemetry_points_stored_total', help: 'Telemetry points written to the sink', registers: [registry] }),
     telemetrySpool: new Gauge({ name: 'carebell_telemetry_spool_points', help: 'Telemetry points spooled on disk for an unreachable server', registers: [registry] }),
-    ingestSeconds: new Histogram({
-      name: 'carebell_ingest_seconds',
-      help: 'Time to decode and dispatch one device message',
-      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
-      registers: [registry],
-    }),
   };
   return m;
 }

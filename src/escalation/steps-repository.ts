@@ -28,10 +28,6 @@ export class EscalationStepRepository {
     ).map((r) => ({ id: r.id, alarmId: r.alarm_id, step: r.step, kind: r.kind, dueAt: r.due_at }));
   }
 
-  nextDue(): number | undefined {
-    return (this.#db.prepare("SELECT min(due_at) FROM escalation_steps WHERE status = 'pending'").pluck().get() as number | null) ?? undefined;
-  }
-
   done(id: number, now: number): void {
     this.#db.prepare("UPDATE escalation_steps SET status = 'done', fired_at = ? WHERE id = ?").run(now, id);
   }

@@ -67,11 +67,6 @@ export class OutboxRepository {
     return (this.#db.prepare("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?").all(now, limit) as Row[]).map(toItem);
   }
 
-  get(id: number): OutboxItem | undefined {
-    const row = this.#db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row | undefined;
-    return row && toItem(row);
-  }
-
   forAlarm(alarmId: string): OutboxItem[] {
     return (this.#db.prepare('SELECT * FROM outbox WHERE alarm_id = ? ORDER BY id').all(alarmId) as Row[]).map(toItem);
   }

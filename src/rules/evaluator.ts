@@ -95,7 +95,6 @@ export class RuleEvaluator {
   readonly #loaded = new Map<string, unknown>();
   readonly #persisted = new Map<string, string>();
   readonly #save;
-  evaluations = 0;
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
@@ -207,7 +206,6 @@ export class RuleEvaluator {
       this.#loaded.delete(key);
       states.set(rule.key, state);
     }
-    this.evaluations++;
     let result;
     try {
       result = rule.evaluate(state, input, now);

@@ -18,8 +18,6 @@ const scorers: Record<string, (v: number) => number> = {
   body_temperature: (v) => (v <= 35 ? 3 : v <= 36 ? 1 : v <= 38 ? 0 : v <= 39 ? 1 : 2),
 };
 
-export const scoredParameters = Object.keys(scorers);
-
 export function parameterScore(kind: string, value: number): number | undefined {
   return scorers[kind]?.(value);
 }

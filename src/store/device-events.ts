@@ -9,11 +9,9 @@ import type { Db } from './database.ts';
 export class DeviceEventRepository {
   readonly #insert;
   readonly #seen;
-  readonly #recent;
   constructor(db: Db) {
     this.#insert = db.prepare('INSERT INTO device_events (device_id, type, seq, ts, received_at, data) VALUES (?, ?, ?, ?, ?, ?)');
     this.#seen = db.prepare('SELECT 1 FROM device_events WHERE device_id = ? AND seq = ? AND received_at >= ? LIMIT 1').pluck();
-    this.#recent = db.prepare('SELECT * FROM device_events WHERE device_id = ? ORDER BY id DESC LIMIT ?');
   }
 
   insert(e: DeviceEvent, receivedAt: number): void {
@@ -22,14 +20,5 @@ export class DeviceEventRepository {
 
   seenSince(deviceId: string, seq: number, since: number): boolean {
     return this.#seen.get(deviceId, seq, since) !== undefined;
-  }
-
-  recent(deviceId: string, limit: number): Array<{ type: string; seq: number | null; ts: number; receivedAt: number }> {
-    return (this.#recent.all(deviceId, limit) as Array<{ type: string; seq: number | null; ts: number; received_at: number }>).map((r) => ({
-      type: r.type,
-      seq: r.seq,
-      ts: r.ts,
-      receivedAt: r.received_at,
-    }));
   }
 }
