@@ -41,33 +41,33 @@ const authError = (code: number, message: string): AuthError => Object.assign(ne
  * when recording fails, no PUBACK is sent and the device redelivers.
  */
 export class DeviceBroker {
-  readonly aedes: Aedes;
+  #aedes!: Aedes;
   readonly #deps: BrokerDeps;
   /** The live session of each connected device. */
   readonly #sessions = new Map<string, Client>();
   readonly #servers = new Set<Server>();
   readonly #sockets = new Set<Socket>();
 
-  private constructor(aedes: Aedes, deps: BrokerDeps) {
-    this.aedes = aedes;
+  private constructor(deps: BrokerDeps) {
     this.#deps = deps;
   }
 
+  get aedes(): Aedes {
+    return this.#aedes;
+  }
+
   static async create(deps: BrokerDeps): Promise<DeviceBroker> {
-    let broker: DeviceBroker | undefined;
-    const aedes = await Aedes.createBroker({
+    const broker = new DeviceBroker(deps);
+    broker.#aedes = await Aedes.createBroker({
       // A device has 10 s from TCP connect to CONNECT, or is dropped.
       connectTimeout: 10_000,
       maxClientsIdLength: 64,
-      // aedes publishes its own $SYS messages while starting, before `broker` exists.
-      authenticate: (client, username, password, done) => broker!.authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => (broker ? broker.authorizePublish(client, packet, done) : done(null)),
-      authorizeSubscribe: (client, sub, done) => broker!.authorizeSubscribe(client, sub, done),
+      authenticate: (client, username, password, done) => broker.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => broker.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => broker.authorizeSubscribe(client, sub, done),
     });
-    const created = new DeviceBroker(aedes, deps);
-    created.#wireLifecycle();
-    broker = created;
-    return created;
+    broker.#wireLifecycle();
+    return broker;
   }
 
   #refuse(action: 'connect' | 'publish' | 'subscribe', clientId: string, reason: string, topic?: string): void {

@@ -120,10 +120,4 @@ export class DeviceDirectory {
     this.#deps.devices.saveLiveState(rows);
     return rows.length;
   }
-
-  onlineCount(): number {
-    let n = 0;
-    for (const d of this.#byId.values()) if (d.online) n++;
-    return n;
-  }
 }

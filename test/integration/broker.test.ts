@@ -149,13 +149,17 @@ describe('device broker over TCP', () => {
 
   describe('online state', () => {
     it('goes online on CONNECT and offline on DISCONNECT', async () => {
+      const connected = async () => (await gw.app.metrics.connectedDevices.get()).values[0]?.value ?? 0;
+      const before = await connected();
       const online = gw.waitFor('device.status', (s) => s.deviceId === pendant.id && s.online);
       const client = await gw.connect(pendant);
       expect((await online).reason).toBe('connected');
+      expect(await connected()).toBe(before + 1);
       expect((await gw.api('GET', `/api/v1/devices/${pendant.id}`)).body.online).toBe(true);
       const offline = gw.waitFor('device.status', (s) => s.deviceId === pendant.id && !s.online);
       await client.endAsync();
       expect((await offline).reason).toBe('disconnected');
+      expect(await connected()).toBe(before);
       expect((await gw.api('GET', `/api/v1/devices/${pendant.id}`)).body.online).toBe(false);
     });
 

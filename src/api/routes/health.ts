@@ -17,7 +17,6 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    ctx.metrics.connectedDevices.set(ctx.directory.onlineCount());
     return reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }
