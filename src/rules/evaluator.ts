@@ -68,6 +68,15 @@ export function residentRules(settings: ResidentSettings, timeZone: string): Rul
   return rules;
 }
 
+interface ResidentEntry {
+  settings: ResidentSettings;
+  /** Settings of their own: the profile rules are built for this resident. */
+  custom: boolean;
+  /** The resident-level rules (inactivity, night bed exit). */
+  rules: Rule[];
+  profileRules: Map<string, ProfileRules>;
+}
+
 export interface EvaluatorDeps {
   db: Db;
   directory: DeviceDirectory;
@@ -86,7 +95,7 @@ export class RuleEvaluator {
   readonly #d: EvaluatorDeps;
   readonly #rules = new Map<string, ProfileRules>();
   /** Per resident: settings, time zone, and the resident-level rules built from them. */
-  readonly #residents = new Map<string, { settings: ResidentSettings; settingsKey: string; rules: Rule[] } | null>();
+  readonly #residents = new Map<string, ResidentEntry | null>();
   /** Device id → kind → latest reading: a cache updated in place, read by batch rules. */
   readonly #latest = new Map<string, Map<string, { value: number; ts: number }>>();
   /** subject → rule key → state (two levels: no key strings built per evaluation). */
@@ -116,7 +125,14 @@ export class RuleEvaluator {
     let entry = this.#residents.get(residentId);
     if (entry === undefined) {
       const r = this.#d.residents.get(residentId);
-      entry = r ? { settings: r.settings, settingsKey: JSON.stringify(r.settings), rules: residentRules(r.settings, r.timezone) } : null;
+      entry = r
+        ? {
+            settings: r.settings,
+            custom: Object.keys(r.settings).length > 0,
+            rules: residentRules(r.settings, r.timezone),
+            profileRules: new Map(),
+          }
+        : null;
       this.#residents.set(residentId, entry);
     }
     return entry;
@@ -127,11 +143,12 @@ export class RuleEvaluator {
     this.#residents.delete(residentId);
   }
 
+  /** A profile's rules: shared by every device, or per resident when the resident has settings of their own. */
   #rulesOf(profile: CompiledProfile, residentId: string | null): ProfileRules {
     const resident = this.#resident(residentId);
-    const cacheKey = resident && resident.settingsKey !== '{}' ? `${profile.id}|${resident.settingsKey}` : profile.id;
-    let rules = this.#rules.get(cacheKey);
-    if (!rules) this.#rules.set(cacheKey, (rules = rulesForProfile(profile, resident?.settings)));
+    const cache = resident?.custom ? resident.profileRules : this.#rules;
+    let rules = cache.get(profile.id);
+    if (!rules) cache.set(profile.id, (rules = rulesForProfile(profile, resident?.settings)));
     return rules;
   }
 
