@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt, { type MqttClient } from 'mqtt';
+import { readSse } from '../test/helpers/sse.ts';
 
 /**
  * The measuring side (worker thread): pendants as mqtt.js clients and the
@@ -21,25 +22,12 @@ async function main(input: Input): Promise<void> {
   const waiting = new Map<string, () => void>();
   const controller = new AbortController();
   const res = await fetch(input.streamUrl, { headers: { authorization: `Bearer ${input.token}` }, signal: controller.signal });
-  void (async () => {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
-      if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let at: number;
-      while ((at = buf.indexOf('\n\n')) !== -1) {
-        const block = buf.slice(0, at);
-        buf = buf.slice(at + 2);
-        if (!block.includes('event: alarm.raised')) continue;
-        const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { deviceId: string };
-        raisedAt.set(data.deviceId, performance.now());
-        waiting.get(data.deviceId)?.();
-      }
-    }
-  })();
+  void readSse(res.body!, (e) => {
+    if (e === 'heartbeat' || e.event !== 'alarm.raised') return;
+    const { deviceId } = e.data as { deviceId: string };
+    raisedAt.set(deviceId, performance.now());
+    waiting.get(deviceId)?.();
+  });
 
   const clients: MqttClient[] = await Promise.all(
     input.pendants.map((p) => mqtt.connectAsync(input.mqttUrl, { clientId: p.id, username: p.id, password: p.password, protocolVersion: 4, reconnectPeriod: 0 })),

@@ -14,6 +14,8 @@ export interface ReceivedWebhook {
 export async function startWebhookReceiver(answer: (path: string, nth: number) => number = () => 200) {
   const received: ReceivedWebhook[] = [];
   const attempts = new Map<string, number>();
+  /** The status actually answered to each request, by path. */
+  const statuses = new Map<string, number[]>();
   const waiters: Array<{ match: (w: ReceivedWebhook) => boolean; resolve: (w: ReceivedWebhook) => void }> = [];
   const attemptWaiters: Array<{ path: string; resolve: (status: number) => void }> = [];
   const server: Server = createServer((req, res) => {
@@ -24,6 +26,7 @@ export async function startWebhookReceiver(answer: (path: string, nth: number) =
       const nth = (attempts.get(path) ?? 0) + 1;
       attempts.set(path, nth);
       const status = answer(path, nth);
+      statuses.set(path, [...(statuses.get(path) ?? []), status]);
       for (const w of attemptWaiters.filter((a) => a.path === path)) {
         attemptWaiters.splice(attemptWaiters.indexOf(w), 1);
         w.resolve(status);
@@ -54,9 +57,10 @@ export async function startWebhookReceiver(answer: (path: string, nth: number) =
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve) => waiters.push({ match, resolve }));
     },
-    /** Resolves with the status answered to the next request at `path` (or the last one, if any came already). */
+    /** Resolves with the status answered to the first request at `path` (at once, if one came already). */
     attempted(path: string): Promise<number> {
-      if ((attempts.get(path) ?? 0) > 0) return Promise.resolve(answer(path, attempts.get(path)!));
+      const first = statuses.get(path)?.[0];
+      if (first !== undefined) return Promise.resolve(first);
       return new Promise((resolve) => attemptWaiters.push({ path, resolve }));
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
