@@ -83,7 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   const raw: Record<string, string> = {};
   for (const [name, key] of Object.entries(envVars)) {
     const value = env[name];
-    if (value !== undefined) raw[key] = value;
+    // An empty variable is an unset one: compose files pass `${VAR:-}` through as "".
+    if (value !== undefined && value !== '') raw[key] = value;
   }
   const byFlag = new Map(Object.entries(envVars).map(([name, key]) => [flagFor(name), key]));
   for (let i = 0; i < argv.length; i++) {

@@ -14,6 +14,13 @@ describe('configuration', () => {
     expect(c).toMatchObject({ mqttPort: 3883, httpPort: 0, dataDir: '/tmp/x' });
   });
 
+  it('treats an empty variable as unset, as compose passes `${VAR:-}`', () => {
+    const c = loadConfig({ CAREBELL_ADMIN_TOKEN: '', CAREBELL_WEBHOOK_SECRET: '', CAREBELL_HTTP_PORT: '' });
+    expect(c.adminToken).toBeUndefined();
+    expect(c.webhookSecret).toBeUndefined();
+    expect(c.httpPort).toBe(8080);
+  });
+
   it('names the variable of a bad value', () => {
     expect(() => loadConfig({ CAREBELL_HTTP_PORT: '99999' })).toThrow(/^CAREBELL_HTTP_PORT: /);
     expect(() => loadConfig({ CAREBELL_INFLUX_URL: 'not a url' })).toThrow(/^CAREBELL_INFLUX_URL: /);
