@@ -94,6 +94,7 @@ export class AlarmService {
     const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, ladderStep.targets);
     this.#d.outbox.enqueue(alarm.id, event, step, deliveries, now);
     for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step, target: who, reason: 'no channel' });
+    if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
   }
 
   /** Schedules the ladder's later steps (and the first reminder, for a one-step ladder) relative to `from`. */
@@ -283,6 +284,7 @@ export class AlarmService {
             const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, policy.reminder.targets);
             this.#d.outbox.enqueue(alarm.id, 'alarm.reminder', step.step, deliveries, now);
             for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { target: who, reason: 'no channel' });
+            if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
             this.#d.alarms.addTimeline(alarm.id, now, 'reminder', 'system', { unacknowledgedSeconds: Math.round((now - alarm.raisedAt) / 1000) });
             // The next reminder counts from now: after downtime, one reminder, not a burst.
             this.#d.steps.schedule(alarm.id, step.step, 'reminder', now + policy.reminder.everySeconds * 1000);
