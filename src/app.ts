@@ -42,6 +42,7 @@ import { ReportRepository } from './jobs/reports-repository.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Gauge } from 'prom-client';
 import { TelemetryWriter } from './telemetry/writer.ts';
+import { OperationsRecorder } from './telemetry/operations.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
 
@@ -71,6 +72,8 @@ export interface CarebellApp {
   broker: DeviceBroker;
   telemetry: TelemetryWriter;
   sink: TelemetrySink;
+  /** Alarm lifecycle, fleet state and dead-letter series for Grafana; only when telemetry goes to InfluxDB. */
+  operations: OperationsRecorder | undefined;
   onboarding: Onboarding;
   api: Api;
   alarms: AlarmService;
@@ -187,6 +190,10 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const sink = createSink(config, db, log, metrics, opts.telemetry);
   const telemetry = new TelemetryWriter(sink, { log, flushMs: config.telemetryFlushMs, onStored: (n) => metrics.telemetryStored.inc(n) });
   bus.on('device.readings', ({ device, readings }) => telemetry.push(device, readings));
+  const operations =
+    sink instanceof SpoolingRemoteSink
+      ? new OperationsRecorder({ bus, sink, directory, stationName: (id) => repos.stations.get(id)?.name, clock, log, flushMs: 5_000, snapshotMs: 60_000 })
+      : undefined;
 
   bus.on('device.readings', ({ device, readings }) => evaluator.onReadings(device, readings));
   bus.on('device.event', ({ device, event }) => evaluator.onEvent(device, event));
@@ -307,6 +314,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     broker,
     telemetry,
     sink,
+    operations,
     onboarding,
     api,
     alarms,
@@ -324,6 +332,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
         await broker.close(); // stop accepting device traffic first
         await engine!.stop(); // let deliveries under way finish; the rest waits in the outbox
         await api.close();
+        await operations?.close();
         await telemetry.close(); // flush buffered readings
         directory.persist();
         db.close();

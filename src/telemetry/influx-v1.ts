@@ -25,8 +25,11 @@ export const toTags = (p: TelemetryPoint): Record<string, string> => {
   const tags: Record<string, string> = { device: p.deviceId, profile: p.profileId };
   if (p.residentId) tags.resident = p.residentId;
   if (p.stationId) tags.station = p.stationId;
-  return tags;
+  return p.tags ? Object.assign(tags, p.tags) : tags;
 };
+
+/** Reading kinds are plain snake_case names; operational series live under `carebell.` and never match. */
+const READING_MEASUREMENTS = '/^[a-z0-9_]+$/';
 
 const escapeIdent = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const escapeString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -48,7 +51,7 @@ export class InfluxV1Writer implements RemoteWriter {
       await this.client.createDatabase(this.database); // idempotent on the server
       this.#databaseReady = true;
     }
-    const ipoints: IPoint[] = points.map((p) => ({ measurement: p.kind, tags: toTags(p), fields: { value: p.value }, timestamp: p.ts }));
+    const ipoints: IPoint[] = points.map((p) => ({ measurement: p.kind, tags: toTags(p), fields: p.fields ? { value: p.value, ...p.fields } : { value: p.value }, timestamp: p.ts }));
     await this.client.writePoints(ipoints, { precision: 'ms', database: this.database });
   }
 
@@ -56,7 +59,8 @@ export class InfluxV1Writer implements RemoteWriter {
     const measurements = q.kind ? [q.kind] : undefined;
     const from = escapeIdent;
     const where = `device = ${escapeString(q.deviceId)} AND time >= ${q.from}ms AND time < ${q.to}ms`;
-    const target = measurements ? measurements.map(from).join(', ') : '/.*/';
+    // Without a kind: every reading measurement, not the operational `carebell.*` series.
+    const target = measurements ? measurements.map(from).join(', ') : READING_MEASUREMENTS;
     const rows = await this.client.query<{ time: Date; value: number }>(
       `SELECT value FROM ${target} WHERE ${where} ORDER BY time LIMIT ${q.limit ?? 10_000}`,
       { precision: 'ms', database: this.database },

@@ -45,6 +45,7 @@ export class InfluxV2Writer implements RemoteWriter {
       for (const p of points) {
         const point = new Point(p.kind).floatField('value', p.value).timestamp(p.ts);
         for (const [k, v] of Object.entries(toTags(p))) point.tag(k, v);
+        if (p.fields) for (const [k, v] of Object.entries(p.fields)) point.floatField(k, v);
         api.writePoint(point);
       }
       await api.flush(true);
@@ -58,7 +59,7 @@ export class InfluxV2Writer implements RemoteWriter {
     const filterKind = q.kind ? ` and r._measurement == ${JSON.stringify(q.kind)}` : '';
     const flux = `from(bucket: ${JSON.stringify(this.#cfg.bucket)})
       |> range(start: ${new Date(q.from).toISOString()}, stop: ${new Date(q.to).toISOString()})
-      |> filter(fn: (r) => r.device == ${JSON.stringify(q.deviceId)} and r._field == "value"${filterKind})
+      |> filter(fn: (r) => r.device == ${JSON.stringify(q.deviceId)} and r._field == "value" and r._measurement !~ /^carebell\./${filterKind})
       |> limit(n: ${q.limit ?? 10_000})`;
     const rows = await api.collectRows<{ _measurement: string; _time: string; _value: number }>(flux);
     return rows.map((r) => ({ kind: r._measurement, ts: Date.parse(r._time), value: r._value })).sort((a, b) => a.ts - b.ts);

@@ -9,6 +9,12 @@ export interface TelemetryPoint {
   residentId: string | null;
   stationId: string | null;
   profileId: string;
+  /**
+   * Operational series (alarm lifecycle, fleet state, dead letters; see
+   * operations.ts) carry tags and fields beyond the reading's; readings have none.
+   */
+  tags?: Record<string, string>;
+  fields?: Record<string, number>;
 }
 
 /** What the hot path hands to the writer: one message's readings with their device's context. */
