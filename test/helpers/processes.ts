@@ -21,9 +21,15 @@ export function mosquittoPub(opts: { port: number; id: string; password: string;
 
 export const root = new URL('../../', import.meta.url).pathname;
 
-/** Starts `carebell start` as its own process and resolves when it prints its banner. */
-export function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; stdout: () => string; http: string; mqtt: string; token: string | undefined }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+/**
+ * Starts `carebell start` as its own process (from the sources through tsx,
+ * unless other node arguments are given) and resolves when it prints its banner.
+ */
+export function startProcess(
+  env: Record<string, string>,
+  nodeArgs: string[] = ['--import', 'tsx', 'src/main.ts', 'start'],
+): Promise<{ child: ChildProcess; stdout: () => string; http: string; mqtt: string; token: string | undefined }> {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: root,
     env: { ...process.env, CAREBELL_MQTT_PORT: '0', CAREBELL_HTTP_PORT: '0', CAREBELL_MQTT_HOST: '127.0.0.1', CAREBELL_HTTP_HOST: '127.0.0.1', CAREBELL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
