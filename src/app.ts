@@ -43,6 +43,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Gauge } from 'prom-client';
 import { TelemetryWriter } from './telemetry/writer.ts';
 import { OperationsRecorder } from './telemetry/operations.ts';
+import { Accounts } from './accounts/accounts.ts';
+import { ProviderRepository, UserRepository } from './store/users.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
 
@@ -93,9 +95,14 @@ export interface CarebellApp {
     outbox: OutboxRepository;
     steps: EscalationStepRepository;
     reports: ReportRepository;
+    users: UserRepository;
+    providers: ProviderRepository;
   };
   /** Set on the first start when no CAREBELL_ADMIN_TOKEN is configured: shown once, stored hashed. */
   bootstrapAdminToken: string | undefined;
+  /** Set on the very first start only: the admin account's login, to print once. */
+  firstAdmin: { username: string; password: string } | undefined;
+  accounts: Accounts;
   close(): Promise<void>;
 }
 
@@ -152,6 +159,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     outbox: new OutboxRepository(db),
     steps: new EscalationStepRepository(db),
     reports: new ReportRepository(db),
+    users: new UserRepository(db),
+    providers: new ProviderRepository(db),
   };
 
   const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
@@ -234,6 +243,9 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   if (tickMs > 0) engine.start(tickMs);
   const onboarding = new Onboarding({ ...repos, directory, profiles, clock, onResidentChanged: (id) => evaluator.residentChanged(id) });
 
+  const accounts = new Accounts({ ...repos, clock, loginTtlMs: config.loginTtlHours * 3_600_000 });
+  const firstAdmin = await accounts.ensureFirstAdmin();
+
   let bootstrapAdminToken: string | undefined;
   if (!config.adminToken && repos.tokens.count() === 0) {
     bootstrapAdminToken = newSecret();
@@ -280,6 +292,9 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       profiles,
       deadLetters: repos.deadLetters,
       tokens: repos.tokens,
+      users: repos.users,
+      providers: repos.providers,
+      accounts,
       metrics,
       health: () => {
         const backlog = sink.backlog();
@@ -291,6 +306,15 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
             telemetry: { ok: true, detail: backlog > 0 ? `${backlog} points spooled for ${sink.name}` : sink.name },
           },
         };
+      },
+      ready: () => {
+        const checks = {
+          broker: { ok: !broker.aedes.closed && broker.listening() },
+          database: { ok: db.open },
+          shutdown: { ok: closing === undefined, ...(closing ? { detail: 'shutting down' } : {}) },
+          alarms: { ok: !engine!.stopped, detail: `${repos.outbox.pendingCount()} notifications pending` },
+        };
+        return { ok: Object.values(checks).every((c) => c.ok), checks };
       },
     },
     log,
@@ -325,6 +349,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     webhookSecret,
     repos,
     bootstrapAdminToken,
+    firstAdmin,
+    accounts,
     close: () =>
       (closing ??= (async () => {
         clearInterval(persistTimer);

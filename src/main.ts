@@ -65,6 +65,13 @@ async function start(argv: string[]): Promise<void> {
     `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl}${where.mqttsUrl ? `, ${where.mqttsUrl}` : ''})`,
     `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
   ];
+  if (app.firstAdmin) {
+    lines.push(
+      '',
+      '  First start: an admin account was created. Its password is shown only now; change it after logging in.',
+      `  login            ${app.firstAdmin.username} / ${app.firstAdmin.password}   (POST /api/v1/auth/login, or the console at ${where.httpUrl}/)`,
+    );
+  }
   if (app.bootstrapAdminToken) {
     lines.push(
       '',

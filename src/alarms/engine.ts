@@ -17,6 +17,10 @@ export class AlarmEngine {
   #kicked = false;
   #stopped = false;
 
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   constructor(deps: { service: AlarmService; evaluator: RuleEvaluator; worker: OutboxWorker; log: Logger }) {
     this.#service = deps.service;
     this.#evaluator = deps.evaluator;

@@ -48,6 +48,8 @@ export interface AlarmQuery {
   severity?: Severity;
   residentId?: string;
   stationIds?: string[];
+  /** Alarms of these residents or these devices (a provider's scope). */
+  within?: { residentIds: string[]; deviceIds: string[] };
   from?: number;
   to?: number;
   limit: number;
@@ -132,6 +134,11 @@ export class AlarmRepository {
     if (q.severity) (where.push('severity = ?'), args.push(q.severity));
     if (q.residentId) (where.push('resident_id = ?'), args.push(q.residentId));
     if (q.stationIds) (where.push(`station_id IN (${q.stationIds.map(() => '?').join(',') || 'NULL'})`), args.push(...q.stationIds));
+    if (q.within) {
+      const { residentIds, deviceIds } = q.within;
+      where.push(`(resident_id IN (${residentIds.map(() => '?').join(',') || 'NULL'}) OR device_id IN (${deviceIds.map(() => '?').join(',') || 'NULL'}))`);
+      args.push(...residentIds, ...deviceIds);
+    }
     if (q.from !== undefined) (where.push('raised_at >= ?'), args.push(q.from));
     if (q.to !== undefined) (where.push('raised_at < ?'), args.push(q.to));
     const order = "CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 WHEN 'minor' THEN 2 ELSE 3 END, raised_at";

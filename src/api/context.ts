@@ -18,6 +18,8 @@ import type { ReportRepository } from '../jobs/reports-repository.ts';
 import type { Jobs } from '../jobs/jobs.ts';
 import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Accounts } from '../accounts/accounts.ts';
+import type { ProviderRepository, UserRepository } from '../store/users.ts';
 
 /** What route handlers may use: services and repositories, never the broker's internals. */
 export interface ApiContext {
@@ -30,6 +32,9 @@ export interface ApiContext {
   profiles: ProfileRegistry;
   deadLetters: DeadLetterRepository;
   tokens: ApiTokenRepository;
+  users: UserRepository;
+  providers: ProviderRepository;
+  accounts: Accounts;
   metrics: Metrics;
   alarms: AlarmRepository;
   alarmService: AlarmService;
@@ -40,6 +45,8 @@ export interface ApiContext {
   db: Db;
   clock: Clock;
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+  /** Ready for traffic: listening, not shutting down, alarms being worked. */
+  ready: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 }
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;

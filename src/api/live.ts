@@ -6,9 +6,10 @@ export interface LiveEvent {
   id: number;
   event: 'alarm.raised' | 'alarm.updated' | 'device.status';
   data: unknown;
-  /** For scoping: the alarm's or device's station and resident. */
+  /** For scoping: the alarm's or device's station, resident and device. */
   stationId: string | null;
   residentId: string | null;
+  deviceId: string | null;
 }
 
 type Subscriber = (e: LiveEvent) => void;
@@ -27,18 +28,18 @@ export class LiveStream {
   constructor(bus: EventBus, opts: { capacity?: number; stationOf?: (deviceId: string) => { stationId: string | null; residentId: string | null } } = {}) {
     this.#capacity = opts.capacity ?? 2_000;
     const alarmEvent = (event: 'alarm.raised' | 'alarm.updated', alarm: Alarm, extra: Record<string, unknown> = {}) =>
-      this.#publish(event, { ...alarmView(alarm), ...extra }, alarm.stationId, alarm.residentId);
+      this.#publish(event, { ...alarmView(alarm), ...extra }, alarm.stationId, alarm.residentId, alarm.deviceId);
     bus.on('alarm.raised', ({ alarm }) => alarmEvent('alarm.raised', alarm));
     bus.on('alarm.updated', ({ alarm, change }) => alarmEvent('alarm.updated', alarm, { change }));
     bus.on('alarm.console', ({ alarm, stationId, event, step }) => alarmEvent('alarm.updated', alarm, { change: 'console_alert', console: { stationId, event, step } }));
     bus.on('device.status', (s) => {
       const where = opts.stationOf?.(s.deviceId) ?? { stationId: null, residentId: null };
-      this.#publish('device.status', { deviceId: s.deviceId, online: s.online, lastSeen: new Date(s.lastSeen).toISOString(), reason: s.reason }, where.stationId, where.residentId);
+      this.#publish('device.status', { deviceId: s.deviceId, online: s.online, lastSeen: new Date(s.lastSeen).toISOString(), reason: s.reason }, where.stationId, where.residentId, s.deviceId);
     });
   }
 
-  #publish(event: LiveEvent['event'], data: unknown, stationId: string | null, residentId: string | null): void {
-    const e: LiveEvent = { id: this.#nextId++, event, data, stationId, residentId };
+  #publish(event: LiveEvent['event'], data: unknown, stationId: string | null, residentId: string | null, deviceId: string | null): void {
+    const e: LiveEvent = { id: this.#nextId++, event, data, stationId, residentId, deviceId };
     this.#buffer.push(e);
     if (this.#buffer.length > this.#capacity) this.#buffer.shift();
     for (const s of this.#subscribers) s(e);

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../core/logger.ts';
 import { bearerAuth } from './auth.ts';
 import type { Api, ApiContext } from './context.ts';
@@ -13,6 +15,14 @@ import { stationRoutes } from './routes/stations.ts';
 import { alarmRoutes } from './routes/alarms.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { accountRoutes } from './routes/accounts.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as `METHOD /path`, in registration order (HEAD twins left out). */
+    routeTable: string[];
+  }
+}
 
 /** Builds the HTTP API; never listens (main.ts does, tests use inject or port 0). */
 export function buildApi(ctx: ApiContext, log: Logger): Api {
@@ -21,11 +31,54 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
 
-  healthRoutes(app, ctx);
+  app.decorate('routeTable', [] as string[]);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') app.routeTable.push(`${method} ${route.url}`);
+  });
+
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'carebell API',
+        version: '1',
+        description:
+          'Gateway and alarm platform for home-care devices. Authenticate with `POST /api/v1/auth/login` (or a token for automation) and send `Authorization: Bearer <token>`. Errors are `{error: {code, message, field?}}`; callers see only what their role and scope allow, and anything outside their scope is a 404.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'auth', description: 'login, logout, the caller' },
+        { name: 'users', description: 'accounts and roles (admin)' },
+        { name: 'providers', description: 'home-bed provider companies' },
+        { name: 'stations', description: 'district → street → community' },
+        { name: 'residents', description: 'residents and their contacts' },
+        { name: 'devices', description: 'devices, credentials, status' },
+        { name: 'profiles', description: 'the device-profile catalogue' },
+        { name: 'alarms', description: 'alarms, timeline, actions' },
+        { name: 'stream', description: 'live Server-Sent Events' },
+        { name: 'dead-letters', description: 'rejected device messages' },
+        { name: 'reports', description: 'scheduled reports and statistics' },
+        { name: 'service', description: 'health, readiness, metrics' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { url: '/openapi.json', docExpansion: 'list', deepLinking: true }, staticCSP: true });
+
+  app.register(async (root) => {
+    const service = root.withTypeProvider<ZodTypeProvider>();
+    healthRoutes(service, ctx);
+    service.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
   app.register(
     async (v1) => {
       const api = v1.withTypeProvider<ZodTypeProvider>();
-      api.addHook('onRequest', bearerAuth({ adminToken: ctx.config.adminToken, tokens: ctx.tokens }));
+      api.addHook(
+        'onRequest',
+        bearerAuth({ adminToken: ctx.config.adminToken, tokens: ctx.tokens, users: ctx.users, clock: ctx.clock, access: { stations: ctx.stations, residents: ctx.residents, devices: ctx.devices } }),
+      );
+      accountRoutes(api, ctx);
       stationRoutes(api, ctx);
       residentRoutes(api, ctx);
       deviceRoutes(api, ctx);

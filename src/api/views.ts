@@ -1,3 +1,4 @@
+import type { Provider, User } from '../store/users.ts';
 import type { KnownDevice } from '../ingest/device-directory.ts';
 import type { DeadLetter } from '../store/dead-letters.ts';
 import type { DeviceRecord } from '../store/devices.ts';
@@ -92,3 +93,17 @@ export const alarmView = (a: Alarm) => ({
 });
 
 export const timelineView = (t: TimelineEntry) => ({ at: iso(t.at), kind: t.kind, actor: t.actor, detail: t.detail });
+
+export const userView = (u: User) => ({
+  id: u.id,
+  username: u.username,
+  role: u.role,
+  displayName: u.displayName,
+  stationId: u.stationId,
+  providerId: u.providerId,
+  residentId: u.residentId,
+  createdAt: iso(u.createdAt),
+  disabled: u.disabledAt !== null,
+});
+
+export const providerView = (p: Provider) => ({ id: p.id, name: p.name, createdAt: iso(p.createdAt) });

@@ -188,6 +188,11 @@ export class DeviceBroker {
   }
 
   /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */
+  /** True once a device listener (TCP or TLS) accepts connections. */
+  listening(): boolean {
+    return [...this.#servers].some((s) => s.listening);
+  }
+
   listenTcp(port: number, host: string): Promise<Server> {
     return this.#listen(createServer((socket) => this.#accept(socket)), port, host);
   }

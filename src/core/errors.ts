@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'payload_too_large'
+  | 'too_many_requests'
   | 'unavailable'
   | 'internal';
 
@@ -20,6 +21,7 @@ const statusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 };
@@ -44,6 +46,8 @@ export const invalid = (field: string, message: string): CarebellError =>
   new CarebellError('validation_failed', `${field}: ${message}`, { field });
 
 export const conflict = (message: string): CarebellError => new CarebellError('conflict', message);
+
+export const forbidden = (message: string): CarebellError => new CarebellError('forbidden', message);
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -7,6 +7,7 @@ import { deviceIdPattern } from '../broker/topics.ts';
 import type { DeviceDirectory } from '../ingest/device-directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRepository } from '../store/devices.ts';
+import type { ProviderRepository } from '../store/users.ts';
 import type { Resident, ResidentRepository } from '../store/residents.ts';
 import { parentLevel, type Station, type StationLevel, type StationRepository } from '../store/stations.ts';
 
@@ -16,6 +17,7 @@ export interface OnboardingDeps {
   devices: DeviceRepository;
   directory: DeviceDirectory;
   profiles: ProfileRegistry;
+  providers: ProviderRepository;
   clock: Clock;
   onResidentChanged?: (residentId: string) => void;
 }
@@ -89,6 +91,7 @@ export class Onboarding {
     if (station.level !== 'community') throw invalid('stationId', `residents belong to a community station; ${station.id} is a ${station.level} station`);
     const priorities = input.contacts.map((c) => c.priority);
     if (new Set(priorities).size !== priorities.length) throw invalid('contacts', 'each contact needs a different priority');
+    this.#checkProvider(input.providerId);
     const resident: Resident = {
       id: newId('res'),
       name: input.name,
@@ -109,6 +112,10 @@ export class Onboarding {
     return resident;
   }
 
+  #checkProvider(id: string | null | undefined): void {
+    if (id && !this.#d.providers.get(id)) throw invalid('providerId', `provider ${id} does not exist; POST /api/v1/providers registers one`);
+  }
+
   /** Replaces a resident's care settings; the rules pick them up at once. */
   updateResidentSettings(id: string, settings: ResidentSettings): Resident {
     if (!this.#d.residents.updateSettings(id, settings)) throw notFound('resident', id);
@@ -123,6 +130,7 @@ export class Onboarding {
     const residentId = input.residentId ?? null;
     const stationId = input.stationId ?? null;
     if (residentId === null && stationId === null) throw invalid('residentId', 'a device belongs to a resident (or, for a siren, to a station)');
+    this.#checkProvider(input.providerId);
     let providerId = input.providerId ?? null;
     if (residentId !== null) {
       const resident = this.#d.residents.get(residentId);

@@ -46,6 +46,8 @@ export interface DeadLetterQuery {
   since?: number;
   /** Rows with ids below this (for paging backwards). */
   before?: number;
+  /** Only these devices' (an API caller's scope). */
+  deviceIds?: string[];
   limit: number;
 }
 
@@ -69,6 +71,7 @@ export class DeadLetterRepository {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.deviceId !== undefined) (where.push('device_id = ?'), args.push(q.deviceId));
+    if (q.deviceIds !== undefined) (where.push(`device_id IN (${q.deviceIds.map(() => '?').join(',') || 'NULL'})`), args.push(...q.deviceIds));
     if (q.code !== undefined) (where.push('code = ?'), args.push(q.code));
     if (q.since !== undefined) (where.push('received_at >= ?'), args.push(q.since));
     if (q.before !== undefined) (where.push('id < ?'), args.push(q.before));

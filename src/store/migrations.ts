@@ -202,6 +202,40 @@ export const migrations: Migration[] = [
       CREATE INDEX reports_kind ON reports(kind, subject, period_start);
     `,
   },
+  {
+    version: 5,
+    name: 'providers, user accounts with roles, expiring login tokens',
+    sql: `
+      CREATE TABLE providers (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+
+      -- role operator → station_id (that station and every one below it);
+      -- provider → provider_id; family → resident_id.
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'provider', 'family')),
+        display_name  TEXT,
+        station_id    TEXT REFERENCES stations(id),
+        provider_id   TEXT REFERENCES providers(id),
+        resident_id   TEXT REFERENCES residents(id),
+        created_at    INTEGER NOT NULL,
+        disabled_at   INTEGER,
+        CHECK ((role = 'operator') = (station_id IS NOT NULL)),
+        CHECK ((role = 'provider') = (provider_id IS NOT NULL)),
+        CHECK ((role = 'family') = (resident_id IS NOT NULL))
+      );
+
+      -- A login is a token row bound to a user, with an expiry.
+      ALTER TABLE api_tokens ADD COLUMN user_id TEXT REFERENCES users(id);
+      ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+      CREATE INDEX api_tokens_user ON api_tokens(user_id) WHERE user_id IS NOT NULL;
+    `,
+  },
 ];
 
 /**

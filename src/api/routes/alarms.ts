@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { notFound } from '../../core/errors.ts';
+import { access, Access, roles } from '../access.ts';
 import { alarmStates, outcomeSchema, severities } from '../../alarms/model.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam } from '../schemas.ts';
@@ -19,25 +21,39 @@ const listQuery = z.object({
 const note = z.string().trim().min(1).max(2000);
 
 export function alarmRoutes(app: Api, ctx: ApiContext): void {
-  app.get('/alarms', { schema: { querystring: listQuery, tags: ['alarms'] } }, async (req) => {
+  const visibleAlarm = (req: FastifyRequest<{ Params: { id: string } }>) => Access.must(ctx.alarms.get(req.params.id), (a) => access(req).placed(a), 'alarm', req.params.id);
+  /** Timeline actor: role and name, e.g. `family:li.ming`, so a reader sees who acted in which capacity. */
+  const actor = (req: FastifyRequest) => (req.principal!.via === 'login' ? `${req.principal!.role}:${req.principal!.label}` : req.principal!.label);
+  app.get('/alarms', { schema: { querystring: listQuery, summary: 'Alarms: filter by state, severity, station, resident, time; paged', tags: ['alarms'] } }, async (req) => {
     const q = req.query;
+    const a = access(req);
+    // The caller's scope narrows whatever filters were asked for.
+    let stationIds = q.stationId ? ctx.stations.subtree(q.stationId) : undefined;
+    const own = a.stationIds();
+    if (own) stationIds = stationIds ? stationIds.filter((id) => own.includes(id)) : own;
+    const residentId = a.role === 'family' ? a.principal.residentId! : q.residentId;
+    if (a.role === 'family' && q.residentId && q.residentId !== residentId) return [];
+    const within =
+      a.role === 'provider'
+        ? { residentIds: ctx.residents.list({}).filter((r) => a.resident(r)).map((r) => r.id), deviceIds: ctx.devices.list().filter((d) => a.device(d)).map((d) => d.id) }
+        : undefined;
     return ctx.alarms
       .list({
         limit: q.limit,
         offset: q.offset,
         ...(q.state ? { state: q.state } : {}),
         ...(q.severity ? { severity: q.severity } : {}),
-        ...(q.residentId ? { residentId: q.residentId } : {}),
-        ...(q.stationId ? { stationIds: ctx.stations.subtree(q.stationId) } : {}),
+        ...(residentId ? { residentId } : {}),
+        ...(stationIds ? { stationIds } : {}),
+        ...(within ? { within } : {}),
         ...(q.from ? { from: Date.parse(q.from) } : {}),
         ...(q.to ? { to: Date.parse(q.to) } : {}),
       })
       .map(alarmView);
   });
 
-  app.get('/alarms/:id', { schema: { params: idParam, tags: ['alarms'] } }, async (req) => {
-    const alarm = ctx.alarms.get(req.params.id);
-    if (!alarm) throw notFound('alarm', req.params.id);
+  app.get('/alarms/:id', { schema: { params: idParam, summary: 'One alarm with its timeline and next escalation', tags: ['alarms'] } }, async (req) => {
+    const alarm = visibleAlarm(req);
     const next = ctx.steps.pendingFor(alarm.id)[0];
     return {
       ...alarmView(alarm),
@@ -46,17 +62,26 @@ export function alarmRoutes(app: Api, ctx: ApiContext): void {
     };
   });
 
-  app.post('/alarms/:id/ack', { schema: { params: idParam, body: z.object({ note: note.optional() }).strict().default({}), tags: ['alarms'] } }, async (req) =>
-    alarmView(ctx.alarmService.acknowledge(req.params.id, req.principal!.label, req.body.note)),
+  app.post(
+    '/alarms/:id/ack',
+    { onRequest: roles('admin', 'operator', 'family'), schema: { params: idParam, body: z.object({ note: note.optional() }).strict().default({}), summary: 'Acknowledge: stops the escalation ladder and tells who was notified', tags: ['alarms'] } },
+    async (req) => {
+      visibleAlarm(req);
+      return alarmView(ctx.alarmService.acknowledge(req.params.id, actor(req), req.body.note));
+    },
   );
 
   app.post(
     '/alarms/:id/resolve',
-    { schema: { params: idParam, body: z.object({ outcome: outcomeSchema, note: note.optional() }).strict(), tags: ['alarms'] } },
-    async (req) => alarmView(ctx.alarmService.resolve(req.params.id, req.principal!.label, req.body.outcome, req.body.note)),
+    { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: z.object({ outcome: outcomeSchema, note: note.optional() }).strict(), summary: 'Resolve with an outcome', tags: ['alarms'] } },
+    async (req) => {
+      visibleAlarm(req);
+      return alarmView(ctx.alarmService.resolve(req.params.id, actor(req), req.body.outcome, req.body.note));
+    },
   );
 
-  app.post('/alarms/:id/notes', { schema: { params: idParam, body: z.object({ note }).strict(), tags: ['alarms'] } }, async (req) =>
-    alarmView(ctx.alarmService.addNote(req.params.id, req.principal!.label, req.body.note)),
-  );
+  app.post('/alarms/:id/notes', { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: z.object({ note }).strict(), summary: 'Add a note to the timeline', tags: ['alarms'] } }, async (req) => {
+    visibleAlarm(req);
+    return alarmView(ctx.alarmService.addNote(req.params.id, actor(req), req.body.note));
+  });
 }

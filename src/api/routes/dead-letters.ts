@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { limitQuery } from '../schemas.ts';
 import { deadLetterView } from '../views.ts';
@@ -12,8 +13,11 @@ const query = z.object({
 });
 
 export function deadLetterRoutes(app: Api, ctx: ApiContext): void {
-  app.get('/dead-letters', { schema: { querystring: query, tags: ['dead-letters'] } }, async (req) => {
+  app.get('/dead-letters', { onRequest: roles('admin', 'operator', 'provider'), schema: { querystring: query, summary: 'Rejected device messages with their reasons', tags: ['dead-letters'] } }, async (req) => {
     const q = req.query;
+    const a = access(req);
+    // Beyond admin: only the caller's devices (a message from an unknown client belongs to no one).
+    const deviceIds = a.role === 'admin' ? undefined : ctx.devices.list().filter((d) => a.device(d)).map((d) => d.id);
     return ctx.deadLetters
       .list({
         limit: q.limit,
@@ -21,6 +25,7 @@ export function deadLetterRoutes(app: Api, ctx: ApiContext): void {
         ...(q.code ? { code: q.code } : {}),
         ...(q.since ? { since: Date.parse(q.since) } : {}),
         ...(q.before ? { before: q.before } : {}),
+        ...(deviceIds ? { deviceIds } : {}),
       })
       .map(deadLetterView);
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { notFound } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
+import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, limitQuery } from '../schemas.ts';
 import { deadLetterView, deviceView } from '../views.ts';
@@ -15,31 +16,35 @@ const createDevice = z
   .strict();
 
 export function deviceRoutes(app: Api, ctx: ApiContext): void {
-  app.post('/devices', { schema: { body: createDevice, tags: ['devices'] } }, async (req, reply) =>
-    reply.status(201).send(await ctx.onboarding.createDevice(req.body)),
-  );
+  app.post('/devices', { onRequest: roles('admin', 'operator', 'provider'), schema: { body: createDevice, summary: 'Register a device: its MQTT credentials are in this answer only', tags: ['devices'] } }, async (req, reply) => {
+    const a = access(req);
+    const body = { ...req.body, providerId: a.providerFor(req.body.providerId, 'devices') };
+    // Out of scope reads exactly like absent.
+    if (body.residentId && a.role !== 'admin' && !a.residentId(body.residentId)) throw invalid('residentId', `resident ${body.residentId} does not exist`);
+    if (body.stationId && !a.station(body.stationId)) throw invalid('stationId', `station ${body.stationId} does not exist`);
+    return reply.status(201).send(await ctx.onboarding.createDevice(body));
+  });
 
   app.get(
     '/devices',
     {
       schema: {
         querystring: z.object({ residentId: z.string().optional(), profile: z.string().optional(), online: z.enum(['true', 'false']).optional() }),
-        tags: ['devices'],
+        summary: 'Devices with live status, within the caller\'s scope', tags: ['devices'],
       },
     },
     async (req) => {
       const q = req.query;
       return ctx.devices
         .list()
-        .filter((d) => (q.residentId === undefined || d.residentId === q.residentId) && (q.profile === undefined || d.profileId === q.profile))
+        .filter((d) => (q.residentId === undefined || d.residentId === q.residentId) && (q.profile === undefined || d.profileId === q.profile) && access(req).device(d))
         .map((d) => deviceView(d, ctx.directory.get(d.id)))
         .filter((d) => q.online === undefined || String(d.online) === q.online);
     },
   );
 
-  app.get('/devices/:id', { schema: { params: idParam, tags: ['devices'] } }, async (req) => {
-    const record = ctx.devices.get(req.params.id);
-    if (!record) throw notFound('device', req.params.id);
+  app.get('/devices/:id', { schema: { params: idParam, summary: 'One device: status, topics, dead-letter count', tags: ['devices'] } }, async (req) => {
+    const record = Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
     const live = ctx.directory.get(record.id);
     return {
       ...deviceView(record, live),
@@ -48,8 +53,8 @@ export function deviceRoutes(app: Api, ctx: ApiContext): void {
     };
   });
 
-  app.get('/devices/:id/dead-letters', { schema: { params: idParam, querystring: z.object({ limit: limitQuery }), tags: ['devices'] } }, async (req) => {
-    if (!ctx.devices.get(req.params.id)) throw notFound('device', req.params.id);
+  app.get('/devices/:id/dead-letters', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, querystring: z.object({ limit: limitQuery }), summary: 'A device\'s rejected messages', tags: ['devices'] } }, async (req) => {
+    Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
     return ctx.deadLetters.list({ deviceId: req.params.id, limit: req.query.limit }).map(deadLetterView);
   });
 }

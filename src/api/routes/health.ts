@@ -5,18 +5,37 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
   app.get('/', { schema: { hide: true } }, async () => ({
     service: 'carebell',
     api: '/api/v1',
+    docs: '/docs',
+    openapi: '/openapi.json',
     stream: '/api/v1/stream',
     health: '/healthz',
+    ready: '/readyz',
     metrics: '/metrics',
     mqttOverWebSocket: '/mqtt',
   }));
 
-  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
-    const health = ctx.health();
-    return reply.status(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'degraded', checks: health.checks });
-  });
+  app.get(
+    '/healthz',
+    { config: { public: true }, schema: { tags: ['service'], summary: 'Liveness: the process, broker and database answer', security: [] } },
+    async (_req, reply) => {
+      const health = ctx.health();
+      return reply.status(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'degraded', checks: health.checks });
+    },
+  );
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: { tags: ['service'], summary: 'Readiness: accepting devices and requests, alarms being delivered (503 while starting or shutting down)', security: [] },
+    },
+    async (_req, reply) => {
+      const ready = ctx.ready();
+      return reply.status(ready.ok ? 200 : 503).send({ status: ready.ok ? 'ready' : 'not_ready', checks: ready.checks });
+    },
+  );
+
+  app.get('/metrics', { schema: { tags: ['service'], summary: 'Prometheus metrics (text format)', security: [] } }, async (_req, reply) => {
     return reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }

@@ -1,27 +1,36 @@
 import { z } from 'zod';
 import { notFound } from '../../core/errors.ts';
 import { stationStatistics } from '../../jobs/statistics.ts';
+import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
+import type { StoredReport } from '../../jobs/reports-repository.ts';
 import { idParam } from '../schemas.ts';
 import { iso } from '../views.ts';
 
 const kind = z.enum(['device_health', 'station_monthly']);
 
+/** station_monthly reports are about a station, device_health reports about a provider (subject "unassigned": devices without one). */
+function reportVisible(a: Access, r: Pick<StoredReport, 'kind' | 'subject'>): boolean {
+  if (a.role === 'admin') return true;
+  if (r.kind === 'station_monthly') return a.role === 'operator' && a.station(r.subject);
+  return a.role === 'provider' && r.subject === a.principal.providerId;
+}
+
 export function reportRoutes(app: Api, ctx: ApiContext): void {
-  app.get('/reports', { schema: { querystring: z.object({ kind: kind.optional(), subject: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }), tags: ['reports'] } }, async (req) =>
+  app.get('/reports', { onRequest: roles('admin', 'operator', 'provider'), schema: { querystring: z.object({ kind: kind.optional(), subject: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }), summary: 'Stored reports: daily device health, monthly station statistics', tags: ['reports'] } }, async (req) =>
     ctx.reports
       .list({ limit: req.query.limit, ...(req.query.kind ? { kind: req.query.kind } : {}), ...(req.query.subject ? { subject: req.query.subject } : {}) })
+      .filter((r) => reportVisible(access(req), r))
       .map((r) => ({ id: r.id, kind: r.kind, subject: r.subject, periodStart: iso(r.periodStart), periodEnd: iso(r.periodEnd), createdAt: iso(r.createdAt) })),
   );
 
-  app.get('/reports/:id', { schema: { params: idParam, tags: ['reports'] } }, async (req) => {
-    const r = ctx.reports.get(req.params.id);
-    if (!r) throw notFound('report', req.params.id);
+  app.get('/reports/:id', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'One report with its body', tags: ['reports'] } }, async (req) => {
+    const r = Access.must(ctx.reports.get(req.params.id), (r) => reportVisible(access(req), r), 'report', req.params.id);
     return { id: r.id, kind: r.kind, subject: r.subject, periodStart: iso(r.periodStart), periodEnd: iso(r.periodEnd), createdAt: iso(r.createdAt), body: r.body };
   });
 
   /** Runs a scheduled report now (e.g. after a provider's install day) and returns what it stored. */
-  app.post('/reports/run', { schema: { body: z.object({ kind }).strict(), tags: ['reports'] } }, async (req, reply) => {
+  app.post('/reports/run', { onRequest: roles('admin'), schema: { body: z.object({ kind }).strict(), summary: 'Run a scheduled report now', tags: ['reports'] } }, async (req, reply) => {
     const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : ctx.jobs.runMonthlyStatistics();
     return reply.status(201).send(stored.map((r) => ({ id: r.id, kind: r.kind, subject: r.subject })));
   });
@@ -29,9 +38,12 @@ export function reportRoutes(app: Api, ctx: ApiContext): void {
   /** On-demand statistics for a station (and every station below it) over a period; default: the last 30 days. */
   app.get(
     '/stations/:id/statistics',
-    { schema: { params: idParam, querystring: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() }), tags: ['reports'] } },
+    {
+      onRequest: roles('admin', 'operator'),
+      schema: { params: idParam, querystring: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() }), summary: 'Alarm statistics of a station and the stations below it, for a period', tags: ['reports'] },
+    },
     async (req) => {
-      if (!ctx.stations.get(req.params.id)) throw notFound('station', req.params.id);
+      Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
       const to = req.query.to ? Date.parse(req.query.to) : ctx.clock.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 30 * 86_400_000;
       return stationStatistics(ctx.db, ctx.stations.subtree(req.params.id), from, to);

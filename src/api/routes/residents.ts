@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { notFound } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
+import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, phone, webhookUrl } from '../schemas.ts';
 import { residentView } from '../views.ts';
@@ -32,21 +33,27 @@ const createResident = z
   .strict();
 
 export function residentRoutes(app: Api, ctx: ApiContext): void {
-  app.post('/residents', { schema: { body: createResident, tags: ['residents'] } }, async (req, reply) =>
-    reply.status(201).send(residentView(ctx.onboarding.createResident(req.body))),
+  app.post('/residents', { onRequest: roles('admin', 'operator', 'provider'), schema: { body: createResident, summary: 'Register a resident with contacts (a provider registers for itself)', tags: ['residents'] } }, async (req, reply) => {
+    const a = access(req);
+    const body = { ...req.body, providerId: a.providerFor(req.body.providerId, 'residents') };
+    if (!a.station(body.stationId)) throw invalid('stationId', `station ${body.stationId} does not exist`); // out of scope reads like absent
+    return reply.status(201).send(residentView(ctx.onboarding.createResident(body)));
+  });
+
+  app.get('/residents', { schema: { querystring: z.object({ stationId: z.string().optional() }), summary: 'Residents within the caller\'s scope', tags: ['residents'] } }, async (req) =>
+    ctx.residents
+      .list(req.query.stationId ? { stationId: req.query.stationId } : {})
+      .filter((r) => access(req).resident(r))
+      .map(residentView),
   );
 
-  app.get('/residents', { schema: { querystring: z.object({ stationId: z.string().optional() }), tags: ['residents'] } }, async (req) =>
-    ctx.residents.list(req.query.stationId ? { stationId: req.query.stationId } : {}).map(residentView),
-  );
+  app.put('/residents/:id/settings', { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: residentSettingsSchema, summary: 'Replace a resident\'s care settings (thresholds, cancel window, night hours)', tags: ['residents'] } }, async (req) => {
+    Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
+    return residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body));
+  });
 
-  app.put('/residents/:id/settings', { schema: { params: idParam, body: residentSettingsSchema, tags: ['residents'] } }, async (req) =>
-    residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body)),
-  );
-
-  app.get('/residents/:id', { schema: { params: idParam, tags: ['residents'] } }, async (req) => {
-    const resident = ctx.residents.get(req.params.id);
-    if (!resident) throw notFound('resident', req.params.id);
+  app.get('/residents/:id', { schema: { params: idParam, summary: 'One resident with contacts and device ids', tags: ['residents'] } }, async (req) => {
+    const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
     const devices = ctx.devices.list().filter((d) => d.residentId === resident.id).map((d) => d.id);
     return { ...residentView(resident), devices };
   });

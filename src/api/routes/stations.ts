@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notFound } from '../../core/errors.ts';
+import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, webhookUrl } from '../schemas.ts';
 import { stationView } from '../views.ts';
@@ -14,15 +14,18 @@ const createStation = z
   .strict();
 
 export function stationRoutes(app: Api, ctx: ApiContext): void {
-  app.post('/stations', { schema: { body: createStation, tags: ['stations'] } }, async (req, reply) =>
+  app.post('/stations', { onRequest: roles('admin'), schema: { body: createStation, summary: 'Create a station: district, street (under a district) or community (under a street)', tags: ['stations'] } }, async (req, reply) =>
     reply.status(201).send(stationView(ctx.onboarding.createStation(req.body))),
   );
 
-  app.get('/stations', { schema: { tags: ['stations'] } }, async () => ctx.stations.list().map(stationView));
+  app.get('/stations', { onRequest: roles('admin', 'operator', 'provider'), schema: { summary: 'The station tree within the caller\'s scope', tags: ['stations'] } }, async (req) =>
+    ctx.stations
+      .list()
+      .filter((s) => access(req).station(s.id))
+      .map(stationView),
+  );
 
-  app.get('/stations/:id', { schema: { params: idParam, tags: ['stations'] } }, async (req) => {
-    const station = ctx.stations.get(req.params.id);
-    if (!station) throw notFound('station', req.params.id);
-    return stationView(station);
-  });
+  app.get('/stations/:id', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'One station', tags: ['stations'] } }, async (req) =>
+    stationView(Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id)),
+  );
 }
