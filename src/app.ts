@@ -44,6 +44,7 @@ import { Gauge } from 'prom-client';
 import { TelemetryWriter } from './telemetry/writer.ts';
 import { OperationsRecorder } from './telemetry/operations.ts';
 import { Accounts } from './accounts/accounts.ts';
+import { Provisioning } from './onboarding/provisioning.ts';
 import { ProviderRepository, UserRepository } from './store/users.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
@@ -241,7 +242,15 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   });
   const tickMs = opts.alarms?.tickMs ?? 1_000;
   if (tickMs > 0) engine.start(tickMs);
-  const onboarding = new Onboarding({ ...repos, directory, profiles, clock, onResidentChanged: (id) => evaluator.residentChanged(id) });
+  const onboarding = new Onboarding({
+    ...repos,
+    directory,
+    profiles,
+    clock,
+    onResidentChanged: (id) => evaluator.residentChanged(id),
+    onDeviceRevoked: (id) => broker.disconnect(id),
+  });
+  const provisioning = new Provisioning({ bus, directory, deadLetters: repos.deadLetters, now: () => clock.now() });
 
   const accounts = new Accounts({ ...repos, clock, loginTtlMs: config.loginTtlHours * 3_600_000 });
   const firstAdmin = await accounts.ensureFirstAdmin();
@@ -295,6 +304,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       users: repos.users,
       providers: repos.providers,
       accounts,
+      provisioning,
+      importDeps: { onboarding, stations: repos.stations, devices: repos.devices, directory, profiles, clock, transaction: (fn) => db.transaction(fn)() },
       metrics,
       health: () => {
         const backlog = sink.backlog();

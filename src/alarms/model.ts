@@ -29,6 +29,7 @@ export const timelineKinds = [
   'reminder',
   'acknowledged',
   'note',
+  'assigned',
   'resolved',
   'auto_cleared',
   'cancelled_by_resident',
@@ -55,6 +56,8 @@ export interface Alarm {
   resolvedAt: number | null;
   resolvedBy: string | null;
   outcome: Outcome | null;
+  /** The username of who has it in hand, if anyone took it. */
+  assignedTo: string | null;
 }
 
 export interface TimelineEntry {

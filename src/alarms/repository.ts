@@ -20,6 +20,7 @@ interface Row {
   resolved_at: number | null;
   resolved_by: string | null;
   outcome: Alarm['outcome'];
+  assigned_to: string | null;
 }
 
 const toAlarm = (r: Row): Alarm => ({
@@ -41,6 +42,7 @@ const toAlarm = (r: Row): Alarm => ({
   resolvedAt: r.resolved_at,
   resolvedBy: r.resolved_by,
   outcome: r.outcome,
+  assignedTo: r.assigned_to,
 });
 
 export interface AlarmQuery {
@@ -102,6 +104,10 @@ export class AlarmRepository {
 
   setEscalationLevel(id: string, level: number, now: number): void {
     this.#db.prepare('UPDATE alarms SET escalation_level = max(escalation_level, ?), updated_at = ? WHERE id = ?').run(level, now, id);
+  }
+
+  assign(id: string, to: string | null, now: number): void {
+    this.#db.prepare('UPDATE alarms SET assigned_to = ?, updated_at = ? WHERE id = ?').run(to, now, id);
   }
 
   acknowledge(id: string, by: string, now: number): void {

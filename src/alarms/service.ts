@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { CarebellError, notFound } from '../core/errors.ts';
+import { CarebellError, conflict, notFound } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
@@ -143,6 +143,7 @@ export class AlarmService {
         resolvedAt: null,
         resolvedBy: null,
         outcome: null,
+        assignedTo: null,
       };
       alarms.insert(alarm, key);
       alarms.addTimeline(alarm.id, now, 'raised', input.actor, { ...input.detail, policy: policy.id });
@@ -200,6 +201,20 @@ export class AlarmService {
       this.#d.alarms.addTimeline(id, now, kind, actor, { outcome, ...(note ? { note } : {}) });
       this.#stopLadder(alarm, 'alarm.resolved', now);
       this.#emit(kind, id);
+      return this.#d.alarms.get(id)!;
+    });
+  }
+
+  /** Someone takes the alarm in hand (or hands it over, or lets go with null); the ladder keeps running until acknowledged. */
+  assign(id: string, actor: string, to: string | null): Alarm {
+    return this.transaction(() => {
+      const alarm = this.#d.alarms.get(id);
+      if (!alarm) throw notFound('alarm', id);
+      if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+      const now = this.#d.clock.now();
+      this.#d.alarms.assign(id, to, now);
+      this.#d.alarms.addTimeline(id, now, 'assigned', actor, { to, from: alarm.assignedTo });
+      this.#emit('assigned', id);
       return this.#d.alarms.get(id)!;
     });
   }

@@ -19,6 +19,8 @@ import type { Jobs } from '../jobs/jobs.ts';
 import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { Provisioning } from '../onboarding/provisioning.ts';
+import type { ImportDeps } from '../onboarding/import.ts';
 import type { ProviderRepository, UserRepository } from '../store/users.ts';
 
 /** What route handlers may use: services and repositories, never the broker's internals. */
@@ -35,6 +37,8 @@ export interface ApiContext {
   users: UserRepository;
   providers: ProviderRepository;
   accounts: Accounts;
+  provisioning: Provisioning;
+  importDeps: ImportDeps;
   metrics: Metrics;
   alarms: AlarmRepository;
   alarmService: AlarmService;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PHONE_PATTERN } from '../onboarding/import.ts';
 
 /** Reusable request-schema pieces. */
 export const idParam = z.object({ id: z.string().min(1).max(128) });
@@ -11,6 +12,6 @@ export const webhookUrl = z
 export const phone = z
   .string()
   .trim()
-  .regex(/^\+?[0-9][0-9 -]{4,19}$/, 'must be a phone number: digits, optional leading +, spaces or dashes');
+  .regex(PHONE_PATTERN, 'must be a phone number: digits, optional leading +, spaces or dashes');
 
 export const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);

@@ -90,6 +90,7 @@ export const alarmView = (a: Alarm) => ({
   resolvedAt: iso(a.resolvedAt),
   resolvedBy: a.resolvedBy,
   outcome: a.outcome,
+  assignedTo: a.assignedTo,
 });
 
 export const timelineView = (t: TimelineEntry) => ({ at: iso(t.at), kind: t.kind, actor: t.actor, detail: t.detail });

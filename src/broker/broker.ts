@@ -171,6 +171,14 @@ export class DeviceBroker {
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
   }
 
+  /** Closes a device's connection (its secret was rotated, or it was decommissioned). */
+  disconnect(deviceId: string): boolean {
+    const client = this.#sessions.get(deviceId);
+    if (!client) return false;
+    client.close();
+    return true;
+  }
+
   isConnected(deviceId: string): boolean {
     return this.#sessions.has(deviceId);
   }

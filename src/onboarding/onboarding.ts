@@ -20,6 +20,8 @@ export interface OnboardingDeps {
   providers: ProviderRepository;
   clock: Clock;
   onResidentChanged?: (residentId: string) => void;
+  /** A device's credentials stopped being valid: its live connection must close. */
+  onDeviceRevoked?: (deviceId: string) => void;
 }
 
 export interface NewStation {
@@ -166,6 +168,12 @@ export class Onboarding {
       throw err;
     }
     this.#d.directory.add(record);
+    return this.credentials(id, secret);
+  }
+
+  /** The answer that hands a device its credentials (the secret is never stored in clear). */
+  credentials(id: string, secret: string): DeviceCredentials {
+    const profile = this.#d.directory.get(id)!.profile;
     const downlink = profile.downlinkTopic(id);
     return {
       id,
@@ -177,6 +185,30 @@ export class Onboarding {
         topics: { publish: profile.uplinkTopics(id), subscribe: downlink ? [downlink] : [] },
       },
     };
+  }
+
+  /** Issues a new secret; the old one stops working at once and a live connection is closed. */
+  async rotateSecret(id: string): Promise<DeviceCredentials> {
+    const device = this.#d.directory.get(id);
+    if (!device) throw notFound('device', id);
+    if (device.decommissioned) throw conflict(`device ${id} is decommissioned`);
+    const secret = newSecret();
+    const hash = await hashSecret(secret);
+    this.#d.devices.setSecretHash(id, hash);
+    device.secretHash = hash;
+    device.verifiedDigest = undefined;
+    this.#d.onDeviceRevoked?.(id);
+    return this.credentials(id, secret);
+  }
+
+  /** Takes a device out of service: it can no longer connect, and its silence raises nothing. Its history stays. */
+  decommission(id: string): void {
+    const device = this.#d.directory.get(id);
+    if (!device) throw notFound('device', id);
+    if (device.decommissioned) return;
+    this.#d.devices.decommission(id, this.#d.clock.now());
+    device.decommissioned = true;
+    this.#d.onDeviceRevoked?.(id);
   }
 }
 

@@ -200,6 +200,7 @@ export class RuleEvaluator {
     const residents = new Map<string, DeviceContext>();
     const now = this.#d.clock.now();
     for (const device of this.#d.directory.all()) {
+      if (device.decommissioned) continue; // taken out of service: its silence is expected
       const rules = this.#rulesOf(device.profile, device.context.residentId).ticking;
       for (const rule of rules) this.#run(device.context, rule, { kind: 'tick', lastSeen: device.lastSeen }, now);
       if (device.context.residentId) residents.set(device.context.residentId, device.context);

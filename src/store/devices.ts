@@ -90,6 +90,14 @@ export class DeviceRepository {
     if (rows.length > 0) this.#saveLive(rows);
   }
 
+  setSecretHash(id: string, secretHash: string): void {
+    this.#db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, id);
+  }
+
+  decommission(id: string, now: number): void {
+    this.#db.prepare('UPDATE devices SET decommissioned_at = ?, online = 0 WHERE id = ? AND decommissioned_at IS NULL').run(now, id);
+  }
+
   /** On start every device is offline until it connects again. */
   markAllOffline(): void {
     this.#db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run();

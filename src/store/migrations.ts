@@ -234,6 +234,9 @@ export const migrations: Migration[] = [
       ALTER TABLE api_tokens ADD COLUMN user_id TEXT REFERENCES users(id);
       ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
       CREATE INDEX api_tokens_user ON api_tokens(user_id) WHERE user_id IS NOT NULL;
+
+      -- Who at the station has an alarm in hand (username), shown in the queue.
+      ALTER TABLE alarms ADD COLUMN assigned_to TEXT;
     `,
   },
 ];

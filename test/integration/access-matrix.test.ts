@@ -8,6 +8,8 @@ interface Call {
   method: string;
   url: string;
   body?: unknown;
+  /** Sent as text/csv instead of JSON. */
+  csv?: string;
 }
 
 /**
@@ -51,6 +53,9 @@ describe('access matrix: every route × every role × own and other scope', () =
       detail: {},
       actor: 'test',
     }).id;
+
+  /** A fresh device on the own or other side (decommissioning or rotating changes it). */
+  const device = async (w: Which): Promise<string> => (await gw.onboardDevice('carebell-door-contact', t.residents[w])).id;
 
   const matrix: Record<string, Row> = {
     'GET /': { kind: 'public', url: '/' },
@@ -135,6 +140,17 @@ describe('access matrix: every route × every role × own and other scope', () =
       idOf: (r) => r.id,
     },
     'GET /api/v1/residents/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}` }) },
+    'POST /api/v1/residents/import': {
+      kind: 'create',
+      roles: staff,
+      call: (w) => ({
+        method: 'POST',
+        url: '/api/v1/residents/import?dryRun=false',
+        csv: `name,address,station,lives_alone,capability_level,devices\n${unique('居民')},测试路 3 号,${w === 'own' ? t.stations.communityA : t.stations.communityB},yes,2,carebell-door-contact\n`,
+      }),
+      otherVisibleTo: ['provider'],
+    },
+    'GET /api/v1/residents/:id/provisioning': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}/provisioning` }) },
     'PUT /api/v1/residents/:id/settings': {
       kind: 'item',
       roles: ['admin', 'operator'],
@@ -154,6 +170,9 @@ describe('access matrix: every route × every role × own and other scope', () =
       idOf: (d) => d.id,
     },
     'GET /api/v1/devices/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}` }) },
+    'GET /api/v1/devices/:id/provisioning': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}/provisioning` }) },
+    'POST /api/v1/devices/:id/rotate-secret': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/devices/${await device(w)}/rotate-secret` }) },
+    'POST /api/v1/devices/:id/decommission': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/devices/${await device(w)}/decommission` }) },
     'GET /api/v1/devices/:id/dead-letters': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}/dead-letters` }) },
 
     'GET /api/v1/profiles': { kind: 'any', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/profiles' }) },
@@ -175,6 +194,7 @@ describe('access matrix: every route × every role × own and other scope', () =
       roles: ['admin', 'operator'],
       call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/resolve`, body: { outcome: 'false_alarm' } }),
     },
+    'POST /api/v1/alarms/:id/assign': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/assign`, body: {} }) },
     'POST /api/v1/alarms/:id/notes': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/notes`, body: { note: '电话联系中' } }) },
 
     'GET /api/v1/stream': { kind: 'elsewhere', why: 'stream-scope.test.ts: each role receives only the events in its scope' },
@@ -224,7 +244,11 @@ describe('access matrix: every route × every role × own and other scope', () =
     expect(Object.keys(matrix).sort()).toEqual([...new Set(gw.app.api.routeTable)].sort());
   });
 
-  const send = (c: Call, role: Role) => gw.api(c.method, c.url, c.body, t.users[role].token);
+  const send = async (c: Call, role: Role) => {
+    if (c.csv === undefined) return gw.api(c.method, c.url, c.body, t.users[role].token);
+    const res = await fetch(`${gw.urls.httpUrl}${c.url}`, { method: c.method, headers: { authorization: `Bearer ${t.users[role].token}`, 'content-type': 'text/csv' }, body: c.csv });
+    return { status: res.status, body: await res.json().catch(() => null) as unknown };
+  };
   const ok = (status: number) => status >= 200 && status < 300;
 
   for (const role of allRoles) {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { notFound } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
+import { principalOf } from '../auth.ts';
 import { access, Access, roles } from '../access.ts';
 import { alarmStates, outcomeSchema, severities } from '../../alarms/model.ts';
 import type { Api, ApiContext } from '../context.ts';
@@ -77,6 +78,35 @@ export function alarmRoutes(app: Api, ctx: ApiContext): void {
     async (req) => {
       visibleAlarm(req);
       return alarmView(ctx.alarmService.resolve(req.params.id, actor(req), req.body.outcome, req.body.note));
+    },
+  );
+
+  app.post(
+    '/alarms/:id/assign',
+    {
+      onRequest: roles('admin', 'operator'),
+      schema: {
+        params: idParam,
+        body: z.object({ username: z.string().min(1).max(64).nullable().optional() }).strict().default({}),
+        summary: 'Take an alarm in hand (no body), hand it to a colleague ({username}), or let it go ({username: null})',
+        tags: ['alarms'],
+      },
+    },
+    async (req) => {
+      const alarm = visibleAlarm(req);
+      const p = req.principal!;
+      let to: string | null;
+      if (req.body.username === null) to = null;
+      else if (req.body.username === undefined) {
+        if (p.via !== 'login') throw invalid('username', 'a token for automation names the user to assign');
+        to = p.label;
+      } else {
+        const user = ctx.users.byUsername(req.body.username);
+        const canHandle = user && user.disabledAt === null && (user.role === 'admin' || user.role === 'operator') && new Access(principalOf(user), ctx).placed(alarm);
+        if (!canHandle) throw invalid('username', `${req.body.username} is not an active admin or operator who can see this alarm`);
+        to = user.username;
+      }
+      return alarmView(ctx.alarmService.assign(alarm.id, actor(req), to));
     },
   );
 

@@ -53,6 +53,31 @@ export function deviceRoutes(app: Api, ctx: ApiContext): void {
     };
   });
 
+  app.get(
+    '/devices/:id/provisioning',
+    { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Provisioning check: connected and sent a valid message since onboarding', tags: ['devices'] } },
+    async (req) => ctx.provisioning.check(Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id)),
+  );
+
+  app.post(
+    '/devices/:id/rotate-secret',
+    { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Issue a new MQTT secret (in this answer only); the old one stops working and a live connection closes', tags: ['devices'] } },
+    async (req) => {
+      Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
+      return ctx.onboarding.rotateSecret(req.params.id);
+    },
+  );
+
+  app.post(
+    '/devices/:id/decommission',
+    { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Take a device out of service: it can no longer connect; its history stays', tags: ['devices'] } },
+    async (req) => {
+      Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
+      ctx.onboarding.decommission(req.params.id);
+      return deviceView(ctx.devices.get(req.params.id)!, ctx.directory.get(req.params.id));
+    },
+  );
+
   app.get('/devices/:id/dead-letters', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, querystring: z.object({ limit: limitQuery }), summary: 'A device\'s rejected messages', tags: ['devices'] } }, async (req) => {
     Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
     return ctx.deadLetters.list({ deviceId: req.params.id, limit: req.query.limit }).map(deadLetterView);

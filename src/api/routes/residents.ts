@@ -4,6 +4,7 @@ import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, phone, webhookUrl } from '../schemas.ts';
 import { residentView } from '../views.ts';
+import { IMPORT_COLUMNS, importResidents } from '../../onboarding/import.ts';
 import { timeZoneSchema } from '../../core/time-zone.ts';
 import { residentSettingsSchema } from '../../rules/resident-settings.ts';
 
@@ -33,6 +34,32 @@ const createResident = z
   .strict();
 
 export function residentRoutes(app: Api, ctx: ApiContext): void {
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 10 * 1_048_576 }, (_req, body, done) => done(null, body));
+
+  app.post(
+    '/residents/import',
+    {
+      onRequest: roles('admin', 'operator', 'provider'),
+      schema: {
+        querystring: z.object({ dryRun: z.enum(['true', 'false']).default('true'), providerId: z.string().optional() }),
+        body: z.string().min(1),
+        consumes: ['text/csv'],
+        summary: `Bulk onboarding from CSV (columns: ${IMPORT_COLUMNS.join(', ')}). dryRun=true (default) reports every bad row; dryRun=false writes all rows or none`,
+        tags: ['residents'],
+      },
+    },
+    async (req, reply) => {
+      const a = access(req);
+      const providerId = a.providerFor(req.query.providerId, 'residents') ?? null;
+      if (providerId && !ctx.providers.get(providerId)) throw invalid('providerId', `provider ${providerId} does not exist`);
+      const report = await importResidents(ctx.importDeps, req.body, { dryRun: req.query.dryRun === 'true', providerId, stationVisible: (id) => a.station(id) });
+      if (!report.ok && !report.dryRun) {
+        return reply.status(400).send({ error: { code: 'validation_failed', message: `${report.errors.length} problems in the file; nothing was imported`, field: 'file' }, ...report });
+      }
+      return reply.status(report.ok && !report.dryRun ? 201 : 200).send(report);
+    },
+  );
+
   app.post('/residents', { onRequest: roles('admin', 'operator', 'provider'), schema: { body: createResident, summary: 'Register a resident with contacts (a provider registers for itself)', tags: ['residents'] } }, async (req, reply) => {
     const a = access(req);
     const body = { ...req.body, providerId: a.providerFor(req.body.providerId, 'residents') };
@@ -51,6 +78,17 @@ export function residentRoutes(app: Api, ctx: ApiContext): void {
     Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
     return residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body));
   });
+
+  app.get(
+    '/residents/:id/provisioning',
+    { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Provisioning check of every device of a resident: is the home bed ready?', tags: ['residents'] } },
+    async (req) => {
+      const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
+      const devices = ctx.devices.list().filter((d) => d.residentId === resident.id && d.decommissionedAt === null);
+      const reports = devices.map((d) => ctx.provisioning.check(d));
+      return { residentId: resident.id, ready: reports.length > 0 && reports.every((r) => r.provisioned), devices: reports };
+    },
+  );
 
   app.get('/residents/:id', { schema: { params: idParam, summary: 'One resident with contacts and device ids', tags: ['residents'] } }, async (req) => {
     const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);

@@ -1,0 +1,231 @@
+import { deviceIdPattern } from '../broker/topics.ts';
+import { newId } from '../core/ids.ts';
+import { hashSecret, newSecret } from '../core/secrets.ts';
+import type { ProfileRegistry } from '../profiles/registry.ts';
+import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import type { Station, StationRepository } from '../store/stations.ts';
+import { parseCsv } from './csv.ts';
+import type { DeviceCredentials, NewResident, Onboarding } from './onboarding.ts';
+import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { Clock } from '../core/clock.ts';
+
+/** The import file's columns: one row per resident, their devices in one cell. */
+export const IMPORT_COLUMNS = [
+  'name',
+  'address',
+  'station',
+  'lives_alone',
+  'capability_level',
+  'contact_name',
+  'contact_relation',
+  'contact_phone',
+  'contact2_name',
+  'contact2_relation',
+  'contact2_phone',
+  'devices',
+  'notes',
+] as const;
+type Column = (typeof IMPORT_COLUMNS)[number];
+const REQUIRED: Column[] = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'devices'];
+export const MAX_IMPORT_ROWS = 5_000;
+
+export const PHONE_PATTERN = /^\+?[0-9][0-9 -]{4,19}$/;
+
+export interface ImportProblem {
+  line: number;
+  field: string;
+  reason: string;
+}
+
+export interface ImportReport {
+  dryRun: boolean;
+  /** True when every row is valid (and, unless a dry run, everything was written). */
+  ok: boolean;
+  rows: number;
+  residents: number;
+  devices: number;
+  errors: ImportProblem[];
+  /** After a real import: what was created, with each device's MQTT credentials (shown only here). */
+  created?: Array<{ line: number; residentId: string; name: string; devices: DeviceCredentials[] }>;
+}
+
+export interface ImportDeps {
+  onboarding: Onboarding;
+  stations: StationRepository;
+  devices: DeviceRepository;
+  directory: DeviceDirectory;
+  profiles: ProfileRegistry;
+  clock: Clock;
+  transaction: <T>(fn: () => T) => T;
+}
+
+export interface ImportOptions {
+  dryRun: boolean;
+  /** The provider the residents and devices belong to (a provider's own; chosen by an admin). */
+  providerId: string | null;
+  /** Stations the caller may place residents in. */
+  stationVisible: (stationId: string) => boolean;
+}
+
+interface PlannedRow {
+  line: number;
+  resident: NewResident;
+  devices: Array<{ profile: string; id: string | undefined }>;
+}
+
+const yes = new Set(['yes', 'y', 'true', '1', '是', '独居']);
+const no = new Set(['no', 'n', 'false', '0', '否', '']);
+
+/**
+ * Bulk onboarding from CSV: residents, their contacts and devices. Every row
+ * is checked and every problem reported with its line and field; a real
+ * import writes nothing unless every row is valid, and then writes everything
+ * in one transaction.
+ */
+export async function importResidents(deps: ImportDeps, csv: string, opts: ImportOptions): Promise<ImportReport> {
+  const errors: ImportProblem[] = [];
+  const report = (rows: number, planned: PlannedRow[]): ImportReport => ({
+    dryRun: opts.dryRun,
+    ok: errors.length === 0,
+    rows,
+    residents: planned.length,
+    devices: planned.reduce((n, r) => n + r.devices.length, 0),
+    errors,
+  });
+
+  let records;
+  try {
+    records = parseCsv(csv);
+  } catch (err) {
+    errors.push({ line: Number(/line (\d+)/.exec((err as Error).message)?.[1] ?? 1), field: 'file', reason: (err as Error).message });
+    return report(0, []);
+  }
+  const [header, ...rows] = records;
+  if (!header) {
+    errors.push({ line: 1, field: 'file', reason: `empty file; the first line names the columns: ${IMPORT_COLUMNS.join(',')}` });
+    return report(0, []);
+  }
+  const columns = header.fields.map((f) => f.trim().toLowerCase());
+  for (const c of columns) if (!(IMPORT_COLUMNS as readonly string[]).includes(c)) errors.push({ line: header.line, field: c || '(empty)', reason: `unknown column; known: ${IMPORT_COLUMNS.join(', ')}` });
+  for (const c of REQUIRED) if (!columns.includes(c)) errors.push({ line: header.line, field: c, reason: 'required column missing' });
+  if (rows.length === 0) errors.push({ line: header.line, field: 'file', reason: 'no rows after the header' });
+  if (rows.length > MAX_IMPORT_ROWS) errors.push({ line: header.line, field: 'file', reason: `at most ${MAX_IMPORT_ROWS} rows per file` });
+  if (errors.length > 0) return report(rows.length, []);
+
+  const communities = deps.stations.list().filter((s) => s.level === 'community');
+  const seenDevices = new Map<string, number>();
+  const planned: PlannedRow[] = [];
+
+  for (const row of rows) {
+    const problem = (field: string, reason: string) => errors.push({ line: row.line, field, reason });
+    if (row.fields.length !== columns.length) {
+      problem('row', `has ${row.fields.length} fields, the header ${columns.length}`);
+      continue;
+    }
+    const get = (c: Column): string => {
+      const at = columns.indexOf(c);
+      return at === -1 ? '' : row.fields[at]!.trim();
+    };
+    for (const c of REQUIRED) if (c !== 'lives_alone' && get(c) === '') problem(c, 'required');
+
+    const station = resolveStation(get('station'), communities);
+    if (get('station') !== '') {
+      if (typeof station === 'string') problem('station', station);
+      else if (!opts.stationVisible(station.id)) problem('station', `no community station ${get('station')}`);
+    }
+    const livesAlone = get('lives_alone').toLowerCase();
+    if (!yes.has(livesAlone) && !no.has(livesAlone)) problem('lives_alone', 'yes or no');
+    const level = Number(get('capability_level'));
+    if (get('capability_level') !== '' && !(Number.isInteger(level) && level >= 0 && level <= 4)) problem('capability_level', 'a whole number 0 to 4');
+
+    const contacts: NewResident['contacts'] = [];
+    for (const [prefix, priority] of [['contact', 1], ['contact2', 2]] as const) {
+      const name = get(`${prefix}_name`);
+      const relation = get(`${prefix}_relation`);
+      const phone = get(`${prefix}_phone`);
+      if (!name && !relation && !phone) continue;
+      if (!name) problem(`${prefix}_name`, 'required when the contact has a phone or relation');
+      if (!relation) problem(`${prefix}_relation`, 'required when the contact has a name or phone');
+      if (!PHONE_PATTERN.test(phone)) problem(`${prefix}_phone`, `not a phone number: ${JSON.stringify(phone)}`);
+      contacts.push({ name, relation, phone, priority });
+    }
+
+    const devices: PlannedRow['devices'] = [];
+    for (const entry of get('devices').split(/[;\n]/).map((e) => e.trim()).filter(Boolean)) {
+      const [profile, id] = entry.split('=').map((s) => s.trim()) as [string, string | undefined];
+      if (!deps.profiles.get(profile)) {
+        problem('devices', `unknown profile ${profile}`);
+        continue;
+      }
+      if (id !== undefined) {
+        if (!deviceIdPattern.test(id)) problem('devices', `device id ${id}: 1-64 letters, digits, _ . : or -`);
+        else if (seenDevices.has(id)) problem('devices', `device id ${id} appears twice (first on line ${seenDevices.get(id)})`);
+        else if (deps.devices.get(id)) problem('devices', `device id ${id} is already registered`);
+        seenDevices.set(id, seenDevices.get(id) ?? row.line);
+      }
+      devices.push({ profile, id: id || undefined });
+    }
+
+    if (typeof station !== 'string' && errors.every((e) => e.line !== row.line)) {
+      planned.push({
+        line: row.line,
+        resident: {
+          name: get('name'),
+          address: get('address'),
+          stationId: station.id,
+          providerId: opts.providerId,
+          livesAlone: yes.has(livesAlone),
+          capabilityLevel: level,
+          notes: get('notes') || null,
+          contacts,
+        },
+        devices,
+      });
+    }
+  }
+  if (errors.length > 0 || opts.dryRun) return report(rows.length, errors.length > 0 ? [] : planned);
+
+  // Secrets are hashed first (slow, async); then one transaction writes everything or nothing.
+  const secrets = await Promise.all(planned.map((r) => Promise.all(r.devices.map(async () => { const secret = newSecret(); return { secret, hash: await hashSecret(secret) }; }))));
+  const now = deps.clock.now();
+  const inserted: DeviceRecord[] = [];
+  const created = deps.transaction(() =>
+    planned.map((row, i) => {
+      const resident = deps.onboarding.createResident(row.resident);
+      const devices = row.devices.map((d, j) => {
+        const record: DeviceRecord = {
+          id: d.id ?? newId('dev'),
+          profileId: d.profile,
+          residentId: resident.id,
+          stationId: null,
+          providerId: opts.providerId,
+          secretHash: secrets[i]![j]!.hash,
+          online: false,
+          lastSeen: null,
+          battery: null,
+          firstMessageAt: null,
+          createdAt: now,
+          decommissionedAt: null,
+        };
+        deps.devices.insert(record);
+        inserted.push(record);
+        return { id: record.id, secret: secrets[i]![j]!.secret };
+      });
+      return { line: row.line, residentId: resident.id, name: resident.name, devices };
+    }),
+  );
+  for (const record of inserted) deps.directory.add(record);
+  return {
+    ...report(rows.length, planned),
+    created: created.map((c) => ({ ...c, devices: c.devices.map((d) => deps.onboarding.credentials(d.id, d.secret)) })),
+  };
+}
+
+function resolveStation(value: string, communities: Station[]): Station | string {
+  const byId = communities.find((s) => s.id === value);
+  if (byId) return byId;
+  const byName = communities.filter((s) => s.name === value);
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length > 1) return `${byName.length} community stations are named ${value}; use the station id`;
+  return `no community station ${value}`;
+}
