@@ -12,6 +12,7 @@ import { DeviceDirectory } from './ingest/device-directory.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { Onboarding } from './onboarding/onboarding.ts';
 import { loadProfileDirectory, type ProfileRegistry } from './profiles/registry.ts';
+import { ProfileCatalogue } from './profiles/catalogue.ts';
 import { buildApi } from './api/server.ts';
 import type { Api } from './api/context.ts';
 import { LiveStream } from './api/live.ts';
@@ -148,6 +149,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const metrics = createMetrics({ defaultMetrics: true });
   const bus = new EventBus(log);
   const profiles = loadProfileDirectory(opts.profilesDir ?? defaultProfilesDir);
+  const catalogue = new ProfileCatalogue(profiles, config.dataDir);
 
   const repos = {
     stations: new StationRepository(db),
@@ -205,8 +207,27 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       ? new OperationsRecorder({ bus, sink, directory, stationName: (id) => repos.stations.get(id)?.name, clock, log, flushMs: 5_000, snapshotMs: 60_000 })
       : undefined;
 
-  bus.on('device.readings', ({ device, readings }) => evaluator.onReadings(device, readings));
-  bus.on('device.event', ({ device, event }) => evaluator.onEvent(device, event));
+  // Rule time is summed here and exported when /metrics is scraped: no per-message metric call.
+  const ruleTime = metrics.ruleTime;
+  bus.on('device.readings', ({ device, readings }) => {
+    const t0 = performance.now();
+    evaluator.onReadings(device, readings);
+    ruleTime.message.seconds += (performance.now() - t0) / 1000;
+    ruleTime.message.count++;
+  });
+  bus.on('device.event', ({ device, event }) => {
+    const t0 = performance.now();
+    try {
+      evaluator.onEvent(device, event);
+    } finally {
+      ruleTime.message.seconds += (performance.now() - t0) / 1000;
+      ruleTime.message.count++;
+    }
+  });
+  bus.on('alarm.raised', ({ alarm }) => metrics.alarmsRaised.inc({ type: alarm.type, severity: alarm.severity }));
+  bus.on('alarm.updated', ({ change }) => {
+    if (change === 'notify_failed') metrics.notificationFailures.inc();
+  });
 
   const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log });
   const webhookSecret = config.webhookSecret ?? installationSecret(config.dataDir, log);
@@ -221,7 +242,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     ...(opts.alarms?.retry ? { retry: opts.alarms.retry } : {}),
     onAttempt: (channel, ok) => metrics.notificationAttempts.inc({ channel, result: ok ? 'delivered' : 'failed' }),
   });
-  engine = new AlarmEngine({ service: alarms, evaluator, worker: outbox, log });
+  engine = new AlarmEngine({ service: alarms, evaluator, worker: outbox, log, tickTiming: metrics.ruleTime.tick });
   new Gauge({
     name: 'carebell_open_alarms',
     help: 'Alarms not yet resolved, by severity',
@@ -305,6 +326,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       providers: repos.providers,
       accounts,
       provisioning,
+      catalogue,
+      sink,
       importDeps: { onboarding, stations: repos.stations, devices: repos.devices, directory, profiles, clock, transaction: (fn) => db.transaction(fn)() },
       metrics,
       health: () => {

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.ts';
 import type { RuleEvaluator } from '../rules/evaluator.ts';
+import type { RuleTiming } from '../core/metrics.ts';
 import type { OutboxWorker } from '../notify/worker.ts';
 import type { AlarmService } from './service.ts';
 
@@ -21,7 +22,10 @@ export class AlarmEngine {
     return this.#stopped;
   }
 
-  constructor(deps: { service: AlarmService; evaluator: RuleEvaluator; worker: OutboxWorker; log: Logger }) {
+  readonly #tickTiming: RuleTiming | undefined;
+
+  constructor(deps: { service: AlarmService; evaluator: RuleEvaluator; worker: OutboxWorker; log: Logger; tickTiming?: RuleTiming }) {
+    this.#tickTiming = deps.tickTiming;
     this.#service = deps.service;
     this.#evaluator = deps.evaluator;
     this.#worker = deps.worker;
@@ -30,10 +34,22 @@ export class AlarmEngine {
 
   /** Fires what is due and sends due deliveries; resolves when no delivery is under way. */
   async runDue(): Promise<void> {
-    this.#evaluator.tick();
+    this.#tickRules();
     this.#service.fireDueSteps();
     await this.#worker.tick();
     await this.#worker.idle();
+  }
+
+  #tickRules(): void {
+    const t0 = performance.now();
+    try {
+      this.#evaluator.tick();
+    } finally {
+      if (this.#tickTiming) {
+        this.#tickTiming.seconds += (performance.now() - t0) / 1000;
+        this.#tickTiming.count++;
+      }
+    }
   }
 
   /** After a commit that owes work: run soon, once, outside the caller's stack. */
@@ -58,7 +74,7 @@ export class AlarmEngine {
   start(intervalMs = 1_000): void {
     this.#timer = setInterval(() => {
       try {
-        this.#evaluator.tick();
+        this.#tickRules();
       } catch (err) {
         this.#log.error({ err }, 'rule tick failed');
       }

@@ -20,6 +20,8 @@ import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Provisioning } from '../onboarding/provisioning.ts';
+import type { TelemetrySink } from '../telemetry/point.ts';
+import type { ProfileCatalogue } from '../profiles/catalogue.ts';
 import type { ImportDeps } from '../onboarding/import.ts';
 import type { ProviderRepository, UserRepository } from '../store/users.ts';
 
@@ -38,6 +40,8 @@ export interface ApiContext {
   providers: ProviderRepository;
   accounts: Accounts;
   provisioning: Provisioning;
+  sink: TelemetrySink;
+  catalogue: ProfileCatalogue;
   importDeps: ImportDeps;
   metrics: Metrics;
   alarms: AlarmRepository;

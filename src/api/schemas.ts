@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { invalid } from '../core/errors.ts';
 import { PHONE_PATTERN } from '../onboarding/import.ts';
 
 /** Reusable request-schema pieces. */
@@ -13,5 +14,24 @@ export const phone = z
   .string()
   .trim()
   .regex(PHONE_PATTERN, 'must be a phone number: digits, optional leading +, spaces or dashes');
+
+/** Chart queries: a time range (default the last 24 h), reading kinds, and how many points at most per series. */
+export const telemetryQuery = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  kinds: z
+    .string()
+    .regex(/^[a-z0-9_]+(,[a-z0-9_]+)*$/, 'comma-separated reading kinds, e.g. heart_rate,spo2')
+    .optional(),
+  points: z.coerce.number().int().min(10).max(2000).default(300),
+});
+
+export function telemetryRange(q: z.infer<typeof telemetryQuery>, now: number): { from: number; to: number; bucketMs: number; kinds: string[] | undefined } {
+  const to = q.to ? Date.parse(q.to) : now;
+  const from = q.from ? Date.parse(q.from) : to - 86_400_000;
+  if (!(from < to)) throw invalid('from', 'from must be before to');
+  if (to - from > 366 * 86_400_000) throw invalid('from', 'at most a year at a time');
+  return { from, to, bucketMs: Math.max(1000, Math.ceil((to - from) / q.points)), kinds: q.kinds?.split(',') };
+}
 
 export const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);

@@ -1,8 +1,14 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The gateway's Prometheus metrics, on a registry of its own (several apps can live in one test process). */
+export interface RuleTiming {
+  count: number;
+  seconds: number;
+}
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
+  const ruleTime: Record<'message' | 'tick', RuleTiming> = { message: { count: 0, seconds: 0 }, tick: { count: 0, seconds: 0 } };
   /**
    * Counters bumped for every device message are plain numbers, copied into
    * prom-client when /metrics is scraped: prom-client hashes labels on every inc().
@@ -66,9 +72,31 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['channel', 'result'] as const,
       registers: [registry],
     }),
+    alarmsRaised: new Counter({ name: 'carebell_alarms_raised_total', help: 'Alarms raised, by type and severity', labelNames: ['type', 'severity'] as const, registers: [registry] }),
+    notificationFailures: new Counter({
+      name: 'carebell_notification_failures_total',
+      help: 'Notification failures: an attempt refused, retries given up, or a ladder step with targets that have no channel',
+      registers: [registry],
+    }),
+    ruleTime,
     telemetryStored: new Counter({ name: 'carebell_telemetry_points_stored_total', help: 'Telemetry points written to the sink', registers: [registry] }),
     telemetrySpool: new Gauge({ name: 'carebell_telemetry_spool_points', help: 'Telemetry points spooled on disk for an unreachable server', registers: [registry] }),
   };
+  for (const [name, help, pick] of [
+    ['carebell_rule_evaluation_seconds_total', 'Time spent evaluating alarm rules, by trigger (message: a device message; tick: the periodic time-driven pass)', (t: RuleTiming) => t.seconds],
+    ['carebell_rule_evaluations_total', 'Rule evaluation passes, by trigger', (t: RuleTiming) => t.count],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['trigger'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const trigger of ['message', 'tick'] as const) this.inc({ trigger }, pick(ruleTime[trigger]));
+      },
+    });
+  }
   return m;
 }
 

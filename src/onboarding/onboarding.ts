@@ -114,6 +114,21 @@ export class Onboarding {
     return resident;
   }
 
+  /** Changes a resident's details or contacts (given contacts replace the old ones). */
+  updateResident(id: string, patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts'>>): Resident {
+    if (!this.#d.residents.get(id)) throw notFound('resident', id);
+    const contacts = patch.contacts?.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null }));
+    if (contacts) {
+      const priorities = contacts.map((c) => c.priority);
+      if (new Set(priorities).size !== priorities.length) throw invalid('contacts', 'each contact needs a different priority');
+      contacts.sort((a, b) => a.priority - b.priority);
+    }
+    const { contacts: _c, notes, ...rest } = patch;
+    this.#d.residents.update(id, { ...rest, ...(notes !== undefined ? { notes: notes ?? null } : {}), ...(contacts ? { contacts } : {}) });
+    this.#d.onResidentChanged?.(id);
+    return this.#d.residents.get(id)!;
+  }
+
   #checkProvider(id: string | null | undefined): void {
     if (id && !this.#d.providers.get(id)) throw invalid('providerId', `provider ${id} does not exist; POST /api/v1/providers registers one`);
   }

@@ -79,19 +79,31 @@ export class ProfileError extends Error {
   }
 }
 
-/** Validates raw JSON as a profile and compiles it; errors name the JSON path. */
-export function compileProfile(raw: unknown, source = 'profile'): CompiledProfile {
+export interface ProfileProblem {
+  /** Where in the JSON, e.g. `messages.0.readings.2.scale` (`(root)` for the whole document). */
+  path: string;
+  message: string;
+}
+
+/** Validates raw JSON as a profile and compiles it, listing every problem with its JSON path. */
+export function checkProfile(raw: unknown): { profile: CompiledProfile; problems: [] } | { profile: undefined; problems: ProfileProblem[] } {
   const parsed = profileSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ProfileError(source, lines.join('; '));
+    return { profile: undefined, problems: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) };
   }
   try {
-    return new CompiledProfile(parsed.data);
+    return { profile: new CompiledProfile(parsed.data), problems: [] };
   } catch (err) {
-    if (err instanceof ProfileCompileError) throw new ProfileError(source, err.message);
+    if (err instanceof ProfileCompileError) return { profile: undefined, problems: [{ path: '(root)', message: err.message }] };
     throw err;
   }
+}
+
+/** Validates raw JSON as a profile and compiles it; errors name the JSON path. */
+export function compileProfile(raw: unknown, source = 'profile'): CompiledProfile {
+  const checked = checkProfile(raw);
+  if (!checked.profile) throw new ProfileError(source, checked.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  return checked.profile;
 }
 
 export class ProfileRegistry {
@@ -115,9 +127,12 @@ export class ProfileRegistry {
   }
 }
 
-/** Reads every `*.json` profile in a directory (except the JSON Schema). Any bad file is an error. */
-export function loadProfileDirectory(dir: string): ProfileRegistry {
-  const registry = new ProfileRegistry();
+/**
+ * Reads every `*.json` profile in a directory (except the JSON Schema) into a
+ * registry (a new one, or the given one: profiles registered through the API
+ * are loaded after the shipped ones). Any bad file is an error.
+ */
+export function loadProfileDirectory(dir: string, registry = new ProfileRegistry()): ProfileRegistry {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'profile.schema.json').sort();
   for (const file of files) {
     let raw: unknown;

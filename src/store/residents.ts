@@ -75,6 +75,26 @@ export class ResidentRepository {
     })();
   }
 
+  /** Changes the given details and, when `contacts` is given, replaces the contacts; one transaction. */
+  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts'>>): void {
+    this.#db.transaction(() => {
+      const sets: string[] = [];
+      const args: unknown[] = [];
+      const column = { name: 'name', address: 'address', livesAlone: 'lives_alone', capabilityLevel: 'capability_level', notes: 'notes' } as const;
+      for (const [key, col] of Object.entries(column) as Array<[keyof typeof column, string]>) {
+        if (patch[key] === undefined) continue;
+        sets.push(`${col} = ?`);
+        args.push(key === 'livesAlone' ? (patch.livesAlone ? 1 : 0) : patch[key]);
+      }
+      if (sets.length > 0) this.#db.prepare(`UPDATE residents SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
+      if (patch.contacts) {
+        this.#db.prepare('DELETE FROM contacts WHERE resident_id = ?').run(id);
+        const insertContact = this.#db.prepare('INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)');
+        for (const c of patch.contacts) insertContact.run(id, c.name, c.relation, c.phone, c.priority, c.webhookUrl);
+      }
+    })();
+  }
+
   updateSettings(id: string, settings: ResidentSettings): boolean {
     return this.#db.prepare('UPDATE residents SET settings = ? WHERE id = ?').run(JSON.stringify(settings), id).changes === 1;
   }

@@ -1,5 +1,5 @@
 import { InfluxDB, type IPoint } from 'influx';
-import type { StoredReading, TelemetryPoint, TelemetryQuery } from './point.ts';
+import type { Series, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery } from './point.ts';
 import type { RemoteWriter } from './remote-sink.ts';
 
 /**
@@ -70,6 +70,22 @@ export class InfluxV1Writer implements RemoteWriter {
     const out: StoredReading[] = [];
     for (const g of groups) for (const r of g.rows) out.push({ kind: g.name, ts: new Date(r.time).getTime(), value: r.value });
     return out.sort((a, b) => a.ts - b.ts || a.kind.localeCompare(b.kind));
+  }
+
+  /** Aggregated by InfluxDB: GROUP BY time() with an offset so buckets start at `from`. */
+  async series(q: SeriesQuery): Promise<Series[]> {
+    const bucket = Math.max(1, Math.floor(q.bucketMs));
+    const target = q.kinds && q.kinds.length > 0 ? q.kinds.map(escapeIdent).join(', ') : READING_MEASUREMENTS;
+    const rows = await this.client.query<{ time: Date; mean: number; min: number; max: number; n: number }>(
+      `SELECT mean(value) AS mean, min(value) AS min, max(value) AS max, count(value) AS n FROM ${target}
+       WHERE device = ${escapeString(q.deviceId)} AND time >= ${Math.floor(q.from)}ms AND time < ${Math.ceil(q.to)}ms
+       GROUP BY time(${bucket}ms, ${((Math.floor(q.from) % bucket) + bucket) % bucket}ms) fill(none)`,
+      { precision: 'ms', database: this.database },
+    );
+    return rows
+      .groups()
+      .map((g) => ({ kind: g.name, points: g.rows.map((r) => ({ t: new Date(r.time).getTime(), mean: r.mean, min: r.min, max: r.max, n: r.n })) }))
+      .sort((a, b) => a.kind.localeCompare(b.kind));
   }
 
   async close(): Promise<void> {}

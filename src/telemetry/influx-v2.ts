@@ -1,5 +1,5 @@
 import { InfluxDB, Point, setLogger, type WriteApi } from '@influxdata/influxdb-client';
-import type { StoredReading, TelemetryPoint, TelemetryQuery } from './point.ts';
+import { bucketize, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery } from './point.ts';
 import type { RemoteWriter } from './remote-sink.ts';
 import { toTags } from './influx-v1.ts';
 
@@ -63,6 +63,13 @@ export class InfluxV2Writer implements RemoteWriter {
       |> limit(n: ${q.limit ?? 10_000})`;
     const rows = await api.collectRows<{ _measurement: string; _time: string; _value: number }>(flux);
     return rows.map((r) => ({ kind: r._measurement, ts: Date.parse(r._time), value: r._value })).sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Raw readings bucketed here: one code path for every 2.x version's Flux. */
+  async series(q: SeriesQuery): Promise<Series[]> {
+    const kinds = q.kinds && q.kinds.length > 0 ? q.kinds : [undefined];
+    const readings = (await Promise.all(kinds.map((kind) => this.query({ deviceId: q.deviceId, from: q.from, to: q.to, limit: 200_000, ...(kind ? { kind } : {}) })))).flat();
+    return bucketize(readings, q.from, q.bucketMs);
   }
 
   async close(): Promise<void> {}

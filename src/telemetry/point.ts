@@ -47,6 +47,50 @@ export interface StoredReading {
   value: number;
 }
 
+/** Readings of one device over a time range, averaged into buckets of `bucketMs` (charts). */
+export interface SeriesQuery {
+  deviceId: string;
+  /** Reading kinds; all when absent. */
+  kinds?: string[];
+  from: number;
+  to: number;
+  bucketMs: number;
+}
+
+/** One bucket: starts at `t`, holds `n` readings. */
+export interface SeriesPoint {
+  t: number;
+  mean: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export interface Series {
+  kind: string;
+  points: SeriesPoint[];
+}
+
+/** Buckets readings (any order) aligned to `from`: for sinks that cannot aggregate themselves. */
+export function bucketize(readings: readonly StoredReading[], from: number, bucketMs: number): Series[] {
+  const byKind = new Map<string, Map<number, SeriesPoint>>();
+  for (const r of readings) {
+    let buckets = byKind.get(r.kind);
+    if (!buckets) byKind.set(r.kind, (buckets = new Map()));
+    const t = from + Math.floor((r.ts - from) / bucketMs) * bucketMs;
+    const p = buckets.get(t);
+    if (!p) buckets.set(t, { t, mean: r.value, min: r.value, max: r.value, n: 1 });
+    else {
+      p.mean += (r.value - p.mean) / ++p.n;
+      p.min = Math.min(p.min, r.value);
+      p.max = Math.max(p.max, r.value);
+    }
+  }
+  return [...byKind]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, buckets]) => ({ kind, points: [...buckets.values()].sort((a, b) => a.t - b.t) }));
+}
+
 /** Where telemetry goes: SQLite inside the gateway, or InfluxDB. */
 export interface TelemetrySink {
   readonly name: string;
@@ -55,6 +99,8 @@ export interface TelemetrySink {
   /** Stores readings as they came off the bus; sinks may skip building point objects. */
   writeBatches?(batches: ReadingBatch[]): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;
+  /** Downsampled series for charts, aggregated where the data lives. */
+  series(q: SeriesQuery): Promise<Series[]>;
   /** Points waiting on disk for an unreachable server. */
   backlog(): number;
   close(): Promise<void>;

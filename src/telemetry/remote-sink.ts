@@ -1,13 +1,14 @@
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { DiskSpool } from './spool.ts';
-import type { StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+import type { Series, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
 
 /** The part of a remote time-series server the gateway needs. */
 export interface RemoteWriter {
   readonly name: string;
   write(points: TelemetryPoint[]): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;
+  series(q: SeriesQuery): Promise<Series[]>;
   close(): Promise<void>;
 }
 
@@ -78,6 +79,10 @@ export class SpoolingRemoteSink implements TelemetrySink {
 
   query(q: TelemetryQuery): Promise<StoredReading[]> {
     return this.#writer.query(q);
+  }
+
+  series(q: SeriesQuery): Promise<Series[]> {
+    return this.#writer.series(q);
   }
 
   backlog(): number {

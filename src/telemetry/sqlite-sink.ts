@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../core/worker.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { telemetryMigrations } from '../store/migrations.ts';
-import type { ReadingBatch, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+import type { ReadingBatch, Series, SeriesPoint, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
 import type { ColumnBatch, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
 
 export const TELEMETRY_DB_FILE = 'telemetry.db';
@@ -78,6 +78,32 @@ export class SqliteTelemetrySink implements TelemetrySink {
     return this.#db
       .prepare('SELECT t.ts AS ts, j.key AS kind, j.value AS value FROM telemetry t, json_each(t.v) j WHERE t.device_id = ? AND t.ts >= ? AND t.ts < ? ORDER BY t.ts, j.key LIMIT ?')
       .all(q.deviceId, q.from, q.to, limit) as StoredReading[];
+  }
+
+  async series(q: SeriesQuery): Promise<Series[]> {
+    const kinds = q.kinds && q.kinds.length > 0 ? q.kinds : undefined;
+    const rows = this.#db
+      .prepare(
+        `SELECT j.key AS kind, CAST(t.ts - @from AS INTEGER) / CAST(@bucket AS INTEGER) AS b, avg(j.value) AS mean, min(j.value) AS min, max(j.value) AS max, count(*) AS n
+         FROM telemetry t, json_each(t.v) j
+         WHERE t.device_id = @device AND t.ts >= @from AND t.ts < @to ${kinds ? `AND j.key IN (${kinds.map((_, i) => `@k${i}`).join(', ')})` : ''}
+         GROUP BY kind, b ORDER BY kind, b`,
+      )
+      .all({ device: q.deviceId, from: Math.floor(q.from), to: Math.ceil(q.to), bucket: Math.max(1, Math.floor(q.bucketMs)), ...Object.fromEntries((kinds ?? []).map((k, i) => [`k${i}`, k])) }) as Array<{
+      kind: string;
+      b: number;
+      mean: number;
+      min: number;
+      max: number;
+      n: number;
+    }>;
+    const out = new Map<string, SeriesPoint[]>();
+    for (const r of rows) {
+      let points = out.get(r.kind);
+      if (!points) out.set(r.kind, (points = []));
+      points.push({ t: Math.floor(q.from) + r.b * Math.max(1, Math.floor(q.bucketMs)), mean: r.mean, min: r.min, max: r.max, n: r.n });
+    }
+    return [...out].map(([kind, points]) => ({ kind, points }));
   }
 
   /** Deletes readings older than `cutoff`, device by device, in the writer thread. */

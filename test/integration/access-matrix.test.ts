@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { root } from '../helpers/processes.ts';
 import { roles as allRoles, type Role } from '../../src/store/users.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { seedTenants, type Tenants } from '../helpers/tenants.ts';
@@ -53,6 +56,9 @@ describe('access matrix: every route × every role × own and other scope', () =
       detail: {},
       actor: 'test',
     }).id;
+
+  /** A new model: the reference door contact under a new id. */
+  const newProfile = () => ({ ...JSON.parse(readFileSync(join(root, 'device-profiles/carebell-door-contact.json'), 'utf8')), $schema: undefined, id: unique('acme-door').toLowerCase() });
 
   /** A fresh device on the own or other side (decommissioning or rotating changes it). */
   const device = async (w: Which): Promise<string> => (await gw.onboardDevice('carebell-door-contact', t.residents[w])).id;
@@ -139,6 +145,7 @@ describe('access matrix: every route × every role × own and other scope', () =
       ids: () => t.residents,
       idOf: (r) => r.id,
     },
+    'PATCH /api/v1/residents/:id': { kind: 'item', roles: staff, call: (w) => ({ method: 'PATCH', url: `/api/v1/residents/${t.residents[w]}`, body: { notes: unique('备注') } }) },
     'GET /api/v1/residents/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}` }) },
     'POST /api/v1/residents/import': {
       kind: 'create',
@@ -150,6 +157,7 @@ describe('access matrix: every route × every role × own and other scope', () =
       }),
       otherVisibleTo: ['provider'],
     },
+    'GET /api/v1/residents/:id/telemetry': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}/telemetry` }) },
     'GET /api/v1/residents/:id/provisioning': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}/provisioning` }) },
     'PUT /api/v1/residents/:id/settings': {
       kind: 'item',
@@ -170,12 +178,15 @@ describe('access matrix: every route × every role × own and other scope', () =
       idOf: (d) => d.id,
     },
     'GET /api/v1/devices/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}` }) },
+    'GET /api/v1/devices/:id/telemetry': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}/telemetry?kinds=battery` }) },
     'GET /api/v1/devices/:id/provisioning': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}/provisioning` }) },
     'POST /api/v1/devices/:id/rotate-secret': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/devices/${await device(w)}/rotate-secret` }) },
     'POST /api/v1/devices/:id/decommission': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/devices/${await device(w)}/decommission` }) },
     'GET /api/v1/devices/:id/dead-letters': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}/dead-letters` }) },
 
     'GET /api/v1/profiles': { kind: 'any', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/profiles' }) },
+    'POST /api/v1/profiles/validate': { kind: 'any', roles: ['admin', 'provider'], call: () => ({ method: 'POST', url: '/api/v1/profiles/validate', body: newProfile() }) },
+    'POST /api/v1/profiles': { kind: 'any', roles: ['admin', 'provider'], call: () => ({ method: 'POST', url: '/api/v1/profiles', body: newProfile() }) },
     'GET /api/v1/profiles/:id': { kind: 'any', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/profiles/carebell-sos-pendant' }) },
 
     'GET /api/v1/dead-letters': {

@@ -70,6 +70,11 @@ describe('alarms end to end', () => {
     const metrics = (await gw.api('GET', '/metrics', undefined, null)).body as string;
     expect(metrics).toContain('carebell_open_alarms{severity="critical"} 1');
     expect(metrics).toMatch(/carebell_outbox_pending \d+/);
+    expect(metrics).toContain('carebell_alarms_raised_total{type="sos",severity="critical"} 1');
+    const ruleSeconds = Number(/carebell_rule_evaluation_seconds_total\{trigger="message"\} (\S+)/.exec(metrics)?.[1]);
+    const ruleRuns = Number(/carebell_rule_evaluations_total\{trigger="message"\} (\S+)/.exec(metrics)?.[1]);
+    expect(ruleRuns).toBeGreaterThanOrEqual(1); // the redelivery is dropped before the rules
+    expect(ruleSeconds).toBeGreaterThan(0);
   });
 
   it('walks the ladder with signed webhooks: station at once, street and primary contact at 60 s, district and every contact at 180 s', async () => {
@@ -238,6 +243,9 @@ describe('a webhook target that is down, then up', () => {
 
     const timeline = (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.timeline.filter((t: any) => t.detail?.channel === 'webhook' && t.detail?.event === 'alarm.raised');
     expect(timeline.map((t: any) => `${t.kind}#${t.detail.attempt}${t.detail.error ? ':' + t.detail.error : ''}`)).toEqual(['notify_failed#1:HTTP 503', 'notify_failed#2:HTTP 503', 'notified#3']);
+    const allFailures = (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.timeline.filter((t: any) => t.kind === 'notify_failed').length;
+    const metrics = (await gw.api('GET', '/metrics', undefined, null)).body as string;
+    expect(Number(/carebell_notification_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(allFailures);
     await client.endAsync();
   });
 });

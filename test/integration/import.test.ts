@@ -113,4 +113,29 @@ describe('bulk onboarding from CSV', () => {
     const unclosed = await post(`${HEADER}\n"王,路\n`, 'dryRun=true');
     expect(unclosed.body.errors).toEqual([{ line: 2, field: 'file', reason: 'line 2: a quoted field is not closed' }]);
   });
+
+  it('a resident\'s details and contacts can be changed; contacts are replaced and kept in priority order', async () => {
+    const path = `/api/v1/residents/${t.residents.own}`;
+    const patched = await gw.api('PATCH', path, {
+      livesAlone: false,
+      notes: '女儿已搬来同住',
+      contacts: [
+        { name: '王芳', relation: 'daughter', phone: '+86 139 0000 3002', priority: 2, webhookUrl: 'https://family.example/hook' },
+        { name: '王强', relation: 'son', phone: '+86 139 0000 3001', priority: 1 },
+      ],
+    }, t.users.provider.token);
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ livesAlone: false, notes: '女儿已搬来同住', name: '王秀英' });
+    expect(patched.body.contacts.map((c: { name: string; priority: number }) => [c.priority, c.name])).toEqual([
+      [1, '王强'],
+      [2, '王芳'],
+    ]);
+    const dup = await gw.api('PATCH', path, { contacts: [{ name: 'a', relation: 'b', phone: '+86 139 0000 3003', priority: 1 }, { name: 'c', relation: 'd', phone: '+86 139 0000 3004', priority: 1 }] });
+    expect(dup.status).toBe(400);
+    expect(dup.body.error.field).toBe('contacts');
+    const badPhone = await gw.api('PATCH', path, { contacts: [{ name: 'a', relation: 'b', phone: 'none', priority: 1 }] });
+    expect(badPhone.body.error.field).toBe('contacts.0.phone');
+    expect((await gw.api('PATCH', path, { notes: 'x' }, t.users.family.token)).status).toBe(403);
+    expect((await gw.api('GET', path)).body.contacts).toHaveLength(2); // the refused changes changed nothing
+  });
 });

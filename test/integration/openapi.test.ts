@@ -53,4 +53,15 @@ describe('OpenAPI document', () => {
     const init = await (await fetch(`${gw.urls.httpUrl}/docs/static/swagger-initializer.js`)).text();
     expect(init).toContain('/openapi.json');
   });
+
+  it('/readyz says ready while serving, and not ready once the alarm engine has stopped', async () => {
+    const ready = await fetch(`${gw.urls.httpUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { broker: { ok: true }, database: { ok: true }, shutdown: { ok: true }, alarms: { ok: true } } });
+    await gw.app.engine.stop();
+    const stopped = await fetch(`${gw.urls.httpUrl}/readyz`);
+    expect(stopped.status).toBe(503);
+    expect(await stopped.json()).toMatchObject({ status: 'not_ready', checks: { alarms: { ok: false } } });
+    expect((await fetch(`${gw.urls.httpUrl}/healthz`)).status).toBe(200); // alive, just not ready
+  });
 });

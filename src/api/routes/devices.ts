@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { invalid } from '../../core/errors.ts';
 import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
-import { idParam, limitQuery } from '../schemas.ts';
-import { deadLetterView, deviceView } from '../views.ts';
+import { idParam, limitQuery, telemetryQuery, telemetryRange } from '../schemas.ts';
+import { deadLetterView, deviceView, iso } from '../views.ts';
 
 const createDevice = z
   .object({
@@ -52,6 +52,17 @@ export function deviceRoutes(app: Api, ctx: ApiContext): void {
       deadLetters: ctx.deadLetters.count(record.id),
     };
   });
+
+  app.get(
+    '/devices/:id/telemetry',
+    { schema: { params: idParam, querystring: telemetryQuery, summary: 'A device\'s readings over a time range, downsampled for charts (mean, min, max per bucket)', tags: ['devices'] } },
+    async (req) => {
+      Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
+      const range = telemetryRange(req.query, ctx.clock.now());
+      const series = await ctx.sink.series({ deviceId: req.params.id, from: range.from, to: range.to, bucketMs: range.bucketMs, ...(range.kinds ? { kinds: range.kinds } : {}) });
+      return { deviceId: req.params.id, from: iso(range.from), to: iso(range.to), bucketSeconds: range.bucketMs / 1000, series };
+    },
+  );
 
   app.get(
     '/devices/:id/provisioning',

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { invalid } from '../../core/errors.ts';
 import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
-import { idParam, phone, webhookUrl } from '../schemas.ts';
-import { residentView } from '../views.ts';
+import { idParam, phone, telemetryQuery, telemetryRange, webhookUrl } from '../schemas.ts';
+import { iso, residentView } from '../views.ts';
 import { IMPORT_COLUMNS, importResidents } from '../../onboarding/import.ts';
 import { timeZoneSchema } from '../../core/time-zone.ts';
 import { residentSettingsSchema } from '../../rules/resident-settings.ts';
@@ -74,10 +74,41 @@ export function residentRoutes(app: Api, ctx: ApiContext): void {
       .map(residentView),
   );
 
+  app.patch(
+    '/residents/:id',
+    {
+      onRequest: roles('admin', 'operator', 'provider'),
+      schema: {
+        params: idParam,
+        body: createResident.pick({ name: true, address: true, livesAlone: true, capabilityLevel: true, notes: true }).partial().extend({ contacts: z.array(contact).max(10).optional() }).strict(),
+        summary: 'Change a resident\'s details; contacts, when given, replace the old ones (priority order = escalation order)',
+        tags: ['residents'],
+      },
+    },
+    async (req) => {
+      Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
+      return residentView(ctx.onboarding.updateResident(req.params.id, req.body));
+    },
+  );
+
   app.put('/residents/:id/settings', { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: residentSettingsSchema, summary: 'Replace a resident\'s care settings (thresholds, cancel window, night hours)', tags: ['residents'] } }, async (req) => {
     Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
     return residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body));
   });
+
+  app.get(
+    '/residents/:id/telemetry',
+    { schema: { params: idParam, querystring: telemetryQuery, summary: 'Every device\'s readings of a resident over a time range, downsampled for charts', tags: ['residents'] } },
+    async (req) => {
+      const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
+      const range = telemetryRange(req.query, ctx.clock.now());
+      const devices = ctx.devices.list().filter((d) => d.residentId === resident.id);
+      const perDevice = await Promise.all(
+        devices.map(async (d) => (await ctx.sink.series({ deviceId: d.id, from: range.from, to: range.to, bucketMs: range.bucketMs, ...(range.kinds ? { kinds: range.kinds } : {}) })).map((s) => ({ deviceId: d.id, profile: d.profileId, ...s }))),
+      );
+      return { residentId: resident.id, from: iso(range.from), to: iso(range.to), bucketSeconds: range.bucketMs / 1000, series: perDevice.flat() };
+    },
+  );
 
   app.get(
     '/residents/:id/provisioning',

@@ -23,6 +23,9 @@ class Server implements RemoteWriter {
   async query() {
     return [];
   }
+  async series() {
+    return [];
+  }
   async close() {}
 }
 

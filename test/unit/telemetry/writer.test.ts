@@ -23,6 +23,9 @@ class RecordingSink implements TelemetrySink {
   async query() {
     return [];
   }
+  async series() {
+    return [];
+  }
   backlog() {
     return 0;
   }
