@@ -16,6 +16,7 @@ import { alarmRoutes } from './routes/alarms.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { consoleRoutes } from '../console/serve.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -69,6 +70,7 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
   app.register(async (root) => {
     const service = root.withTypeProvider<ZodTypeProvider>();
     healthRoutes(service, ctx);
+    consoleRoutes(service);
     service.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
   app.register(

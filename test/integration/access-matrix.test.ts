@@ -65,6 +65,9 @@ describe('access matrix: every route × every role × own and other scope', () =
 
   const matrix: Record<string, Row> = {
     'GET /': { kind: 'public', url: '/' },
+    'GET /api': { kind: 'public', url: '/api' },
+    'GET /console/app.js': { kind: 'public', url: '/console/app.js' },
+    'GET /console/app.css': { kind: 'public', url: '/console/app.css' },
     'GET /healthz': { kind: 'public', url: '/healthz' },
     'GET /readyz': { kind: 'public', url: '/readyz' },
     'GET /metrics': { kind: 'public', url: '/metrics' },

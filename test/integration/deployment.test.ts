@@ -119,6 +119,12 @@ describe('deployment files', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'carebell-dist-'));
     try {
       const gw = await startProcess({ CAREBELL_DATA_DIR: dataDir }, ['dist/main.js', 'start']);
+      const page = await fetch(`${gw.http}/`);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('/console/app.js');
+      const script = await (await fetch(`${gw.http}/console/app.js`)).text();
+      expect(script.length).toBeGreaterThan(10_000);
+      expect(script.split('\n').length).toBeLessThan(50); // the minified bundle from npm run build, not a dev bundle
       const health = await fetch(`${gw.http}/healthz`);
       expect(health.status).toBe(200);
       expect(((await health.json()) as { status: string }).status).toBe('ok');

@@ -2,8 +2,9 @@ import type { Api, ApiContext } from '../context.ts';
 
 /** Unauthenticated: liveness, readiness and Prometheus metrics. */
 export function healthRoutes(app: Api, ctx: ApiContext): void {
-  app.get('/', { schema: { hide: true } }, async () => ({
+  app.get('/api', { schema: { hide: true } }, async () => ({
     service: 'carebell',
+    console: '/',
     api: '/api/v1',
     docs: '/docs',
     openapi: '/openapi.json',

@@ -1,0 +1,129 @@
+/** The API as the console uses it: the logged-in user's token on every request. */
+export interface Session {
+  token: string;
+  user: User;
+}
+export interface User {
+  id: string | null;
+  username: string;
+  role: 'admin' | 'operator' | 'provider' | 'family';
+  displayName: string | null;
+  stationId: string | null;
+  providerId: string | null;
+  residentId: string | null;
+}
+export interface Alarm {
+  id: string;
+  type: string;
+  severity: 'critical' | 'major' | 'minor' | 'info';
+  state: 'open' | 'acknowledged' | 'resolved';
+  residentId: string | null;
+  deviceId: string | null;
+  stationId: string | null;
+  raisedAt: string;
+  updatedAt: string;
+  count: number;
+  escalationLevel: number;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  outcome: string | null;
+  assignedTo: string | null;
+}
+export interface TimelineEntry {
+  at: string;
+  kind: string;
+  actor: string;
+  detail: Record<string, unknown> | null;
+}
+export interface AlarmDetail extends Alarm {
+  timeline: TimelineEntry[];
+  nextEscalation: { step: number; kind: string; dueAt: string } | null;
+}
+export interface Contact {
+  name: string;
+  relation: string;
+  phone: string;
+  priority: number;
+}
+export interface Resident {
+  id: string;
+  name: string;
+  address: string;
+  stationId: string;
+  providerId: string | null;
+  livesAlone: boolean;
+  capabilityLevel: number;
+  notes: string | null;
+  contacts: Contact[];
+}
+export interface Device {
+  id: string;
+  profile: string;
+  residentId: string | null;
+  stationId: string | null;
+  providerId: string | null;
+  online: boolean;
+  lastSeen: string | null;
+  battery: number | null;
+  provisioned: boolean;
+  decommissioned: boolean;
+}
+export interface Station {
+  id: string;
+  name: string;
+  level: string;
+  parentId: string | null;
+}
+export interface Provider {
+  id: string;
+  name: string;
+}
+export interface DeadLetter {
+  id: number;
+  receivedAt: string;
+  topic: string;
+  code: string;
+  reason: string;
+  payloadText?: string | null;
+}
+export interface Series {
+  deviceId?: string;
+  kind: string;
+  points: Array<{ t: number; mean: number; min: number; max: number; n: number }>;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let token: string | null = null;
+let onUnauthorized: () => void = () => {};
+
+export function useToken(value: string | null, unauthorized: () => void): void {
+  token = value;
+  onUnauthorized = unauthorized;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  if (res.status === 204) return undefined as T;
+  const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/auth/login') onUnauthorized();
+    throw new ApiError(res.status, data?.error?.code ?? 'error', data?.error?.message ?? res.statusText);
+  }
+  return data as T;
+}
+
+export const login = (username: string, password: string) => api<{ token: string; expiresAt: string; user: User }>('POST', '/auth/login', { username, password });

@@ -1,0 +1,134 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { useToken, type Alarm } from './api.ts';
+import { notifyHidden, setAlarmSound } from './alert.ts';
+import { term } from './i18n.ts';
+import { openLive } from './live.ts';
+import { elapsed, store, t, useConsole } from './state.ts';
+import { Login } from './views/login.tsx';
+import { Queue } from './views/queue.tsx';
+import { AlarmDetailView } from './views/alarm-detail.tsx';
+import { Fleet } from './views/fleet.tsx';
+import { Family } from './views/family.tsx';
+import { Bell } from './views/icon.tsx';
+import './app.css';
+
+/** `#/`, `#/alarm/<id>`, `#/fleet`. */
+function useRoute(): string[] {
+  const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const on = () => setRoute(read());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+function logout(): void {
+  const token = store.state.session?.token;
+  store.set({ session: null, alarms: new Map(), residents: new Map() });
+  if (token) void fetch('/api/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  location.hash = '#/';
+}
+
+/** While a critical alarm waits unacknowledged, a red strip on every page says so and leads to it. */
+function CriticalBanner() {
+  const s = useConsole();
+  const waiting = [...s.alarms.values()].filter((a) => a.severity === 'critical' && a.state === 'open').sort((a, b) => Date.parse(a.raisedAt) - Date.parse(b.raisedAt));
+  const oldest = waiting[0];
+  if (!oldest) return null;
+  return (
+    <a class="banner critical" href={`#/alarm/${oldest.id}`} data-testid="critical-banner">
+      <Bell /> {t('banner.critical', { n: waiting.length })} · {term(s.lang, 'alarm', oldest.type)} · {s.residents.get(oldest.residentId ?? '')?.name ?? ''} · {elapsed(oldest.raisedAt, s.now)}
+    </a>
+  );
+}
+
+function App() {
+  const s = useConsole();
+  const route = useRoute();
+  const session = s.session;
+  useToken(session?.token ?? null, logout);
+  document.documentElement.lang = s.lang === 'zh' ? 'zh-CN' : 'en';
+
+  // The live stream and the open alarms, while logged in.
+  useEffect(() => {
+    if (!session) return;
+    void store.loadAlarms().catch((err: Error) => store.set({ error: err.message }));
+    void store.loadProfiles().catch(() => {});
+    const close = openLive(session.token, {
+      state: (live) => store.set({ live }),
+      reset: () => void store.loadAlarms().catch(() => {}),
+      event: (e) => {
+        if (e.event === 'alarm.raised' || e.event === 'alarm.updated') {
+          const alarm = e.data as Alarm & { change?: string };
+          store.putAlarm(alarm);
+          if (e.event === 'alarm.raised' && alarm.severity === 'critical') {
+            notifyHidden(t('notify.title', { type: term(store.state.lang, 'alarm', alarm.type) }), store.state.residents.get(alarm.residentId ?? '')?.name ?? '', alarm.id);
+          }
+        }
+        window.dispatchEvent(new CustomEvent('carebell:live', { detail: e }));
+      },
+    });
+    const tick = setInterval(() => store.set({ now: Date.now() }), 1_000);
+    return () => {
+      close();
+      clearInterval(tick);
+    };
+  }, [session?.token]);
+
+  // A critical alarm nobody has acknowledged sounds until someone does (or the user mutes this session).
+  const ringing = [...s.alarms.values()].some((a) => a.severity === 'critical' && a.state === 'open');
+  useEffect(() => setAlarmSound(ringing && !s.muted && session !== null), [ringing, s.muted, session]);
+
+  if (!session) return <Login />;
+  const family = session.user.role === 'family';
+  const page = route[0] ?? '';
+
+  return (
+    <div class={`shell role-${session.user.role}`}>
+      <header class="topbar">
+        <a class="brand" href="#/">
+          <Bell /> carebell <span class="brand-sub">{t('brand')}</span>
+        </a>
+        {!family && (
+          <nav>
+            <a href="#/" class={page === '' || page === 'alarm' ? 'active' : ''}>
+              {t('nav.queue')}
+              {s.alarms.size > 0 && <span class="count">{s.alarms.size}</span>}
+            </a>
+            <a href="#/fleet" class={page === 'fleet' ? 'active' : ''}>
+              {t('nav.fleet')}
+            </a>
+          </nav>
+        )}
+        <span class={`live live-${s.live}`} role="status" data-testid="live">
+          {t(s.live === 'connected' ? 'live.connected' : s.live === 'connecting' ? 'live.connecting' : 'live.reconnecting')}
+        </span>
+        <span class="spacer" />
+        {!family && (
+          <button class="ghost" onClick={() => store.set({ muted: !s.muted })} data-testid="mute" title="M">
+            {t(s.muted ? 'sound.off' : 'sound.on')}
+          </button>
+        )}
+        <button class="ghost" onClick={() => store.set({ lang: s.lang === 'zh' ? 'en' : 'zh' })} data-testid="lang">
+          {t('lang.switch')}
+        </button>
+        <span class="user">{session.user.displayName ?? session.user.username}</span>
+        <button class="ghost" onClick={logout}>
+          {t('logout')}
+        </button>
+      </header>
+      {!family && ringing && <CriticalBanner />}
+      {s.error && (
+        <div class="banner error" onClick={() => store.set({ error: null })}>
+          {t('error.generic', { message: s.error })}
+        </div>
+      )}
+      <main>{family ? page === 'alarm' && route[1] ? <AlarmDetailView id={route[1]} /> : <Family /> : page === 'alarm' && route[1] ? <AlarmDetailView id={route[1]} /> : page === 'fleet' ? <Fleet /> : <Queue />}</main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,190 @@
+import { useEffect, useState } from 'preact/hooks';
+import { acknowledge, take } from '../actions.ts';
+import { api, type AlarmDetail, type Device, type Resident, type Series } from '../api.ts';
+import { term, type Lang } from '../i18n.ts';
+import { elapsed, t, useConsole, when } from '../state.ts';
+import { VitalChart } from './chart.tsx';
+import { Dialog, type DialogKind } from './dialogs.tsx';
+import { DeviceList } from './devices.tsx';
+
+const VITALS: Array<{ kinds: string[]; title: 'reading.heart_rate' | 'reading.spo2' | 'reading.systolic_bp' | 'reading.body_temperature'; unit: string }> = [
+  { kinds: ['heart_rate'], title: 'reading.heart_rate', unit: 'bpm' },
+  { kinds: ['spo2'], title: 'reading.spo2', unit: '%' },
+  { kinds: ['systolic_bp', 'diastolic_bp'], title: 'reading.systolic_bp', unit: 'mmHg' },
+  { kinds: ['body_temperature'], title: 'reading.body_temperature', unit: '°C' },
+];
+
+/** What a timeline entry's detail says, in a line. */
+export function detailText(detail: Record<string, unknown> | null, lang: Lang): string {
+  if (!detail) return '';
+  const parts: string[] = [];
+  if (typeof detail.note === 'string') parts.push(detail.note);
+  if (typeof detail.outcome === 'string') parts.push(term(lang, 'outcome', detail.outcome));
+  if (typeof detail.target === 'string') parts.push(detail.target);
+  if (typeof detail.channel === 'string') parts.push(`${detail.channel}${detail.error ? `: ${String(detail.error)}` : ''}`);
+  if (typeof detail.to === 'string') parts.push(`→ ${detail.to}`);
+  if (typeof detail.step === 'string') parts.push(detail.step);
+  return parts.join(' · ');
+}
+
+/** One alarm: actions, its timeline, the resident card, their devices, and 24 h of vitals around it. */
+export function AlarmDetailView({ id }: { id: string }) {
+  const s = useConsole();
+  const [alarm, setAlarm] = useState<AlarmDetail | null>(null);
+  const [resident, setResident] = useState<Resident | null>(null);
+  const [devices, setDevices] = useState<Device[]>([]);
+  const [vitals, setVitals] = useState<Series[] | null>(null);
+  const [dialog, setDialog] = useState<DialogKind>(null);
+  const [missing, setMissing] = useState(false);
+
+  const load = async () => {
+    try {
+      const a = await api<AlarmDetail>('GET', `/alarms/${id}`);
+      setAlarm(a);
+      return a;
+    } catch {
+      setMissing(true);
+      return null;
+    }
+  };
+
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      const a = await load();
+      if (!a?.residentId || !live) return;
+      const [r, d] = await Promise.all([api<Resident>('GET', `/residents/${a.residentId}`), api<Device[]>('GET', `/devices?residentId=${a.residentId}`)]);
+      if (!live) return;
+      setResident(r);
+      setDevices(d);
+      const raised = Date.parse(a.raisedAt);
+      const to = Math.min(Date.now(), raised + 3_600_000);
+      const q = `from=${new Date(to - 86_400_000).toISOString()}&to=${new Date(to).toISOString()}&points=200&kinds=heart_rate,spo2,systolic_bp,diastolic_bp,body_temperature`;
+      const res = await api<{ series: Series[] }>('GET', `/residents/${a.residentId}/telemetry?${q}`).catch(() => ({ series: [] }));
+      if (live) setVitals(res.series);
+    })();
+    const refresh = (e: Event) => {
+      const detail = (e as CustomEvent).detail as { id?: string; data?: { id?: string } };
+      if (detail.id === id || detail.data?.id === id) void load();
+    };
+    addEventListener('carebell:live', refresh);
+    addEventListener('carebell:changed', refresh);
+    return () => {
+      live = false;
+      removeEventListener('carebell:live', refresh);
+      removeEventListener('carebell:changed', refresh);
+    };
+  }, [id]);
+
+  if (missing) return <p class="card empty">404</p>;
+  if (!alarm) return <p class="card empty">…</p>;
+  const family = s.session?.user.role === 'family';
+  const staff = s.session?.user.role === 'admin' || s.session?.user.role === 'operator';
+
+  return (
+    <section class="detail" data-testid="alarm-detail" data-state={alarm.state}>
+      <div class="section-head">
+        <a href="#/" class="ghost button">
+          ← {t('action.back')}
+        </a>
+        <h1>
+          <span class={`badge sev-${alarm.severity}`}>{term(s.lang, 'severity', alarm.severity)}</span> {term(s.lang, 'alarm', alarm.type)}
+          {resident && <span class="muted"> · {resident.name}</span>}
+        </h1>
+        <span class={`state state-${alarm.state}`} data-testid="detail-state">
+          {term(s.lang, 'state', alarm.state)}
+        </span>
+        {alarm.state !== 'resolved' && <span class="elapsed big">{elapsed(alarm.raisedAt, s.now)}</span>}
+      </div>
+      <div class="actions-bar">
+        {alarm.state === 'open' && (staff || family) && (
+          <button class="primary" onClick={() => void acknowledge(alarm.id).then(load).catch(() => {})} data-action="ack">
+            {t(family ? 'action.going' : 'action.ack')}
+          </button>
+        )}
+        {staff && alarm.state !== 'resolved' && (
+          <>
+            {!alarm.assignedTo && (
+              <button class="ghost" onClick={() => void take(alarm.id).then(load).catch(() => {})} data-action="take">
+                {t('action.take')}
+              </button>
+            )}
+            <button class="ghost" onClick={() => setDialog({ kind: 'note', alarmId: alarm.id })} data-action="note">
+              {t('action.note')}
+            </button>
+            <button class="ghost" onClick={() => setDialog({ kind: 'resolve', alarmId: alarm.id })} data-action="resolve">
+              {t('action.resolve')}
+            </button>
+          </>
+        )}
+        <span class="muted">
+          {t('queue.level')}: {term(s.lang, 'level', alarm.escalationLevel)}
+          {alarm.nextEscalation && alarm.state === 'open' && ` · ${t('detail.nextEscalation')} ${when(alarm.nextEscalation.dueAt, s.lang)}`}
+        </span>
+      </div>
+      <div class="detail-grid">
+        <div class="card">
+          <h2>{t('detail.timeline')}</h2>
+          <ol class="timeline" data-testid="timeline">
+            {alarm.timeline.map((e) => (
+              <li class={`tl-${e.kind}`} data-kind={e.kind}>
+                <time>{when(e.at, s.lang)}</time>
+                <strong>{term(s.lang, 'timeline', e.kind)}</strong>
+                <span class="actor">{e.actor}</span>
+                <span class="muted">{detailText(e.detail, s.lang)}</span>
+              </li>
+            ))}
+          </ol>
+        </div>
+        {resident && (
+          <div class="card resident-card" data-testid="resident-card">
+            <h2>{t('detail.resident')}</h2>
+            <h3>{resident.name}</h3>
+            <dl>
+              <dt>{t('detail.address')}</dt>
+              <dd>{resident.address}</dd>
+              <dt>{t('detail.livesAlone')}</dt>
+              <dd>{t(resident.livesAlone ? 'yes' : 'no')}</dd>
+              <dt>{t('detail.capability')}</dt>
+              <dd>{resident.capabilityLevel}</dd>
+              {resident.notes && (
+                <>
+                  <dt>{t('detail.notes')}</dt>
+                  <dd>{resident.notes}</dd>
+                </>
+              )}
+            </dl>
+            <h4>{t('detail.contacts')}</h4>
+            <ol class="contacts">
+              {resident.contacts.map((c) => (
+                <li>
+                  {c.name} <span class="muted">({c.relation})</span> <a href={`tel:${c.phone.replace(/[\s-]/g, '')}`}>{c.phone}</a>
+                </li>
+              ))}
+            </ol>
+            <h4>{t('detail.devices')}</h4>
+            <DeviceList devices={devices} compact />
+          </div>
+        )}
+      </div>
+      {resident && (
+        <div class="card">
+          <h2>{t('detail.vitals')}</h2>
+          {vitals === null ? (
+            <p class="muted">…</p>
+          ) : vitals.length === 0 ? (
+            <p class="muted">{t('detail.noVitals')}</p>
+          ) : (
+            <div class="charts">
+              {VITALS.map((v) => {
+                const series = vitals.filter((x) => v.kinds.includes(x.kind));
+                return series.length > 0 && <VitalChart title={t(v.title)} unit={v.unit} series={series} markAt={Date.parse(alarm.raisedAt)} lang={s.lang} />;
+              })}
+            </div>
+          )}
+        </div>
+      )}
+      <Dialog dialog={dialog} close={() => (setDialog(null), void load())} />
+    </section>
+  );
+}
