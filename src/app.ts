@@ -46,6 +46,7 @@ import { TelemetryWriter } from './telemetry/writer.ts';
 import { OperationsRecorder } from './telemetry/operations.ts';
 import { Accounts } from './accounts/accounts.ts';
 import { Provisioning } from './onboarding/provisioning.ts';
+import { TrafficTap } from './api/traffic.ts';
 import { ProviderRepository, UserRepository } from './store/users.ts';
 
 export const defaultProfilesDir = fileURLToPath(new URL('../device-profiles/', import.meta.url));
@@ -326,6 +327,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       providers: repos.providers,
       accounts,
       provisioning,
+      traffic: new TrafficTap(broker),
       catalogue,
       sink,
       importDeps: { onboarding, stations: repos.stations, devices: repos.devices, directory, profiles, clock, transaction: (fn) => db.transaction(fn)() },

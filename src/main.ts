@@ -16,6 +16,10 @@ usage: carebell <command> [options]
 commands:
   start          run the gateway (MQTT broker, ingest, API) — the default
   admin-token    revoke the bootstrap admin token and print a new one
+  simulate       run a simulator scenario and verify the alarms (--scenario FILE [--speed X] [--seed S] [--residents N] [--fleet FILE] [--url --api --token])
+  record         record a running gateway's device traffic (--api URL --token T --out FILE [--seconds N])
+  replay         play a recording back (FILE --fleet FLEET [--speed X] [--scenario FILE] [--keep-time-of-day] [--url --api --token])
+  demo           a gateway with ~50 simulated homes and a few incidents (--residents N --speed X)
 
 options (each also an environment variable):
 ${Object.keys(envVars)
@@ -26,8 +30,9 @@ ${Object.keys(envVars)
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
   const log = createLogger(config.logLevel);
-  const clock = config.simSpeed !== undefined ? new ScaledClock(config.simSpeed, config.simEpoch ?? Date.now()) : undefined;
-  if (clock) log.warn({ mode: config.mode, speed: clock.speed, epoch: new Date(clock.epoch).toISOString() }, 'running on simulated time');
+  const epoch = config.simEpoch ?? Date.now();
+  const clock = config.simSpeed !== undefined || config.simStart !== undefined ? new ScaledClock(config.simSpeed ?? 1, epoch, config.simStart ?? epoch) : undefined;
+  if (clock) log.warn({ mode: config.mode, speed: clock.speed, epoch: new Date(clock.epoch).toISOString(), start: new Date(clock.start).toISOString() }, 'running on simulated time');
   const app = await buildApp({
     config,
     log,
@@ -96,6 +101,17 @@ function adminToken(argv: string[]): void {
   process.stdout.write(`Authorization: Bearer ${token}\n`);
 }
 
+/** The simulators live beside src/ in a source checkout (run through tsx); the container image does not ship them. */
+type SimulatorCommand = (argv: string[]) => Promise<number>;
+async function simulators(): Promise<Record<'simulateCommand' | 'recordCommand' | 'replayCommand' | 'demoCommand', SimulatorCommand>> {
+  const entry = new URL('../simulators/cli.ts', import.meta.url);
+  try {
+    return (await import(entry.href)) as Record<'simulateCommand' | 'recordCommand' | 'replayCommand' | 'demoCommand', SimulatorCommand>;
+  } catch (err) {
+    throw new CarebellError('validation_failed', `the simulators run from a source checkout: npx carebell <command> (${errorMessage(err)})`);
+  }
+}
+
 async function main(): Promise<void> {
   const [command = 'start', ...rest] = process.argv.slice(2);
   if (command === '--help' || command === '-h' || command === 'help') return void process.stdout.write(usage);
@@ -104,6 +120,14 @@ async function main(): Promise<void> {
       return start(rest);
     case 'admin-token':
       return adminToken(rest);
+    case 'simulate':
+    case 'record':
+    case 'replay':
+    case 'demo': {
+      const exit = await simulators().then((m) => m[`${command}Command` as 'simulateCommand'](rest));
+      process.exitCode = exit;
+      return;
+    }
     default:
       if (command.startsWith('--')) return start(process.argv.slice(2));
       throw new CarebellError('validation_failed', `unknown command "${command}"; try carebell --help`);

@@ -20,6 +20,7 @@ import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Provisioning } from '../onboarding/provisioning.ts';
+import type { TrafficTap } from './traffic.ts';
 import type { TelemetrySink } from '../telemetry/point.ts';
 import type { ProfileCatalogue } from '../profiles/catalogue.ts';
 import type { ImportDeps } from '../onboarding/import.ts';
@@ -40,6 +41,7 @@ export interface ApiContext {
   providers: ProviderRepository;
   accounts: Accounts;
   provisioning: Provisioning;
+  traffic: TrafficTap;
   sink: TelemetrySink;
   catalogue: ProfileCatalogue;
   importDeps: ImportDeps;

@@ -16,6 +16,7 @@ import { alarmRoutes } from './routes/alarms.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { trafficRoutes } from './routes/traffic.ts';
 import { consoleRoutes } from '../console/serve.ts';
 
 declare module 'fastify' {
@@ -89,6 +90,7 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       alarmRoutes(api, ctx);
       streamRoutes(api, ctx);
       reportRoutes(api, ctx);
+      trafficRoutes(api, ctx);
     },
     { prefix: '/api/v1' },
   );

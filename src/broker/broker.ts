@@ -12,6 +12,15 @@ import type { DeviceDirectory, KnownDevice } from '../ingest/device-directory.ts
 import type { Ingest } from '../ingest/ingest.ts';
 import { canPublish, canSubscribe } from './access.ts';
 
+/** A device message as it arrived: what `carebell record` writes and `carebell replay` plays back. */
+export interface TappedMessage {
+  deviceId: string;
+  profileId: string;
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+}
+
 export interface BrokerDeps {
   directory: DeviceDirectory;
   ingest: Ingest;
@@ -123,14 +132,17 @@ export class DeviceBroker {
       // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection.
       return done(new Error(`publish to ${packet.topic} not allowed: ${decision.reason}`));
     }
-    const payload = (packet as { payload?: unknown }).payload;
+    const raw = (packet as { payload?: unknown }).payload;
+    const payload = Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : '');
     const current = this.#sessions.get(device!.id);
+    const receivedAt = this.#deps.clock.now();
+    if (this.tap) this.tap({ deviceId: device!.id, profileId: device!.profile.id, topic: packet.topic, payload, receivedAt });
     try {
       this.#deps.ingest.handle({
         device: device!,
         topic: packet.topic,
-        payload: Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : ''),
-        receivedAt: this.#deps.clock.now(),
+        payload,
+        receivedAt,
         superseded: current !== undefined && current !== client,
       });
     } catch (err) {
@@ -196,6 +208,9 @@ export class DeviceBroker {
   }
 
   /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */
+  /** Sees every message a device is allowed to publish, before ingest (`carebell record`); unset on the hot path otherwise. */
+  tap: ((m: TappedMessage) => void) | undefined;
+
   /** True once a device listener (TCP or TLS) accepts connections. */
   listening(): boolean {
     return [...this.#servers].some((s) => s.listening);

@@ -39,6 +39,7 @@ export const configSchema = z.object({
   mode: z.enum(['production', 'demo', 'test']).default('production'),
   simSpeed: z.coerce.number().positive().max(10_000).optional(),
   simEpoch: z.coerce.number().int().positive().optional(),
+  simStart: z.union([z.coerce.number().int().positive(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -71,6 +72,7 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_MODE: 'mode',
   CAREBELL_SIM_SPEED: 'simSpeed',
   CAREBELL_SIM_EPOCH: 'simEpoch',
+  CAREBELL_SIM_START: 'simStart',
 };
 
 /** `CAREBELL_MQTT_PORT` → `--mqtt-port`. */
@@ -123,7 +125,7 @@ export function parseConfig(input: ConfigInput | Record<string, unknown>): Confi
   if ((config.mqttTlsCert === undefined) !== (config.mqttTlsKey === undefined)) {
     throw new CarebellError('validation_failed', 'CAREBELL_MQTT_TLS_CERT and CAREBELL_MQTT_TLS_KEY must be set together', { field: 'CAREBELL_MQTT_TLS_CERT' });
   }
-  if ((config.simSpeed !== undefined || config.simEpoch !== undefined) && config.mode === 'production') {
+  if ((config.simSpeed !== undefined || config.simEpoch !== undefined || config.simStart !== undefined) && config.mode === 'production') {
     throw new CarebellError('validation_failed', 'CAREBELL_SIM_SPEED and CAREBELL_SIM_EPOCH need CAREBELL_MODE=demo or test: a production gateway runs on real time', {
       field: 'CAREBELL_SIM_SPEED',
     });

@@ -30,20 +30,26 @@ export class ManualClock implements Clock {
 }
 
 /**
- * Simulated time for demos, simulators and tests of whole processes: starts at
- * `epoch` and runs `speed` times faster than the wall clock. Two processes
- * given the same epoch and speed agree on the time, so a restarted gateway
- * continues where the previous one was.
+ * Simulated time for demos, simulators and tests of whole processes: at the
+ * real moment `epoch` it is `start` (by default the same moment), and from
+ * then on it runs `speed` times faster than the wall clock. Before an epoch
+ * still to come it runs at real speed, so a simulator can set up its fleet in
+ * the last real seconds before a scenario's first simulated minute. Two
+ * processes given the same epoch, start and speed agree on the time, so a
+ * restarted gateway continues where the previous one was.
  */
 export class ScaledClock implements Clock {
   readonly speed: number;
   readonly epoch: number;
-  constructor(speed: number, epoch: number) {
+  readonly start: number;
+  constructor(speed: number, epoch: number, start = epoch) {
     if (!(speed > 0)) throw new RangeError('speed must be positive');
     this.speed = speed;
     this.epoch = epoch;
+    this.start = start;
   }
   now(): number {
-    return Math.round(this.epoch + (Date.now() - this.epoch) * this.speed);
+    const real = Date.now() - this.epoch;
+    return Math.round(this.start + (real >= 0 ? real * this.speed : real));
   }
 }

@@ -211,6 +211,7 @@ describe('access matrix: every route × every role × own and other scope', () =
     'POST /api/v1/alarms/:id/assign': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/assign`, body: {} }) },
     'POST /api/v1/alarms/:id/notes': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/notes`, body: { note: '电话联系中' } }) },
 
+    'GET /api/v1/traffic': { kind: 'elsewhere', why: 'record-replay.test.ts: records a run and replays it (admin only: 403 for others is checked there)' },
     'GET /api/v1/stream': { kind: 'elsewhere', why: 'stream-scope.test.ts: each role receives only the events in its scope' },
 
     'GET /api/v1/reports': {

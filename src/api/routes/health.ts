@@ -1,3 +1,4 @@
+import { ScaledClock } from '../../core/clock.ts';
 import type { Api, ApiContext } from '../context.ts';
 
 /** Unauthenticated: liveness, readiness and Prometheus metrics. */
@@ -13,6 +14,8 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
     ready: '/readyz',
     metrics: '/metrics',
     mqttOverWebSocket: '/mqtt',
+    // Simulators align their device timestamps with this (a test or demo gateway may run on simulated time).
+    clock: { now: new Date(ctx.clock.now()).toISOString(), speed: ctx.clock instanceof ScaledClock ? ctx.clock.speed : 1, mode: ctx.config.mode },
   }));
 
   app.get(

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { access } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import type { LiveEvent } from '../live.ts';
-
-const HEARTBEAT_MS = 15_000;
+import { openSse } from '../sse.ts';
 
 /**
  * GET /stream: Server-Sent Events `alarm.raised`, `alarm.updated`,
@@ -18,29 +17,15 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
     const header = req.headers['last-event-id'];
     const lastId = header !== undefined ? Number(header) : req.query.lastEventId;
     const a = access(req);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const write = (e: LiveEvent) => a.placed(e) && res.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
-    res.write('retry: 3000\n\n');
+    let unsubscribe = () => {};
+    const sse = openSse(req, reply, () => unsubscribe());
+    const write = (e: LiveEvent) => a.placed(e) && sse.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    sse.write('retry: 3000\n\n');
     if (lastId !== undefined && Number.isFinite(lastId)) {
       const missed = ctx.live.since(lastId);
       if (missed) missed.forEach(write);
-      else res.write(`event: stream.reset\ndata: {"reason":"events after ${lastId} are no longer buffered; reload"}\n\n`);
+      else sse.write(`event: stream.reset\ndata: {"reason":"events after ${lastId} are no longer buffered; reload"}\n\n`);
     }
-    const unsubscribe = ctx.live.subscribe(write);
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    const close = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    };
-    req.raw.once('close', close);
-    res.once('close', close);
+    unsubscribe = ctx.live.subscribe(write);
   });
 }

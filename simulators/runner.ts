@@ -1,0 +1,216 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { SimAction } from './behaviour.ts';
+import type { FleetPlan, PlannedDevice } from './fleet.ts';
+import type { Scenario } from './scenario.ts';
+
+/** The gateway a run talks to: its API (with an admin token) and its MQTT broker. */
+export interface Target {
+  apiUrl: string;
+  mqttUrl: string;
+  token: string;
+}
+
+export class ApiClient {
+  constructor(readonly target: Target) {}
+  async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.target.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.target.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+    return data as T;
+  }
+}
+
+/** Creates the plan's organisation, residents (with contacts and settings) and devices through the API; fills in ids and passwords. */
+export async function provision(plan: FleetPlan, api: ApiClient, settings?: Record<string, unknown>): Promise<void> {
+  if (!plan.districtId) plan.districtId = (await api.call('POST', '/api/v1/stations', { name: `${plan.prefix} 区养老服务指导中心`, level: 'district' })).id;
+  if (!plan.streetId) plan.streetId = (await api.call('POST', '/api/v1/stations', { name: `${plan.prefix} 街道居家养老服务中心`, level: 'street', parentId: plan.districtId })).id;
+  for (const station of plan.stations) station.id ??= (await api.call('POST', '/api/v1/stations', { name: station.name, level: 'community', parentId: plan.streetId })).id;
+  // Several homes at a time: the gateway hashes each device secret (scrypt), which runs on its thread pool.
+  let next = 0;
+  const worker = async () => {
+    while (next < plan.residents.length) await provisionResident(plan.residents[next++]!);
+  };
+  const provisionResident = async (r: FleetPlan['residents'][number]) => {
+    r.id ??= (
+      await api.call('POST', '/api/v1/residents', {
+        name: r.name,
+        address: r.address,
+        stationId: plan.stations[r.station]!.id,
+        livesAlone: r.livesAlone,
+        capabilityLevel: r.capabilityLevel,
+        contacts: [{ ...r.contact, priority: 1 }],
+        ...(settings ? { settings } : {}),
+      })
+    ).id;
+    await Promise.all(
+      r.devices
+        .filter((d) => !d.password)
+        .map(async (d) => {
+          d.password = (await api.call('POST', '/api/v1/devices', { profile: d.profile, residentId: r.id, id: d.id })).mqtt.password;
+        }),
+    );
+  };
+  await Promise.all(Array.from({ length: Math.min(8, plan.residents.length) }, worker));
+}
+
+export interface RunStats {
+  devices: number;
+  connected: number;
+  connectSeconds: number;
+  published: number;
+  failed: number;
+  alarms: number;
+}
+
+export interface RunOptions {
+  plan: FleetPlan;
+  actions: SimAction[];
+  /** The devices' connections (from connectAll); closed at the end. */
+  clients: Map<string, MqttClient>;
+  target: Target;
+  /** The gateway's simulated time, and how fast it runs. */
+  simNow: () => number;
+  speed: number;
+  /** Called about once a second with a progress line. */
+  progress?: (stats: RunStats, simNow: number) => void;
+  /** Messages allowed in flight (QoS 1, not yet acknowledged) before the run waits. */
+  maxInFlight?: number;
+  /** Close the devices' connections at the end (default); a demo plays on. */
+  closeClients?: boolean;
+  /** Stops the run early (Ctrl-C in a demo). */
+  signal?: AbortSignal;
+}
+
+const connectDevice = (mqttUrl: string, d: PlannedDevice): Promise<MqttClient> =>
+  new Promise((resolve, reject) => {
+    const client = mqtt.connect(mqttUrl, { clientId: d.id, username: d.id, password: d.password!, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 30_000, clean: true, keepalive: 300 });
+    client.once('connect', () => resolve(client));
+    client.once('error', (err) => {
+      client.end(true);
+      reject(new Error(`${d.id}: ${err.message}`));
+    });
+  });
+
+/** Connects every device with its own credentials, `concurrency` at a time. */
+export async function connectAll(plan: FleetPlan, mqttUrl: string, concurrency = 200, onConnected?: (n: number) => void): Promise<Map<string, MqttClient>> {
+  const devices = plan.residents.flatMap((r) => r.devices);
+  const clients = new Map<string, MqttClient>();
+  let next = 0;
+  const worker = async () => {
+    while (next < devices.length) {
+      const d = devices[next++]!;
+      clients.set(d.id, await connectDevice(mqttUrl, d));
+      onConnected?.(clients.size);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, devices.length) }, worker));
+  return clients;
+}
+
+/** Plays the actions against the gateway in simulated time: each message is published when the gateway's clock reaches its time. */
+export async function play(opts: RunOptions): Promise<RunStats> {
+  const { plan, actions, target, simNow, speed, clients } = opts;
+  const devices = new Map(plan.residents.flatMap((r) => r.devices).map((d) => [d.id, d]));
+  const stats: RunStats = { devices: devices.size, connected: clients.size, connectSeconds: 0, published: 0, failed: 0, alarms: 0 };
+  const tick = setInterval(() => opts.progress?.(stats, simNow()), 1_000);
+  const inFlight = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+  const connecting = new Map<string, Promise<void>>();
+  const maxInFlight = opts.maxInFlight ?? 2_000;
+  try {
+    for (const action of actions) {
+      if (opts.signal?.aborted) break;
+      // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
+      for (let ahead = action.at - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
+      if (opts.signal?.aborted) break;
+      if (action.kind !== 'publish') {
+        const client = clients.get(action.deviceId);
+        if (action.kind === 'disconnect' && client) {
+          clients.delete(action.deviceId);
+          stats.connected--;
+          track(client.endAsync(true).catch(() => {}));
+        } else if (action.kind === 'reconnect' && !client && !connecting.has(action.deviceId)) {
+          // Reconnects run side by side (a reconnect storm is every device at once); the device's next message waits for its own.
+          const p = connectDevice(target.mqttUrl, devices.get(action.deviceId)!).then((c) => {
+            clients.set(action.deviceId, c);
+            connecting.delete(action.deviceId);
+            stats.connected++;
+          });
+          connecting.set(action.deviceId, p);
+          track(p);
+        }
+        continue;
+      }
+      await connecting.get(action.deviceId);
+      const client = clients.get(action.deviceId);
+      if (!client) continue; // a device that went silent
+      track(
+        client.publishAsync(action.topic, action.payload, { qos: 1 }).then(
+          () => void stats.published++,
+          () => void stats.failed++,
+        ),
+      );
+      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    clearInterval(tick);
+    if (opts.closeClients !== false) await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => {})));
+  }
+  return stats;
+}
+
+export interface Verification {
+  ok: boolean;
+  rows: Array<{ resident: number; name: string; alarm: string; expected: boolean; raised: boolean; severity: string | null; cancelled: boolean }>;
+  missing: string[];
+  unexpected: string[];
+}
+
+/**
+ * Compares the alarms the platform raised for the plan's residents during the
+ * run (from the API) with the scenario's expectations. Alarms after `to` are
+ * left out: once the fleet stops, its devices fall silent.
+ */
+export async function verify(plan: FleetPlan, scenario: Scenario, api: ApiClient, from: number, to: number): Promise<Verification> {
+  const raised = new Map<string, { severity: string; cancelled: boolean }>();
+  for (const r of plan.residents) {
+    const alarms = await api.call<Array<{ type: string; severity: string; resolvedBy: string | null }>>('GET', `/api/v1/alarms?residentId=${r.id}&from=${new Date(from - 1000).toISOString()}&to=${new Date(to).toISOString()}&limit=500`);
+    for (const a of alarms) raised.set(`${r.index}:${a.type}`, { severity: a.severity, cancelled: a.resolvedBy === 'resident' });
+  }
+  const expected = new Map(scenario.expect.map((e) => [`${e.resident}:${e.alarm}`, e]));
+  const keys = [...new Set([...expected.keys(), ...raised.keys()])].sort((a, b) => Number(a.split(':')[0]) - Number(b.split(':')[0]) || a.localeCompare(b));
+  const rows = keys.map((k) => {
+    const [resident, alarm] = [Number(k.split(':')[0]), k.slice(k.indexOf(':') + 1)];
+    const e = expected.get(k);
+    const got = raised.get(k);
+    // An alarm the resident cancelled in time counts only where the scenario expects that cancel.
+    const matches = got !== undefined && (!e?.severity || got.severity === e.severity) && (!e || got.cancelled === (e.cancelledByResident ?? false));
+    return { resident, name: plan.residents[resident]!.name, alarm, expected: e !== undefined, raised: e ? matches : got !== undefined, severity: got?.severity ?? null, cancelled: got?.cancelled ?? false };
+  });
+  const missing = rows.filter((r) => r.expected && !r.raised).map((r) => `${r.resident}:${r.alarm}`);
+  const unexpected = rows.filter((r) => !r.expected && r.raised).map((r) => `${r.resident}:${r.alarm}`);
+  return { ok: missing.length === 0 && unexpected.length === 0, rows, missing, unexpected };
+}
+
+export function verificationTable(v: Verification): string {
+  const head = ['resident', 'alarm', 'severity', 'expected', 'raised', 'result'];
+  const lines = v.rows.map((r) => [
+    `${r.resident} ${r.name}`,
+    r.alarm,
+    `${r.severity ?? ''}${r.cancelled ? ' (cancelled by resident)' : ''}`,
+    r.expected ? 'yes' : 'no',
+    r.raised ? 'yes' : 'no',
+    r.expected && r.raised ? 'ok' : r.expected ? 'MISSING' : 'UNEXPECTED',
+  ]);
+  const width = head.map((h, i) => Math.max(h.length, ...lines.map((l) => [...l[i]!].length + (l[i]!.match(/[\u4e00-\u9fff]/g)?.length ?? 0))));
+  const fmt = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(Math.max(0, width[i]! - [...c].length - (c.match(/[\u4e00-\u9fff]/g)?.length ?? 0)))).join('  ');
+  return [fmt(head), width.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt), '', `${v.rows.filter((r) => r.expected).length} expected, ${v.rows.filter((r) => r.raised).length} raised, ${v.missing.length} missing, ${v.unexpected.length} unexpected`].join('\n');
+}

@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { exited, root } from '../helpers/processes.ts';
+import { openStream } from '../helpers/sse.ts';
+
+/** `carebell demo` as a newcomer runs it: a gateway, a live fleet, logins printed, incidents in the first minute. */
+describe('carebell demo', () => {
+  it('prints the console URL and logins, and an operator sees the first SOS arrive', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', '--residents', '6', '--speed', '20', '--http-port', '0', '--mqtt-port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', () => out.includes('Ctrl-C to stop') && resolve());
+        child.once('exit', (code) => reject(new Error(`demo exited with ${code}\n${out}\n${err}`)));
+      });
+      const consoleUrl = /console\s+(http:\/\/\S+)\//.exec(out)![1]!;
+      const password = /password for all: (\S+)\)/.exec(out)![1]!;
+      expect(out).toMatch(/operator1\s+\S+社区养老服务站/);
+      expect(out).toMatch(/family\s+\S+ 的家属/);
+      const page = await fetch(`${consoleUrl}/`);
+      expect(await page.text()).toContain('/console/app.js');
+      const login = await fetch(`${consoleUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'operator1', password }) });
+      const { token } = (await login.json()) as { token: string };
+      const stream = await openStream(`${consoleUrl}/api/v1/stream`, token);
+      const alarms = await fetch(`${consoleUrl}/api/v1/alarms`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<Array<{ type: string }>>);
+      if (!alarms.some((a) => a.type === 'sos')) await stream.next((e) => e.event === 'alarm.raised' && e.data.type === 'sos');
+      await stream.close();
+    } finally {
+      child.kill('SIGINT');
+      expect(await exited(child)).toBe(0);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { defaultProfilesDir } from '../../../src/app.ts';
+import { loadProfileDirectory } from '../../../src/profiles/registry.ts';
+import { generateActions } from '../../../simulators/behaviour.ts';
+import { planFleet } from '../../../simulators/fleet.ts';
+import { scenarioSchema, scenarioStart } from '../../../simulators/scenario.ts';
+
+const profiles = loadProfileDirectory(defaultProfilesDir);
+const scenario = scenarioSchema.parse({
+  name: 'unit',
+  description: 'two homes for two hours',
+  residents: 2,
+  start: '21:00',
+  durationMinutes: 120,
+  incidents: [
+    { atMinutes: 10, resident: 0, kind: 'sos' },
+    { atMinutes: 20, resident: 1, kind: 'heart_rate_climb' },
+    { atMinutes: 30, resident: 1, kind: 'device_silent', device: 'bed' },
+  ],
+});
+const start = scenarioStart(scenario);
+const run = (seed: number) => generateActions(planFleet(scenario, seed, profiles), scenario, start, profiles);
+const fingerprint = (seed: number) => run(seed).map((a) => `${a.at} ${a.deviceId} ${a.kind === 'publish' ? `${a.topic} ${a.payload.toString('base64')}` : a.kind}`);
+
+describe('fleet behaviour', () => {
+  it('the same seed gives the same message sequence; another seed another one', () => {
+    expect(fingerprint(7)).toEqual(fingerprint(7));
+    expect(fingerprint(8)).not.toEqual(fingerprint(7));
+  });
+
+  it('every device reports at its profile\'s heartbeat, in its own format, in time order', () => {
+    const actions = run(7);
+    const times = actions.map((a) => a.at);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    const byDevice = new Map<string, typeof actions>();
+    for (const a of actions) if (a.kind === 'publish' && a.what === 'report') byDevice.set(a.deviceId, [...(byDevice.get(a.deviceId) ?? []), a]);
+    for (const [deviceId, list] of byDevice) {
+      const profile = profiles.get(planFleet(scenario, 7, profiles).residents.flatMap((r) => r.devices).find((d) => d.id === deviceId)!.profile)!;
+      const gaps = list.slice(1).map((a, i) => a.at - list[i]!.at);
+      for (const gap of gaps) expect(gap, deviceId).toBe(profile.profile.heartbeatSeconds * 1000);
+    }
+    const smoke = actions.find((a) => a.kind === 'publish' && a.deviceId.endsWith('-smoke'))!;
+    expect(smoke.kind === 'publish' && smoke.payload[0]).toBe(0xa5); // the binary frame's magic byte
+    const gas = actions.find((a) => a.kind === 'publish' && a.deviceId.endsWith('-gas'))!;
+    expect(gas.kind === 'publish' && gas.payload.toString()).toMatch(/^t=\d+;gas=[\d.]+;alarm=0;csq_dbm=-\d+$/);
+  });
+
+  it('decodes as the vitals the behaviour meant: a night-time heart rate near the resident\'s baseline, then the climb', () => {
+    const plan = planFleet(scenario, 7, profiles);
+    const band = plan.residents[1]!.devices.find((d) => d.role === 'band')!;
+    const compiled = profiles.get(band.profile)!;
+    const hr = run(7)
+      .filter((a) => a.kind === 'publish' && a.deviceId === band.id)
+      .map((a) => {
+        if (a.kind !== 'publish') throw new Error();
+        const decoded = compiled.messageFor(band.id, a.topic)!.decode(a.payload, a.at);
+        if (!decoded.ok) throw new Error(decoded.reason);
+        return { at: a.at, hr: decoded.decoded.readings.find((r) => r.kind === 'heart_rate')?.value };
+      })
+      .filter((x) => x.hr !== undefined);
+    const before = hr.filter((x) => x.at < start + 20 * 60_000).map((x) => x.hr!);
+    const peak = Math.max(...hr.filter((x) => x.at > start + 31 * 60_000 && x.at < start + 40 * 60_000).map((x) => x.hr!));
+    for (const v of before) expect(Math.abs(v - plan.residents[1]!.baseline.hr)).toBeLessThan(15);
+    expect(peak).toBeGreaterThanOrEqual(135);
+  });
+
+  it('a silent device says nothing after it goes silent', () => {
+    const plan = planFleet(scenario, 7, profiles);
+    const bed = plan.residents[1]!.devices.find((d) => d.role === 'bed')!;
+    const actions = run(7).filter((a) => a.deviceId === bed.id);
+    const silentAt = start + 30 * 60_000;
+    expect(actions.filter((a) => a.at >= silentAt).map((a) => a.kind)).toEqual(['disconnect']);
+  });
+
+  it('refuses a scenario that names a home it does not have, with the path of the problem', () => {
+    const bad = scenarioSchema.safeParse({ ...scenario, incidents: [{ atMinutes: 1, resident: 5, kind: 'sos' }] });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]!.path).toEqual(['incidents', 0, 'resident']);
+  });
+});
