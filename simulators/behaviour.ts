@@ -124,6 +124,17 @@ export function generateActions(plan: FleetPlan, scenario: Scenario, start: numb
         }
       }
 
+      // The front door: now and then in the daytime, somebody goes out or comes in (a sign of life for the wellbeing check).
+      if (device.role === 'door') {
+        for (let hourStart = start; hourStart < Math.min(end, silentAt); hourStart += 60 * MIN) {
+          const at = hourStart + Math.floor(rng.next() * 60 * MIN);
+          if (rng.next() < 0.3 && !asleep(at) && at < Math.min(end, silentAt) && !active(home.incidents, 'no_motion', at, start)) {
+            send(at, { ts: at, events: ['door_open'], seq: (seq = (seq % 250) + 1) }, 'door');
+            send(at + 30_000, { ts: at + 30_000, events: ['door_closed'], seq: (seq = (seq % 250) + 1) }, 'door');
+          }
+        }
+      }
+
       for (const inc of home.incidents) {
         const at = start + inc.atMinutes * MIN;
         if (at > silentAt || (at === silentAt && inc.kind !== 'device_silent')) continue;
