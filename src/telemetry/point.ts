@@ -1,4 +1,5 @@
 import type { DeviceContext, Reading } from '../core/model.ts';
+import type { ColumnBatch } from './sqlite-worker.ts';
 
 /** One reading ready for storage, tagged with where the device sits. */
 export interface TelemetryPoint {
@@ -98,6 +99,8 @@ export interface TelemetrySink {
   write(points: TelemetryPoint[]): Promise<void>;
   /** Stores readings as they came off the bus; sinks may skip building point objects. */
   writeBatches?(batches: ReadingBatch[]): Promise<void>;
+  /** Stores readings already in columns (the writer builds them as readings arrive). */
+  writeColumns?(batch: ColumnBatch): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;
   /** Downsampled series for charts, aggregated where the data lives. */
   series(q: SeriesQuery): Promise<Series[]>;

@@ -57,6 +57,11 @@ export class SqliteTelemetrySink implements TelemetrySink {
     await this.#send(toColumns(points));
   }
 
+  async writeColumns(batch: ColumnBatch): Promise<void> {
+    if (batch.ts.length === 0) return;
+    await this.#send(batch);
+  }
+
   async writeBatches(batches: ReadingBatch[]): Promise<void> {
     if (batches.length === 0) return;
     await this.#send(batchesToColumns(batches));

@@ -2,6 +2,8 @@ import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
 import { toPoints, type ReadingBatch, type TelemetrySink } from './point.ts';
 import type { DeviceContext, Reading } from '../core/model.ts';
+import { ColumnBuilder } from './columns.ts';
+import type { ColumnBatch } from './sqlite-worker.ts';
 
 export interface TelemetryWriterOptions {
   log: Logger;
@@ -13,8 +15,9 @@ export interface TelemetryWriterOptions {
 }
 
 /**
- * The hot path only appends to an array; batches are written to the sink in
- * one transaction (SQLite) or one request (InfluxDB), one batch at a time.
+ * The hot path only appends (to typed columns for the embedded store, to an
+ * array for InfluxDB); batches are written to the sink in one transaction
+ * (SQLite) or one request (InfluxDB), one batch at a time.
  */
 export class TelemetryWriter {
   readonly sink: TelemetrySink;
@@ -23,6 +26,9 @@ export class TelemetryWriter {
   readonly #maxBatch: number;
   readonly #onStored: (count: number) => void;
   #buffer: ReadingBatch[] = [];
+  /** For sinks that take columns: readings go straight in; failed batches wait in #retry, written first. */
+  readonly #columns: ColumnBuilder | undefined;
+  #retry: ColumnBatch[] = [];
   #points = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerImmediate = false;
@@ -36,6 +42,7 @@ export class TelemetryWriter {
     this.#flushMs = opts.flushMs;
     this.#maxBatch = opts.maxBatch ?? 50_000;
     this.#onStored = opts.onStored ?? (() => {});
+    this.#columns = sink.writeColumns ? new ColumnBuilder() : undefined;
   }
 
   /** Readings waiting in memory. */
@@ -45,7 +52,9 @@ export class TelemetryWriter {
 
   /** The hot path: keeps a reference to the message's readings, nothing more. */
   push(device: DeviceContext, readings: Reading[]): void {
-    this.#buffer.push({ device, readings });
+    const columns = this.#columns;
+    if (columns) for (let i = 0; i < readings.length; i++) columns.push(readings[i]!.deviceId, readings[i]!.kind, readings[i]!.ts, readings[i]!.value);
+    else this.#buffer.push({ device, readings });
     this.#points += readings.length;
     this.#schedule(this.#points >= this.#maxBatch);
   }
@@ -76,10 +85,27 @@ export class TelemetryWriter {
     return { batches, points };
   }
 
+  #hasPending(): boolean {
+    return this.#buffer.length > 0 || this.#retry.length > 0 || (this.#columns?.length ?? 0) > 0;
+  }
+
   async #flushOnce(): Promise<void> {
-    if (this.#inFlight || this.#buffer.length === 0) return this.#inFlight;
-    const { batches, points } = this.#take();
-    const write = this.sink.writeBatches ? this.sink.writeBatches(batches) : this.sink.write(toPoints(batches));
+    if (this.#inFlight || !this.#hasPending()) return this.#inFlight;
+    let write: Promise<void>;
+    let points: number;
+    let undo: () => void;
+    if (this.#columns) {
+      const batch = this.#retry.shift() ?? this.#columns.take();
+      points = batch.ts.length;
+      this.#points -= points;
+      write = this.sink.writeColumns!(batch);
+      undo = () => this.#retry.unshift(batch);
+    } else {
+      const taken = this.#take();
+      points = taken.points;
+      write = this.sink.writeBatches ? this.sink.writeBatches(taken.batches) : this.sink.write(toPoints(taken.batches));
+      undo = () => (this.#buffer = taken.batches.concat(this.#buffer));
+    }
     this.#inFlight = write
       .then(
         () => {
@@ -90,13 +116,13 @@ export class TelemetryWriter {
           // Sinks spool on failure and should not reject; if one does, keep the readings and retry.
           this.failedBatches++;
           this.#log.error({ err: errorMessage(err), sink: this.sink.name, points }, 'telemetry batch failed; will retry');
-          this.#buffer = batches.concat(this.#buffer);
+          undo();
           this.#points += points;
         },
       )
       .finally(() => {
         this.#inFlight = undefined;
-        if (this.#buffer.length > 0) this.#schedule(this.#points >= this.#maxBatch);
+        if (this.#hasPending()) this.#schedule(this.#points >= this.#maxBatch);
       });
     return this.#inFlight;
   }
@@ -105,7 +131,7 @@ export class TelemetryWriter {
   async flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (let guard = 0; guard < 1000 && (this.#inFlight || this.#buffer.length > 0); guard++) {
+    for (let guard = 0; guard < 1000 && (this.#inFlight || this.#hasPending()); guard++) {
       if (this.#inFlight) await this.#inFlight;
       else await this.#flushOnce();
     }

@@ -3,6 +3,7 @@ import { silentLogger } from '../../../src/core/logger.ts';
 import type { DeviceContext, Reading } from '../../../src/core/model.ts';
 import type { TelemetryPoint, TelemetrySink } from '../../../src/telemetry/point.ts';
 import { TelemetryWriter } from '../../../src/telemetry/writer.ts';
+import type { ColumnBatch } from '../../../src/telemetry/sqlite-worker.ts';
 
 const device: DeviceContext = { id: 'd1', profileId: 'p', residentId: 'r1', stationId: 's1', providerId: null };
 const readings = (n: number, from = 0): Reading[] =>
@@ -65,6 +66,40 @@ describe('telemetry writer', () => {
     await writer.flush();
     expect(writer.failedBatches).toBe(1);
     expect(sink.batches.flat().map((p) => p.value)).toEqual([60, 61]);
+    await writer.close();
+  });
+
+  it('for a sink that takes columns, builds them as readings arrive, and writes a failed batch again, once', async () => {
+    const batches: ColumnBatch[] = [];
+    let failNext = 1;
+    const sink: TelemetrySink = {
+      name: 'columns',
+      write: async () => {
+        throw new Error('the writer should use columns');
+      },
+      writeColumns: async (b) => {
+        if (failNext-- > 0) throw new Error('sink down');
+        batches.push(b);
+      },
+      query: async () => [],
+      series: async () => [],
+      backlog: () => 0,
+      close: async () => {},
+    };
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000 });
+    const band: DeviceContext = { ...device, id: 'd2' };
+    writer.push(device, readings(2));
+    writer.push(band, [{ deviceId: 'd2', kind: 'spo2', value: 97, unit: '%', ts: 5000 }]);
+    await writer.flush(); // the first attempt fails; the batch is kept and written again
+    expect(writer.failedBatches).toBe(1);
+    expect(batches.map((b) => b.ts.length)).toEqual([3]);
+    writer.push(device, readings(1, 2));
+    await writer.flush();
+    const rows = batches.flatMap((b) => Array.from(b.ts, (ts, i) => `${b.devices[b.device[i]!]}/${b.kinds[b.kind[i]!]}@${ts}=${b.value[i]}`));
+    expect(rows).toEqual(['d1/heart_rate@1000=60', 'd1/heart_rate@1001=61', 'd2/spo2@5000=97', 'd1/heart_rate@1002=62']);
+    expect(batches.map((b) => b.ts.length)).toEqual([3, 1]);
+    expect(writer.stored).toBe(4);
+    expect(writer.pending).toBe(0);
     await writer.close();
   });
 });
