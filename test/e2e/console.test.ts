@@ -222,6 +222,22 @@ describe('web console in Chromium', () => {
     await context.close();
   });
 
+  it('a provider sees its residents\' alarms and devices, read-only, without the call tone', async () => {
+    const { context, page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'provider.own', PASSWORD);
+    const other = await sos('other');
+    const alarm = await sos('own');
+    await row(page, alarm.id).waitFor();
+    expect(await row(page, other.id).count()).toBe(0);
+    expect(await row(page, alarm.id).locator('button').count()).toBe(0);
+    expect(await page.getAttribute('body', 'data-alarm-sound')).not.toBe('on');
+    await page.click('text=设备');
+    await page.waitForSelector('tr[data-device="band-own"]');
+    expect(await page.locator('tr[data-device="pendant-other"]').count()).toBe(0);
+    for (const a of [alarm, other]) await gw.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'false_alarm' });
+    await context.close();
+  });
+
   it('the language switch changes every text, and the choice is kept', async () => {
     const { context, page } = await newPage(browser);
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);

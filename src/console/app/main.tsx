@@ -79,8 +79,10 @@ function App() {
   }, [session?.token]);
 
   // A critical alarm nobody has acknowledged sounds until someone does (or the user mutes this session).
-  const ringing = [...s.alarms.values()].some((a) => a.severity === 'critical' && a.state === 'open');
-  useEffect(() => setAlarmSound(ringing && !s.muted && session !== null), [ringing, s.muted, session]);
+  // (Station staff only: they are the ones who answer; a family member's phone shows the alarm on their page.)
+  const handles = session?.user.role === 'admin' || session?.user.role === 'operator';
+  const ringing = handles && [...s.alarms.values()].some((a) => a.severity === 'critical' && a.state === 'open');
+  useEffect(() => setAlarmSound(ringing && !s.muted), [ringing, s.muted]);
 
   if (!session) return <Login />;
   const family = session.user.role === 'family';
@@ -107,7 +109,7 @@ function App() {
           {t(s.live === 'connected' ? 'live.connected' : s.live === 'connecting' ? 'live.connecting' : 'live.reconnecting')}
         </span>
         <span class="spacer" />
-        {!family && (
+        {handles && (
           <button class="ghost" onClick={() => store.set({ muted: !s.muted })} data-testid="mute" title="M">
             {t(s.muted ? 'sound.off' : 'sound.on')}
           </button>

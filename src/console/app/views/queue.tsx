@@ -22,6 +22,8 @@ export function Queue() {
   const [selected, setSelected] = useState(0);
   const [dialog, setDialog] = useState<DialogKind>(null);
   const current = alarms[Math.min(selected, alarms.length - 1)];
+  // Providers see the queue of their residents but do not handle alarms: the stations do.
+  const canAct = s.session?.user.role === 'admin' || s.session?.user.role === 'operator';
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -30,7 +32,7 @@ export function Queue() {
       if (key === 'arrowdown' || key === 'j') setSelected((i) => Math.min(i + 1, alarms.length - 1));
       else if (key === 'arrowup' || key === 'k') setSelected((i) => Math.max(i - 1, 0));
       else if (key === 'm') store.set({ muted: !store.state.muted });
-      else if (!current) return;
+      else if (!current || !canAct) return;
       else if (key === 'enter') location.hash = `#/alarm/${current.id}`;
       else if (key === 'a' && current.state === 'open') void acknowledge(current.id).catch(() => {});
       else if (key === 't') void take(current.id).catch(() => {});
@@ -41,13 +43,13 @@ export function Queue() {
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  }, [alarms.length, current?.id, current?.state, dialog]);
+  }, [alarms.length, current?.id, current?.state, dialog, canAct]);
 
   return (
     <section class="queue">
       <div class="section-head">
         <h1>{t('queue.title')}</h1>
-        <span class="muted shortcuts">{t('queue.shortcuts')}</span>
+        {canAct && <span class="muted shortcuts">{t('queue.shortcuts')}</span>}
       </div>
       {alarms.length === 0 ? (
         <p class="empty card" data-testid="queue-empty">
@@ -64,7 +66,7 @@ export function Queue() {
               <th class="wide">{t('queue.level')}</th>
               <th>{t('queue.state')}</th>
               <th class="wide">{t('queue.owner')}</th>
-              <th>{t('queue.actions')}</th>
+              {canAct && <th>{t('queue.actions')}</th>}
             </tr>
           </thead>
           <tbody>
@@ -98,6 +100,7 @@ export function Queue() {
                     <span class={`state state-${a.state}`}>{term(s.lang, 'state', a.state)}</span>
                   </td>
                   <td class="wide">{a.assignedTo ?? a.acknowledgedBy ?? '—'}</td>
+                  {canAct && (
                   <td>
                     <div class="actions">
                     {a.state === 'open' && (
@@ -118,6 +121,7 @@ export function Queue() {
                     </button>
                     </div>
                   </td>
+                  )}
                 </tr>
               );
             })}
