@@ -66,6 +66,7 @@ async function start(argv: string[]): Promise<void> {
   const lines = [
     '',
     `  carebell is running`,
+    `  console          ${where.httpUrl}/   (API docs ${where.httpUrl}/docs)`,
     `  HTTP API         ${where.httpUrl}/api/v1   (live stream /api/v1/stream, health /healthz, metrics /metrics)`,
     `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl}${where.mqttsUrl ? `, ${where.mqttsUrl}` : ''})`,
     `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
