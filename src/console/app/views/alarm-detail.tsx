@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { acknowledge, take } from '../actions.ts';
+import { acknowledge } from '../actions.ts';
+import { AlarmActions } from './alarm-actions.tsx';
 import { api, type AlarmDetail, type Device, type Resident, type Series } from '../api.ts';
 import { term, type Lang } from '../i18n.ts';
 import { elapsed, t, useConsole, when } from '../state.ts';
@@ -97,26 +98,12 @@ export function AlarmDetailView({ id }: { id: string }) {
         {alarm.state !== 'resolved' && <span class="elapsed big">{elapsed(alarm.raisedAt, s.now)}</span>}
       </div>
       <div class="actions-bar">
-        {alarm.state === 'open' && (staff || family) && (
+        {family && alarm.state === 'open' && (
           <button class="primary" onClick={() => void acknowledge(alarm.id).then(load).catch(() => {})} data-action="ack">
-            {t(family ? 'action.going' : 'action.ack')}
+            {t('action.going')}
           </button>
         )}
-        {staff && alarm.state !== 'resolved' && (
-          <>
-            {!alarm.assignedTo && (
-              <button class="ghost" onClick={() => void take(alarm.id).then(load).catch(() => {})} data-action="take">
-                {t('action.take')}
-              </button>
-            )}
-            <button class="ghost" onClick={() => setDialog({ kind: 'note', alarmId: alarm.id })} data-action="note">
-              {t('action.note')}
-            </button>
-            <button class="ghost" onClick={() => setDialog({ kind: 'resolve', alarmId: alarm.id })} data-action="resolve">
-              {t('action.resolve')}
-            </button>
-          </>
-        )}
+        {staff && <AlarmActions alarm={alarm} openDialog={setDialog} after={() => void load()} />}
         <span class="muted">
           {t('queue.level')}: {term(s.lang, 'level', alarm.escalationLevel)}
           {alarm.nextEscalation && alarm.state === 'open' && ` · ${t('detail.nextEscalation')} ${when(alarm.nextEscalation.dueAt, s.lang)}`}

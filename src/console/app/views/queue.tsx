@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { acknowledge, take } from '../actions.ts';
+import { AlarmActions } from './alarm-actions.tsx';
 import type { Alarm } from '../api.ts';
 import { term } from '../i18n.ts';
 import { elapsed, queueOrder, store, t, useConsole } from '../state.ts';
@@ -103,22 +104,7 @@ export function Queue() {
                   {canAct && (
                   <td>
                     <div class="actions">
-                    {a.state === 'open' && (
-                      <button class="primary" onClick={() => void acknowledge(a.id).catch(() => {})} data-action="ack">
-                        {t('action.ack')}
-                      </button>
-                    )}
-                    {!a.assignedTo && (
-                      <button class="ghost" onClick={() => void take(a.id).catch(() => {})} data-action="take">
-                        {t('action.take')}
-                      </button>
-                    )}
-                    <button class="ghost" onClick={() => setDialog({ kind: 'note', alarmId: a.id })} data-action="note">
-                      {t('action.note')}
-                    </button>
-                    <button class="ghost" onClick={() => setDialog({ kind: 'resolve', alarmId: a.id })} data-action="resolve">
-                      {t('action.resolve')}
-                    </button>
+                      <AlarmActions alarm={a} openDialog={setDialog} />
                     </div>
                   </td>
                   )}
