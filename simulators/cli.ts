@@ -80,7 +80,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     ...(fleetFile ? { fleetFile } : {}),
     ...(plan ? { plan } : {}),
   });
-  out(`summary: ${run.stats.devices} devices, connected in ${run.stats.connectSeconds.toFixed(2)} s, ${run.stats.published} messages, ${run.verification.rows.filter((r) => r.raised).length} alarms checked: ${run.verification.ok ? 'PASS' : 'FAIL'}`);
+  out(`summary: ${run.stats.devices} devices, connected in ${run.stats.connectSeconds.toFixed(2)} s, ${run.stats.published} messages, ${run.stats.alarms} alarms raised, ${run.verification.rows.filter((r) => r.raised).length} checked: ${run.verification.ok ? 'PASS' : 'FAIL'}`);
   return run.verification.ok ? 0 : 1;
 }
 

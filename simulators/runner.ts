@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { SimAction } from './behaviour.ts';
 import type { FleetPlan, PlannedDevice } from './fleet.ts';
 import type { Scenario } from './scenario.ts';
+import { readSse } from '../src/core/sse-reader.ts';
 
 /** The gateway a run talks to: its API (with an admin token) and its MQTT broker. */
 export interface Target {
@@ -63,6 +64,7 @@ export interface RunStats {
   connectSeconds: number;
   published: number;
   failed: number;
+  /** Alarms raised while the run plays, counted from the gateway's live stream. */
   alarms: number;
 }
 
@@ -116,6 +118,11 @@ export async function play(opts: RunOptions): Promise<RunStats> {
   const { plan, actions, target, simNow, speed, clients } = opts;
   const devices = new Map(plan.residents.flatMap((r) => r.devices).map((d) => [d.id, d]));
   const stats: RunStats = { devices: devices.size, connected: clients.size, connectSeconds: 0, published: 0, failed: 0, alarms: 0 };
+  // The live stream counts the alarms as they are raised, for the progress line.
+  const watch = new AbortController();
+  void fetch(`${target.apiUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${target.token}` }, signal: watch.signal })
+    .then((res) => res.body && readSse(res.body, (e) => e !== 'heartbeat' && e.event === 'alarm.raised' && void stats.alarms++))
+    .catch(() => {});
   const tick = setInterval(() => opts.progress?.(stats, simNow()), 1_000);
   const inFlight = new Set<Promise<void>>();
   const track = (p: Promise<void>) => {
@@ -162,6 +169,7 @@ export async function play(opts: RunOptions): Promise<RunStats> {
     await Promise.all(inFlight);
   } finally {
     clearInterval(tick);
+    watch.abort();
     if (opts.closeClients !== false) await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => {})));
   }
   return stats;

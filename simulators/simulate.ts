@@ -173,11 +173,11 @@ async function runSession(s: Session): Promise<ScenarioRun> {
         const rate = (st.published - lastPublished) / ((performance.now() - lastAt) / 1000);
         lastPublished = st.published;
         lastAt = performance.now();
-        out(`sim ${hhmm(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · failed ${st.failed}`);
+        out(`sim ${hhmm(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · failed ${st.failed} · alarms raised ${st.alarms}`);
       },
     });
     stats.connectSeconds = connectSeconds;
-    out(`published ${stats.published} messages (${stats.failed} failed)`);
+    out(`published ${stats.published} messages (${stats.failed} failed); ${stats.alarms} alarms raised on the live stream`);
     // Let the simulated clock reach the end, so time-driven rules (silence, bed exit, inactivity) have their say.
     while (simNow() < end) await new Promise((r) => setTimeout(r, Math.min(500, Math.max(5, (end - simNow()) / speed))));
     if (embedded) {

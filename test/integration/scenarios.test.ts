@@ -28,6 +28,7 @@ describe('simulator scenarios, verified against the alarms a real gateway raises
       expect(run.verification.unexpected, lines.join('\n')).toEqual([]);
       expect(run.stats.failed).toBe(0);
       expect(run.stats.published).toBeGreaterThan(100);
+      expect(run.stats.alarms, 'the progress line counts alarms from the live stream').toBeGreaterThan(0);
     }, 60_000);
   }
 });
