@@ -97,8 +97,6 @@ export interface TelemetrySink {
   readonly name: string;
   /** Stores a batch. Resolves when the points are durable (or safely spooled). */
   write(points: TelemetryPoint[]): Promise<void>;
-  /** Stores readings as they came off the bus; sinks may skip building point objects. */
-  writeBatches?(batches: ReadingBatch[]): Promise<void>;
   /** Stores readings already in columns (the writer builds them as readings arrive). */
   writeColumns?(batch: ColumnBatch): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;

@@ -1,8 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../core/worker.ts';
+import { ColumnBuilder } from './columns.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { telemetryMigrations } from '../store/migrations.ts';
-import type { ReadingBatch, Series, SeriesPoint, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+import type { Series, SeriesPoint, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
 import type { ColumnBatch, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
 
 export const TELEMETRY_DB_FILE = 'telemetry.db';
@@ -60,11 +61,6 @@ export class SqliteTelemetrySink implements TelemetrySink {
   async writeColumns(batch: ColumnBatch): Promise<void> {
     if (batch.ts.length === 0) return;
     await this.#send(batch);
-  }
-
-  async writeBatches(batches: ReadingBatch[]): Promise<void> {
-    if (batches.length === 0) return;
-    await this.#send(batchesToColumns(batches));
   }
 
   async #send(batch: ColumnBatch): Promise<void> {
@@ -136,37 +132,8 @@ export class SqliteTelemetrySink implements TelemetrySink {
 }
 
 /** Points → columns with dictionary-encoded device ids and kinds: cheap to hand to the worker. */
-export function toColumns(points: TelemetryPoint[]): ColumnBatch {
-  return columns(points.length, (visit) => {
-    for (const p of points) visit(p.deviceId, p.kind, p.ts, p.value);
-  });
-}
-
-export function batchesToColumns(batches: ReadingBatch[]): ColumnBatch {
-  let n = 0;
-  for (const b of batches) n += b.readings.length;
-  return columns(n, (visit) => {
-    for (const b of batches) for (const r of b.readings) visit(r.deviceId, r.kind, r.ts, r.value);
-  });
-}
-
-function columns(n: number, each: (visit: (deviceId: string, kind: string, ts: number, value: number) => void) => void): ColumnBatch {
-  const devices: string[] = [];
-  const kinds: string[] = [];
-  const deviceIndex = new Map<string, number>();
-  const kindIndex = new Map<string, number>();
-  const batch: ColumnBatch = { devices, kinds, device: new Uint32Array(n), kind: new Uint16Array(n), ts: new Float64Array(n), value: new Float64Array(n) };
-  let i = 0;
-  each((deviceId, kind, ts, value) => {
-    let d = deviceIndex.get(deviceId);
-    if (d === undefined) deviceIndex.set(deviceId, (d = devices.push(deviceId) - 1));
-    let k = kindIndex.get(kind);
-    if (k === undefined) kindIndex.set(kind, (k = kinds.push(kind) - 1));
-    batch.device[i] = d;
-    batch.kind[i] = k;
-    batch.ts[i] = ts;
-    batch.value[i] = value;
-    i++;
-  });
-  return batch;
+function toColumns(points: TelemetryPoint[]): ColumnBatch {
+  const builder = new ColumnBuilder(Math.max(1, points.length));
+  for (const p of points) builder.push(p.deviceId, p.kind, p.ts, p.value);
+  return builder.take();
 }

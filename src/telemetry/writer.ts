@@ -103,7 +103,7 @@ export class TelemetryWriter {
     } else {
       const taken = this.#take();
       points = taken.points;
-      write = this.sink.writeBatches ? this.sink.writeBatches(taken.batches) : this.sink.write(toPoints(taken.batches));
+      write = this.sink.write(toPoints(taken.batches));
       undo = () => (this.#buffer = taken.batches.concat(this.#buffer));
     }
     this.#inFlight = write
