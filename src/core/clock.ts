@@ -6,6 +6,8 @@
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /** How many times faster than the wall clock it runs, for a simulated clock (absent: real time). */
+  readonly speed?: number;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -31,12 +33,10 @@ export class ManualClock implements Clock {
 
 /**
  * Simulated time for demos, simulators and tests of whole processes: at the
- * real moment `epoch` it is `start` (by default the same moment), and from
- * then on it runs `speed` times faster than the wall clock. Before an epoch
- * still to come it runs at real speed, so a simulator can set up its fleet in
- * the last real seconds before a scenario's first simulated minute. Two
- * processes given the same epoch, start and speed agree on the time, so a
- * restarted gateway continues where the previous one was.
+ * real moment `epoch` it is `start` (by default the same moment), and it runs
+ * `speed` times faster than the wall clock. Two processes given the same
+ * epoch, start and speed agree on the time, so a restarted gateway continues
+ * where the previous one was.
  */
 export class ScaledClock implements Clock {
   readonly speed: number;
@@ -49,7 +49,6 @@ export class ScaledClock implements Clock {
     this.start = start;
   }
   now(): number {
-    const real = Date.now() - this.epoch;
-    return Math.round(this.start + (real >= 0 ? real * this.speed : real));
+    return Math.round(this.start + (Date.now() - this.epoch) * this.speed);
   }
 }

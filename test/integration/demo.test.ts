@@ -20,6 +20,8 @@ describe('carebell demo', () => {
       const password = /password for all: (\S+)\)/.exec(out)![1]!;
       expect(out).toMatch(/operator1\s+\S+社区养老服务站/);
       expect(out).toMatch(/family\s+\S+ 的家属/);
+      const index = (await (await fetch(`${consoleUrl}/api`)).json()) as { clock: { speed: number; mode: string } };
+      expect(index.clock).toMatchObject({ speed: 20, mode: 'demo' }); // what a simulator pointed at this gateway follows
       const page = await fetch(`${consoleUrl}/`);
       expect(await page.text()).toContain('/console/app.js');
       const login = await fetch(`${consoleUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'operator1', password }) });

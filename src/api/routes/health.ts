@@ -1,4 +1,3 @@
-import { ScaledClock } from '../../core/clock.ts';
 import type { Api, ApiContext } from '../context.ts';
 
 /** Unauthenticated: liveness, readiness and Prometheus metrics. */
@@ -15,7 +14,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
     metrics: '/metrics',
     mqttOverWebSocket: '/mqtt',
     // Simulators align their device timestamps with this (a test or demo gateway may run on simulated time).
-    clock: { now: new Date(ctx.clock.now()).toISOString(), speed: ctx.clock instanceof ScaledClock ? ctx.clock.speed : 1, mode: ctx.config.mode },
+    clock: { now: new Date(ctx.clock.now()).toISOString(), speed: ctx.clock.speed ?? 1, mode: ctx.config.mode },
   }));
 
   app.get(
