@@ -1,4 +1,4 @@
-/** Server-Sent Events read over fetch (Node and browsers alike): the simulators' recorder and the tests use it. */
+/** Server-Sent Events read over fetch, in Node and in browsers: the console's live stream, the simulators' recorder and the tests use it. */
 export interface SseEvent {
   id: number | undefined;
   event: string;

@@ -1,14 +1,12 @@
+import { readSse, type SseEvent } from '../../core/sse-reader.ts';
+
 /**
  * The live stream (GET /api/v1/stream) read with fetch, so the token goes in
  * the Authorization header. Reconnects by itself with backoff and resumes
  * with Last-Event-ID; tells the page its state so the page can say so.
  */
 export type LiveState = 'connecting' | 'connected' | 'reconnecting';
-export interface LiveEvent {
-  id: number | undefined;
-  event: string;
-  data: any;
-}
+export type LiveEvent = SseEvent;
 
 export function openLive(token: string, on: { event: (e: LiveEvent) => void; state: (s: LiveState) => void; reset: () => void }): () => void {
   let lastId: number | undefined;
@@ -28,28 +26,12 @@ export function openLive(token: string, on: { event: (e: LiveEvent) => void; sta
         on.state('connected');
         if (attempt > 0) on.reset(); // whatever was missed beyond the replay buffer: reload the lists
         attempt = 0;
-        const reader = res.body.getReader();
-        const decoder = new TextDecoder();
-        let buf = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += decoder.decode(value, { stream: true });
-          let at: number;
-          while ((at = buf.indexOf('\n\n')) !== -1) {
-            const block = buf.slice(0, at);
-            buf = buf.slice(at + 2);
-            if (block.startsWith(':') || block.startsWith('retry:')) continue;
-            const fields: Record<string, string> = {};
-            for (const line of block.split('\n')) {
-              const colon = line.indexOf(':');
-              if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1).trimStart();
-            }
-            if (fields.id) lastId = Number(fields.id);
-            if (fields.event === 'stream.reset') on.reset();
-            else if (fields.event) on.event({ id: fields.id ? Number(fields.id) : undefined, event: fields.event, data: JSON.parse(fields.data ?? 'null') });
-          }
-        }
+        await readSse(res.body, (e) => {
+          if (e === 'heartbeat') return;
+          if (e.id !== undefined) lastId = e.id;
+          if (e.event === 'stream.reset') on.reset();
+          else on.event(e);
+        });
       } catch {
         /* dropped: reconnect below */
       }
