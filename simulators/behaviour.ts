@@ -129,8 +129,8 @@ export function generateActions(plan: FleetPlan, scenario: Scenario, start: numb
         for (let hourStart = start; hourStart < Math.min(end, silentAt); hourStart += 60 * MIN) {
           const at = hourStart + Math.floor(rng.next() * 60 * MIN);
           if (rng.next() < 0.3 && !asleep(at) && at < Math.min(end, silentAt) && !active(home.incidents, 'no_motion', at, start)) {
-            send(at, { ts: at, events: ['door_open'], seq: (seq = (seq % 250) + 1) }, 'door');
-            send(at + 30_000, { ts: at + 30_000, events: ['door_closed'], seq: (seq = (seq % 250) + 1) }, 'door');
+            send(at, { ts: at, events: ['door_open'], seq: nextSeq() }, 'door');
+            send(at + 30_000, { ts: at + 30_000, events: ['door_closed'], seq: nextSeq() }, 'door');
           }
         }
       }

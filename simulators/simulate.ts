@@ -13,7 +13,7 @@ import { planFleet, type FleetPlan } from './fleet.ts';
 import { ApiClient, connectAll, play, provision, verify, verificationTable, type RunStats, type Target, type Verification } from './runner.ts';
 import { replayActions, type RecordedMessage } from './record.ts';
 import type { SimAction } from './behaviour.ts';
-import { scenarioStart, type Scenario } from './scenario.ts';
+import { scenarioSchema, scenarioStart, type Scenario } from './scenario.ts';
 
 /**
  * The embedded gateway's clock: just before `start` while the fleet is set up
@@ -265,4 +265,4 @@ export function runReplay(opts: RunReplayOptions): Promise<ScenarioRun> {
 
 /** With nothing to compare against, a replay reports every alarm it raised as unexpected: the table is the finding. */
 const scenarioSchemaFor = (plan: FleetPlan): Scenario =>
-  ({ name: 'replay', description: 'replay', residents: plan.residents.length, stations: plan.stations.length, date: '2026-01-01', start: '00:00', durationMinutes: 1, devices: [], incidents: [], expect: [] }) as Scenario;
+  scenarioSchema.parse({ name: 'replay', description: 'a replay without expectations', residents: plan.residents.length, stations: plan.stations.length, durationMinutes: 1 });

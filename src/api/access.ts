@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
     access?: Access;
+    /** The bearer token the request was authenticated with (logout revokes it). */
+    bearerToken?: string;
   }
   interface FastifyContextConfig {
     /** No bearer token needed (login). */

@@ -44,6 +44,7 @@ export function bearerAuth(opts: { adminToken: string | undefined; tokens: ApiTo
     }
     if (!principal) return unauthorized(reply, 'unknown, expired or revoked token; log in again');
     request.principal = principal;
+    request.bearerToken = token;
     request.access = new Access(principal, opts.access);
   };
 }

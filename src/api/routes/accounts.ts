@@ -43,7 +43,7 @@ export function accountRoutes(app: Api, ctx: ApiContext): void {
   );
 
   app.post('/auth/logout', { schema: { summary: 'Log out: revoke the token of this request', tags: ['auth'] } }, async (req, reply) => {
-    ctx.accounts.logout(/^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')![1]!);
+    ctx.accounts.logout(req.bearerToken!);
     return reply.status(204).send();
   });
 
