@@ -76,6 +76,7 @@ export class DeviceBroker {
       authorizeSubscribe: (client, sub, done) => broker.authorizeSubscribe(client, sub, done),
     });
     broker.#wireLifecycle();
+    broker.#routeOnlyWhenHeard();
     return broker;
   }
 
@@ -158,10 +159,41 @@ export class DeviceBroker {
   authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
     const device = this.#deps.directory.get(client.id);
     const decision = device ? canSubscribe(device, sub.topic) : { allowed: false as const, reason: 'unknown_device' };
-    if (decision.allowed) return done(null, sub);
+    if (decision.allowed) {
+      // Anything but its command topic may match the device's own uplinks: from now on they are routed.
+      if (sub.topic !== device!.profile.downlinkTopic(device!.id)) this.#hearsOwnUplinks.add(device!.id);
+      return done(null, sub);
+    }
     this.#refuse('subscribe', client.id, decision.reason, sub.topic);
     done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]; the connection stays up.
   }
+
+  /**
+   * Device uplinks are consumed by the gateway, in authorizePublish, before
+   * aedes acknowledges them. Routing them on through aedes' pub/sub (offline
+   * queues, subscription match, the 'publish' event) only matters when some
+   * client can receive them, and the only clients that may subscribe to a
+   * device's uplink topics are that device itself (see canSubscribe). So a
+   * device's message is routed only once the device has subscribed to a
+   * filter other than its command topic, or when it is retained; otherwise
+   * aedes' publish ends at once. The gateway's own publications (commands,
+   * $SYS) and wills after a crash have no client or callback here and are
+   * always routed.
+   */
+  #routeOnlyWhenHeard(): void {
+    type Publish = (packet: AedesPublishPacket, client: Client | null | ((err?: Error) => void), done?: (err?: Error | null) => void) => void;
+    const aedes = this.#aedes as unknown as { publish: Publish };
+    const route = aedes.publish.bind(this.#aedes);
+    aedes.publish = (packet, client, done) => {
+      if (done !== undefined && client !== null && typeof client === 'object' && !packet.retain && !this.#hearsOwnUplinks.has(client.id) && this.#sessions.has(client.id)) {
+        return done(null);
+      }
+      route(packet, client, done);
+    };
+  }
+
+  /** Devices that subscribed to a filter that may match their own uplinks (their echo is routed). */
+  readonly #hearsOwnUplinks = new Set<string>();
 
   #wireLifecycle(): void {
     const { directory, metrics, log } = this.#deps;

@@ -147,6 +147,37 @@ describe('device broker over TCP', () => {
     });
   });
 
+  it('routes a device\'s uplinks through pub/sub only once the device subscribes to a filter that can match them', async () => {
+    const echo = await gw.onboardDevice('carebell-vitals-band', residentId, 'band-echo');
+    const topic = 'devices/band-echo/telemetry';
+    const routed: string[] = [];
+    const onPublish = (packet: { topic: string }) => void (packet.topic === topic && routed.push(packet.topic));
+    gw.app.broker.aedes.on('publish', onPublish);
+    const client = await gw.connect(echo);
+    await client.subscribeAsync('devices/band-echo/command', { qos: 1 });
+    await client.publishAsync(topic, JSON.stringify({ ts: Date.now(), hr: 61 }), { qos: 1 });
+    expect((await gw.readings('band-echo', 'heart_rate')).map((r) => r.value)).toEqual([61]);
+    expect(routed).toEqual([]); // ingested and acknowledged, with nobody to hear it
+
+    // A retained uplink is kept for later subscribers, so it is routed.
+    await client.publishAsync(topic, JSON.stringify({ ts: Date.now() + 1, hr: 62 }), { qos: 1, retain: true });
+    expect(routed).toEqual([topic]);
+
+    // Subscribed to its own wildcard, the device hears its own messages (and the retained one at once).
+    const heard: number[] = [];
+    client.on('message', (_t, payload) => heard.push(JSON.parse(payload.toString()).hr));
+    const retained = new Promise<void>((resolve) => client.once('message', () => resolve()));
+    await client.subscribeAsync('devices/band-echo/#', { qos: 1 });
+    await retained;
+    const echoed = new Promise<void>((resolve) => client.on('message', (_t, p) => JSON.parse(p.toString()).hr === 63 && resolve()));
+    await client.publishAsync(topic, JSON.stringify({ ts: Date.now() + 2, hr: 63 }), { qos: 1 });
+    await echoed;
+    expect(heard).toEqual([62, 63]);
+    expect((await gw.readings('band-echo', 'heart_rate')).map((r) => r.value)).toEqual([61, 62, 63]);
+    gw.app.broker.aedes.off('publish', onPublish);
+    await client.endAsync();
+  });
+
   describe('online state', () => {
     it('goes online on CONNECT and offline on DISCONNECT', async () => {
       const connected = async () => (await gw.app.metrics.connectedDevices.get()).values[0]?.value ?? 0;
