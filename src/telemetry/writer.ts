@@ -40,7 +40,7 @@ export class TelemetryWriter {
     this.sink = sink;
     this.#log = opts.log;
     this.#flushMs = opts.flushMs;
-    this.#maxBatch = opts.maxBatch ?? 50_000;
+    this.#maxBatch = opts.maxBatch ?? 8_192;
     this.#onStored = opts.onStored ?? (() => {});
     this.#columns = sink.writeColumns ? new ColumnBuilder() : undefined;
   }
