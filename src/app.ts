@@ -210,9 +210,9 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
 
   // Rule time is summed here and exported when /metrics is scraped: no per-message metric call.
   const ruleTime = metrics.ruleTime;
-  bus.on('device.readings', ({ device, readings }) => {
+  bus.on('device.readings', ({ device, readings, receivedAt }) => {
     const t0 = performance.now();
-    evaluator.onReadings(device, readings);
+    evaluator.onReadings(device, readings, receivedAt);
     ruleTime.message.seconds += (performance.now() - t0) / 1000;
     ruleTime.message.count++;
   });

@@ -4,8 +4,8 @@ import type { Alarm, TimelineKind } from '../alarms/model.ts';
 
 /** Every event the gateway raises internally, by name, with its payload. */
 export interface BusEvents {
-  /** Readings decoded from one accepted message. */
-  'device.readings': { device: DeviceContext; readings: Reading[] };
+  /** Readings decoded from one accepted message, received by the gateway at `receivedAt`. */
+  'device.readings': { device: DeviceContext; readings: Reading[]; receivedAt: number };
   /** A device event that is not a duplicate of one already seen. */
   'device.event': { device: DeviceContext; event: DeviceEvent };
   'device.status': DeviceStatusChange;

@@ -101,19 +101,19 @@ export class Ingest {
       });
     }
 
-    this.#publishReadings(device, decoded);
+    this.#publishReadings(device, decoded, receivedAt);
     this.#publishEvents(device, decoded, receivedAt);
     this.#applyStatus(msg, decoded);
     return { outcome: 'accepted', readings: decoded.readings.length, events: decoded.events.length, rejectedFields: decoded.rejected.length };
   }
 
-  #publishReadings(device: KnownDevice, decoded: Decoded): void {
+  #publishReadings(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
     // The decoder built them as Readings already (device id, canonical unit, time).
     const readings: Reading[] = decoded.readings;
     if (readings.length === 0) return;
     for (const r of readings) if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
     this.#d.metrics.hot.readings += readings.length;
-    this.#d.bus.emit('device.readings', { device: device.context, readings });
+    this.#d.bus.emit('device.readings', { device: device.context, readings, receivedAt });
   }
 
   /**

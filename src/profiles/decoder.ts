@@ -114,7 +114,8 @@ function compileGetter(spec: MessageSpec, loc: Location, where: string): Getter 
   }
 }
 
-type FieldResult = { value: number } | { skip: true } | FieldRejection;
+/** The value; undefined when the field is absent or ignored; or why it was refused. */
+type FieldResult = number | undefined | FieldRejection;
 
 function compileReading(spec: MessageSpec, field: ReadingField, where: string): (root: Root) => FieldResult {
   const get = compileGetter(spec, field, where);
@@ -132,7 +133,7 @@ function compileReading(spec: MessageSpec, field: ReadingField, where: string): 
   const numberSchema = spec.format === 'kv' ? textNumber : q.unit === 'bool' ? jsonNumberOrBool : jsonNumber;
   return (root) => {
     const rawValue = get(root);
-    if (rawValue === undefined || rawValue === null) return { skip: true };
+    if (rawValue === undefined || rawValue === null) return undefined;
     let raw: number;
     if (map) {
       const key = lookupKey.safeParse(rawValue);
@@ -150,12 +151,12 @@ function compileReading(spec: MessageSpec, field: ReadingField, where: string): 
       if (!parsed.success) return { field: field.kind, code: 'invalid_field', reason: `${name}: ${issueText(parsed.error)}` };
       raw = parsed.data;
     }
-    if (ignore?.has(raw)) return { skip: true };
+    if (ignore?.has(raw)) return undefined;
     const value = round(conversion.convert(raw * scale + add));
     if (!(value >= min && value <= max)) {
       return { field: field.kind, code: 'out_of_range', reason: `${name}: ${value} ${q.unit} is outside ${min}..${max}` };
     }
-    return { value };
+    return value;
   };
 }
 
@@ -313,8 +314,8 @@ export function compileMessage(spec: MessageSpec, where = spec.name): MessageDec
     const outReadings: DecodedReading[] = [];
     for (const r of readings) {
       const result = r.decode(root);
-      if ('value' in result) outReadings.push({ deviceId, kind: r.kind, value: result.value, unit: r.unit, ts });
-      else if (isRejection(result)) (rejected ??= []).push(result);
+      if (typeof result === 'number') outReadings.push({ deviceId, kind: r.kind, value: result, unit: r.unit, ts });
+      else if (result !== undefined) (rejected ??= []).push(result);
     }
 
     let outEvents: DecodedEvent[] = NONE;

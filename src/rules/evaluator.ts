@@ -68,6 +68,32 @@ export function residentRules(settings: ResidentSettings, timeZone: string): Rul
   return rules;
 }
 
+/** One rule as a device's readings reach it: with the state map of the subject it watches. */
+interface Step {
+  rule: Rule;
+  subject: string;
+  states: Map<string, unknown>;
+  residentLevel: boolean;
+}
+
+/**
+ * What a device's readings wake, resolved on its first message: per reading
+ * kind, the device's rules and its resident's rules that look at that kind,
+ * each with its state map. They run in this order: the device's per-reading
+ * rules, its batch rules, then the resident's rules. Rebuilt when the device's profile or resident
+ * changes, or the resident's settings do.
+ */
+interface ReadingPlan {
+  profileId: string;
+  residentId: string | null;
+  byKind: Map<string, Step[]>;
+  batched: Step[];
+  /** The resident's rules by reading kind; `undefined` key: rules that see every reading. */
+  residentByKind: Map<string | undefined, Step[]>;
+  /** The device's latest value of each quantity, for batch rules (shared with the evaluator's cache). */
+  latest: Map<string, { value: number; ts: number }> | undefined;
+}
+
 interface ResidentEntry {
   settings: ResidentSettings;
   /** Settings of their own: the profile rules are built for this resident. */
@@ -100,6 +126,8 @@ export class RuleEvaluator {
   readonly #latest = new Map<string, Map<string, { value: number; ts: number }>>();
   /** subject → rule key → state (two levels: no key strings built per evaluation). */
   readonly #state = new Map<string, Map<string, unknown>>();
+  /** Device id → what its readings wake. */
+  readonly #plans = new Map<string, ReadingPlan>();
   /** Persisted state not yet merged into a rule's current shape (done on first use), and what is on disk. */
   readonly #loaded = new Map<string, unknown>();
   readonly #persisted = new Map<string, string>();
@@ -141,6 +169,42 @@ export class RuleEvaluator {
   /** A resident's settings changed: rebuild their rules (rule state is kept). */
   residentChanged(residentId: string): void {
     this.#residents.delete(residentId);
+    this.#plans.clear();
+  }
+
+  #statesOf(subject: string): Map<string, unknown> {
+    let states = this.#state.get(subject);
+    if (!states) this.#state.set(subject, (states = new Map()));
+    return states;
+  }
+
+  #planFor(device: DeviceContext): ReadingPlan | null {
+    const known = this.#d.directory.get(device.id);
+    if (!known) return null;
+    const rules = this.#rulesOf(known.profile, device.residentId);
+    const resident = this.#resident(device.residentId);
+    const deviceStates = this.#statesOf(device.id);
+    const plan: ReadingPlan = { profileId: device.profileId, residentId: device.residentId, byKind: new Map(), batched: [], residentByKind: new Map(), latest: undefined };
+    const add = <K,>(map: Map<K, Step[]>, kind: K, step: Step) => {
+      const steps = map.get(kind);
+      if (steps) steps.push(step);
+      else map.set(kind, [step]);
+    };
+    for (const [kind, matching] of rules.byReading) for (const rule of matching) add(plan.byKind, kind, { rule, subject: device.id, states: deviceStates, residentLevel: false });
+    for (const rule of rules.batched) plan.batched.push({ rule, subject: device.id, states: deviceStates, residentLevel: false });
+    if (plan.batched.length > 0) {
+      plan.latest = this.#latest.get(device.id);
+      if (!plan.latest) this.#latest.set(device.id, (plan.latest = new Map()));
+    }
+    if (resident) {
+      const residentStates = this.#statesOf(device.residentId!);
+      for (const rule of resident.rules) {
+        const step = { rule, subject: device.residentId!, states: residentStates, residentLevel: true };
+        if (rule.readingKinds) for (const kind of rule.readingKinds) add(plan.residentByKind, kind, step);
+        else add(plan.residentByKind, undefined, step);
+      }
+    }
+    return plan;
   }
 
   /** A profile's rules: shared by every device, or per resident when the resident has settings of their own. */
@@ -152,21 +216,24 @@ export class RuleEvaluator {
     return rules;
   }
 
-  onReadings(device: DeviceContext, readings: Reading[]): void {
-    const known = this.#d.directory.get(device.id);
-    if (!known) return;
-    const now = this.#d.clock.now();
-    const rules = this.#rulesOf(known.profile, device.residentId);
-    if (rules.byReading.size > 0) {
-      for (const reading of readings) {
-        const matching = rules.byReading.get(reading.kind);
-        if (matching) for (const rule of matching) this.#run(device, rule, { kind: 'reading', reading }, now);
+  /** `now`: when the message arrived (read from the clock when not given). */
+  onReadings(device: DeviceContext, readings: Reading[], now = this.#d.clock.now()): void {
+    let plan = this.#plans.get(device.id);
+    if (plan === undefined || plan.profileId !== device.profileId || plan.residentId !== device.residentId) {
+      const built = this.#planFor(device);
+      if (built === null) return;
+      this.#plans.set(device.id, (plan = built));
+    }
+    if (plan.byKind.size > 0) {
+      for (let i = 0; i < readings.length; i++) {
+        const steps = plan.byKind.get(readings[i]!.kind);
+        if (steps !== undefined) this.#steps(device, steps, { kind: 'reading', reading: readings[i]! }, now);
       }
     }
-    if (rules.batched.length > 0) {
-      let latest = this.#latest.get(device.id);
-      if (!latest) this.#latest.set(device.id, (latest = new Map()));
-      for (const r of readings) {
+    const latest = plan.latest;
+    if (latest !== undefined) {
+      for (let i = 0; i < readings.length; i++) {
+        const r = readings[i]!;
         const entry = latest.get(r.kind);
         if (entry === undefined) latest.set(r.kind, { value: r.value, ts: r.ts });
         else if (r.ts >= entry.ts) {
@@ -174,14 +241,24 @@ export class RuleEvaluator {
           entry.ts = r.ts;
         }
       }
-      const input: RuleInput = { kind: 'readings', readings, latest };
-      for (const rule of rules.batched) this.#run(device, rule, input, now);
+      this.#steps(device, plan.batched, { kind: 'readings', readings, latest }, now);
     }
-    const resident = this.#resident(device.residentId);
-    if (resident) {
-      for (const reading of readings) {
-        for (const rule of resident.rules) if (rule.readingKinds?.has(reading.kind) ?? true) this.#run(device, rule, { kind: 'reading', reading }, now, false, true);
+    if (plan.residentByKind.size > 0) {
+      const everyReading = plan.residentByKind.get(undefined);
+      for (let i = 0; i < readings.length; i++) {
+        const steps = plan.residentByKind.get(readings[i]!.kind);
+        if (steps === undefined && everyReading === undefined) continue;
+        const input: RuleInput = { kind: 'reading', reading: readings[i]! };
+        if (steps !== undefined) this.#steps(device, steps, input, now);
+        if (everyReading !== undefined) this.#steps(device, everyReading, input, now);
       }
+    }
+  }
+
+  #steps(device: DeviceContext, steps: Step[], input: RuleInput, now: number): void {
+    for (let j = 0; j < steps.length; j++) {
+      const step = steps[j]!;
+      this.#evaluate(device, step.rule, step.states, step.subject, input, now, false, step.residentLevel);
     }
   }
 
@@ -214,8 +291,10 @@ export class RuleEvaluator {
   /** `residentLevel`: the rule watches the resident (all their devices), not one device. */
   #run(device: DeviceContext, rule: Rule, input: RuleInput, now: number, rethrow = false, residentLevel = false): void {
     const subject = residentLevel ? device.residentId! : device.id;
-    let states = this.#state.get(subject);
-    if (!states) this.#state.set(subject, (states = new Map()));
+    this.#evaluate(device, rule, this.#statesOf(subject), subject, input, now, rethrow, residentLevel);
+  }
+
+  #evaluate(device: DeviceContext, rule: Rule, states: Map<string, unknown>, subject: string, input: RuleInput, now: number, rethrow: boolean, residentLevel: boolean): void {
     let state = states.get(rule.key);
     if (state === undefined) {
       const key = `${subject}\u0000${rule.key}`;

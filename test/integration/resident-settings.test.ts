@@ -47,6 +47,22 @@ describe('per-resident settings', () => {
     expect(await alarms('heart_rate_high')).toEqual([expect.objectContaining({ state: 'open', severity: 'major' })]);
   });
 
+  it('applies new settings to a device that is already reporting', async () => {
+    const { residentId: other } = await gw.seedResident();
+    await gw.onboardDevice('carebell-vitals-band', other, 'band-t');
+    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    clock.advance(180_000);
+    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    const mine = async () => (await alarms('heart_rate_high')).filter((a) => a.deviceId === 'band-t');
+    expect(await mine()).toEqual([]); // the profile's limit is 120
+
+    expect((await gw.api('PUT', `/api/v1/residents/${other}/settings`, { thresholds: { heart_rate_high: { above: 100, forSeconds: 60 } } })).status).toBe(200);
+    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    clock.advance(60_000);
+    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    expect(await mine()).toEqual([expect.objectContaining({ state: 'open', severity: 'major' })]);
+  });
+
   it('raises a night bed exit in the resident\'s time zone, and a wellbeing alarm after quiet hours', async () => {
     await gw.onboardDevice('carebell-bed-mat', residentId, 'bed-s');
     await gw.onboardDevice('carebell-pir-motion', residentId, 'pir-s');
