@@ -24,11 +24,15 @@ export type WorkerReply = { id: number; ok: true; result?: number } | { id: numb
 
 function main(): void {
   const port = parentPort!;
-  const db = new Database((workerData as { file: string }).file);
+  const { file, checkpointPages } = workerData as { file: string; checkpointPages: number };
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('cache_size = -65536');
   db.pragma('busy_timeout = 5000');
+  db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(checkpointPages))}`);
+  // After a checkpoint the WAL file is cut back to 64 MiB if a long read let it grow beyond.
+  db.pragma('journal_size_limit = 67108864');
 
   const upsert = db.prepare('INSERT INTO telemetry (device_id, ts, v) VALUES (?, ?, ?) ON CONFLICT (device_id, ts) DO UPDATE SET v = json_patch(v, excluded.v)');
   const addDevice = db.prepare('INSERT OR IGNORE INTO telemetry_devices (device_id) VALUES (?)');
