@@ -176,9 +176,9 @@ export class DeviceBroker {
    * device's uplink topics are that device itself (see canSubscribe). So a
    * device's message is routed only once the device has subscribed to a
    * filter other than its command topic, or when it is retained; otherwise
-   * aedes' publish ends at once. The gateway's own publications (commands,
-   * $SYS) and wills after a crash have no client or callback here and are
-   * always routed.
+   * aedes' publish ends at once. A device's last will goes the same way (aedes
+   * runs authorizePublish for it too, so ingest has it). The gateway's own
+   * publications (commands, $SYS) come without a client and are always routed.
    */
   #routeOnlyWhenHeard(): void {
     type Publish = (packet: AedesPublishPacket, client: Client | null | ((err?: Error) => void), done?: (err?: Error | null) => void) => void;

@@ -80,8 +80,8 @@ interface Step {
  * What a device's readings wake, resolved on its first message: per reading
  * kind, the device's rules and its resident's rules that look at that kind,
  * each with its state map. They run in this order: the device's per-reading
- * rules, its batch rules, then the resident's rules. Rebuilt when the device's profile or resident
- * changes, or the resident's settings do.
+ * rules, its batch rules, then the resident's rules. Rebuilt when the device's
+ * profile or resident changes, or any resident's settings do.
  */
 interface ReadingPlan {
   profileId: string;

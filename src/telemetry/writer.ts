@@ -10,9 +10,9 @@ export interface TelemetryWriterOptions {
   /** Longest a point waits in memory before its batch is written. */
   flushMs: number;
   /**
-   * A batch this big is written at once (default 16,384 readings): under load the
-   * last batch, what a reader waits for, stays small; larger batches cost SQLite
-   * less per row (fewer leaf pages per row) but make that wait longer.
+   * A batch this big is written at once (default 16,384 readings). Under load this
+   * bounds how long the newest readings wait to be stored; larger batches cost
+   * SQLite less per row (more rows per leaf page written) but make that wait longer.
    */
   maxBatch?: number;
   onStored?: (count: number) => void;
