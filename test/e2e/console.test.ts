@@ -1,7 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
-import { launchChromium, logIn, newPage, screenshot } from '../helpers/browser.ts';
+import { launchChromium, logIn, newPage as openPage, screenshot } from '../helpers/browser.ts';
 import { mosquittoPub } from '../helpers/processes.ts';
 import { PASSWORD, seedTenants, type Tenants } from '../helpers/tenants.ts';
 
@@ -24,6 +24,19 @@ describe('web console in Chromium', () => {
     expect(res.code, res.stderr).toBe(0);
     return (await raised).alarm;
   };
+  // Every page is closed and every alarm resolved after each test, so one failure does not cascade.
+  const contexts = new Set<BrowserContext>();
+  const newPage: typeof openPage = async (...args) => {
+    const opened = await openPage(...args);
+    contexts.add(opened.context);
+    return opened;
+  };
+  afterEach(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    contexts.clear();
+    const alarms = (await gw.api('GET', '/api/v1/alarms?limit=500')).body as Array<{ id: string; state: string }>;
+    for (const a of alarms) if (a.state !== 'resolved') await gw.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'other' });
+  });
   const row = (page: Page, alarmId: string) => page.locator(`tr[data-alarm="${alarmId}"]`);
   const pageErrors = (page: Page) => (page as Page & { errors: string[] }).errors;
 
@@ -61,12 +74,12 @@ describe('web console in Chromium', () => {
     await row(page, alarm.id).waitFor();
     await expect.poll(() => row(page, alarm.id).innerText()).toContain('王秀英');
     expect(await row(page, alarm.id).innerText()).toContain('紧急呼叫');
-    expect(await page.getAttribute('body', 'data-alarm-sound')).toBe('on');
+    await expect.poll(() => page.getAttribute('body', 'data-alarm-sound')).toBe('on'); // set by an effect after the render
     await screenshot(page, 'queue-critical');
 
     await row(page, alarm.id).locator('[data-action=ack]').click();
     await expect.poll(() => row(page, alarm.id).locator('.state').innerText()).toBe('已确认');
-    expect(await page.getAttribute('body', 'data-alarm-sound')).toBe('off');
+    await expect.poll(() => page.getAttribute('body', 'data-alarm-sound')).toBe('off');
 
     await row(page, alarm.id).locator('td.resident a').click();
     await page.waitForSelector('[data-testid=alarm-detail]');
@@ -99,7 +112,7 @@ describe('web console in Chromium', () => {
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     const alarm = await sos('own');
     await row(page, alarm.id).waitFor();
-    expect(await page.getAttribute('body', 'data-alarm-sound')).toBe('on');
+    await expect.poll(() => page.getAttribute('body', 'data-alarm-sound')).toBe('on');
     await page.keyboard.press('m');
     await expect.poll(() => page.getAttribute('body', 'data-alarm-sound')).toBe('off');
     expect(await page.locator('[data-testid=mute]').innerText()).toBe('声音：关');
