@@ -1,8 +1,9 @@
 // Embedded telemetry store: the real SqliteTelemetrySink (its writer thread, its schema) taking
 // batches as the gateway hands them over, for 1,000 devices with 3 readings a message. Prints
-// wall time and CPU (all threads) per stored row, by how many messages of each device a batch
-// holds, with the default WAL checkpoint interval and with SQLite's own (1,000 pages).
-//   npm run bench:store -- [--devices 1000] [--rows 300000]
+// wall time and CPU (all threads, building the batches included) per stored message, by how many
+// messages of each device a batch holds (they share one row), with the default WAL checkpoint
+// interval and with SQLite's own (1,000 pages).
+//   npm run bench:store -- [--devices 1000] [--messages 300000]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,17 +15,17 @@ const arg = (name: string, fallback: number): number => {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 };
 const DEVICES = arg('devices', 1000);
-const ROWS = arg('rows', 300_000);
+const MESSAGES = arg('messages', 300_000);
 const devices = Array.from({ length: DEVICES }, (_, i) => `band-${i}`);
 
 async function run(checkpointPages: number, perDevice: number): Promise<{ wallUs: number; cpuUs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'carebell-store-'));
   const sink = new SqliteTelemetrySink(dir, { checkpointPages });
   let ts = Date.now() - 86_400_000;
-  let rows = 0;
+  let messages = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  while (rows < ROWS) {
+  while (messages < MESSAGES) {
     // As ingest fills a batch: messages in arrival order, each device reporting once a second.
     const batch = new ColumnBuilder(perDevice * DEVICES * 3);
     for (let m = 0; m < perDevice; m++, ts += 1000) {
@@ -35,20 +36,20 @@ async function run(checkpointPages: number, perDevice: number): Promise<{ wallUs
       }
     }
     await sink.writeColumns(batch.take());
-    rows += perDevice * DEVICES;
+    messages += perDevice * DEVICES;
   }
   const cpu = process.cpuUsage(c0);
-  const wallUs = ((performance.now() - t0) * 1000) / rows;
+  const wallUs = ((performance.now() - t0) * 1000) / messages;
   await sink.close();
   rmSync(dir, { recursive: true, force: true });
-  return { wallUs, cpuUs: (cpu.user + cpu.system) / rows };
+  return { wallUs, cpuUs: (cpu.user + cpu.system) / messages };
 }
 
-console.log(`embedded telemetry store: ${DEVICES} devices, 3 readings a message, ${ROWS.toLocaleString('en-US')} rows per run\n`);
-console.log('messages per device per batch | checkpoint every | wall µs/row | CPU µs/row');
+console.log(`embedded telemetry store: ${DEVICES} devices, 3 readings a message, ${MESSAGES.toLocaleString('en-US')} messages per run\n`);
+console.log('messages per device per batch | checkpoint every | wall µs/message | CPU µs/message');
 for (const perDevice of [1, 3, 6, 17]) {
   for (const pages of [DEFAULT_CHECKPOINT_PAGES, 1000]) {
     const r = await run(pages, perDevice);
-    console.log(`${String(perDevice).padStart(30)} | ${`${pages.toLocaleString('en-US')} pages`.padStart(16)} | ${r.wallUs.toFixed(2).padStart(11)} | ${r.cpuUs.toFixed(2).padStart(10)}`);
+    console.log(`${String(perDevice).padStart(30)} | ${`${pages.toLocaleString('en-US')} pages`.padStart(16)} | ${r.wallUs.toFixed(2).padStart(15)} | ${r.cpuUs.toFixed(2).padStart(14)}`);
   }
 }

@@ -266,4 +266,35 @@ export const telemetryMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'telemetry: one row per device and write batch (a chunk of its messages)',
+    sql: `
+      -- A row holds the messages of one device that arrived in one write batch,
+      -- spanning at most an hour (TELEMETRY_CHUNK_SPAN_MS): a batch costs one
+      -- B-tree insert per device instead of one per message.
+      --   ts    the chunk's earliest reading; last its latest
+      --   n     write order: for one device, kind and time the later chunk wins
+      --         (within a chunk, the later entry)
+      --   v     [[ms after ts, {kind: value, ...}], ...] in arrival order
+      CREATE TABLE telemetry_chunks (
+        device_id TEXT NOT NULL,
+        ts        INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        last      INTEGER NOT NULL,
+        v         TEXT NOT NULL,
+        PRIMARY KEY (device_id, ts, n)
+      ) WITHOUT ROWID;
+      INSERT INTO telemetry_chunks (device_id, ts, n, last, v)
+        SELECT device_id, ts, 0, ts, json_array(json_array(0, json(v))) FROM telemetry;
+      DROP TABLE telemetry;
+      ALTER TABLE telemetry_chunks RENAME TO telemetry;
+      -- The next chunk's n (kept here so the writer never scans for the largest).
+      CREATE TABLE telemetry_meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO telemetry_meta (key, value) VALUES ('next_chunk', 1);
+    `,
+  },
 ];

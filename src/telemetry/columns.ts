@@ -1,6 +1,13 @@
 import type { ColumnBatch } from './sqlite-worker.ts';
 
 /**
+ * The longest time one stored chunk of a device's messages spans: a device
+ * sending readings an hour or more apart (a backlog after being offline) gets
+ * a chunk per hour, and a range query needs to look back no further than this.
+ */
+export const TELEMETRY_CHUNK_SPAN_MS = 3_600_000;
+
+/**
  * Readings appended straight into typed columns as they arrive, with device
  * ids and kinds dictionary-encoded. The hot path keeps no reading objects
  * alive until the flush (they die young, in the cheap part of the garbage

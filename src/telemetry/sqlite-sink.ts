@@ -1,9 +1,10 @@
 import type { Worker } from 'node:worker_threads';
+import type { Statement } from 'better-sqlite3';
 import { startWorker } from '../core/worker.ts';
-import { ColumnBuilder } from './columns.ts';
+import { ColumnBuilder, TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { telemetryMigrations } from '../store/migrations.ts';
-import type { Series, SeriesPoint, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
+import { bucketize, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery, type TelemetrySink } from './point.ts';
 import type { ColumnBatch, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
 
 export const TELEMETRY_DB_FILE = 'telemetry.db';
@@ -16,17 +17,25 @@ export const TELEMETRY_DB_FILE = 'telemetry.db';
  */
 export const DEFAULT_CHECKPOINT_PAGES = 10_000;
 
+interface StoredPoint extends StoredReading {
+  /** The chunk's write order and the entry's index in it: for one kind and time, the largest pair wins. */
+  n: number;
+  entry: number;
+}
+
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /**
  * The embedded default: telemetry in `telemetry.db` beside the gateway's
- * database, one row per device message. Writes go to a worker thread (SQLite work never runs on the
+ * database, one row per device and write batch. Writes go to a worker thread (SQLite work never runs on the
  * broker's thread); reads use a connection of their own (WAL readers never
  * wait for the writer).
  */
 export class SqliteTelemetrySink implements TelemetrySink {
   readonly name = 'sqlite';
   readonly #db: Db;
+  /** A device's chunks that may hold readings in [from, to): (device, from - span, to, from). */
+  readonly #chunks: Statement;
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (v: number | undefined) => void; reject: (e: Error) => void }>();
   #nextId = 1;
@@ -35,6 +44,7 @@ export class SqliteTelemetrySink implements TelemetrySink {
   /** `checkpointPages`: the writer's WAL checkpoint interval (default 10,000 pages; bench:store compares). */
   constructor(dataDir: string, opts: { checkpointPages?: number } = {}) {
     this.#db = openDatabase(dataDir, telemetryMigrations, TELEMETRY_DB_FILE);
+    this.#chunks = this.#db.prepare('SELECT ts, n, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ? ORDER BY ts, n');
     this.#worker = startWorker(new URL(`./sqlite-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
       file: this.#db.name,
       checkpointPages: opts.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES,
@@ -78,43 +88,66 @@ export class SqliteTelemetrySink implements TelemetrySink {
   }
 
   async query(q: TelemetryQuery): Promise<StoredReading[]> {
-    const limit = q.limit ?? 10_000;
-    if (q.kind) {
-      const path = `$.${JSON.stringify(q.kind)}`;
-      const rows = this.#db
-        .prepare('SELECT ts, json_extract(v, ?) AS value FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND json_type(v, ?) IS NOT NULL ORDER BY ts LIMIT ?')
-        .all(path, q.deviceId, q.from, q.to, path, limit) as Array<{ ts: number; value: number }>;
-      return rows.map((r) => ({ kind: q.kind!, ts: r.ts, value: r.value }));
-    }
-    return this.#db
-      .prepare('SELECT t.ts AS ts, j.key AS kind, j.value AS value FROM telemetry t, json_each(t.v) j WHERE t.device_id = ? AND t.ts >= ? AND t.ts < ? ORDER BY t.ts, j.key LIMIT ?')
-      .all(q.deviceId, q.from, q.to, limit) as StoredReading[];
+    const points = this.#points(q.deviceId, q.from, q.to, q.kind ? new Set([q.kind]) : undefined);
+    const limit = Math.min(points.length, q.limit ?? 10_000);
+    const out: StoredReading[] = new Array(limit);
+    for (let i = 0; i < limit; i++) out[i] = { kind: points[i]!.kind, ts: points[i]!.ts, value: points[i]!.value };
+    return out;
   }
 
   async series(q: SeriesQuery): Promise<Series[]> {
-    const kinds = q.kinds && q.kinds.length > 0 ? q.kinds : undefined;
-    const rows = this.#db
-      .prepare(
-        `SELECT j.key AS kind, CAST(t.ts - @from AS INTEGER) / CAST(@bucket AS INTEGER) AS b, avg(j.value) AS mean, min(j.value) AS min, max(j.value) AS max, count(*) AS n
-         FROM telemetry t, json_each(t.v) j
-         WHERE t.device_id = @device AND t.ts >= @from AND t.ts < @to ${kinds ? `AND j.key IN (${kinds.map((_, i) => `@k${i}`).join(', ')})` : ''}
-         GROUP BY kind, b ORDER BY kind, b`,
-      )
-      .all({ device: q.deviceId, from: Math.floor(q.from), to: Math.ceil(q.to), bucket: Math.max(1, Math.floor(q.bucketMs)), ...Object.fromEntries((kinds ?? []).map((k, i) => [`k${i}`, k])) }) as Array<{
-      kind: string;
-      b: number;
-      mean: number;
-      min: number;
-      max: number;
-      n: number;
-    }>;
-    const out = new Map<string, SeriesPoint[]>();
-    for (const r of rows) {
-      let points = out.get(r.kind);
-      if (!points) out.set(r.kind, (points = []));
-      points.push({ t: Math.floor(q.from) + r.b * Math.max(1, Math.floor(q.bucketMs)), mean: r.mean, min: r.min, max: r.max, n: r.n });
+    const from = Math.floor(q.from);
+    const points = this.#points(q.deviceId, from, Math.ceil(q.to), q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined);
+    return bucketize(points, from, Math.max(1, Math.floor(q.bucketMs)));
+  }
+
+  /**
+   * One device's stored points in [from, to), ordered by time then kind: where a kind has two
+   * readings for one time, the later chunk's (within a chunk, the later entry's). A chunk spans
+   * at most TELEMETRY_CHUNK_SPAN_MS, so chunks starting earlier than that before `from` are not read.
+   */
+  #points(deviceId: string, from: number, to: number, kinds: ReadonlySet<string> | undefined): StoredPoint[] {
+    const rows = this.#chunks.all(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as Array<{ ts: number; n: number; v: string }>;
+    const points: StoredPoint[] = [];
+    // Chunks come in time order and a device's messages mostly do too: then each time's points are
+    // one run, put in kind order below. Otherwise (late or repeated messages) everything is sorted.
+    let inOrder = true;
+    let runStart = 0;
+    for (const row of rows) {
+      const entries = JSON.parse(row.v) as Array<[number, Record<string, number>]>;
+      for (let e = 0; e < entries.length; e++) {
+        const ts = row.ts + entries[e]![0];
+        if (ts < from || ts >= to) continue;
+        const values = entries[e]![1];
+        for (const kind in values) {
+          if (kinds !== undefined && !kinds.has(kind)) continue;
+          const last = points.length > 0 ? points[points.length - 1]!.ts : -Infinity;
+          if (ts !== last) {
+            if (ts < last) inOrder = false;
+            runStart = points.length;
+          } else if (inOrder) {
+            for (let k = runStart; k < points.length; k++) if (points[k]!.kind === kind) inOrder = false;
+          }
+          points.push({ ts, kind, value: values[kind]!, n: row.n, entry: e });
+        }
+      }
     }
-    return [...out].map(([kind, points]) => ({ kind, points }));
+    const byTimeKind = (a: StoredPoint, b: StoredPoint): number => a.ts - b.ts || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+    if (inOrder) {
+      // Sort each time's run (a message's kinds) by kind.
+      for (let start = 0; start < points.length; ) {
+        let end = start + 1;
+        while (end < points.length && points[end]!.ts === points[start]!.ts) end++;
+        if (end - start > 1) {
+          const run = points.slice(start, end).sort(byTimeKind);
+          for (let k = 0; k < run.length; k++) points[start + k] = run[k]!;
+        }
+        start = end;
+      }
+      return points;
+    }
+    points.sort((a, b) => byTimeKind(a, b) || a.n - b.n || a.entry - b.entry);
+    return points.filter((p, i) => i + 1 === points.length || byTimeKind(p, points[i + 1]!) !== 0);
   }
 
   /** Deletes readings older than `cutoff`, device by device, in the writer thread. */
@@ -122,10 +155,11 @@ export class SqliteTelemetrySink implements TelemetrySink {
     return (await this.#call({ type: 'prune', cutoff })) ?? 0;
   }
 
-  /** Readings stored (not rows: a row holds one message's readings). */
+  /** Readings stored: points (device, kind, time), however many chunks hold them. */
   count(deviceId?: string): number {
-    const sum = 'SELECT coalesce(sum((SELECT count(*) FROM json_each(v))), 0) FROM telemetry';
-    return (deviceId === undefined ? this.#db.prepare(sum).pluck().get() : this.#db.prepare(`${sum} WHERE device_id = ?`).pluck().get(deviceId)) as number;
+    const points = `SELECT DISTINCT t.device_id, t.ts + (m.value ->> 0), j.key FROM telemetry t, json_each(t.v) m, json_each(m.value, '$[1]') j${deviceId === undefined ? '' : ' WHERE t.device_id = ?'}`;
+    const count = this.#db.prepare(`SELECT count(*) FROM (${points})`).pluck();
+    return (deviceId === undefined ? count.get() : count.get(deviceId)) as number;
   }
 
   backlog(): number {

@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
 
 /**
  * The embedded telemetry writer, in its own thread with its own connection to
  * telemetry.db. Batches arrive as columns (dictionary-encoded ids, typed
- * arrays) and are written in one transaction each, one row per device message.
+ * arrays) and are written in one transaction each, one row per device (a chunk
+ * of its messages in the batch).
  */
 export interface ColumnBatch {
   devices: string[];
@@ -13,6 +15,13 @@ export interface ColumnBatch {
   kind: Uint16Array;
   ts: Float64Array;
   value: Float64Array;
+}
+
+interface Chunk {
+  start: number;
+  last: number;
+  /** The entries so far, without the closing bracket. */
+  json: string;
 }
 
 export type WorkerRequest =
@@ -34,48 +43,84 @@ function main(): void {
   // After a checkpoint the WAL file is cut back to 64 MiB if a long read let it grow beyond.
   db.pragma('journal_size_limit = 67108864');
 
-  const upsert = db.prepare('INSERT INTO telemetry (device_id, ts, v) VALUES (?, ?, ?) ON CONFLICT (device_id, ts) DO UPDATE SET v = json_patch(v, excluded.v)');
+  const insert = db.prepare('INSERT INTO telemetry (device_id, ts, n, last, v) VALUES (?, ?, ?, ?, ?)');
+  const nextChunk = db.prepare("SELECT value FROM telemetry_meta WHERE key = 'next_chunk'").pluck();
+  const setNextChunk = db.prepare("UPDATE telemetry_meta SET value = ? WHERE key = 'next_chunk'");
   const addDevice = db.prepare('INSERT OR IGNORE INTO telemetry_devices (device_id) VALUES (?)');
   const known = new Set(db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]);
 
-  /** Readings of one message are consecutive in a batch: each run of one device and time is one row. */
+  /**
+   * Readings of one message are consecutive in a batch (a run of one device and time). A device's
+   * messages in the batch become one chunk row, in arrival order; a message earlier than the
+   * chunk's start, or more than TELEMETRY_CHUNK_SPAN_MS after it, starts another chunk.
+   */
   const write = db.transaction((b: ColumnBatch) => {
-    const n = b.ts.length;
-    let i = 0;
-    while (i < n) {
-      const device = b.device[i]!;
-      const ts = b.ts[i]!;
-      // Kinds are quantity names (identifiers) and values finite numbers: the JSON is built directly.
-      let json = `{"${b.kinds[b.kind[i]!]}":${b.value[i]}`;
-      let j = i + 1;
-      while (j < n && b.device[j] === device && b.ts[j] === ts) {
-        json += `,"${b.kinds[b.kind[j]!]}":${b.value[j]}`;
-        j++;
-      }
+    const open: Array<Chunk | undefined> = new Array(b.devices.length);
+    let n = nextChunk.get() as number;
+    const store = (device: number, chunk: Chunk): void => {
       const deviceId = b.devices[device]!;
-      upsert.run(deviceId, ts, json + '}');
+      insert.run(deviceId, chunk.start, n++, chunk.last, chunk.json + ']');
       if (!known.has(deviceId)) {
         known.add(deviceId);
         addDevice.run(deviceId);
       }
+    };
+    const count = b.ts.length;
+    let i = 0;
+    while (i < count) {
+      const device = b.device[i]!;
+      const ts = b.ts[i]!;
+      let chunk = open[device];
+      if (chunk !== undefined && (ts < chunk.start || ts - chunk.start > TELEMETRY_CHUNK_SPAN_MS)) {
+        store(device, chunk);
+        chunk = undefined;
+      }
+      // Kinds are quantity names (identifiers) and values finite numbers: the JSON is built directly.
+      let entry = `[${chunk === undefined ? 0 : ts - chunk.start},{"${b.kinds[b.kind[i]!]}":${b.value[i]}`;
+      let j = i + 1;
+      while (j < count && b.device[j] === device && b.ts[j] === ts) {
+        entry += `,"${b.kinds[b.kind[j]!]}":${b.value[j]}`;
+        j++;
+      }
+      if (chunk === undefined) open[device] = { start: ts, last: ts, json: `[${entry}}]` };
+      else {
+        chunk.json += `,${entry}}]`;
+        if (ts > chunk.last) chunk.last = ts;
+      }
       i = j;
     }
+    for (let d = 0; d < open.length; d++) if (open[d] !== undefined) store(d, open[d]!);
+    setNextChunk.run(n);
   });
 
-  const prune = (cutoff: number): number => {
-    const readings = db.prepare('SELECT coalesce(sum((SELECT count(*) FROM json_each(v))), 0) FROM telemetry WHERE device_id = ? AND ts < ?').pluck();
-    const del = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ?');
+  /** Readings in a chunk's entries ([dt, {kind: value}]). */
+  const readingsIn = (entries: Array<[number, Record<string, number>]>): number => entries.reduce((sum, [, values]) => sum + Object.keys(values).length, 0);
+
+  /** Chunks wholly before the cutoff are deleted; one that straddles it keeps its later entries. */
+  const prune = db.transaction((cutoff: number): number => {
+    const before = db.prepare('SELECT v FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?').pluck();
+    const del = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?');
+    const straddling = db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts < ? AND last >= ?');
+    const delOne = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts = ? AND n = ?');
     let total = 0;
-    // One short statement per device: the range sits at the start of the device's rows in the clustered key.
+    // Short statements per device: the range sits at the start of the device's rows in the clustered key.
     for (const deviceId of db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]) {
-      const n = readings.get(deviceId, cutoff) as number;
-      if (n > 0) {
-        del.run(deviceId, cutoff);
-        total += n;
+      const gone = before.all(deviceId, cutoff, cutoff) as string[];
+      if (gone.length > 0) {
+        for (const v of gone) total += readingsIn(JSON.parse(v));
+        del.run(deviceId, cutoff, cutoff);
+      }
+      for (const row of straddling.all(deviceId, cutoff, cutoff) as Array<{ ts: number; n: number; last: number; v: string }>) {
+        const entries = JSON.parse(row.v) as Array<[number, Record<string, number>]>;
+        const kept = entries.filter(([dt]) => row.ts + dt >= cutoff);
+        total += readingsIn(entries) - readingsIn(kept);
+        const start = Math.min(...kept.map(([dt]) => row.ts + dt));
+        delOne.run(deviceId, row.ts, row.n);
+        insert.run(deviceId, start, row.n, row.last, JSON.stringify(kept.map(([dt, values]) => [row.ts + dt - start, values])));
       }
     }
     return total;
-  };
+  });
 
   port.on('message', (req: WorkerRequest) => {
     try {
