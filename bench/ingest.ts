@@ -2,9 +2,12 @@
  * Ingest throughput: devices publishing telemetry at QoS 1 over real TCP
  * sockets, against (a) a bare aedes broker with no pipeline and (b) the whole
  * carebell gateway (auth, ACL, profile decode, zod, SQLite sink). Prints
- * messages/s for both, published → stored for the gateway, and the ratio.
+ * messages/s for both, published → stored for the gateway, and the ratio; and
+ * the CPU time a message costs the whole process (broker, load generator and,
+ * for the gateway, its telemetry writer), a figure less at the mercy of other
+ * tenants of the machine than wall-clock rates.
  *
- *   npm run bench:ingest -- [--devices 1000] [--messages 50] [--window 4] [--rounds 3] [--flush-ms N] [--profile]
+ *   npm run bench:ingest -- [--devices 1000] [--messages 50] [--window 4] [--rounds 5] [--flush-ms N] [--profile]
  *
  * A round of 50 messages a device lasts about a second; `--messages 200` gives
  * a sustained figure (bare aedes speeds up as its JIT warms, so the ratio is
@@ -29,7 +32,7 @@ const arg = (name: string, fallback: number): number => {
 const DEVICES = arg('devices', 1000);
 const MESSAGES = arg('messages', 50);
 const WINDOW = arg('window', 4);
-const ROUNDS = arg('rounds', 3);
+const ROUNDS = arg('rounds', 5);
 const FLUSH_MS = arg('flush-ms', 0);
 const READINGS_PER_MESSAGE = 3;
 
@@ -91,7 +94,13 @@ function latency(r: LoadResult): string {
   return `PUBACK latency p50 ${(pct([...s], 50) / 1000).toFixed(2)} ms, p99 ${(pct([...s], 99) / 1000).toFixed(2)} ms`;
 }
 
-async function bare(): Promise<LoadResult> {
+const cpuSince = (start: NodeJS.CpuUsage | undefined): number => {
+  const c = process.cpuUsage(start);
+  return c.user + c.system;
+};
+
+/** `cpuUs`: CPU time of the whole process (broker, load generator, writer) from the first PUBLISH to the last PUBACK. */
+async function bare(): Promise<LoadResult & { cpuUs: number }> {
   const aedes = await Aedes.createBroker();
   const server = createServer((socket) => {
     socket.setNoDelay(true);
@@ -100,14 +109,19 @@ async function bare(): Promise<LoadResult> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `bare-${i}`, password: 'x', topic: `devices/bare-${i}/telemetry` }));
-  const result = await runLoad(port, devices);
+  let cpu0: NodeJS.CpuUsage | undefined;
+  let cpuUs = 0;
+  const result = await runLoad(port, devices, () => (cpu0 = process.cpuUsage()), 0, async () => {
+    cpuUs = cpuSince(cpu0);
+  });
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
-  return result;
+  return { ...result, cpuUs };
 }
 
 interface Gateway {
-  run(round: number): Promise<{ result: LoadResult; storedMs: number }>;
+  /** `cpuUs`: CPU time of the whole process from the first PUBLISH until every reading is stored. */
+  run(round: number): Promise<{ result: LoadResult; storedMs: number; cpuUs: number }>;
   onboardMs: number;
   close(): Promise<void>;
 }
@@ -141,10 +155,13 @@ async function gateway(): Promise<Gateway> {
       const expected = DEVICES * MESSAGES * READINGS_PER_MESSAGE;
       const target = app.telemetry.stored + expected;
       let storedAt = 0;
+      let cpu0: NodeJS.CpuUsage | undefined;
+      let cpuUs = 0;
       const allStored = new Promise<void>((resolve) => {
         const check = setInterval(() => {
           if (app.telemetry.stored >= target) {
             storedAt = performance.now();
+            cpuUs = cpuSince(cpu0);
             clearInterval(check);
             resolve();
           }
@@ -152,12 +169,15 @@ async function gateway(): Promise<Gateway> {
       });
       let start = 0;
       const profiler = round === 2 && process.argv.includes('--profile') ? await startProfiler() : undefined;
-      const result = await runLoad(urls.mqttPort, devices, () => (start = performance.now()), round, async () => {
+      const result = await runLoad(urls.mqttPort, devices, () => {
+        start = performance.now();
+        cpu0 = process.cpuUsage();
+      }, round, async () => {
         await app.telemetry.flush();
         await allStored;
       });
       if (profiler) await profiler.stop('ingest-gateway.cpuprofile');
-      return { result, storedMs: storedAt - start };
+      return { result, storedMs: storedAt - start, cpuUs };
     },
     async close() {
       await app.close();
@@ -174,6 +194,8 @@ console.log('the load generator runs in a worker thread; bare aedes and the gate
 const gw = await gateway();
 console.log(`onboarded ${DEVICES} devices in ${fmt(gw.onboardMs)} ms (scrypt-hashed secrets)`);
 const bareRates: number[] = [];
+const bareCpu: number[] = [];
+const gatewayCpu: number[] = [];
 const ackRates: number[] = [];
 const storedRates: number[] = [];
 const total = DEVICES * MESSAGES;
@@ -183,8 +205,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   bareRates.push(rate(b.acked, b.publishMs));
   ackRates.push(rate(g.result.acked, g.result.publishMs));
   storedRates.push(rate(total, g.storedMs));
+  bareCpu.push(b.cpuUs / total);
+  gatewayCpu.push(g.cpuUs / total);
   console.log(
-    `round ${round}: bare aedes ${fmt(bareRates.at(-1)!)} msg/s (${latency(b)}) | carebell ${fmt(ackRates.at(-1)!)} msg/s acked, ${fmt(storedRates.at(-1)!)} msg/s stored (${latency(g.result)}; connect ${fmt(g.result.connectMs)} ms)`,
+    `round ${round}: bare aedes ${fmt(bareRates.at(-1)!)} msg/s (${latency(b)}) | carebell ${fmt(ackRates.at(-1)!)} msg/s acked, ${fmt(storedRates.at(-1)!)} msg/s stored (${latency(g.result)}; connect ${fmt(g.result.connectMs)} ms) | CPU a message ${bareCpu.at(-1)!.toFixed(1)} µs bare, ${gatewayCpu.at(-1)!.toFixed(1)} µs carebell`,
   );
 }
 await gw.close();
@@ -192,4 +216,5 @@ const bareMedian = median(bareRates);
 console.log(`\nmedian bare aedes:                        ${fmt(bareMedian)} msg/s`);
 console.log(`median carebell, published → acknowledged: ${fmt(median(ackRates))} msg/s (${((median(ackRates) / bareMedian) * 100).toFixed(1)} % of bare)`);
 console.log(`median carebell, published → stored:       ${fmt(median(storedRates))} msg/s (${((median(storedRates) / bareMedian) * 100).toFixed(1)} % of bare)`);
+console.log(`median CPU a message (whole process: broker, load generator, writer): bare ${median(bareCpu).toFixed(1)} µs, carebell ${median(gatewayCpu).toFixed(1)} µs (${((median(bareCpu) / median(gatewayCpu)) * 100).toFixed(1)} %)`);
 process.exit(0);
