@@ -97,30 +97,34 @@ function main(): void {
   const readingsIn = (entries: Array<[number, Record<string, number>]>): number => entries.reduce((sum, [, values]) => sum + Object.keys(values).length, 0);
 
   /** Chunks wholly before the cutoff are deleted; one that straddles it keeps its later entries. */
-  const prune = db.transaction((cutoff: number): number => {
-    const before = db.prepare('SELECT v FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?').pluck();
-    const del = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?');
-    const straddling = db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts < ? AND last >= ?');
-    const delOne = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts = ? AND n = ?');
-    let total = 0;
-    // Short statements per device: the range sits at the start of the device's rows in the clustered key.
-    for (const deviceId of db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]) {
-      const gone = before.all(deviceId, cutoff, cutoff) as string[];
-      if (gone.length > 0) {
-        for (const v of gone) total += readingsIn(JSON.parse(v));
-        del.run(deviceId, cutoff, cutoff);
-      }
-      for (const row of straddling.all(deviceId, cutoff, cutoff) as Array<{ ts: number; n: number; last: number; v: string }>) {
-        const entries = JSON.parse(row.v) as Array<[number, Record<string, number>]>;
-        const kept = entries.filter(([dt]) => row.ts + dt >= cutoff);
-        total += readingsIn(entries) - readingsIn(kept);
-        const start = Math.min(...kept.map(([dt]) => row.ts + dt));
-        delOne.run(deviceId, row.ts, row.n);
-        insert.run(deviceId, start, row.n, row.last, JSON.stringify(kept.map(([dt, values]) => [row.ts + dt - start, values])));
-      }
+  const gone = db.prepare('SELECT v FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?').pluck();
+  const deleteGone = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?');
+  const straddling = db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ?');
+  const deleteChunk = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts = ? AND n = ?');
+  const pruneDevice = db.transaction((deviceId: string, cutoff: number): number => {
+    let removed = 0;
+    const old = gone.all(deviceId, cutoff, cutoff) as string[];
+    if (old.length > 0) {
+      for (const v of old) removed += readingsIn(JSON.parse(v));
+      deleteGone.run(deviceId, cutoff, cutoff);
     }
-    return total;
+    for (const row of straddling.all(deviceId, cutoff - TELEMETRY_CHUNK_SPAN_MS, cutoff, cutoff) as Array<{ ts: number; n: number; last: number; v: string }>) {
+      const entries = JSON.parse(row.v) as Array<[number, Record<string, number>]>;
+      const kept = entries.filter(([dt]) => row.ts + dt >= cutoff);
+      removed += readingsIn(entries) - readingsIn(kept);
+      let start = row.last;
+      for (const [dt] of kept) start = Math.min(start, row.ts + dt);
+      deleteChunk.run(deviceId, row.ts, row.n);
+      insert.run(deviceId, start, row.n, row.last, JSON.stringify(kept.map(([dt, values]) => [row.ts + dt - start, values])));
+    }
+    return removed;
   });
+  // A transaction per device: the range sits at the start of the device's rows in the clustered key.
+  const prune = (cutoff: number): number => {
+    let total = 0;
+    for (const deviceId of db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]) total += pruneDevice(deviceId, cutoff);
+    return total;
+  };
 
   port.on('message', (req: WorkerRequest) => {
     try {
