@@ -276,7 +276,8 @@ export const telemetryMigrations: Migration[] = [
       --   ts    the chunk's earliest reading; last its latest
       --   n     write order: for one device, kind and time the later chunk wins
       --         (within a chunk, the later entry)
-      --   v     [[ms after ts, {kind: value, ...}], ...] in arrival order
+      --   v     [[ms after ts, ...], {kind: [value or null, ...], ...}]: entry i
+      --         (a message, in arrival order) holds each kind's i-th value
       CREATE TABLE telemetry_chunks (
         device_id TEXT NOT NULL,
         ts        INTEGER NOT NULL,
@@ -286,7 +287,8 @@ export const telemetryMigrations: Migration[] = [
         PRIMARY KEY (device_id, ts, n)
       ) WITHOUT ROWID;
       INSERT INTO telemetry_chunks (device_id, ts, n, last, v)
-        SELECT device_id, ts, 0, ts, json_array(json_array(0, json(v))) FROM telemetry;
+        SELECT device_id, ts, 0, ts, json_array(json_array(0), json((SELECT json_group_object(key, json_array(value)) FROM json_each(telemetry.v))))
+        FROM telemetry;
       DROP TABLE telemetry;
       ALTER TABLE telemetry_chunks RENAME TO telemetry;
       -- The next chunk's n (kept here so the writer never scans for the largest).

@@ -97,6 +97,8 @@ export interface TelemetrySink {
   readonly name: string;
   /** Stores a batch. Resolves when the points are durable (or safely spooled). */
   write(points: TelemetryPoint[]): Promise<void>;
+  /** Readings a write carries under load; the writer's default (16,384) when unset. */
+  readonly batchSize?: number;
   /** Stores readings already in columns (the writer builds them as readings arrive). */
   writeColumns?(batch: ColumnBatch): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;

@@ -17,11 +17,25 @@ export interface ColumnBatch {
   value: Float64Array;
 }
 
+/** A device's chunk being built: entry times and, per kind, a column of values (JSON text so far). */
 interface Chunk {
   start: number;
   last: number;
-  /** The entries so far, without the closing bracket. */
-  json: string;
+  /** Entry times in ms after `start`, comma-separated. */
+  times: string;
+  entries: number;
+  /** Per kind (index into the batch's kinds): values so far, comma-separated, `null` for an entry without one. */
+  columns: Map<number, { values: string; count: number }>;
+}
+
+/** A stored chunk, `[[ms after ts, …], {kind: [value or null, …]}]`: entry i's readings are each column's i-th value. */
+export type ChunkJson = [number[], Record<string, Array<number | null>>];
+
+/** The readings (non-null values) in a chunk. */
+export function readingsIn(chunk: ChunkJson): number {
+  let n = 0;
+  for (const kind in chunk[1]) for (const v of chunk[1][kind]!) if (v !== null) n++;
+  return n;
 }
 
 export type WorkerRequest =
@@ -52,14 +66,20 @@ function main(): void {
   /**
    * Readings of one message are consecutive in a batch (a run of one device and time). A device's
    * messages in the batch become one chunk row, in arrival order; a message earlier than the
-   * chunk's start, or more than TELEMETRY_CHUNK_SPAN_MS after it, starts another chunk.
+   * chunk's start, or more than TELEMETRY_CHUNK_SPAN_MS after it, starts another chunk. Kinds are
+   * quantity names (identifiers) and values finite numbers: the JSON is built directly.
    */
   const write = db.transaction((b: ColumnBatch) => {
     const open: Array<Chunk | undefined> = new Array(b.devices.length);
     let n = nextChunk.get() as number;
     const store = (device: number, chunk: Chunk): void => {
       const deviceId = b.devices[device]!;
-      insert.run(deviceId, chunk.start, n++, chunk.last, chunk.json + ']');
+      let columns = '';
+      for (const [kind, column] of chunk.columns) {
+        for (; column.count < chunk.entries; column.count++) column.values += ',null';
+        columns += `${columns === '' ? '' : ','}"${b.kinds[kind]}":[${column.values}]`;
+      }
+      insert.run(deviceId, chunk.start, n++, chunk.last, `[[${chunk.times}],{${columns}}]`);
       if (!known.has(deviceId)) {
         known.add(deviceId);
         addDevice.run(deviceId);
@@ -75,26 +95,30 @@ function main(): void {
         store(device, chunk);
         chunk = undefined;
       }
-      // Kinds are quantity names (identifiers) and values finite numbers: the JSON is built directly.
-      let entry = `[${chunk === undefined ? 0 : ts - chunk.start},{"${b.kinds[b.kind[i]!]}":${b.value[i]}`;
-      let j = i + 1;
-      while (j < count && b.device[j] === device && b.ts[j] === ts) {
-        entry += `,"${b.kinds[b.kind[j]!]}":${b.value[j]}`;
-        j++;
-      }
-      if (chunk === undefined) open[device] = { start: ts, last: ts, json: `[${entry}}]` };
+      if (chunk === undefined) open[device] = chunk = { start: ts, last: ts, times: '0', entries: 1, columns: new Map() };
       else {
-        chunk.json += `,${entry}}]`;
+        chunk.times += `,${ts - chunk.start}`;
+        chunk.entries++;
         if (ts > chunk.last) chunk.last = ts;
       }
-      i = j;
+      // The message's readings: entry `chunk.entries - 1` of each of their columns.
+      for (; i < count && b.device[i] === device && b.ts[i] === ts; i++) {
+        const kind = b.kind[i]!;
+        let column = chunk.columns.get(kind);
+        if (column === undefined) chunk.columns.set(kind, (column = { values: '', count: 0 }));
+        else if (column.count === chunk.entries) {
+          // The same kind twice in one message: the second is a later entry at the same time.
+          chunk.times += `,${ts - chunk.start}`;
+          chunk.entries++;
+        }
+        for (; column.count < chunk.entries - 1; column.count++) column.values += column.count === 0 ? 'null' : ',null';
+        column.values += column.count === 0 ? `${b.value[i]}` : `,${b.value[i]}`;
+        column.count++;
+      }
     }
     for (let d = 0; d < open.length; d++) if (open[d] !== undefined) store(d, open[d]!);
     setNextChunk.run(n);
   });
-
-  /** Readings in a chunk's entries ([dt, {kind: value}]). */
-  const readingsIn = (entries: Array<[number, Record<string, number>]>): number => entries.reduce((sum, [, values]) => sum + Object.keys(values).length, 0);
 
   /** Chunks wholly before the cutoff are deleted; one that straddles it keeps its later entries. */
   const gone = db.prepare('SELECT v FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?').pluck();
@@ -105,17 +129,23 @@ function main(): void {
     let removed = 0;
     const old = gone.all(deviceId, cutoff, cutoff) as string[];
     if (old.length > 0) {
-      for (const v of old) removed += readingsIn(JSON.parse(v));
+      for (const v of old) removed += readingsIn(JSON.parse(v) as ChunkJson);
       deleteGone.run(deviceId, cutoff, cutoff);
     }
     for (const row of straddling.all(deviceId, cutoff - TELEMETRY_CHUNK_SPAN_MS, cutoff, cutoff) as Array<{ ts: number; n: number; last: number; v: string }>) {
-      const entries = JSON.parse(row.v) as Array<[number, Record<string, number>]>;
-      const kept = entries.filter(([dt]) => row.ts + dt >= cutoff);
-      removed += readingsIn(entries) - readingsIn(kept);
+      const [times, columns] = JSON.parse(row.v) as ChunkJson;
+      const kept: number[] = [];
+      for (let e = 0; e < times.length; e++) if (row.ts + times[e]! >= cutoff) kept.push(e);
       let start = row.last;
-      for (const [dt] of kept) start = Math.min(start, row.ts + dt);
+      for (const e of kept) start = Math.min(start, row.ts + times[e]!);
+      const chunk: ChunkJson = [kept.map((e) => row.ts + times[e]! - start), {}];
+      for (const kind in columns) {
+        const values = kept.map((e) => columns[kind]![e] ?? null);
+        if (values.some((v) => v !== null)) chunk[1][kind] = values;
+      }
+      removed += readingsIn([times, columns]) - readingsIn(chunk);
       deleteChunk.run(deviceId, row.ts, row.n);
-      insert.run(deviceId, start, row.n, row.last, JSON.stringify(kept.map(([dt, values]) => [row.ts + dt - start, values])));
+      insert.run(deviceId, start, row.n, row.last, JSON.stringify(chunk));
     }
     return removed;
   });

@@ -10,9 +10,10 @@ export interface TelemetryWriterOptions {
   /** Longest a point waits in memory before its batch is written. */
   flushMs: number;
   /**
-   * A batch this big is written at once (default 16,384 readings). Under load this
-   * bounds how long the newest readings wait to be stored; larger batches cost
-   * SQLite less per row (more rows per leaf page written) but make that wait longer.
+   * A batch this big is written at once (default: the sink's `batchSize`, else
+   * 16,384 readings). Under load this bounds how long the newest readings wait to
+   * be stored (never longer than `flushMs`); larger batches cost the embedded store
+   * less per message (a device's messages in a batch share a row).
    */
   maxBatch?: number;
   onStored?: (count: number) => void;
@@ -44,7 +45,7 @@ export class TelemetryWriter {
     this.sink = sink;
     this.#log = opts.log;
     this.#flushMs = opts.flushMs;
-    this.#maxBatch = opts.maxBatch ?? 16_384;
+    this.#maxBatch = opts.maxBatch ?? sink.batchSize ?? 16_384;
     this.#onStored = opts.onStored ?? (() => {});
     this.#columns = sink.writeColumns ? new ColumnBuilder() : undefined;
   }

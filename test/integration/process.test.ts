@@ -40,10 +40,10 @@ describe('the carebell process', () => {
     client.end(true);
 
     const telemetry = new Database(join(dataDir, 'telemetry.db'), { readonly: true });
-    // Rows are chunks of a device's messages: [[ms after ts, {kind: value}], ...].
-    const messages = "FROM telemetry t, json_each(t.v) m WHERE t.device_id = 'bed-proc-1'";
-    expect(telemetry.prepare(`SELECT count(*) ${messages}`).pluck().get()).toBe(25);
-    expect(telemetry.prepare(`SELECT sum((SELECT count(*) FROM json_each(m.value, '$[1]'))) ${messages}`).pluck().get()).toBe(75);
+    // Rows are chunks of a device's messages: [[ms after ts, ...], {kind: [value or null, ...]}].
+    const rows = "FROM telemetry WHERE device_id = 'bed-proc-1'";
+    expect(telemetry.prepare(`SELECT sum(json_array_length(v, '$[0]')) ${rows}`).pluck().get()).toBe(25);
+    expect(telemetry.prepare(`SELECT count(*) FROM telemetry t, json_each(t.v, '$[1]') c, json_each(c.value) x WHERE t.device_id = 'bed-proc-1' AND x.value IS NOT NULL`).pluck().get()).toBe(75);
     telemetry.close();
     const db = new Database(join(dataDir, 'carebell.db'), { readonly: true });
     const row = db.prepare("SELECT online, last_seen, first_message_at FROM devices WHERE id = 'bed-proc-1'").get() as any;

@@ -60,9 +60,9 @@ describe('embedded SQLite telemetry (worker-thread writer)', () => {
     const rows = db.prepare("SELECT ts, last, v FROM telemetry WHERE device_id = 'f' ORDER BY ts").all();
     db.close();
     expect(rows).toEqual([
-      { ts: NOW - 5000, last: NOW - 5000, v: '[[0,{"heart_rate":69}]]' },
-      { ts: NOW, last: NOW + 1000, v: '[[0,{"heart_rate":70,"spo2":97}],[1000,{"heart_rate":71}]]' },
-      { ts: NOW + HOUR + 1, last: NOW + HOUR + 1, v: '[[0,{"heart_rate":75}]]' },
+      { ts: NOW - 5000, last: NOW - 5000, v: '[[0],{"heart_rate":[69]}]' },
+      { ts: NOW, last: NOW + 1000, v: '[[0,1000],{"heart_rate":[70,71],"spo2":[97,null]}]' },
+      { ts: NOW + HOUR + 1, last: NOW + HOUR + 1, v: '[[0],{"heart_rate":[75]}]' },
     ]);
     expect((await sink.query({ deviceId: 'f', kind: 'heart_rate', from: 0, to: NOW + 2 * HOUR })).map((r) => [r.ts - NOW, r.value])).toEqual([
       [-5000, 69],
@@ -85,6 +85,12 @@ describe('embedded SQLite telemetry (worker-thread writer)', () => {
     await sink.write([p('h', 'heart_rate', NOW + 1, 62)]);
     expect(await sink.series({ deviceId: 'h', from: NOW, to: NOW + 2, bucketMs: 10 })).toEqual([{ kind: 'heart_rate', points: [{ t: NOW, mean: 76, min: 62, max: 90, n: 2 }] }]);
     expect(sink.count('h')).toBe(2);
+    // One message carrying a kind twice: the second value is the later reading.
+    await sink.write([p('h2', 'heart_rate', NOW, 60), p('h2', 'spo2', NOW, 97), p('h2', 'heart_rate', NOW, 61)]);
+    expect(await sink.query({ deviceId: 'h2', from: 0, to: NOW + 1 })).toEqual([
+      { kind: 'heart_rate', ts: NOW, value: 61 },
+      { kind: 'spo2', ts: NOW, value: 97 },
+    ]);
   });
 
   it('prunes a chunk that straddles the cutoff down to its later readings', async () => {
