@@ -26,8 +26,8 @@ interface StoredPoint extends StoredReading {
 /**
  * Readings a write carries under load: about 20 messages from each of 1,000 devices
  * sending 3 readings, a third of a second at 200,000 readings/s. A batch writes about
- * a page per device, so 20 messages a device cost well under half as much each as 5
- * (bench:store).
+ * a page per device whatever it holds, so the more messages a device has in it, the
+ * less each costs (bench:store prints the figures).
  */
 export const SQLITE_BATCH_READINGS = 65_536;
 

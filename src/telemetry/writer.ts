@@ -12,8 +12,8 @@ export interface TelemetryWriterOptions {
   /**
    * A batch this big is written at once (default: the sink's `batchSize`, else
    * 16,384 readings). Under load this bounds how long the newest readings wait to
-   * be stored (never longer than `flushMs`); larger batches cost the embedded store
-   * less per message (a device's messages in a batch share a row).
+   * be stored; larger batches cost the embedded store less per message (a
+   * device's messages in a batch share a row).
    */
   maxBatch?: number;
   onStored?: (count: number) => void;

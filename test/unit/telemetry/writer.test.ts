@@ -58,6 +58,24 @@ describe('telemetry writer', () => {
     await writer.close();
   });
 
+  it('takes the batch size a sink asks for when none is given', async () => {
+    const sink = Object.assign(new RecordingSink(), { batchSize: 4 });
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000 });
+    const written = new Promise<void>((resolve) => {
+      const original = sink.write.bind(sink);
+      sink.write = async (p) => {
+        await original(p);
+        resolve();
+      };
+    });
+    writer.push(device, readings(3));
+    expect(writer.pending).toBe(3);
+    writer.push(device, readings(1, 3)); // 4: the sink's batch size, written without waiting a minute
+    await written;
+    expect(sink.batches.map((b) => b.length)).toEqual([4]);
+    await writer.close();
+  });
+
   it('keeps readings that a sink failed to take and writes them on the next flush, in order', async () => {
     const sink = new RecordingSink();
     sink.failNext = 1;
