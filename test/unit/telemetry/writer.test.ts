@@ -33,18 +33,23 @@ class RecordingSink implements TelemetrySink {
   async close() {}
 }
 
+/** Resolves once the sink has taken its next batch. */
+function nextWrite(sink: RecordingSink): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const original = sink.write.bind(sink);
+    sink.write = async (p) => {
+      await original(p);
+      resolve();
+    };
+  });
+}
+
 describe('telemetry writer', () => {
   it('writes a batch at once when it reaches the batch size, and the rest on flush', async () => {
     const sink = new RecordingSink();
     let stored = 0;
     const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000, maxBatch: 10, onStored: (n) => (stored += n) });
-    const firstBatch = new Promise<void>((resolve) => {
-      const original = sink.write.bind(sink);
-      sink.write = async (p) => {
-        await original(p);
-        resolve();
-      };
-    });
+    const firstBatch = nextWrite(sink);
     writer.push(device, readings(6));
     writer.push(device, readings(6, 6)); // 12 ≥ 10: written without waiting for the interval
     await firstBatch;
@@ -61,13 +66,7 @@ describe('telemetry writer', () => {
   it('takes the batch size a sink asks for when none is given', async () => {
     const sink = Object.assign(new RecordingSink(), { batchSize: 4 });
     const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000 });
-    const written = new Promise<void>((resolve) => {
-      const original = sink.write.bind(sink);
-      sink.write = async (p) => {
-        await original(p);
-        resolve();
-      };
-    });
+    const written = nextWrite(sink);
     writer.push(device, readings(3));
     expect(writer.pending).toBe(3);
     writer.push(device, readings(1, 3)); // 4: the sink's batch size, written without waiting a minute
