@@ -72,24 +72,41 @@ export interface Series {
   points: SeriesPoint[];
 }
 
-/** Buckets readings (any order) aligned to `from`: for sinks that cannot aggregate themselves. */
-export function bucketize(readings: readonly StoredReading[], from: number, bucketMs: number): Series[] {
-  const byKind = new Map<string, Map<number, SeriesPoint>>();
-  for (const r of readings) {
-    let buckets = byKind.get(r.kind);
-    if (!buckets) byKind.set(r.kind, (buckets = new Map()));
-    const t = from + Math.floor((r.ts - from) / bucketMs) * bucketMs;
+/** Buckets readings (any order) aligned to `from`, one at a time: for sinks that cannot aggregate themselves. */
+export class Buckets {
+  readonly #from: number;
+  readonly #bucketMs: number;
+  readonly #byKind = new Map<string, Map<number, SeriesPoint>>();
+
+  constructor(from: number, bucketMs: number) {
+    this.#from = from;
+    this.#bucketMs = bucketMs;
+  }
+
+  add(kind: string, ts: number, value: number): void {
+    let buckets = this.#byKind.get(kind);
+    if (!buckets) this.#byKind.set(kind, (buckets = new Map()));
+    const t = this.#from + Math.floor((ts - this.#from) / this.#bucketMs) * this.#bucketMs;
     const p = buckets.get(t);
-    if (!p) buckets.set(t, { t, mean: r.value, min: r.value, max: r.value, n: 1 });
+    if (!p) buckets.set(t, { t, mean: value, min: value, max: value, n: 1 });
     else {
-      p.mean += (r.value - p.mean) / ++p.n;
-      p.min = Math.min(p.min, r.value);
-      p.max = Math.max(p.max, r.value);
+      p.mean += (value - p.mean) / ++p.n;
+      p.min = Math.min(p.min, value);
+      p.max = Math.max(p.max, value);
     }
   }
-  return [...byKind]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([kind, buckets]) => ({ kind, points: [...buckets.values()].sort((a, b) => a.t - b.t) }));
+
+  series(): Series[] {
+    return [...this.#byKind]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, buckets]) => ({ kind, points: [...buckets.values()].sort((a, b) => a.t - b.t) }));
+  }
+}
+
+export function bucketize(readings: readonly StoredReading[], from: number, bucketMs: number): Series[] {
+  const buckets = new Buckets(from, bucketMs);
+  for (const r of readings) buckets.add(r.kind, r.ts, r.value);
+  return buckets.series();
 }
 
 /** Where telemetry goes: SQLite inside the gateway, or InfluxDB. */

@@ -4,7 +4,7 @@ import { startWorker } from '../core/worker.ts';
 import { ColumnBuilder, TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { telemetryMigrations } from '../store/migrations.ts';
-import { bucketize, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery, type TelemetrySink } from './point.ts';
+import { Buckets, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery, type TelemetrySink } from './point.ts';
 import type { ChunkJson, ColumnBatch, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
 
 export const TELEMETRY_DB_FILE = 'telemetry.db';
@@ -21,6 +21,38 @@ interface StoredPoint extends StoredReading {
   /** The chunk's write order and the entry's index in it: for one kind and time, the largest pair wins. */
   n: number;
   entry: number;
+}
+
+const byTimeKind = (a: StoredPoint, b: StoredPoint): number => a.ts - b.ts || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+
+/**
+ * Hands a group of overlapping chunks' points to `each` in time then kind order, one point per
+ * kind and time (the largest chunk order and entry index wins); false if `each` asked to stop.
+ */
+function emitInOrder(points: StoredPoint[], each: (p: StoredPoint) => boolean): boolean {
+  // Usually one chunk of messages in time order, each time's points one run (a message's readings).
+  let inOrder = true;
+  for (let i = 1, runStart = 0; i < points.length && inOrder; i++) {
+    const ts = points[i]!.ts;
+    if (ts !== points[i - 1]!.ts) {
+      if (ts < points[i - 1]!.ts) inOrder = false;
+      runStart = i;
+    } else for (let k = runStart; k < i; k++) if (points[k]!.kind === points[i]!.kind) inOrder = false;
+  }
+  if (inOrder) {
+    for (let start = 0; start < points.length; ) {
+      let end = start + 1;
+      while (end < points.length && points[end]!.ts === points[start]!.ts) end++;
+      if (end - start === 1) {
+        if (!each(points[start]!)) return false;
+      } else for (const p of points.slice(start, end).sort(byTimeKind)) if (!each(p)) return false;
+      start = end;
+    }
+    return true;
+  }
+  points.sort((a, b) => byTimeKind(a, b) || a.n - b.n || a.entry - b.entry);
+  for (let i = 0; i < points.length; i++) if ((i + 1 === points.length || byTimeKind(points[i]!, points[i + 1]!) !== 0) && !each(points[i]!)) return false;
+  return true;
 }
 
 /**
@@ -53,7 +85,7 @@ export class SqliteTelemetrySink implements TelemetrySink {
   /** `checkpointPages`: the writer's WAL checkpoint interval (default 10,000 pages; bench:store compares). */
   constructor(dataDir: string, opts: { checkpointPages?: number } = {}) {
     this.#db = openDatabase(dataDir, telemetryMigrations, TELEMETRY_DB_FILE);
-    this.#chunks = this.#db.prepare('SELECT ts, n, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ? ORDER BY ts, n');
+    this.#chunks = this.#db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ? ORDER BY ts, n');
     this.#worker = startWorker(new URL(`./sqlite-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
       file: this.#db.name,
       checkpointPages: opts.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES,
@@ -97,66 +129,49 @@ export class SqliteTelemetrySink implements TelemetrySink {
   }
 
   async query(q: TelemetryQuery): Promise<StoredReading[]> {
-    const points = this.#points(q.deviceId, q.from, q.to, q.kind ? new Set([q.kind]) : undefined);
-    const limit = Math.min(points.length, q.limit ?? 10_000);
-    const out: StoredReading[] = new Array(limit);
-    for (let i = 0; i < limit; i++) out[i] = { kind: points[i]!.kind, ts: points[i]!.ts, value: points[i]!.value };
+    const limit = q.limit ?? 10_000;
+    const out: StoredReading[] = [];
+    this.#eachPoint(q.deviceId, q.from, q.to, q.kind ? new Set([q.kind]) : undefined, (p) => out.push({ kind: p.kind, ts: p.ts, value: p.value }) < limit);
     return out;
   }
 
   async series(q: SeriesQuery): Promise<Series[]> {
     const from = Math.floor(q.from);
-    const points = this.#points(q.deviceId, from, Math.ceil(q.to), q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined);
-    return bucketize(points, from, Math.max(1, Math.floor(q.bucketMs)));
+    const buckets = new Buckets(from, Math.max(1, Math.floor(q.bucketMs)));
+    this.#eachPoint(q.deviceId, from, Math.ceil(q.to), q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined, (p) => {
+      buckets.add(p.kind, p.ts, p.value);
+      return true;
+    });
+    return buckets.series();
   }
 
   /**
-   * One device's stored points in [from, to), ordered by time then kind: where a kind has two
-   * readings for one time, the later chunk's (within a chunk, the later entry's). A chunk spans
-   * at most TELEMETRY_CHUNK_SPAN_MS, so chunks starting earlier than that before `from` are not read.
+   * Hands `each` one device's stored points in [from, to), ordered by time then kind, until it
+   * returns false: where a kind has two readings for one time, only the later chunk's (within a
+   * chunk, the later entry's). Chunks come in order of their start and span at most
+   * TELEMETRY_CHUNK_SPAN_MS (so those starting earlier than that before `from` are not read);
+   * chunks whose times overlap are merged as a group, so memory holds one group, not the range.
    */
-  #points(deviceId: string, from: number, to: number, kinds: ReadonlySet<string> | undefined): StoredPoint[] {
-    const rows = this.#chunks.all(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as Array<{ ts: number; n: number; v: string }>;
-    const points: StoredPoint[] = [];
-    // Chunks come in time order and a device's messages mostly do too: then each time's points are
-    // one run, put in kind order below. Otherwise (late or repeated messages) everything is sorted.
-    let inOrder = true;
-    let runStart = 0;
-    for (const row of rows) {
+  #eachPoint(deviceId: string, from: number, to: number, kinds: ReadonlySet<string> | undefined, each: (p: StoredPoint) => boolean): void {
+    let group: StoredPoint[] = [];
+    let groupLast = -Infinity;
+    for (const row of this.#chunks.iterate(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as IterableIterator<{ ts: number; n: number; last: number; v: string }>) {
+      if (row.ts > groupLast && group.length > 0) {
+        if (!emitInOrder(group, each)) return;
+        group = [];
+      }
+      groupLast = Math.max(groupLast, row.last);
       const [times, columns] = JSON.parse(row.v) as ChunkJson;
       for (let e = 0; e < times.length; e++) {
         const ts = row.ts + times[e]!;
         if (ts < from || ts >= to) continue;
         for (const kind in columns) {
           const value = columns[kind]![e];
-          if (value === null || value === undefined || (kinds !== undefined && !kinds.has(kind))) continue;
-          const last = points.length > 0 ? points[points.length - 1]!.ts : -Infinity;
-          if (ts !== last) {
-            if (ts < last) inOrder = false;
-            runStart = points.length;
-          } else if (inOrder) {
-            for (let k = runStart; k < points.length; k++) if (points[k]!.kind === kind) inOrder = false;
-          }
-          points.push({ ts, kind, value, n: row.n, entry: e });
+          if (value !== null && value !== undefined && (kinds === undefined || kinds.has(kind))) group.push({ ts, kind, value, n: row.n, entry: e });
         }
       }
     }
-    const byTimeKind = (a: StoredPoint, b: StoredPoint): number => a.ts - b.ts || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
-    if (inOrder) {
-      // Sort each time's run (a message's kinds) by kind.
-      for (let start = 0; start < points.length; ) {
-        let end = start + 1;
-        while (end < points.length && points[end]!.ts === points[start]!.ts) end++;
-        if (end - start > 1) {
-          const run = points.slice(start, end).sort(byTimeKind);
-          for (let k = 0; k < run.length; k++) points[start + k] = run[k]!;
-        }
-        start = end;
-      }
-      return points;
-    }
-    points.sort((a, b) => byTimeKind(a, b) || a.n - b.n || a.entry - b.entry);
-    return points.filter((p, i) => i + 1 === points.length || byTimeKind(p, points[i + 1]!) !== 0);
+    if (group.length > 0) emitInOrder(group, each);
   }
 
   /** Deletes readings older than `cutoff`, device by device, in the writer thread. */

@@ -93,6 +93,28 @@ describe('embedded SQLite telemetry (worker-thread writer)', () => {
     ]);
   });
 
+  it('merges chunks whose times overlap: the later one wins where they meet, and a limit stops the read', async () => {
+    await sink.write([p('m', 'heart_rate', NOW, 1), p('m', 'heart_rate', NOW + 2000, 2), p('m', 'heart_rate', NOW + 9000, 5)]);
+    await sink.write([p('m', 'heart_rate', NOW + 1000, 3), p('m', 'heart_rate', NOW + 2000, 4)]);
+    const all = await sink.query({ deviceId: 'm', from: 0, to: NOW + 10_000 });
+    expect(all.map((r) => [r.ts - NOW, r.value])).toEqual([
+      [0, 1],
+      [1000, 3],
+      [2000, 4],
+      [9000, 5],
+    ]);
+    expect(await sink.series({ deviceId: 'm', from: NOW, to: NOW + 10_000, bucketMs: 5000 })).toEqual([
+      {
+        kind: 'heart_rate',
+        points: [
+          { t: NOW, mean: 8 / 3, min: 1, max: 4, n: 3 },
+          { t: NOW + 5000, mean: 5, min: 5, max: 5, n: 1 },
+        ],
+      },
+    ]);
+    expect((await sink.query({ deviceId: 'm', from: 0, to: NOW + 10_000, limit: 2 })).map((r) => r.value)).toEqual([1, 3]);
+  });
+
   it('prunes a chunk that straddles the cutoff down to its later readings', async () => {
     const T = NOW - 30 * DAY; // older than every other test's readings still stored
     await sink.write([p('i', 'heart_rate', T - 3000, 60), p('i', 'spo2', T - 3000, 95), p('i', 'heart_rate', T - 2000, 61), p('i', 'heart_rate', T - 1000, 62)]);
