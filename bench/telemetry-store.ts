@@ -47,7 +47,7 @@ async function run(checkpointPages: number, perDevice: number): Promise<{ wallUs
 
 console.log(`embedded telemetry store: ${DEVICES} devices, 3 readings a message, ${MESSAGES.toLocaleString('en-US')} messages per run\n`);
 console.log('messages per device per batch | checkpoint every | wall µs/message | CPU µs/message');
-for (const perDevice of [1, 5, 20]) {
+for (const perDevice of [1, 5, 10, 20]) {
   for (const pages of [DEFAULT_CHECKPOINT_PAGES, 1000]) {
     const r = await run(pages, perDevice);
     console.log(`${String(perDevice).padStart(30)} | ${`${pages.toLocaleString('en-US')} pages`.padStart(16)} | ${r.wallUs.toFixed(2).padStart(15)} | ${r.cpuUs.toFixed(2).padStart(14)}`);
