@@ -17,22 +17,19 @@ export interface ColumnBatch {
   value: Float64Array;
 }
 
-/** A device's chunk being built: entry times and, per kind, a column of values (JSON text so far). */
-interface Chunk {
-  start: number;
-  last: number;
-  /** Entry times in ms after `start`, comma-separated. */
-  times: string;
-  entries: number;
-  /** Per kind (index into the batch's kinds): values so far, comma-separated, `null` for an entry without one. */
-  columns: Map<number, { values: string; count: number }>;
-}
-
 /** A stored chunk, `[[ms after ts, …], {kind: [value or null, …]}]`: entry i's readings are each column's i-th value. */
 export type ChunkJson = [number[], Record<string, Array<number | null>>];
 
+/** A device's chunk being built: its entries' times and, per kind (index into the batch's kinds), a column. */
+interface Chunk {
+  start: number;
+  last: number;
+  times: number[];
+  columns: Map<number, Array<number | null>>;
+}
+
 /** The readings (non-null values) in a chunk. */
-export function readingsIn(chunk: ChunkJson): number {
+function readingsIn(chunk: ChunkJson): number {
   let n = 0;
   for (const kind in chunk[1]) for (const v of chunk[1][kind]!) if (v !== null) n++;
   return n;
@@ -66,20 +63,19 @@ function main(): void {
   /**
    * Readings of one message are consecutive in a batch (a run of one device and time). A device's
    * messages in the batch become one chunk row, in arrival order; a message earlier than the
-   * chunk's start, or more than TELEMETRY_CHUNK_SPAN_MS after it, starts another chunk. Kinds are
-   * quantity names (identifiers) and values finite numbers: the JSON is built directly.
+   * chunk's start, or more than TELEMETRY_CHUNK_SPAN_MS after it, starts another chunk.
    */
   const write = db.transaction((b: ColumnBatch) => {
     const open: Array<Chunk | undefined> = new Array(b.devices.length);
     let n = nextChunk.get() as number;
     const store = (device: number, chunk: Chunk): void => {
       const deviceId = b.devices[device]!;
-      let columns = '';
-      for (const [kind, column] of chunk.columns) {
-        for (; column.count < chunk.entries; column.count++) column.values += ',null';
-        columns += `${columns === '' ? '' : ','}"${b.kinds[kind]}":[${column.values}]`;
+      const columns: ChunkJson[1] = {};
+      for (const [kind, values] of chunk.columns) {
+        while (values.length < chunk.times.length) values.push(null);
+        columns[b.kinds[kind]!] = values;
       }
-      insert.run(deviceId, chunk.start, n++, chunk.last, `[[${chunk.times}],{${columns}}]`);
+      insert.run(deviceId, chunk.start, n++, chunk.last, JSON.stringify([chunk.times, columns]));
       if (!known.has(deviceId)) {
         known.add(deviceId);
         addDevice.run(deviceId);
@@ -95,25 +91,17 @@ function main(): void {
         store(device, chunk);
         chunk = undefined;
       }
-      if (chunk === undefined) open[device] = chunk = { start: ts, last: ts, times: '0', entries: 1, columns: new Map() };
-      else {
-        chunk.times += `,${ts - chunk.start}`;
-        chunk.entries++;
-        if (ts > chunk.last) chunk.last = ts;
-      }
-      // The message's readings: entry `chunk.entries - 1` of each of their columns.
+      if (chunk === undefined) open[device] = chunk = { start: ts, last: ts, times: [], columns: new Map() };
+      else if (ts > chunk.last) chunk.last = ts;
+      chunk.times.push(ts - chunk.start);
+      // The message's readings: the last entry of each of their columns.
       for (; i < count && b.device[i] === device && b.ts[i] === ts; i++) {
-        const kind = b.kind[i]!;
-        let column = chunk.columns.get(kind);
-        if (column === undefined) chunk.columns.set(kind, (column = { values: '', count: 0 }));
-        else if (column.count === chunk.entries) {
-          // The same kind twice in one message: the second is a later entry at the same time.
-          chunk.times += `,${ts - chunk.start}`;
-          chunk.entries++;
-        }
-        for (; column.count < chunk.entries - 1; column.count++) column.values += column.count === 0 ? 'null' : ',null';
-        column.values += column.count === 0 ? `${b.value[i]}` : `,${b.value[i]}`;
-        column.count++;
+        let values = chunk.columns.get(b.kind[i]!);
+        if (values === undefined) chunk.columns.set(b.kind[i]!, (values = []));
+        // The same kind twice in one message: the second is a later entry at the same time.
+        else if (values.length === chunk.times.length) chunk.times.push(ts - chunk.start);
+        while (values.length < chunk.times.length - 1) values.push(null);
+        values.push(b.value[i]!);
       }
     }
     for (let d = 0; d < open.length; d++) if (open[d] !== undefined) store(d, open[d]!);
@@ -121,17 +109,12 @@ function main(): void {
   });
 
   /** Chunks wholly before the cutoff are deleted; one that straddles it keeps its later entries. */
-  const gone = db.prepare('SELECT v FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?').pluck();
-  const deleteGone = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ? AND last < ?');
+  const deleteGone = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts < ? AND last < ? RETURNING v').pluck();
   const straddling = db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ?');
   const deleteChunk = db.prepare('DELETE FROM telemetry WHERE device_id = ? AND ts = ? AND n = ?');
   const pruneDevice = db.transaction((deviceId: string, cutoff: number): number => {
     let removed = 0;
-    const old = gone.all(deviceId, cutoff, cutoff) as string[];
-    if (old.length > 0) {
-      for (const v of old) removed += readingsIn(JSON.parse(v) as ChunkJson);
-      deleteGone.run(deviceId, cutoff, cutoff);
-    }
+    for (const v of deleteGone.all(deviceId, cutoff, cutoff) as string[]) removed += readingsIn(JSON.parse(v) as ChunkJson);
     for (const row of straddling.all(deviceId, cutoff - TELEMETRY_CHUNK_SPAN_MS, cutoff, cutoff) as Array<{ ts: number; n: number; last: number; v: string }>) {
       const [times, columns] = JSON.parse(row.v) as ChunkJson;
       const kept: number[] = [];
