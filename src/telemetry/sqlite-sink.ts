@@ -26,10 +26,11 @@ interface StoredPoint extends StoredReading {
 const byTimeKind = (a: StoredPoint, b: StoredPoint): number => a.ts - b.ts || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
 
 /**
- * Hands a group of overlapping chunks' points to `each` in time then kind order, one point per
- * kind and time (the largest chunk order and entry index wins); false if `each` asked to stop.
+ * Hands a group of overlapping chunks' points to `each` in time order (then kind order when
+ * `byKind`), one point per kind and time (the largest chunk order and entry index wins); false if
+ * `each` asked to stop.
  */
-function emitInOrder(points: StoredPoint[], each: (p: StoredPoint) => boolean): boolean {
+function emitInOrder(points: StoredPoint[], byKind: boolean, each: (p: StoredPoint) => boolean): boolean {
   // Usually one chunk of messages in time order, each time's points one run (a message's readings).
   let inOrder = true;
   for (let i = 1, runStart = 0; i < points.length && inOrder; i++) {
@@ -38,6 +39,10 @@ function emitInOrder(points: StoredPoint[], each: (p: StoredPoint) => boolean): 
       if (ts < points[i - 1]!.ts) inOrder = false;
       runStart = i;
     } else for (let k = runStart; k < i; k++) if (points[k]!.kind === points[i]!.kind) inOrder = false;
+  }
+  if (inOrder && !byKind) {
+    for (const p of points) if (!each(p)) return false;
+    return true;
   }
   if (inOrder) {
     for (let start = 0; start < points.length; ) {
@@ -86,7 +91,7 @@ export class SqliteTelemetrySink implements TelemetrySink {
   /** `checkpointPages`: the writer's WAL checkpoint interval (default 10,000 pages; bench:store compares). */
   constructor(dataDir: string, opts: { checkpointPages?: number } = {}) {
     this.#db = openDatabase(dataDir, telemetryMigrations, TELEMETRY_DB_FILE);
-    this.#chunks = this.#db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ? ORDER BY ts, n');
+    this.#chunks = this.#db.prepare('SELECT ts, n, last, v FROM telemetry WHERE device_id = ? AND ts >= ? AND ts < ? AND last >= ? ORDER BY ts, n').raw();
     this.#worker = startWorker(new URL(`./sqlite-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
       file: this.#db.name,
       checkpointPages: opts.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES,
@@ -132,14 +137,14 @@ export class SqliteTelemetrySink implements TelemetrySink {
   async query(q: TelemetryQuery): Promise<StoredReading[]> {
     const limit = q.limit ?? 10_000;
     const out: StoredReading[] = [];
-    this.#eachPoint(q.deviceId, q.from, q.to, q.kind ? new Set([q.kind]) : undefined, (p) => out.push({ kind: p.kind, ts: p.ts, value: p.value }) < limit);
+    this.#eachPoint(q.deviceId, q.from, q.to, q.kind ? new Set([q.kind]) : undefined, true, (p) => out.push({ kind: p.kind, ts: p.ts, value: p.value }) < limit);
     return out;
   }
 
   async series(q: SeriesQuery): Promise<Series[]> {
     const from = Math.floor(q.from);
     const buckets = new Buckets(from, Math.max(1, Math.floor(q.bucketMs)));
-    this.#eachPoint(q.deviceId, from, Math.ceil(q.to), q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined, (p) => {
+    this.#eachPoint(q.deviceId, from, Math.ceil(q.to), q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined, false, (p) => {
       buckets.add(p.kind, p.ts, p.value);
       return true;
     });
@@ -147,32 +152,32 @@ export class SqliteTelemetrySink implements TelemetrySink {
   }
 
   /**
-   * Hands `each` one device's stored points in [from, to), ordered by time then kind, until it
-   * returns false: where a kind has two readings for one time, only the later chunk's (within a
+   * Hands `each` one device's stored points in [from, to), ordered by time (then kind when
+   * `byKind`: a series does not need it), until it returns false: where a kind has two readings for one time, only the later chunk's (within a
    * chunk, the later entry's). Chunks come in order of their start and span at most
    * TELEMETRY_CHUNK_SPAN_MS (so those starting earlier than that before `from` are not read);
    * chunks whose times overlap are merged as a group, so memory holds one group, not the range.
    */
-  #eachPoint(deviceId: string, from: number, to: number, kinds: ReadonlySet<string> | undefined, each: (p: StoredPoint) => boolean): void {
+  #eachPoint(deviceId: string, from: number, to: number, kinds: ReadonlySet<string> | undefined, byKind: boolean, each: (p: StoredPoint) => boolean): void {
     let group: StoredPoint[] = [];
     let groupLast = -Infinity;
-    for (const row of this.#chunks.iterate(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as IterableIterator<{ ts: number; n: number; last: number; v: string }>) {
-      if (row.ts > groupLast && group.length > 0) {
-        if (!emitInOrder(group, each)) return;
+    const wanted: Array<[string, Array<number | null>]> = [];
+    for (const [start, n, last, v] of this.#chunks.iterate(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as IterableIterator<[number, number, number, string]>) {
+      if (start > groupLast && group.length > 0) {
+        if (!emitInOrder(group, byKind, each)) return;
         group = [];
       }
-      groupLast = Math.max(groupLast, row.last);
-      const [times, columns] = JSON.parse(row.v) as ChunkJson;
+      groupLast = Math.max(groupLast, last);
+      const [times, columns] = JSON.parse(v) as ChunkJson;
+      wanted.length = 0;
+      for (const kind in columns) if (kinds === undefined || kinds.has(kind)) wanted.push([kind, columns[kind]!]);
       for (let e = 0; e < times.length; e++) {
-        const ts = row.ts + times[e]!;
+        const ts = start + times[e]!;
         if (ts < from || ts >= to) continue;
-        for (const kind in columns) {
-          const value = columns[kind]![e];
-          if (value !== null && value !== undefined && (kinds === undefined || kinds.has(kind))) group.push({ ts, kind, value, n: row.n, entry: e });
-        }
+        for (const [kind, values] of wanted) if (values[e] != null) group.push({ ts, kind, value: values[e]!, n, entry: e });
       }
     }
-    if (group.length > 0) emitInOrder(group, each);
+    if (group.length > 0) emitInOrder(group, byKind, each);
   }
 
   /** Deletes readings older than `cutoff`, device by device, in the writer thread. */
