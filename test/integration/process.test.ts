@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteTelemetrySink } from '../../src/telemetry/sqlite-sink.ts';
 import { exited, root, startProcess } from '../helpers/processes.ts';
 
 describe('the carebell process', () => {
@@ -39,12 +40,12 @@ describe('the carebell process', () => {
     await closed; // the broker closed the device's connection on the way out
     client.end(true);
 
-    const telemetry = new Database(join(dataDir, 'telemetry.db'), { readonly: true });
-    // Rows are chunks of a device's messages: [[ms after ts, ...], {kind: [value or null, ...]}].
-    const rows = "FROM telemetry WHERE device_id = 'bed-proc-1'";
-    expect(telemetry.prepare(`SELECT sum(json_array_length(v, '$[0]')) ${rows}`).pluck().get()).toBe(25);
-    expect(telemetry.prepare(`SELECT count(*) FROM telemetry t, json_each(t.v, '$[1]') c, json_each(c.value) x WHERE t.device_id = 'bed-proc-1' AND x.value IS NOT NULL`).pluck().get()).toBe(75);
-    telemetry.close();
+    // Read back through the embedded store's own reader, now that the process is gone.
+    const telemetry = new SqliteTelemetrySink(dataDir);
+    const stored = await telemetry.query({ deviceId: 'bed-proc-1', from: 0, to: Number.MAX_SAFE_INTEGER });
+    await telemetry.close();
+    expect(new Set(stored.map((r) => r.ts)).size).toBe(25); // every message
+    expect(stored).toHaveLength(75);
     const db = new Database(join(dataDir, 'carebell.db'), { readonly: true });
     const row = db.prepare("SELECT online, last_seen, first_message_at FROM devices WHERE id = 'bed-proc-1'").get() as any;
     expect(row.online).toBe(0);
