@@ -28,7 +28,8 @@ const TOKEN = 'bench-admin-token-0123456789';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-alarm-'));
 const app = await buildApp({
-  config: parseConfig({ dataDir, mqttHost: '127.0.0.1', mqttPort: 0, httpHost: '127.0.0.1', httpPort: 0, adminToken: TOKEN, logLevel: 'silent' }),
+  // Per-device rate limits off: the load generator is not a device; the alarm path is what is measured.
+  config: parseConfig({ dataDir, mqttHost: '127.0.0.1', mqttPort: 0, httpHost: '127.0.0.1', httpPort: 0, adminToken: TOKEN, logLevel: 'silent', deviceRate: 100_000, deviceBurst: 1_000_000 }),
   log: silentLogger,
 });
 const urls = await listen(app);

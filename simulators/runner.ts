@@ -63,7 +63,12 @@ export interface RunStats {
   connected: number;
   connectSeconds: number;
   published: number;
+  /** Publishes the broker refused or that failed for any reason but a link the run itself dropped. */
   failed: number;
+  /** Messages unacknowledged when the run dropped their device's link, sent again once it was back (as QoS 1 firmware does). */
+  retried: number;
+  /** Messages unacknowledged when their device went silent for good. */
+  abandoned: number;
   /** Alarms raised while the run plays, counted from the gateway's live stream. */
   alarms: number;
 }
@@ -85,6 +90,12 @@ export interface RunOptions {
   closeClients?: boolean;
   /** Stops the run early (Ctrl-C in a demo). */
   signal?: AbortSignal;
+  /**
+   * For a gateway whose clock the run owns (embedded): told how far the
+   * devices have got (the time of the earliest action not yet done), so the
+   * gateway's time never passes a message still to be delivered.
+   */
+  holdClock?: (until: (() => number) | undefined) => void;
 }
 
 const connectDevice = (mqttUrl: string, d: PlannedDevice): Promise<MqttClient> =>
@@ -117,7 +128,7 @@ export async function connectAll(plan: FleetPlan, mqttUrl: string, concurrency =
 export async function play(opts: RunOptions): Promise<RunStats> {
   const { plan, actions, target, simNow, speed, clients } = opts;
   const devices = new Map(plan.residents.flatMap((r) => r.devices).map((d) => [d.id, d]));
-  const stats: RunStats = { devices: devices.size, connected: clients.size, connectSeconds: 0, published: 0, failed: 0, alarms: 0 };
+  const stats: RunStats = { devices: devices.size, connected: clients.size, connectSeconds: 0, published: 0, failed: 0, retried: 0, abandoned: 0, alarms: 0 };
   // The live stream counts the alarms as they are raised, for the progress line.
   const watch = new AbortController();
   void fetch(`${target.apiUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${target.token}` }, signal: watch.signal })
@@ -131,17 +142,55 @@ export async function play(opts: RunOptions): Promise<RunStats> {
   };
   const connecting = new Map<string, Promise<void>>();
   const maxInFlight = opts.maxInFlight ?? 2_000;
+  // Links the run dropped itself (device_silent, a reconnect storm): a publish they were carrying is not a failure.
+  const dropped = new WeakSet<MqttClient>();
+  const resend = new Map<string, Array<{ topic: string; payload: Buffer | string }>>();
+  const send = (deviceId: string, client: MqttClient, topic: string, payload: Buffer | string, again: boolean, settled: () => void): void => {
+    if (again) stats.retried++;
+    track(
+      client.publishAsync(topic, payload, { qos: 1 }).then(
+        () => {
+          stats.published++;
+          settled();
+        },
+        () => {
+          if (!dropped.has(client)) {
+            stats.failed++;
+            return settled();
+          }
+          // The run dropped the link under it: the clock need not wait for a resend that may never come.
+          settled();
+          const current = clients.get(deviceId);
+          if (current && current !== client) send(deviceId, current, topic, payload, true, () => {});
+          else resend.set(deviceId, [...(resend.get(deviceId) ?? []), { topic, payload }]);
+        },
+      ),
+    );
+  };
+  // Actions are in time order; `done[i]` once action i is published and acknowledged (or handled).
+  // A publish the gateway has not answered in 10 s holds time no longer: the run goes on and verification tells.
+  const done = new Uint8Array(actions.length);
+  const sentAt = new Float64Array(actions.length);
+  let head = 0;
+  const progress = () => {
+    const now = performance.now();
+    while (head < actions.length && (done[head] || (sentAt[head]! > 0 && now - sentAt[head]! > 10_000))) head++;
+    return head < actions.length ? actions[head]!.at : Number.POSITIVE_INFINITY;
+  };
+  opts.holdClock?.(progress);
   try {
-    for (const action of actions) {
+    for (const [index, action] of actions.entries()) {
       if (opts.signal?.aborted) break;
       // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
       for (let ahead = action.at - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
       if (opts.signal?.aborted) break;
       if (action.kind !== 'publish') {
         const client = clients.get(action.deviceId);
+        done[index] = 1;
         if (action.kind === 'disconnect' && client) {
           clients.delete(action.deviceId);
           stats.connected--;
+          dropped.add(client);
           track(client.endAsync(true).catch(() => {}));
         } else if (action.kind === 'reconnect' && !client && !connecting.has(action.deviceId)) {
           // Reconnects run side by side (a reconnect storm is every device at once); the device's next message waits for its own.
@@ -149,6 +198,13 @@ export async function play(opts: RunOptions): Promise<RunStats> {
             clients.set(action.deviceId, c);
             connecting.delete(action.deviceId);
             stats.connected++;
+            const queued = resend.get(action.deviceId) ?? [];
+            resend.delete(action.deviceId);
+            for (const m of queued) send(action.deviceId, c, m.topic, m.payload, true, () => {});
+          }, () => {
+            // Refused or timed out: the device stays offline, and the run says so.
+            connecting.delete(action.deviceId);
+            stats.failed++;
           });
           connecting.set(action.deviceId, p);
           track(p);
@@ -157,17 +213,19 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       }
       await connecting.get(action.deviceId);
       const client = clients.get(action.deviceId);
-      if (!client) continue; // a device that went silent
-      track(
-        client.publishAsync(action.topic, action.payload, { qos: 1 }).then(
-          () => void stats.published++,
-          () => void stats.failed++,
-        ),
-      );
+      if (!client) {
+        done[index] = 1;
+        continue; // a device that went silent
+      }
+      sentAt[index] = performance.now();
+      send(action.deviceId, client, action.topic, action.payload, false, () => (done[index] = 1));
       if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     }
-    await Promise.all(inFlight);
+    // Resends start from settling publishes: wait until nothing new is in flight.
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    for (const queued of resend.values()) stats.abandoned += queued.length;
   } finally {
+    opts.holdClock?.(undefined);
     clearInterval(tick);
     watch.abort();
     if (opts.closeClients !== false) await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => {})));

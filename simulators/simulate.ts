@@ -19,22 +19,34 @@ import { scenarioSchema, scenarioStart, type Scenario } from './scenario.ts';
  * The embedded gateway's clock: just before `start` while the fleet is set up
  * (however long that takes, at real speed and never reaching `start`), then,
  * from `begin()`, `start` onwards at `speed` times real time.
+ *
+ * It never runs ahead of the simulated devices: while a run plays, it stops at
+ * the time of the earliest message not yet acknowledged by the gateway (see
+ * `holdAt`). At 600× a machine busy for 1.5 s would otherwise be 15 simulated
+ * minutes of silence, and the gateway would rightly call devices offline that
+ * the simulator had simply not yet had the CPU to play.
  */
 export class RunClock implements Clock {
   readonly speed: number;
   readonly start: number;
-  readonly #created = Date.now();
+  readonly #created = performance.now();
   #begun: { real: number; sim: number } | undefined;
+  #hold: (() => number) | undefined;
   constructor(speed: number, start: number) {
     this.speed = speed;
     this.start = start;
   }
   now(): number {
-    if (!this.#begun) return Math.min(this.start - 1, this.start - 60_000 + (Date.now() - this.#created));
-    return Math.round(this.#begun.sim + (Date.now() - this.#begun.real) * this.speed);
+    if (!this.#begun) return Math.min(this.start - 1, this.start - 60_000 + Math.round(performance.now() - this.#created));
+    const scaled = Math.round(this.#begun.sim + (performance.now() - this.#begun.real) * this.speed);
+    return this.#hold ? Math.min(scaled, this.#hold()) : scaled;
+  }
+  /** While set, time stops at what `until` returns (the simulated devices' progress); unset, it runs freely. */
+  holdAt(until: (() => number) | undefined): void {
+    this.#hold = until;
   }
   begin(): void {
-    this.#begun ??= { real: Date.now(), sim: this.start };
+    this.#begun ??= { real: performance.now(), sim: this.start };
   }
 }
 
@@ -169,6 +181,7 @@ async function runSession(s: Session): Promise<ScenarioRun> {
       target,
       simNow,
       speed,
+      ...(embedded ? { holdClock: (until: (() => number) | undefined) => embedded!.clock.holdAt(until) } : {}),
       progress: (st, now) => {
         const rate = (st.published - lastPublished) / ((performance.now() - lastAt) / 1000);
         lastPublished = st.published;
@@ -177,7 +190,7 @@ async function runSession(s: Session): Promise<ScenarioRun> {
       },
     });
     stats.connectSeconds = connectSeconds;
-    out(`published ${stats.published} messages (${stats.failed} failed); ${stats.alarms} alarms raised on the live stream`);
+    out(`published ${stats.published} messages (${stats.failed} failed, ${stats.retried} sent again after a dropped link, ${stats.abandoned} abandoned by devices gone silent); ${stats.alarms} alarms raised on the live stream`);
     // Let the simulated clock reach the end, so time-driven rules (silence, bed exit, inactivity) have their say.
     while (simNow() < end) await new Promise((r) => setTimeout(r, Math.min(500, Math.max(5, (end - simNow()) / speed))));
     if (embedded) {
@@ -233,6 +246,8 @@ export interface RunReplayOptions {
   target?: Target;
   /** Keep the local time of day (for night rules): shift by whole days instead of to now. */
   keepTimeOfDay?: boolean;
+  /** What "now" is for the shift (epoch ms); the wall clock when absent. Tests pin it. */
+  now?: number;
   /** Alarms to check for (e.g. the scenario the recording came from). */
   expect?: Scenario;
   profiles?: ProfileRegistry;
@@ -242,10 +257,11 @@ export interface RunReplayOptions {
 /** Plays a recording back, timestamps shifted to now (or to today at the same time of day), and checks the alarms. */
 export function runReplay(opts: RunReplayOptions): Promise<ScenarioRun> {
   const profiles = opts.profiles ?? loadProfileDirectory(defaultProfilesDir);
-  const first = opts.recording[0]?.at ?? Date.now();
+  const now = opts.now ?? Date.now();
+  const first = opts.recording[0]?.at ?? now;
   const last = opts.recording[opts.recording.length - 1]?.at ?? first;
-  const days = Math.floor((Date.now() - first) / 86_400_000);
-  const embeddedStart = opts.keepTimeOfDay ? first + days * 86_400_000 : Math.ceil(Date.now() / 1000) * 1000;
+  const days = Math.floor((now - first) / 86_400_000);
+  const embeddedStart = opts.keepTimeOfDay ? first + days * 86_400_000 : Math.ceil(now / 1000) * 1000;
   const expectations = opts.expect ?? scenarioSchemaFor(opts.plan);
   return runSession({
     plan: opts.plan,

@@ -6,7 +6,7 @@ import { EventBus } from './core/event-bus.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import { newSecret } from './core/secrets.ts';
-import { DeviceBroker } from './broker/broker.ts';
+import { DeviceBroker, defaultBrokerLimits, type BrokerLimits } from './broker/broker.ts';
 import { DeadLetterStore } from './ingest/dead-letter.ts';
 import { DeviceDirectory } from './ingest/device-directory.ts';
 import { Ingest } from './ingest/ingest.ts';
@@ -16,7 +16,9 @@ import { ProfileCatalogue } from './profiles/catalogue.ts';
 import { buildApi } from './api/server.ts';
 import type { Api } from './api/context.ts';
 import { LiveStream } from './api/live.ts';
+import { LiveSessions } from './api/sessions.ts';
 import { openDatabase, type Db } from './store/database.ts';
+import { StorageHealth } from './store/storage-health.ts';
 import { ApiTokenRepository } from './store/api-tokens.ts';
 import { DeadLetterRepository } from './store/dead-letters.ts';
 import { DeviceEventRepository } from './store/device-events.ts';
@@ -106,6 +108,8 @@ export interface CarebellApp {
   /** Set on the very first start only: the admin account's login, to print once. */
   firstAdmin: { username: string; password: string } | undefined;
   accounts: Accounts;
+  /** Whether the data directory takes writes (a full disk is survived, see storage-health.ts). */
+  storage: StorageHealth;
   close(): Promise<void>;
 }
 
@@ -141,6 +145,22 @@ function installationSecret(dataDir: string, log: Logger): string {
   return secret;
 }
 
+/**
+ * The broker's limits from the settings. A PUBLISH may declare up to four times
+ * the largest payload any profile accepts (plus its topic): a payload over its
+ * profile's limit but under this is still read, dead-lettered and acknowledged;
+ * beyond it, the connection is closed before the bytes are buffered.
+ */
+export function brokerLimits(config: Config, profiles: ProfileRegistry): BrokerLimits {
+  const largest = Math.max(config.maxPayloadBytes, ...profiles.all().map((p) => p.maxPayloadBytes ?? 0));
+  return {
+    ...defaultBrokerLimits,
+    packets: { connectBytes: config.mqttMaxConnectBytes, publishBytes: 4 * largest + 1_024, otherBytes: 16_384 },
+    connectTimeoutMs: config.mqttConnectTimeoutMs,
+    maxRetainedBytes: config.mqttMaxRetainedBytes,
+  };
+}
+
 /** Builds the whole gateway from its configuration. Opens no sockets: see listen.ts. */
 export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const { config } = opts;
@@ -166,6 +186,22 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     users: new UserRepository(db),
     providers: new ProviderRepository(db),
   };
+
+  const storage = new StorageHealth({
+    dataDir: config.dataDir,
+    db,
+    now: () => clock.now(),
+    minFreeBytes: config.minFreeMb * 1_048_576,
+    onChange: (status) => {
+      metrics.storageWritable.set(status.writable ? 1 : 0);
+      metrics.storageLowSpace.set(status.lowSpace ? 1 : 0);
+      if (!status.writable || status.lowSpace) log.error({ storage: status }, `storage: ${storage.describe()}`);
+      else log.warn({ storage: status }, `storage: writable again; ${storage.describe()}`);
+      bus.emit('storage.changed', status);
+    },
+  });
+  metrics.storageWritable.set(1);
+  storage.check();
 
   const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
   directory.load();
@@ -196,12 +232,21 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     metrics,
     log,
     maxPayloadBytes: config.maxPayloadBytes,
+    rateLimits: { messagesPerSecond: config.deviceRate, messageBurst: config.deviceBurst, eventsPerSecond: config.deviceEventRate, eventBurst: config.deviceEventBurst },
     dedupeWindowMs: EVENT_DEDUPE_WINDOW_MS,
+    storage,
     transaction: (fn) => alarms.transaction(fn),
   });
 
   const sink = createSink(config, db, log, metrics, opts.telemetry);
-  const telemetry = new TelemetryWriter(sink, { log, flushMs: config.telemetryFlushMs, onStored: (n) => metrics.telemetryStored.inc(n) });
+  const telemetry = new TelemetryWriter(sink, {
+    log,
+    flushMs: config.telemetryFlushMs,
+    onStored: (n) => metrics.telemetryStored.inc(n),
+    // Telemetry gives way first: with the disk low or unwritable, events and alarms keep what room is left.
+    shed: () => storage.shedTelemetry,
+    onShed: (n) => metrics.telemetryShed.inc(n),
+  });
   bus.on('device.readings', ({ device, readings }) => telemetry.push(device, readings));
   const operations =
     sink instanceof SpoolingRemoteSink
@@ -230,7 +275,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     if (change === 'notify_failed') metrics.notificationFailures.inc();
   });
 
-  const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log });
+  const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log, limits: brokerLimits(config, profiles) });
   const webhookSecret = config.webhookSecret ?? installationSecret(config.dataDir, log);
   const outbox = new OutboxWorker({
     outbox: repos.outbox,
@@ -274,7 +319,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   });
   const provisioning = new Provisioning({ bus, directory, deadLetters: repos.deadLetters, now: () => clock.now() });
 
-  const accounts = new Accounts({ ...repos, clock, loginTtlMs: config.loginTtlHours * 3_600_000 });
+  const accounts = new Accounts({ ...repos, clock, loginTtlMs: config.loginTtlHours * 3_600_000, onRevoked: (r) => bus.emit('session.revoked', r) });
   const firstAdmin = await accounts.ensureFirstAdmin();
 
   let bootstrapAdminToken: string | undefined;
@@ -314,6 +359,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       clock,
       steps: repos.steps,
       live,
+      sessions: new LiveSessions(bus, clock),
       config,
       onboarding,
       stations: repos.stations,
@@ -349,6 +395,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
           database: { ok: db.open },
           shutdown: { ok: closing === undefined, ...(closing ? { detail: 'shutting down' } : {}) },
           alarms: { ok: !engine!.stopped, detail: `${repos.outbox.pendingCount()} notifications pending` },
+          storage: { ok: storage.status.writable, detail: storage.describe() },
         };
         return { ok: Object.values(checks).every((c) => c.ok), checks };
       },
@@ -356,9 +403,25 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     log,
   );
 
-  // Live device state is written in batches, not per message.
-  const persistTimer = setInterval(() => directory.persist(), 1_000);
+  // Live device state is written in batches, not per message. No timer may throw:
+  // a failed write (a full disk) is reported and tried again, and the gateway carries on.
+  const persistTimer = setInterval(() => {
+    try {
+      directory.persist();
+    } catch (err) {
+      if (storage.failed(err)) metrics.storageWriteFailures.inc();
+      else log.error({ err }, 'could not save device state');
+    }
+  }, 1_000);
   persistTimer.unref();
+  const storageTimer = setInterval(() => {
+    try {
+      storage.check();
+    } catch (err) {
+      log.error({ err }, 'storage check failed');
+    }
+  }, 2_000);
+  storageTimer.unref();
 
   let closing: Promise<void> | undefined;
   const app: CarebellApp = {
@@ -387,16 +450,22 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     bootstrapAdminToken,
     firstAdmin,
     accounts,
+    storage,
     close: () =>
       (closing ??= (async () => {
         clearInterval(persistTimer);
+        clearInterval(storageTimer);
         await jobs.stop();
         await broker.close(); // stop accepting device traffic first
         await engine!.stop(); // let deliveries under way finish; the rest waits in the outbox
         await api.close();
         await operations?.close();
         await telemetry.close(); // flush buffered readings
-        directory.persist();
+        try {
+          directory.persist();
+        } catch (err) {
+          log.error({ err }, 'device state not saved at shutdown (it is rebuilt as devices reconnect)');
+        }
         db.close();
       })()),
   };

@@ -30,7 +30,8 @@ export async function listen(app: CarebellApp): Promise<Listening> {
     mqttsPort = (tlsServer.address() as AddressInfo).port;
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes + 1024 });
+  // A WebSocket frame carries one or more MQTT packets; the packet guard checks each of them.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: broker.limits.packets.publishBytes + 16 });
   api.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/mqtt') {
@@ -58,7 +59,7 @@ export async function listen(app: CarebellApp): Promise<Listening> {
     mqttsUrl: mqttsPort === null ? null : `mqtts://${local(config.mqttHost)}:${mqttsPort}`,
     httpPort,
     mqttUrl: `mqtt://${local(config.mqttHost)}:${mqttPort}`,
-    httpUrl: `http://${httpHost}:${httpPort}`,
-    wsUrl: `ws://${httpHost}:${httpPort}/mqtt`,
+    httpUrl: `${config.httpTlsCert ? 'https' : 'http'}://${httpHost}:${httpPort}`,
+    wsUrl: `${config.httpTlsCert ? 'wss' : 'ws'}://${httpHost}:${httpPort}/mqtt`,
   };
 }

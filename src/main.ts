@@ -6,7 +6,11 @@ import { CarebellError, errorMessage } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
 import { newSecret } from './core/secrets.ts';
 import { listen } from './listen.ts';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { openDatabase } from './store/database.ts';
+import { isStorageUnavailable } from './store/storage-errors.ts';
+import { diskSpace, formatBytes } from './store/storage-health.ts';
 import { ApiTokenRepository } from './store/api-tokens.ts';
 
 const usage = `carebell: gateway and alarm platform for home-care devices
@@ -37,6 +41,8 @@ async function start(argv: string[]): Promise<void> {
     config,
     log,
     ...(clock ? { clock, alarms: { tickMs: Math.max(20, Math.round(1000 / clock.speed)) } } : {}),
+  }).catch((err: unknown) => {
+    throw isStorageUnavailable(err) ? dataDirUnwritable(config.dataDir, err) : err;
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -87,6 +93,17 @@ async function start(argv: string[]): Promise<void> {
     );
   }
   process.stdout.write(lines.join('\n') + '\n\n');
+}
+
+/** A start that cannot write its data directory says where, how much room is left, and what to do. */
+function dataDirUnwritable(dataDir: string, err: unknown): CarebellError {
+  const path = resolve(dataDir);
+  mkdirSync(path, { recursive: true });
+  const { free, total } = diskSpace(path);
+  return new CarebellError(
+    'unavailable',
+    `cannot write the data directory ${path} (${errorMessage(err)}): ${formatBytes(free)} free of ${formatBytes(total)}. Free some space there (or set CAREBELL_DATA_DIR to another disk) and start again.`,
+  );
 }
 
 function adminToken(argv: string[]): void {

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { CarebellError, conflict, invalid, notFound } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { hashSecret, newSecret, PASSWORD_COST, verifySecret } from '../core/secrets.ts';
+import { hashSecret, newSecret, PASSWORD_COST, sha256, verifySecret } from '../core/secrets.ts';
 import type { ApiTokenRepository } from '../store/api-tokens.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import type { StationRepository } from '../store/stations.ts';
@@ -26,16 +26,21 @@ export interface AccountsDeps {
   clock: Clock;
   /** How long a login's token is valid. */
   loginTtlMs: number;
+  /** Told when logins stop being valid, so live streams opened with them end at once. */
+  onRevoked?: (revoked: { tokenDigest?: string; userId?: string; reason: string }) => void;
 }
 
-/** Failed logins allowed per username, and per client address, in the window. */
-export const LOGIN_LIMITS = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000 };
-
 /**
- * Counts failed logins per username and per address in a sliding window.
- * Over the limit, logins are refused (429) until the oldest failure leaves the
- * window, even with the right password: guessing stays slow.
+ * Login throttling that nobody can turn against someone else:
+ * - a username and address pair that keeps failing is refused (429) for a
+ *   while: the guesser waits, the owner of the account logging in from
+ *   another address (the station's PC) does not;
+ * - an address that fails for many usernames is refused the same way;
+ * - a username failing from many addresses is only slowed down (each wrong
+ *   answer comes later, up to a few seconds), never locked.
  */
+export const LOGIN_LIMITS = { perPair: 5, perAddress: 30, windowMs: 15 * 60_000, slowAfterPerUser: 10, maxSlowMs: 3_000 };
+
 export class LoginThrottle {
   readonly #failures = new Map<string, number[]>();
   readonly #clock: Clock;
@@ -50,24 +55,38 @@ export class LoginThrottle {
     return list;
   }
 
-  /** Seconds to wait, or 0 when a try is allowed. */
+  #keys(username: string, address: string) {
+    const user = username.toLowerCase();
+    return { pair: `p:${user}\u0000${address}`, address: `a:${address}`, user: `u:${user}` };
+  }
+
+  /** Seconds to wait, or 0 when a try is allowed from this address. */
   retryAfter(username: string, address: string): number {
     const now = this.#clock.now();
+    const keys = this.#keys(username, address);
     let wait = 0;
-    for (const [key, limit] of [[`u:${username.toLowerCase()}`, LOGIN_LIMITS.perUser], [`a:${address}`, LOGIN_LIMITS.perAddress]] as const) {
+    for (const [key, limit] of [[keys.pair, LOGIN_LIMITS.perPair], [keys.address, LOGIN_LIMITS.perAddress]] as const) {
       const list = this.#recent(key, now);
       if (list.length >= limit) wait = Math.max(wait, Math.ceil((list[list.length - limit]! + LOGIN_LIMITS.windowMs - now) / 1000));
     }
     return wait;
   }
 
-  failed(username: string, address: string): void {
-    const now = this.#clock.now();
-    for (const key of [`u:${username.toLowerCase()}`, `a:${address}`]) this.#failures.set(key, [...this.#recent(key, now), now]);
+  /** How long to hold back a wrong answer for this username (failures from everywhere). */
+  slowDownMs(username: string): number {
+    const failures = this.#recent(this.#keys(username, '').user, this.#clock.now()).length;
+    const over = failures - LOGIN_LIMITS.slowAfterPerUser;
+    return over <= 0 ? 0 : Math.min(LOGIN_LIMITS.maxSlowMs, 100 * 2 ** Math.min(over, 10));
   }
 
-  succeeded(username: string): void {
-    this.#failures.delete(`u:${username.toLowerCase()}`);
+  failed(username: string, address: string): void {
+    const now = this.#clock.now();
+    if (this.#failures.size > 100_000) this.#failures.clear(); // a flood of random names cannot grow memory for ever
+    for (const key of Object.values(this.#keys(username, address))) this.#failures.set(key, [...this.#recent(key, now), now]);
+  }
+
+  succeeded(username: string, address: string): void {
+    this.#failures.delete(this.#keys(username, address).pair);
   }
 }
 
@@ -126,9 +145,11 @@ export class Accounts {
     const ok = user ? await verifySecret(password, user.passwordHash) : await this.#decoyCheck(password);
     if (!user || !ok || user.disabledAt !== null) {
       this.throttle.failed(username, address);
+      const slow = this.throttle.slowDownMs(username);
+      if (slow > 0) await new Promise((resolve) => setTimeout(resolve, slow));
       throw new CarebellError('unauthorized', 'wrong username or password');
     }
-    this.throttle.succeeded(username);
+    this.throttle.succeeded(username, address);
     const now = this.#d.clock.now();
     const token = newSecret();
     const expiresAt = now + this.#d.loginTtlMs;
@@ -144,6 +165,7 @@ export class Accounts {
 
   logout(token: string): void {
     this.#d.tokens.revoke(token, this.#d.clock.now());
+    this.#d.onRevoked?.({ tokenDigest: sha256(token), reason: 'logged out' });
   }
 
   /** Disables an account and revokes its tokens at once. */
@@ -153,12 +175,14 @@ export class Accounts {
     const now = this.#d.clock.now();
     this.#d.users.disable(userId, now);
     this.#d.tokens.revokeUser(userId, now);
+    this.#d.onRevoked?.({ userId, reason: 'account disabled' });
     return this.#d.users.get(userId)!;
   }
 
   async changePassword(userId: string, password: string): Promise<void> {
     this.#d.users.setPassword(userId, await hashSecret(password, PASSWORD_COST));
     this.#d.tokens.revokeUser(userId, this.#d.clock.now());
+    this.#d.onRevoked?.({ userId, reason: 'password changed' });
   }
 
   createProvider(name: string): Provider {

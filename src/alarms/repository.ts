@@ -120,8 +120,19 @@ export class AlarmRepository {
       .run(now, by, outcome, now, id);
   }
 
-  addTimeline(alarmId: string, at: number, kind: TimelineKind, actor: string, detail?: Record<string, unknown>): void {
-    this.#addTimeline.run(alarmId, at, kind, actor, detail ? JSON.stringify(detail) : null);
+  /** Appends to an alarm's timeline; returns the entry's id. */
+  addTimeline(alarmId: string, at: number, kind: TimelineKind, actor: string, detail?: Record<string, unknown>): number {
+    return Number(this.#addTimeline.run(alarmId, at, kind, actor, detail ? JSON.stringify(detail) : null).lastInsertRowid);
+  }
+
+  timelineEntry(entryId: number): TimelineEntry | undefined {
+    const r = this.#db.prepare('SELECT at, kind, actor, detail FROM alarm_timeline WHERE id = ?').get(entryId) as { at: number; kind: TimelineKind; actor: string; detail: string | null } | undefined;
+    return r && { at: r.at, kind: r.kind, actor: r.actor, detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null };
+  }
+
+  /** Rewrites the detail of one entry (a delivery that keeps failing is one line, its count going up). */
+  updateTimelineDetail(entryId: number, detail: Record<string, unknown>): void {
+    this.#db.prepare('UPDATE alarm_timeline SET detail = ? WHERE id = ?').run(JSON.stringify(detail), entryId);
   }
 
   timeline(alarmId: string): TimelineEntry[] {

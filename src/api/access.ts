@@ -23,6 +23,8 @@ declare module 'fastify' {
     access?: Access;
     /** The bearer token the request was authenticated with (logout revokes it). */
     bearerToken?: string;
+    /** When that token stops being valid (a login's); null for tokens that do not expire. */
+    tokenExpiresAt?: number | null;
   }
   interface FastifyContextConfig {
     /** No bearer token needed (login). */

@@ -34,9 +34,11 @@ export function bearerAuth(opts: { adminToken: string | undefined; tokens: ApiTo
     if (!match) return unauthorized(reply, 'send Authorization: Bearer <token>');
     const token = match[1]!;
     let principal: Principal | undefined;
+    let expiresAt: number | null = null;
     if (opts.adminToken && constantTimeEqual(token, opts.adminToken)) principal = automation('admin_token', 'admin');
     else {
       const stored = opts.tokens.find(token, opts.clock.now());
+      expiresAt = stored?.expiresAt ?? null;
       if (stored?.userId) {
         const user = opts.users.get(stored.userId);
         if (user && user.disabledAt === null) principal = principalOf(user);
@@ -45,6 +47,7 @@ export function bearerAuth(opts: { adminToken: string | undefined; tokens: ApiTo
     if (!principal) return unauthorized(reply, 'unknown, expired or revoked token; log in again');
     request.principal = principal;
     request.bearerToken = token;
+    request.tokenExpiresAt = expiresAt;
     request.access = new Access(principal, opts.access);
   };
 }

@@ -14,6 +14,7 @@ import type { AlarmRepository } from '../alarms/repository.ts';
 import type { AlarmService } from '../alarms/service.ts';
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import type { LiveStream } from './live.ts';
+import type { LiveSessions } from './sessions.ts';
 import type { ReportRepository } from '../jobs/reports-repository.ts';
 import type { Jobs } from '../jobs/jobs.ts';
 import type { Db } from '../store/database.ts';
@@ -50,6 +51,7 @@ export interface ApiContext {
   alarmService: AlarmService;
   steps: EscalationStepRepository;
   live: LiveStream;
+  sessions: LiveSessions;
   reports: ReportRepository;
   jobs: Jobs;
   db: Db;

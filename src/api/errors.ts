@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { CarebellError } from '../core/errors.ts';
+import { isStorageUnavailable, StorageUnavailableError } from '../store/storage-errors.ts';
 
 /**
  * One error shape for every failure: `{error: {code, message, field?}}`.
@@ -20,6 +21,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof CarebellError) {
       if (error.status >= 500) request.log.error({ err: error }, error.message);
       return reply.status(error.status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
+    }
+    if (isStorageUnavailable(error) || error instanceof StorageUnavailableError) {
+      request.log.error({ err: error }, 'request failed: the data directory cannot be written');
+      return reply.status(503).send({ error: { code: 'unavailable', message: 'the gateway cannot write its data directory just now (disk full?); nothing was changed, try again shortly' } });
     }
     const status = (error as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {

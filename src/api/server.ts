@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -28,7 +30,39 @@ declare module 'fastify' {
 
 /** Builds the HTTP API; never listens (main.ts does, tests use inject or port 0). */
 export function buildApi(ctx: ApiContext, log: Logger): Api {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1_048_576, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  const { config } = ctx;
+  const tls = config.httpTlsCert && config.httpTlsKey ? { cert: readFileSync(config.httpTlsCert), key: readFileSync(config.httpTlsKey), minVersion: 'TLSv1.2' as const } : undefined;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: 1_048_576,
+    forceCloseConnections: true,
+    // Only a configured reverse proxy's X-Forwarded-For is believed (login throttling goes by address).
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    ...(tls ? { https: tls } : {}),
+  }).withTypeProvider<ZodTypeProvider>() as unknown as Api;
+  app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Preact and uPlot set element styles; no inline script is ever allowed.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        mediaSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // HSTS only means something on HTTPS; over plain HTTP browsers ignore it and it would mislead.
+    strictTransportSecurity: tls ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+    crossOriginEmbedderPolicy: false,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);

@@ -1,31 +1,82 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SSE_HEARTBEAT_MS = 15_000;
+/**
+ * How much a client may leave unread. Its events wait in the server's memory
+ * meanwhile; a client that stops reading (a frozen tab, a half-open
+ * connection) would otherwise hold them for ever. A burst may leave a healthy
+ * client behind for a moment, so the soft limit is on time: more than 256 KB
+ * unread for 30 s. The hard limit (8 MB) holds at once. A dropped client
+ * reconnects with Last-Event-ID and gets what it missed from the replay buffer.
+ */
+export const SSE_UNREAD_LIMITS = { softBytes: 262_144, softMs: 30_000, hardBytes: 8_388_608 };
+
+export interface SseStream {
+  /** Sends a chunk; false when the stream is closed, or was just closed because the client reads too slowly. */
+  write(chunk: string): boolean;
+  /** Ends the stream (after a last chunk, if given). */
+  end(last?: string): void;
+}
 
 /**
  * Takes over a reply as a Server-Sent Events stream: the headers that keep
  * proxies from buffering, a comment line every 15 s to keep idle connections
- * open, and `onClose` when the client goes away.
+ * open (`onHeartbeat` runs first and may end the stream), and `onClose` when
+ * the client goes away or the stream is ended.
  */
-export function openSse(req: FastifyRequest, reply: FastifyReply, onClose: () => void): { write: (chunk: string) => void } {
+export function openSse(req: FastifyRequest, reply: FastifyReply, on: { close: () => void; heartbeat?: () => void; slowReader?: () => void }): SseStream {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
-  heartbeat.unref();
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
-    onClose();
+    on.close();
   };
+  let behindSince: number | undefined;
+  const tooSlow = (): boolean => {
+    const unread = res.writableLength;
+    if (unread <= SSE_UNREAD_LIMITS.softBytes) {
+      behindSince = undefined;
+      return false;
+    }
+    const now = performance.now(); // network time, not the gateway's (possibly simulated) clock
+    behindSince ??= now;
+    return unread > SSE_UNREAD_LIMITS.hardBytes || now - behindSince > SSE_UNREAD_LIMITS.softMs;
+  };
+  const stream: SseStream = {
+    write(chunk) {
+      if (closed) return false;
+      if (tooSlow()) {
+        on.slowReader?.();
+        res.destroy();
+        close();
+        return false;
+      }
+      res.write(chunk);
+      return true;
+    },
+    end(last) {
+      if (closed) return;
+      if (last) res.write(last);
+      res.end();
+      close();
+    },
+  };
+  const heartbeat = setInterval(() => {
+    on.heartbeat?.();
+    stream.write(': heartbeat\n\n');
+  }, SSE_HEARTBEAT_MS);
+  heartbeat.unref();
   req.raw.once('close', close);
   res.once('close', close);
-  return { write: (chunk) => void res.write(chunk) };
+  return stream;
 }

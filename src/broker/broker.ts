@@ -7,10 +7,13 @@ import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
-import { constantTimeEqual, sha256, verifySecret } from '../core/secrets.ts';
+import { LogLimiter } from '../core/log-limiter.ts';
+import { hashDeviceSecret, isCurrentDeviceHash, verifyDeviceSecret, verifySecret } from '../core/secrets.ts';
 import type { DeviceDirectory, KnownDevice } from '../ingest/device-directory.ts';
 import type { Ingest } from '../ingest/ingest.ts';
 import { canPublish, canSubscribe } from './access.ts';
+import { defaultLoginLimits, LoginGuard, type LoginLimits } from './login-guard.ts';
+import { PacketGuard, type PacketLimits } from './packet-guard.ts';
 
 /** A device message as it arrived: what `carebell record` writes and `carebell replay` plays back. */
 export interface TappedMessage {
@@ -21,6 +24,23 @@ export interface TappedMessage {
   receivedAt: number;
 }
 
+export interface BrokerLimits {
+  /** Bytes per packet, checked from the fixed header before anything is buffered. */
+  packets: PacketLimits;
+  /** A device has this long from TCP connect to its CONNECT, or is dropped. */
+  connectTimeoutMs: number;
+  /** Largest retained payload kept on a device topic; a bigger one is ingested but not retained. */
+  maxRetainedBytes: number;
+  logins: LoginLimits;
+}
+
+export const defaultBrokerLimits: BrokerLimits = {
+  packets: { connectBytes: 4_096, publishBytes: 16_384 + 1_024, otherBytes: 16_384 },
+  connectTimeoutMs: 10_000,
+  maxRetainedBytes: 1_024,
+  logins: defaultLoginLimits,
+};
+
 export interface BrokerDeps {
   directory: DeviceDirectory;
   ingest: Ingest;
@@ -28,6 +48,7 @@ export interface BrokerDeps {
   clock: Clock;
   metrics: Metrics;
   log: Logger;
+  limits?: Partial<BrokerLimits>;
 }
 
 // MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3].
@@ -41,8 +62,10 @@ const authError = (code: number, message: string): AuthError => Object.assign(ne
 /**
  * The device-facing MQTT broker: aedes with carebell's hooks. aedes' defaults
  * let everyone in and everyone publish anywhere; every hook is overridden.
- * authenticate → device registry (scrypt); authorizePublish → the device's own
- * topics, then ingest; authorizeSubscribe → the device's own topics.
+ * accept → packet guard (sizes checked from the fixed header, before buffering);
+ * authenticate → device registry (salted HMAC of the secret, failed logins
+ * tarpitted); authorizePublish → the device's own topics, then ingest;
+ * authorizeSubscribe → the device's own topics.
  *
  * Ingest runs inside authorizePublish because it is the only hook aedes runs
  * before it writes the PUBACK (aedes 1.2 acknowledges QoS 1 before calling
@@ -57,8 +80,23 @@ export class DeviceBroker {
   readonly #servers = new Set<Server>();
   readonly #sockets = new Set<Socket>();
 
+  readonly #limits: BrokerLimits;
+  readonly #logins: LoginGuard;
+  readonly #logLimiter = new LogLimiter();
+
   private constructor(deps: BrokerDeps) {
     this.#deps = deps;
+    this.#limits = { ...defaultBrokerLimits, ...deps.limits };
+    this.#logins = new LoginGuard(this.#limits.logins);
+  }
+
+  /** Failed logins whose refusal is being held back now (see LoginGuard). */
+  get loginsHeld(): number {
+    return this.#logins.held;
+  }
+
+  get limits(): BrokerLimits {
+    return this.#limits;
   }
 
   get aedes(): Aedes {
@@ -68,8 +106,7 @@ export class DeviceBroker {
   static async create(deps: BrokerDeps): Promise<DeviceBroker> {
     const broker = new DeviceBroker(deps);
     broker.#aedes = await Aedes.createBroker({
-      // A device has 10 s from TCP connect to CONNECT, or is dropped.
-      connectTimeout: 10_000,
+      connectTimeout: broker.#limits.connectTimeoutMs,
       maxClientsIdLength: 64,
       authenticate: (client, username, password, done) => broker.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => broker.authorizePublish(client, packet, done),
@@ -80,42 +117,45 @@ export class DeviceBroker {
     return broker;
   }
 
-  #refuse(action: 'connect' | 'publish' | 'subscribe', clientId: string, reason: string, topic?: string): void {
+  /** Counted always; logged once a minute per client, reason and action, with the count held back. */
+  #refuse(action: 'connect' | 'publish' | 'subscribe' | 'packet', clientId: string, reason: string, topic?: string, detail?: string): void {
     this.#deps.metrics.mqttRefusals.inc({ action, reason });
-    this.#deps.log.warn({ action, clientId, reason, topic }, `mqtt ${action} refused: ${reason}`);
+    const suppressed = this.#logLimiter.admit(`${action}\u0000${reason}\u0000${clientId}`, this.#deps.clock.now());
+    if (suppressed !== undefined) this.#deps.log.warn({ action, clientId, reason, topic, detail, ...(suppressed > 0 ? { suppressed } : {}) }, `mqtt ${action} refused: ${reason}`);
     this.#deps.bus.emit('broker.refused', topic === undefined ? { action, clientId, reason } : { action, clientId, reason, topic });
   }
 
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthError | null, ok: boolean | null) => void): void {
     const clientId = client.id ?? '';
-    if (!username || !password) {
-      this.#refuse('connect', clientId, 'no_credentials');
-      return done(authError(BAD_USERNAME_OR_PASSWORD, 'username and password required'), false);
-    }
-    if (username !== clientId) {
-      this.#refuse('connect', clientId, 'client_id_mismatch');
-      return done(authError(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)'), false);
-    }
+    const refuse = (code: number, reason: string, message: string, failedLogin = true) => {
+      this.#refuse('connect', clientId, reason);
+      const delay = failedLogin ? this.#logins.failed(clientId, addressOf(client), this.#deps.clock.now()) : 0;
+      const answer = () => done(authError(code, message), false);
+      if (delay > 0) this.#logins.hold(delay, answer);
+      else answer();
+    };
+    if (!username || !password) return refuse(BAD_USERNAME_OR_PASSWORD, 'no_credentials', 'username and password required');
+    if (username !== clientId) return refuse(IDENTIFIER_REJECTED, 'client_id_mismatch', 'client id must equal the username (the device id)');
     const device = this.#deps.directory.get(username);
-    if (!device) {
-      this.#refuse('connect', clientId, 'unknown_device');
-      return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad username or password'), false);
-    }
-    if (device.decommissioned) {
-      this.#refuse('connect', clientId, 'decommissioned');
-      return done(authError(NOT_AUTHORIZED, 'device decommissioned'), false);
-    }
+    if (!device) return refuse(BAD_USERNAME_OR_PASSWORD, 'unknown_device', 'bad username or password');
+    if (device.decommissioned) return refuse(NOT_AUTHORIZED, 'decommissioned', 'device decommissioned', false);
     const secret = password.toString('utf8');
-    const digest = sha256(`${device.secretHash}\u0000${secret}`);
-    if (device.verifiedDigest !== undefined && constantTimeEqual(device.verifiedDigest, digest)) return done(null, true);
+    if (isCurrentDeviceHash(device.secretHash)) {
+      if (!verifyDeviceSecret(secret, device.secretHash)) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad_password', 'bad username or password');
+      this.#logins.succeeded(clientId);
+      return done(null, true);
+    }
+    // A hash from before hmac-sha256 (scrypt): checked once more the slow way, then replaced.
     verifySecret(secret, device.secretHash).then(
       (ok) => {
-        if (ok) {
-          device.verifiedDigest = digest;
-          return done(null, true);
+        if (!ok) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad_password', 'bad username or password');
+        try {
+          this.#deps.directory.replaceSecretHash(device, hashDeviceSecret(secret));
+        } catch (err) {
+          this.#deps.log.warn({ err, clientId }, 'could not store the upgraded secret hash; it is tried again at the next login');
         }
-        this.#refuse('connect', clientId, 'bad_password');
-        done(authError(BAD_USERNAME_OR_PASSWORD, 'bad username or password'), false);
+        this.#logins.succeeded(clientId);
+        done(null, true);
       },
       (err) => {
         this.#deps.log.error({ err, clientId }, 'secret verification failed');
@@ -135,26 +175,44 @@ export class DeviceBroker {
     }
     const raw = (packet as { payload?: unknown }).payload;
     const payload = Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : '');
+    if ((packet as { retain?: boolean }).retain && payload.length > this.#limits.maxRetainedBytes) {
+      // Ingested as usual, but not kept: retained payloads live in memory and go to every later subscriber.
+      (packet as { retain?: boolean }).retain = false;
+      this.#refuse('publish', client.id, 'retained_too_large', packet.topic, `${payload.length} bytes; the limit for a retained message is ${this.#limits.maxRetainedBytes}`);
+    }
     const current = this.#sessions.get(device!.id);
     const receivedAt = this.#deps.clock.now();
     if (this.tap) this.tap({ deviceId: device!.id, profileId: device!.profile.id, topic: packet.topic, payload, receivedAt });
     try {
-      this.#deps.ingest.handle({
+      const result = this.#deps.ingest.handle({
         device: device!,
         topic: packet.topic,
         payload,
         receivedAt,
         superseded: current !== undefined && current !== client,
       });
+      if (result.outcome === 'dropped') this.#slowDown(client);
     } catch (err) {
-      // The gateway could not record the message (e.g. the disk is full). No PUBACK:
-      // aedes drops the connection and the device redelivers its QoS 1 message later.
+      // Ingest throws only when the message cannot be recorded now (the disk is full).
+      // No PUBACK: aedes drops the connection and the device redelivers its QoS 1 message later.
       this.#deps.metrics.ingestFailures.inc();
-      this.#deps.log.error({ err, deviceId: device!.id, topic: packet.topic }, 'ingest failed; message not acknowledged');
+      if (this.#logLimiter.admit(`ingest\u0000${device!.id}`, receivedAt) !== undefined) this.#deps.log.error({ err, deviceId: device!.id, topic: packet.topic }, 'message not recorded; not acknowledged, the device will redeliver it');
       return done(err as Error);
     }
     done(null);
   }
+
+  /**
+   * A device over its rate: besides dropping what it sends, stop reading its
+   * socket for a moment, so TCP holds the flood back and parsing it does not
+   * take the event loop from other devices' SOS.
+   */
+  #slowDown(client: Client): void {
+    this.#readGates.get(client)?.holdFor(100);
+  }
+
+  /** Per connection: holds reading back while its device is over its rate (see #slowDown). */
+  readonly #readGates = new WeakMap<Client, { holdFor(ms: number): void }>();
 
   authorizeSubscribe(client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
     const device = this.#deps.directory.get(client.id);
@@ -239,7 +297,6 @@ export class DeviceBroker {
     );
   }
 
-  /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */
   /** Sees every message a device is allowed to publish, before ingest (`carebell record`); unset on the hot path otherwise. */
   tap: ((m: TappedMessage) => void) | undefined;
 
@@ -248,30 +305,92 @@ export class DeviceBroker {
     return [...this.#servers].some((s) => s.listening);
   }
 
+  /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */
   listenTcp(port: number, host: string): Promise<Server> {
-    return this.#listen(createServer((socket) => this.#accept(socket)), port, host);
+    return this.#listen(createServer({ noDelay: true }, (socket) => this.#accept(socket)), port, host);
   }
 
   /** Serves MQTT over TLS (mqtts) with the given PEM certificate chain and key. */
   listenTls(port: number, host: string, tls: { cert: Buffer; key: Buffer }): Promise<Server> {
-    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => this.#accept(socket));
+    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', noDelay: true }, (socket: TLSSocket) => this.#accept(socket));
     // A failed handshake (wrong CA, plain MQTT on the TLS port) is the client's problem, not the gateway's.
     server.on('tlsClientError', (err) => this.#deps.log.debug({ err: err.message }, 'mqtts handshake failed'));
     return this.#listen(server, port, host);
   }
 
+  /**
+   * aedes reads a connection with `conn.read()` on 'readable'. While held, the
+   * read answers "nothing yet" and the bytes stay in the socket: its buffer
+   * fills, TCP stops the sender, and a 'readable' when the hold ends picks up
+   * where it stopped. (aedes' own pause() loses count of packets in flight.)
+   */
+  #gateReads(client: Client, conn: Duplex): void {
+    let heldUntil = 0;
+    let limitedUntil = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const read = conn.read.bind(conn);
+    const CHUNK = 16_384;
+    conn.read = (size?: number) => {
+      const now = performance.now();
+      if (heldUntil > now) return null;
+      // Lately over its rate: what piled up meanwhile is read a slice at a time, other devices' turns between.
+      if (limitedUntil > now && conn.readableLength > CHUNK) {
+        setImmediate(() => !conn.destroyed && conn.emit('readable'));
+        return read(CHUNK);
+      }
+      return read(size);
+    };
+    this.#readGates.set(client, {
+      holdFor: (ms) => {
+        if (timer) return;
+        heldUntil = performance.now() + ms;
+        limitedUntil = heldUntil + 1_000;
+        timer = setTimeout(() => {
+          timer = undefined;
+          heldUntil = 0;
+          if (!conn.destroyed) conn.emit('readable');
+        }, ms);
+        timer.unref();
+      },
+    });
+  }
+
   #accept(socket: Socket): void {
-    socket.setNoDelay(true);
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
-    this.aedes.handle(socket);
+    this.#guard(this.aedes.handle(socket), socket);
+  }
+
+  /**
+   * Puts a packet guard in front of the client's parser: each chunk's headers
+   * are read before aedes buffers it, and a packet over its limit closes the
+   * connection at once (see packet-guard.ts).
+   */
+  #guard(client: Client, conn: Duplex): void {
+    this.#gateReads(client, conn);
+    const parser = (client as unknown as { _parser: { parse(buf: Buffer): number } })._parser;
+    const guard = new PacketGuard(this.#limits.packets);
+    const parse = parser.parse.bind(parser);
+    parser.parse = (buf: Buffer) => {
+      const refused = guard.inspect(buf);
+      if (!refused) return parse(buf);
+      this.#refuse('packet', client.id ?? '', refused.reason, undefined, refused.detail);
+      conn.destroy();
+      // A logged-in device is told why in its dead letters (the bytes were never read, so none are kept).
+      const device = client.connected ? this.#deps.directory.get(client.id) : undefined;
+      if (device && this.#logLimiter.admit(`packet-dl\u0000${device.id}`, this.#deps.clock.now()) !== undefined) {
+        this.#deps.ingest.recordRefusedPacket(device, `${refused.detail}; the connection was closed before reading it`, this.#deps.clock.now());
+      }
+      return 0;
+    };
   }
 
   #listen(server: Server, port: number, host: string): Promise<Server> {
     this.#servers.add(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      // A deep accept queue: after a restart every device reconnects at once (the kernel caps it at somaxconn).
+      server.listen({ port, host, backlog: 4_096 }, () => {
         server.off('error', reject);
         resolve(server);
       });
@@ -280,7 +399,7 @@ export class DeviceBroker {
 
   /** Serves MQTT over an already-upgraded WebSocket stream. */
   handleStream(stream: Duplex, req?: IncomingMessage): void {
-    this.aedes.handle(stream, req);
+    this.#guard(this.aedes.handle(stream, req), stream);
   }
 
   /** Stops accepting, disconnects every device, closes the broker. */
@@ -291,4 +410,10 @@ export class DeviceBroker {
     await Promise.all([...this.#servers].map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))));
     this.#servers.clear();
   }
+}
+
+/** The peer's address: the TCP socket's, or the HTTP request's for MQTT over WebSocket. */
+function addressOf(client: Client): string {
+  const c = client as unknown as { conn?: { remoteAddress?: string }; req?: { socket?: { remoteAddress?: string } } };
+  return c.conn?.remoteAddress ?? c.req?.socket?.remoteAddress ?? 'unknown';
 }

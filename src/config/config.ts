@@ -22,6 +22,14 @@ export const configSchema = z.object({
   mqttTlsKey: z.string().optional(),
   httpHost: z.string().default('0.0.0.0'),
   httpPort: port.default(8080),
+  httpTlsCert: z.string().optional(),
+  httpTlsKey: z.string().optional(),
+  /** Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated. */
+  trustProxy: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((a) => a.trim()).filter(Boolean) : []))
+    .refine((list) => list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)), 'must be addresses or CIDR ranges, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)'),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   influxUrl: optionalUrl,
   influxV2Url: optionalUrl,
@@ -33,6 +41,15 @@ export const configSchema = z.object({
   telemetryRetentionDays: z.coerce.number().int().min(1).default(90),
   deadLetterRetentionDays: z.coerce.number().int().min(1).default(30),
   maxPayloadBytes: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
+  mqttMaxConnectBytes: z.coerce.number().int().min(256).max(65_536).default(4_096),
+  mqttConnectTimeoutMs: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  mqttMaxRetainedBytes: z.coerce.number().int().min(0).max(1_048_576).default(1_024),
+  deviceRate: z.coerce.number().positive().max(100_000).default(20),
+  deviceBurst: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  deviceEventRate: z.coerce.number().positive().max(100_000).default(2),
+  deviceEventBurst: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** Below this much free space in the data directory, telemetry is shed so events and alarms keep the room. */
+  minFreeMb: z.coerce.number().min(0).max(1_000_000).default(64),
   telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
   loginTtlHours: z.coerce.number().positive().max(24 * 90).default(12),
   timeZone: timeZoneSchema.default('Asia/Shanghai'),
@@ -55,6 +72,9 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_MQTT_TLS_KEY: 'mqttTlsKey',
   CAREBELL_HTTP_HOST: 'httpHost',
   CAREBELL_HTTP_PORT: 'httpPort',
+  CAREBELL_HTTP_TLS_CERT: 'httpTlsCert',
+  CAREBELL_HTTP_TLS_KEY: 'httpTlsKey',
+  CAREBELL_TRUST_PROXY: 'trustProxy',
   CAREBELL_ADMIN_TOKEN: 'adminToken',
   CAREBELL_INFLUX_URL: 'influxUrl',
   CAREBELL_INFLUX_V2_URL: 'influxV2Url',
@@ -66,7 +86,15 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_TELEMETRY_RETENTION_DAYS: 'telemetryRetentionDays',
   CAREBELL_DEADLETTER_RETENTION_DAYS: 'deadLetterRetentionDays',
   CAREBELL_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
+  CAREBELL_MQTT_MAX_CONNECT_BYTES: 'mqttMaxConnectBytes',
+  CAREBELL_MQTT_CONNECT_TIMEOUT_MS: 'mqttConnectTimeoutMs',
+  CAREBELL_MQTT_MAX_RETAINED_BYTES: 'mqttMaxRetainedBytes',
+  CAREBELL_DEVICE_RATE: 'deviceRate',
+  CAREBELL_DEVICE_BURST: 'deviceBurst',
+  CAREBELL_DEVICE_EVENT_RATE: 'deviceEventRate',
+  CAREBELL_DEVICE_EVENT_BURST: 'deviceEventBurst',
   CAREBELL_TELEMETRY_FLUSH_MS: 'telemetryFlushMs',
+  CAREBELL_MIN_FREE_MB: 'minFreeMb',
   CAREBELL_TIMEZONE: 'timeZone',
   CAREBELL_LOGIN_TTL_HOURS: 'loginTtlHours',
   CAREBELL_MODE: 'mode',
@@ -124,6 +152,9 @@ export function parseConfig(input: ConfigInput | Record<string, unknown>): Confi
   }
   if ((config.mqttTlsCert === undefined) !== (config.mqttTlsKey === undefined)) {
     throw new CarebellError('validation_failed', 'CAREBELL_MQTT_TLS_CERT and CAREBELL_MQTT_TLS_KEY must be set together', { field: 'CAREBELL_MQTT_TLS_CERT' });
+  }
+  if ((config.httpTlsCert === undefined) !== (config.httpTlsKey === undefined)) {
+    throw new CarebellError('validation_failed', 'CAREBELL_HTTP_TLS_CERT and CAREBELL_HTTP_TLS_KEY must be set together', { field: 'CAREBELL_HTTP_TLS_CERT' });
   }
   if ((config.simSpeed !== undefined || config.simEpoch !== undefined || config.simStart !== undefined) && config.mode === 'production') {
     throw new CarebellError('validation_failed', 'CAREBELL_SIM_SPEED and CAREBELL_SIM_EPOCH need CAREBELL_MODE=demo or test: a production gateway runs on real time', {

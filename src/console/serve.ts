@@ -44,7 +44,7 @@ export function consoleRoutes(app: Api): void {
   const html = page('zh-CN');
 
   app.get('/', { schema: { hide: true } }, async (_req, reply) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self' data:").send(html),
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(html), // CSP and the other security headers: @fastify/helmet (api/server.ts)
   );
   app.get('/console/app.js', { schema: { hide: true } }, async (_req, reply) =>
     reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-cache').send((await get()).js),

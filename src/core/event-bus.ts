@@ -1,6 +1,7 @@
 import type { Logger } from './logger.ts';
 import type { DeviceContext, DeviceEvent, DeviceStatusChange, Reading } from './model.ts';
 import type { Alarm, TimelineKind } from '../alarms/model.ts';
+import type { StorageStatus } from '../store/storage-health.ts';
 
 /** Every event the gateway raises internally, by name, with its payload. */
 export interface BusEvents {
@@ -16,7 +17,11 @@ export interface BusEvents {
   'alarm.updated': { alarm: Alarm; change: TimelineKind };
   /** The console channel: a station's console is told about an alarm at a ladder step. */
   'alarm.console': { alarm: Alarm; stationId: string; event: string; step: number };
-  'broker.refused': { action: 'connect' | 'publish' | 'subscribe'; clientId: string; reason: string; topic?: string };
+  /** The data directory became unwritable or low on space, or recovered. */
+  'storage.changed': StorageStatus;
+  /** Logins that stopped being valid: a token (its SHA-256 digest) or every token of a user. */
+  'session.revoked': { tokenDigest?: string; userId?: string; reason: string };
+  'broker.refused': { action: 'connect' | 'publish' | 'subscribe' | 'packet'; clientId: string; reason: string; topic?: string };
 }
 
 export type BusEventName = keyof BusEvents;

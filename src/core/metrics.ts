@@ -61,6 +61,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    rateLimited: new Counter({ name: 'carebell_rate_limited_total', help: 'Device messages dropped because their device was over its message rate', registers: [registry] }),
+    sseDropped: new Counter({ name: 'carebell_sse_slow_readers_dropped_total', help: 'Live-stream clients dropped for leaving too much unread (they resume with Last-Event-ID)', labelNames: ['stream'] as const, registers: [registry] }),
+    storageWritable: new Gauge({ name: 'carebell_storage_writable', help: '1 while the data directory takes writes; 0 while it does not (full disk, I/O error)', registers: [registry] }),
+    storageLowSpace: new Gauge({ name: 'carebell_storage_low_space', help: '1 while free space is under CAREBELL_MIN_FREE_MB (telemetry is shed)', registers: [registry] }),
+    storageWriteFailures: new Counter({ name: 'carebell_storage_write_failures_total', help: 'Writes that failed for lack of space or an I/O error', registers: [registry] }),
+    telemetryShed: new Counter({ name: 'carebell_telemetry_shed_total', help: 'Readings not stored to keep room for events and alarms (low space or an unwritable disk)', registers: [registry] }),
     ingestFailures: new Counter({
       name: 'carebell_ingest_failures_total',
       help: 'Messages the gateway could not record (not acknowledged, so the device redelivers)',

@@ -1,14 +1,23 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 /**
- * Secrets are stored as scrypt hashes: `scrypt$N$r$p$salt$hash` (base64url).
- * Device secrets are 256-bit random values issued by the gateway, so a cost of
- * N=2^12 keeps a reconnect storm of thousands of devices cheap while a leaked
- * database still reveals nothing usable. Passwords people choose use N=2^15.
+ * How secrets are stored.
+ *
+ * People's passwords: scrypt, `scrypt$N$r$p$salt$hash` (base64url), N=2^15. A
+ * chosen password may be guessable; a slow hash makes each guess expensive.
+ *
+ * Device secrets: 256-bit random values the gateway issues, never chosen by a
+ * person. No guess can succeed, so stretching buys nothing and costs a reconnect
+ * storm dearly (scrypt at N=2^12 held 18,000 devices to ~120 connections/s).
+ * They are stored as `hmac-sha256$salt$mac`: a salted HMAC, checked in
+ * microseconds; a leaked database still gives nothing usable. Older scrypt
+ * hashes are still accepted and replaced on the device's next good login.
  */
-export const DEVICE_SECRET_COST = 1 << 12;
 export const PASSWORD_COST = 1 << 15;
+/** The cost of the scrypt hashes device secrets had before `hmac-sha256$`; tests make such legacy hashes with it. */
+export const LEGACY_DEVICE_SECRET_COST = 1 << 12;
 const KEY_LENGTH = 32;
+const DEVICE_SCHEME = 'hmac-sha256';
 
 function scryptAsync(secret: string, salt: Buffer, N: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -16,7 +25,8 @@ function scryptAsync(secret: string, salt: Buffer, N: number, r: number, p: numb
   );
 }
 
-export async function hashSecret(secret: string, cost = DEVICE_SECRET_COST): Promise<string> {
+/** A password (or anything a person chose): scrypt. */
+export async function hashSecret(secret: string, cost = PASSWORD_COST): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(secret, salt, cost, 8, 1);
   return `scrypt$${cost}$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`;
@@ -29,6 +39,26 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const expected = Buffer.from(hash, 'base64url');
   const key = await scryptAsync(secret, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+const deviceMac = (secret: string, salt: Buffer): Buffer => createHmac('sha256', salt).update(secret, 'utf8').digest();
+
+/** A device secret issued by the gateway: a salted HMAC-SHA256, made and checked in microseconds. */
+export function hashDeviceSecret(secret: string): string {
+  const salt = randomBytes(16);
+  return `${DEVICE_SCHEME}$${salt.toString('base64url')}$${deviceMac(secret, salt).toString('base64url')}`;
+}
+
+/** True when a stored device hash is the current scheme (else: verify with scrypt once, then replace it). */
+export const isCurrentDeviceHash = (stored: string): boolean => stored.startsWith(`${DEVICE_SCHEME}$`);
+
+/** Checks a device secret against its stored hash; synchronous for the current scheme. */
+export function verifyDeviceSecret(secret: string, stored: string): boolean {
+  const parts = stored.split('$');
+  if (parts.length !== 3 || parts[0] !== DEVICE_SCHEME) return false;
+  const expected = Buffer.from(parts[2]!, 'base64url');
+  const mac = deviceMac(secret, Buffer.from(parts[1]!, 'base64url'));
+  return mac.length === expected.length && timingSafeEqual(mac, expected);
 }
 
 /** A new device secret or API token: 32 random bytes, base64url. */

@@ -1,7 +1,9 @@
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { DeadLetterRepository } from '../store/dead-letters.ts';
+import { isStorageUnavailable, StorageUnavailableError } from '../store/storage-errors.ts';
 
 /** Payload bytes kept for an oversized message: enough to see what it was. */
 export const DEAD_LETTER_SAMPLE_BYTES = 65_536;
@@ -15,8 +17,9 @@ export interface DeadLetterDeps {
 
 /**
  * Stores a rejected message (or the rejected fields of an accepted one) with its
- * raw bytes, topic, device, reason and time; counts it; logs it. Never throws:
- * a failure to store is logged, and ingest carries on.
+ * raw bytes, topic, device, reason and time; counts it; logs it. Throws only
+ * when the data directory cannot be written (a full disk): the message is then
+ * not acknowledged, so it is not lost. Any other failure to store is logged.
  */
 export class DeadLetterStore {
   readonly #deps: DeadLetterDeps;
@@ -34,6 +37,7 @@ export class DeadLetterStore {
       bus.emit('deadletter.stored', { id, deviceId: entry.deviceId, topic: entry.topic, reason: entry.reason });
       return id;
     } catch (err) {
+      if (isStorageUnavailable(err)) throw new StorageUnavailableError(`could not store a dead letter: ${errorMessage(err)}`, { cause: err });
       log.error({ err, deviceId: entry.deviceId, topic: entry.topic }, 'could not store dead letter');
       return undefined;
     }

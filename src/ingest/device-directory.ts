@@ -12,8 +12,6 @@ export interface KnownDevice {
   readonly context: DeviceContext;
   secretHash: string;
   decommissioned: boolean;
-  /** SHA-256 of the last secret that passed scrypt, so reconnects skip the slow hash. */
-  verifiedDigest: string | undefined;
   online: boolean;
   lastSeen: number | null;
   battery: number | null;
@@ -62,7 +60,6 @@ export class DeviceDirectory {
       context: { id: record.id, profileId: record.profileId, residentId: record.residentId, stationId, providerId: record.providerId },
       secretHash: record.secretHash,
       decommissioned: record.decommissionedAt !== null,
-      verifiedDigest: undefined,
       online: false,
       lastSeen: record.lastSeen,
       battery: record.battery,
@@ -98,6 +95,12 @@ export class DeviceDirectory {
     this.#dirty.add(device);
   }
 
+  /** Stores a device's secret hash in a newer scheme (after a login proved the secret). */
+  replaceSecretHash(device: KnownDevice, secretHash: string): void {
+    this.#deps.devices.setSecretHash(device.id, secretHash);
+    device.secretHash = secretHash;
+  }
+
   setBattery(device: KnownDevice, battery: number): void {
     device.battery = battery;
     this.#dirty.add(device);
@@ -112,12 +115,18 @@ export class DeviceDirectory {
     this.#deps.bus.emit('device.status', { deviceId: device.id, online, lastSeen: device.lastSeen ?? now, reason });
   }
 
-  /** Writes changed live state to SQLite in one transaction. */
+  /** Writes changed live state to SQLite in one transaction; on failure (a full disk) it stays to be written next time. */
   persist(): number {
     if (this.#dirty.size === 0) return 0;
-    const rows = [...this.#dirty].map((d) => ({ id: d.id, online: d.online, lastSeen: d.lastSeen, battery: d.battery, firstMessageAt: d.firstMessageAt }));
+    const devices = [...this.#dirty];
+    const rows = devices.map((d) => ({ id: d.id, online: d.online, lastSeen: d.lastSeen, battery: d.battery, firstMessageAt: d.firstMessageAt }));
     this.#dirty.clear();
-    this.#deps.devices.saveLiveState(rows);
+    try {
+      this.#deps.devices.saveLiveState(rows);
+    } catch (err) {
+      for (const d of devices) this.#dirty.add(d);
+      throw err;
+    }
     return rows.length;
   }
 }

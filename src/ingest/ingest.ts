@@ -5,7 +5,10 @@ import type { Metrics } from '../core/metrics.ts';
 import type { DeviceEvent, Reading } from '../core/model.ts';
 import type { Decoded } from '../profiles/decoder.ts';
 import type { DeviceEventRepository } from '../store/device-events.ts';
+import { errorMessage } from '../core/errors.ts';
+import { isStorageUnavailable, StorageUnavailableError } from '../store/storage-errors.ts';
 import type { DeadLetterStore } from './dead-letter.ts';
+import { newDeviceRate, type DeviceRate, type RateLimits } from './rate-limit.ts';
 import type { DeviceDirectory, KnownDevice } from './device-directory.ts';
 
 export interface IngestDeps {
@@ -20,15 +23,21 @@ export interface IngestDeps {
   maxPayloadBytes: number;
   /** A repeated (device, seq) within this window is a redelivery of the same event. */
   dedupeWindowMs: number;
+  /** Told of a failed write (a full disk), to report it and start probing for recovery. */
+  storage?: { failed(err: unknown): boolean };
+  /** Per-device message and event rates. */
+  rateLimits: RateLimits;
   /** Runs a unit of work in one transaction (the alarm service's, so alarms raised by an event commit with it). */
   transaction: <T>(fn: () => T) => T;
 }
 
 export interface IngestResult {
-  outcome: 'accepted' | 'rejected' | 'duplicate';
+  outcome: 'accepted' | 'rejected' | 'duplicate' | 'dropped';
   readings: number;
   events: number;
   rejectedFields: number;
+  /** Why a rejected message was refused (its dead letter's code). */
+  code?: string;
 }
 
 interface Message {
@@ -42,32 +51,60 @@ interface Message {
 
 /**
  * message → the device's profile → Readings and DeviceEvents on the bus.
- * Steps, in order: checkSize, findMessage, decode, recordRejectedFields,
+ * Steps, in order: checkRate, checkSize, findMessage, decode, recordRejectedFields,
  * dropRedelivery, publishReadings, publishEvents, applyStatus.
- * Whatever a device sends, this never throws.
+ * Whatever a device sends, this never throws but for a storage outage.
  */
 export class Ingest {
   readonly #d: IngestDeps;
+  readonly #rates = new Map<string, DeviceRate>();
   constructor(deps: IngestDeps) {
     this.#d = deps;
   }
 
+  /**
+   * Handles one message. Throws only StorageUnavailableError (the data
+   * directory cannot be written now): the broker then withholds the PUBACK and
+   * the device redelivers. Whatever else goes wrong is about this message, or a
+   * bug it found: the message is dead-lettered with the reason and acknowledged,
+   * so a poison message can never stall a device's session (and its SOS behind it).
+   */
   handle(msg: Message): IngestResult {
+    try {
+      return this.#steps(msg);
+    } catch (err) {
+      if (err instanceof StorageUnavailableError || isStorageUnavailable(err)) {
+        this.#d.storage?.failed(err);
+        this.#d.metrics.storageWriteFailures.inc();
+        throw err instanceof StorageUnavailableError ? err : new StorageUnavailableError(`could not record the message: ${errorMessage(err)}`, { cause: err });
+      }
+      this.#d.metrics.ingestFailures.inc();
+      this.#d.log.error({ err, deviceId: msg.device.id, topic: msg.topic }, 'message could not be processed; dead-lettered');
+      return this.#reject(msg, 'processing_failed', `the gateway could not process this message: ${errorMessage(err)}`);
+    }
+  }
+
+  #steps(msg: Message): IngestResult {
     const { directory, metrics } = this.#d;
     const { device, topic, payload, receivedAt } = msg;
     const byProfile = metrics.hot.messagesByProfile;
     byProfile.set(device.profile.id, (byProfile.get(device.profile.id) ?? 0) + 1);
     directory.heard(device, receivedAt);
 
+    // checkRate: over its message rate, a device's messages are dropped (counted, one dead letter
+    // an episode) unless they carry events within its event rate; nothing is written per dropped message.
+    const rate = this.#rateOf(device.id, receivedAt);
+    const withinRate = rate.messages.take(receivedAt);
+    if (withinRate && rate.dropped > 0) this.#endDropEpisode(msg, rate);
+    const refuse = (code: string, reason: string) => (withinRate ? this.#reject(msg, code, reason) : this.#drop(msg, rate));
+
     // checkSize
     const limit = device.profile.maxPayloadBytes ?? this.#d.maxPayloadBytes;
-    if (payload.length > limit) {
-      return this.#reject(msg, 'too_large', `payload is ${payload.length} bytes; the limit for ${device.profile.id} is ${limit}`);
-    }
+    if (payload.length > limit) return refuse('too_large', `payload is ${payload.length} bytes; the limit for ${device.profile.id} is ${limit}`);
 
     // findMessage
     const spec = directory.messageFor(device, topic);
-    if (!spec) return this.#reject(msg, 'unknown_topic', `profile ${device.profile.id} has no message on topic ${topic}`);
+    if (!spec) return refuse('unknown_topic', `profile ${device.profile.id} has no message on topic ${topic}`);
 
     // decode
     let outcome;
@@ -76,10 +113,11 @@ export class Ingest {
     } catch (err) {
       // A decoder bug must not stop ingest: the message is kept for a fix and replay.
       this.#d.log.error({ err, deviceId: device.id, topic }, 'decoder failed');
-      return this.#reject(msg, 'decoder_error', `decoder failed: ${(err as Error).message}`);
+      return refuse('decoder_error', `decoder failed: ${(err as Error).message}`);
     }
-    if (!outcome.ok) return this.#reject(msg, outcome.code, outcome.reason);
+    if (!outcome.ok) return refuse(outcome.code, outcome.reason);
     const decoded = outcome.decoded;
+    if (!withinRate && (decoded.events.length === 0 || !rate.events.take(receivedAt))) return this.#drop(msg, rate);
 
     // dropRedelivery: [MQTT-4.3.2] QoS 1 may deliver twice; a repeated (device, seq) is one event.
     const seq = decoded.events.find((e) => e.seq !== undefined)?.seq;
@@ -139,8 +177,44 @@ export class Ingest {
     this.#d.directory.setOnline(msg.device, decoded.online, 'status_message');
   }
 
+  /** The broker closed a device's connection over a packet too large to read: kept as a dead letter without bytes. */
+  recordRefusedPacket(device: KnownDevice, reason: string, at: number): void {
+    try {
+      this.#d.deadLetters.put({ deviceId: device.id, topic: '', payload: Buffer.alloc(0), code: 'packet_too_large', reason, partial: false, receivedAt: at });
+    } catch (err) {
+      this.#d.log.warn({ err, deviceId: device.id }, 'could not record a refused packet');
+    }
+  }
+
+  #rateOf(deviceId: string, now: number): DeviceRate {
+    let rate = this.#rates.get(deviceId);
+    if (!rate) this.#rates.set(deviceId, (rate = newDeviceRate(this.#d.rateLimits, now)));
+    return rate;
+  }
+
+  /** A message over the device's rate: counted; the first of an episode is kept as a dead letter. */
+  #drop(msg: Message, rate: DeviceRate): IngestResult {
+    this.#d.metrics.rateLimited.inc();
+    if (rate.dropped++ === 0) {
+      rate.droppedSince = msg.receivedAt;
+      const l = this.#d.rateLimits;
+      this.#reject(
+        msg,
+        'rate_limited',
+        `device over its rate (${l.messagesPerSecond} messages/s in bursts of ${l.messageBurst}; events ${l.eventsPerSecond}/s in bursts of ${l.eventBurst}): this message and the next ones are dropped and counted until it slows down`,
+      );
+    }
+    return { outcome: 'dropped', readings: 0, events: 0, rejectedFields: 0 };
+  }
+
+  #endDropEpisode(msg: Message, rate: DeviceRate): void {
+    const reason = `${rate.dropped} messages over the rate limit dropped from ${new Date(rate.droppedSince).toISOString()} to ${new Date(msg.receivedAt).toISOString()}`;
+    rate.dropped = 0;
+    this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: Buffer.alloc(0), code: 'rate_limited', reason, partial: false, receivedAt: msg.receivedAt });
+  }
+
   #reject(msg: Message, code: string, reason: string): IngestResult {
     this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: msg.payload, code, reason, partial: false, receivedAt: msg.receivedAt });
-    return { outcome: 'rejected', readings: 0, events: 0, rejectedFields: 0 };
+    return { outcome: 'rejected', readings: 0, events: 0, rejectedFields: 0, code };
   }
 }

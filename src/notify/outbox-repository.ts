@@ -16,6 +16,8 @@ export interface OutboxItem {
   lastError: string | null;
   createdAt: number;
   deliveredAt: number | null;
+  /** The timeline entry that tells of this delivery's failures, once it has failed. */
+  failureEntry: number | null;
 }
 
 interface Row {
@@ -31,6 +33,7 @@ interface Row {
   last_error: string | null;
   created_at: number;
   delivered_at: number | null;
+  failure_entry: number | null;
 }
 
 const toItem = (r: Row): OutboxItem => ({
@@ -45,6 +48,7 @@ const toItem = (r: Row): OutboxItem => ({
   lastError: r.last_error,
   createdAt: r.created_at,
   deliveredAt: r.delivered_at,
+  failureEntry: r.failure_entry,
 });
 
 /** Notifications owed, written in the same transaction as the alarm change that owes them. */
@@ -75,8 +79,8 @@ export class OutboxRepository {
     this.#db.prepare("UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?").run(attempts, now, id);
   }
 
-  retry(id: number, attempts: number, nextAttemptAt: number, error: string): void {
-    this.#db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?').run(attempts, nextAttemptAt, error, id);
+  retry(id: number, attempts: number, nextAttemptAt: number, error: string, failureEntry: number): void {
+    this.#db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, failure_entry = ? WHERE id = ?').run(attempts, nextAttemptAt, error, failureEntry, id);
   }
 
   failed(id: number, attempts: number, error: string): void {

@@ -14,8 +14,15 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
-/** 2, 4, 8 … s up to 5 min, ±20 % jitter; 8 attempts span about 4 minutes. */
-export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseMs: 2_000, maxMs: 300_000 };
+/**
+ * 2, 4, 8 … s up to a minute, ±20 % jitter. An alert (raised, escalated,
+ * reminder) about an alarm still open is retried for as long as the alarm is
+ * open: nobody may stop being told because their gateway was down for five
+ * minutes. Other notices (acknowledged, resolved) stop after `maxAttempts`.
+ */
+export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseMs: 2_000, maxMs: 60_000 };
+
+const alertEvents = new Set(['alarm.raised', 'alarm.escalated', 'alarm.reminder']);
 
 export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
   const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
@@ -73,6 +80,12 @@ export class OutboxWorker {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight.values());
   }
 
+  /** When this delivery first failed, from its failure line. */
+  #firstFailure(item: OutboxItem): number | undefined {
+    const first = item.failureEntry === null ? undefined : this.#d.alarms.timelineEntry(item.failureEntry)?.detail?.firstFailedAt;
+    return typeof first === 'string' ? Date.parse(first) : undefined;
+  }
+
   async #deliver(item: OutboxItem): Promise<void> {
     const { alarms, residents, service, clock, log } = this.#d;
     const alarm = alarms.get(item.alarmId);
@@ -91,21 +104,30 @@ export class OutboxWorker {
     this.#d.onAttempt?.(item.delivery.channel, error === undefined);
     const now = clock.now();
     const target = describeTarget(item);
+    const about = { channel: item.delivery.channel, target, event: item.event, step: item.step };
+    // One line per failing delivery, rewritten at each attempt: how many, the last error, the next try.
+    const failureLine = (detail: Record<string, unknown>): number => {
+      const full = { ...about, attempts: attempt, firstFailedAt: new Date(item.failureEntry === null ? now : (this.#firstFailure(item) ?? now)).toISOString(), ...detail };
+      if (item.failureEntry === null) return alarms.addTimeline(item.alarmId, now, 'notify_failed', 'system', full);
+      alarms.updateTimelineDetail(item.failureEntry, full);
+      return item.failureEntry;
+    };
     try {
       service.transaction(() => {
         if (error === undefined) {
           this.#d.outbox.delivered(item.id, attempt, now);
-          alarms.addTimeline(item.alarmId, now, 'notified', 'system', { channel: item.delivery.channel, target, event: item.event, step: item.step, attempt, result: 'delivered' });
+          if (item.failureEntry !== null) failureLine({ attempts: attempt - 1, error: item.lastError, deliveredAt: new Date(now).toISOString() });
+          alarms.addTimeline(item.alarmId, now, 'notified', 'system', { ...about, attempt, result: 'delivered' });
           service.changed(item.alarmId, 'notified');
-        } else if (attempt < this.#retry.maxAttempts && alarm) {
+        } else if (alarm && (attempt < this.#retry.maxAttempts || (alertEvents.has(item.event) && alarm.state === 'open'))) {
           const next = now + backoffMs(this.#retry, attempt);
-          this.#d.outbox.retry(item.id, attempt, next, error);
-          alarms.addTimeline(item.alarmId, now, 'notify_failed', 'system', { channel: item.delivery.channel, target, event: item.event, step: item.step, attempt, error, retryAt: new Date(next).toISOString() });
+          const entry = failureLine({ error, retryAt: new Date(next).toISOString() });
+          this.#d.outbox.retry(item.id, attempt, next, error, entry);
           service.changed(item.alarmId, 'notify_failed');
         } else {
           this.#d.outbox.failed(item.id, attempt, error);
           if (alarm) {
-            alarms.addTimeline(item.alarmId, now, 'notify_failed', 'system', { channel: item.delivery.channel, target, event: item.event, step: item.step, attempt, error, final: true });
+            failureLine({ error, final: true });
             service.changed(item.alarmId, 'notify_failed');
           }
           log.error({ alarmId: item.alarmId, channel: item.delivery.channel, target, error }, 'notification failed after the last attempt');

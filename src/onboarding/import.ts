@@ -1,6 +1,6 @@
 import { deviceIdPattern } from '../broker/topics.ts';
 import { newId } from '../core/ids.ts';
-import { hashSecret, newSecret } from '../core/secrets.ts';
+import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { Station, StationRepository } from '../store/stations.ts';
@@ -185,8 +185,8 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
   }
   if (errors.length > 0 || opts.dryRun) return report(rows.length, errors.length > 0 ? [] : planned);
 
-  // Secrets are hashed first (slow, async); then one transaction writes everything or nothing.
-  const secrets = await Promise.all(planned.map((r) => Promise.all(r.devices.map(async () => { const secret = newSecret(); return { secret, hash: await hashSecret(secret) }; }))));
+  // Secrets first; then one transaction writes everything or nothing.
+  const secrets = planned.map((r) => r.devices.map(() => { const secret = newSecret(); return { secret, hash: hashDeviceSecret(secret) }; }));
   const now = deps.clock.now();
   const inserted: DeviceRecord[] = [];
   const created = deps.transaction(() =>

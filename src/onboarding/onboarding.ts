@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { conflict, invalid, notFound } from '../core/errors.ts';
 import type { ResidentSettings } from '../rules/resident-settings.ts';
 import { newId } from '../core/ids.ts';
-import { hashSecret, newSecret } from '../core/secrets.ts';
+import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
 import { deviceIdPattern } from '../broker/topics.ts';
 import type { DeviceDirectory } from '../ingest/device-directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
@@ -166,7 +166,7 @@ export class Onboarding {
       residentId,
       stationId,
       providerId,
-      secretHash: await hashSecret(secret),
+      secretHash: hashDeviceSecret(secret),
       online: false,
       lastSeen: null,
       battery: null,
@@ -174,8 +174,6 @@ export class Onboarding {
       createdAt: this.#d.clock.now(),
       decommissionedAt: null,
     };
-    // Checked again after the await: another request may have taken the id meanwhile.
-    if (this.#d.directory.get(id)) throw conflict(`device ${id} is already registered`);
     try {
       this.#d.devices.insert(record);
     } catch (err) {
@@ -208,10 +206,9 @@ export class Onboarding {
     if (!device) throw notFound('device', id);
     if (device.decommissioned) throw conflict(`device ${id} is decommissioned`);
     const secret = newSecret();
-    const hash = await hashSecret(secret);
+    const hash = hashDeviceSecret(secret);
     this.#d.devices.setSecretHash(id, hash);
     device.secretHash = hash;
-    device.verifiedDigest = undefined;
     this.#d.onDeviceRevoked?.(id);
     return this.credentials(id, secret);
   }

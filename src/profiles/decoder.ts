@@ -128,7 +128,8 @@ function compileReading(spec: MessageSpec, field: ReadingField, where: string): 
   const scale = field.scale ?? 1;
   const add = field.add ?? 0;
   const ignore = field.ignore ? new Set(field.ignore) : undefined;
-  const map = field.map;
+  // A Map, not the profile's object: a payload value such as "constructor" must not find Object.prototype's.
+  const map = field.map ? new Map(Object.entries(field.map)) : undefined;
   const name = `${field.kind} (${describe(field)})`;
   const numberSchema = spec.format === 'kv' ? textNumber : q.unit === 'bool' ? jsonNumberOrBool : jsonNumber;
   return (root) => {
@@ -138,9 +139,9 @@ function compileReading(spec: MessageSpec, field: ReadingField, where: string): 
     if (map) {
       const key = lookupKey.safeParse(rawValue);
       if (!key.success) return { field: field.kind, code: 'invalid_field', reason: `${name}: ${issueText(key.error)}` };
-      const mapped = map[key.data];
+      const mapped = map.get(key.data);
       if (mapped === undefined) {
-        return { field: field.kind, code: 'unknown_value', reason: `${name}: unknown value ${JSON.stringify(rawValue)}; expected one of ${Object.keys(map).join(', ')}` };
+        return { field: field.kind, code: 'unknown_value', reason: `${name}: unknown value ${JSON.stringify(rawValue).slice(0, 80)}; expected one of ${[...map.keys()].join(', ')}` };
       }
       raw = mapped;
     } else if (typeof rawValue === 'number' && Number.isFinite(rawValue) && spec.format !== 'kv') {
@@ -169,15 +170,15 @@ function compileEvent(spec: MessageSpec, source: EventSource, where: string): (r
   const get = compileGetter(spec, source, where);
   const name = `event (${describe(source)})`;
   if (source.map) {
-    const map = source.map;
+    const map = new Map(Object.entries(source.map)); // own keys only (see compileReading)
     return (root) => {
       const rawValue = get(root);
       if (rawValue === undefined || rawValue === null) return null;
       const key = lookupKey.safeParse(rawValue);
       if (!key.success) return { field: 'event', code: 'invalid_field', reason: `${name}: ${issueText(key.error)}` };
-      const type = map[key.data];
+      const type = map.get(key.data);
       if (type === undefined) {
-        return { field: 'event', code: 'unknown_value', reason: `${name}: unknown event ${JSON.stringify(rawValue)}; expected one of ${Object.keys(map).join(', ')}` };
+        return { field: 'event', code: 'unknown_value', reason: `${name}: unknown event ${JSON.stringify(rawValue).slice(0, 80)}; expected one of ${[...map.keys()].join(', ')}` };
       }
       return type;
     };
@@ -226,13 +227,16 @@ function compileTimestamp(spec: MessageSpec): (root: Root, receivedAt: number) =
       timestampRejection = {
         field: 'timestamp',
         code: 'bad_timestamp',
-        reason: `timestamp ${new Date(t).toISOString()} is too far from the gateway clock ${new Date(receivedAt).toISOString()}; used the receive time`,
+        reason: `timestamp ${isoOrRaw(t)} is too far from the gateway clock ${isoOrRaw(receivedAt)}; used the receive time`,
       };
       return receivedAt;
     }
     return t;
   };
 }
+
+/** A time as ISO 8601, or the raw number when it is beyond what a Date can hold (±8.64e15 ms). */
+const isoOrRaw = (t: number): string => (Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : `${t} ms`);
 
 type Parse = (payload: Buffer) => { ok: true; root: Root } | { ok: false; code: MessageRejectionCode; reason: string };
 

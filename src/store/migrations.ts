@@ -239,6 +239,18 @@ export const migrations: Migration[] = [
       ALTER TABLE alarms ADD COLUMN assigned_to TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'storage probe; one timeline line per failing delivery',
+    sql: `
+      CREATE TABLE storage_probe (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at INTEGER NOT NULL
+      );
+      -- A delivery that keeps failing is one timeline line, updated at each attempt.
+      ALTER TABLE outbox ADD COLUMN failure_entry INTEGER;
+    `,
+  },
 ];
 
 /**

@@ -56,8 +56,12 @@ const toContact = (c: ContactRow): Contact => ({
 
 export class ResidentRepository {
   readonly #db: Db;
+  readonly #get;
+  readonly #contacts;
   constructor(db: Db) {
     this.#db = db;
+    this.#get = db.prepare('SELECT * FROM residents WHERE id = ?');
+    this.#contacts = db.prepare('SELECT * FROM contacts WHERE resident_id = ? ORDER BY priority, id');
   }
 
   insert(r: Resident): void {
@@ -100,9 +104,9 @@ export class ResidentRepository {
   }
 
   get(id: string): Resident | undefined {
-    const row = this.#db.prepare('SELECT * FROM residents WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#get.get(id) as Row | undefined;
     if (!row) return undefined;
-    const contacts = this.#db.prepare('SELECT * FROM contacts WHERE resident_id = ? ORDER BY priority, id').all(id) as ContactRow[];
+    const contacts = this.#contacts.all(id) as ContactRow[];
     return this.#toResident(row, contacts);
   }
 

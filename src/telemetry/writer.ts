@@ -17,6 +17,15 @@ export interface TelemetryWriterOptions {
    */
   maxBatch?: number;
   onStored?: (count: number) => void;
+  /**
+   * True while telemetry must give way (the disk is low on space or cannot be
+   * written): readings are dropped at once and counted, so a full disk keeps
+   * its last room for device events and alarms.
+   */
+  shed?: () => boolean;
+  onShed?: (count: number) => void;
+  /** Readings waiting in memory at most (a sink that keeps failing); beyond this new readings are shed. Default: 16 batches. */
+  maxPendingPoints?: number;
 }
 
 /**
@@ -30,6 +39,10 @@ export class TelemetryWriter {
   readonly #flushMs: number;
   readonly #maxBatch: number;
   readonly #onStored: (count: number) => void;
+  readonly #shed: () => boolean;
+  readonly #onShed: (count: number) => void;
+  readonly #maxPendingPoints: number;
+  shedPoints = 0;
   #buffer: ReadingBatch[] = [];
   /** For sinks that take columns: readings go straight in; failed batches wait in #retry, written first. */
   readonly #columns: ColumnBuilder | undefined;
@@ -47,6 +60,9 @@ export class TelemetryWriter {
     this.#flushMs = opts.flushMs;
     this.#maxBatch = opts.maxBatch ?? sink.batchSize ?? 16_384;
     this.#onStored = opts.onStored ?? (() => {});
+    this.#shed = opts.shed ?? (() => false);
+    this.#onShed = opts.onShed ?? (() => {});
+    this.#maxPendingPoints = opts.maxPendingPoints ?? 16 * this.#maxBatch;
     this.#columns = sink.writeColumns ? new ColumnBuilder() : undefined;
   }
 
@@ -57,11 +73,18 @@ export class TelemetryWriter {
 
   /** The hot path: keeps a reference to the message's readings, nothing more. */
   push(device: DeviceContext, readings: Reading[]): void {
+    // A sink that keeps failing (a full disk) must not grow memory for ever either.
+    if (this.#points >= this.#maxPendingPoints || this.#shed()) return this.#dropped(readings.length);
     const columns = this.#columns;
     if (columns) for (let i = 0; i < readings.length; i++) columns.push(readings[i]!.deviceId, readings[i]!.kind, readings[i]!.ts, readings[i]!.value);
     else this.#buffer.push({ device, readings });
     this.#points += readings.length;
     this.#schedule(this.#points >= this.#maxBatch);
+  }
+
+  #dropped(points: number): void {
+    this.shedPoints += points;
+    this.#onShed(points);
   }
 
   #schedule(now: boolean): void {

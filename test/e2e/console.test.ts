@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
-import { launchChromium, logIn, newPage as openPage, screenshot } from '../helpers/browser.ts';
+import { launchChromium, logIn, newPage as openPage, pageClockTime, screenshot } from '../helpers/browser.ts';
 import { mosquittoPub } from '../helpers/processes.ts';
 import { PASSWORD, seedTenants, type Tenants } from '../helpers/tenants.ts';
 
@@ -145,7 +145,7 @@ describe('web console in Chromium', () => {
         }
       } as typeof Notification;
     });
-    await page.clock.install();
+    await page.clock.install({ time: pageClockTime() }); // the gateway's time, moved or not
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     await page.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = true));
     const alarm = await sos('own');
@@ -176,6 +176,30 @@ describe('web console in Chromium', () => {
     await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'false_alarm' });
     await row(page, alarm.id).waitFor({ state: 'detached' });
     await context.close();
+  });
+
+  it('a gateway that cannot write its data is a red banner for the staff, gone by itself when it can again', async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    await page.waitForSelector('.live-connected');
+    const { page: later } = await newPage(browser);
+    await logIn(later, gw.urls.httpUrl, 'provider.own', PASSWORD);
+    const banner = page.locator('[data-testid=storage-banner]');
+    // The database refuses writes (as on a full disk): an SOS cannot be recorded, so it is not acknowledged.
+    gw.app.db.pragma('query_only = ON');
+    try {
+      const pendant = await gw.connect(t.devices.own);
+      void pendant.publishAsync(`devices/${t.devices.own.id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: ++seq }), { qos: 1 }).catch(() => {});
+      await banner.waitFor();
+      expect(await banner.innerText()).toMatch(/^网关无法写入数据（.*readonly.*）：设备消息暂不确认，设备会重发，空间恢复后自动继续。请立即联系系统管理员。$/);
+      await screenshot(page, 'storage-banner');
+      // A page loaded meanwhile (F5) learns it from /readyz. (Logging in needs a write, so it waits for space.)
+      await later.reload();
+      await later.locator('[data-testid=storage-banner]').waitFor();
+    } finally {
+      gw.app.db.pragma('query_only = OFF');
+    }
+    await banner.waitFor({ state: 'detached' }); // the next probe write succeeds
   });
 
   it('the fleet view lists only the operator\'s devices, filters them, and shows a device\'s rejected messages', async () => {

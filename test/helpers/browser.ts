@@ -6,8 +6,24 @@ import { root } from './processes.ts';
 /** Debian's Chromium, never a downloaded browser. */
 export const CHROMIUM = process.env.CAREBELL_CHROMIUM ?? '/usr/bin/chromium';
 
+/**
+ * When the suite runs with its clock moved (test/scripts/at-local-time.sh,
+ * libfaketime), Chromium is started without the preload (it stalls under it)
+ * and each page gets the same moved clock from Playwright instead.
+ */
+const clockMoved = process.env.FAKETIME !== undefined;
+const movedByMs = clockMoved ? Number(process.env.FAKETIME) * 1000 : 0;
+
+/**
+ * The time to give Playwright's page clock (`clock.install({ time })`) so the
+ * page's Date.now() is the suite's: Playwright replays an install against its
+ * own Date.now(), which the moved clock shifts, while Chromium runs on the real one.
+ */
+export const pageClockTime = (): number => Date.now() + movedByMs;
+const withoutFakeTime = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FAKETIME') && k !== 'LD_PRELOAD')) as Record<string, string>;
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'], ...(clockMoved ? { env: withoutFakeTime() } : {}) });
 }
 
 /** A station PC (1366×768) or a phone. */
@@ -18,6 +34,7 @@ export const viewports = {
 
 export async function newPage(browser: Browser, viewport: keyof typeof viewports = 'station'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: viewports[viewport], locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...(viewport === 'phone' ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
+  if (clockMoved) await context.clock.install({ time: pageClockTime() }); // flows on from the suite's moved time
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));

@@ -28,8 +28,9 @@ export const root = new URL('../../', import.meta.url).pathname;
 export function startProcess(
   env: Record<string, string>,
   nodeArgs: string[] = ['--import', 'tsx', 'src/main.ts', 'start'],
-): Promise<{ child: ChildProcess; stdout: () => string; http: string; mqtt: string; token: string | undefined }> {
-  const child = spawn(process.execPath, nodeArgs, {
+  opts: { spawn?: typeof spawn } = {},
+): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; http: string; mqtt: string; token: string | undefined }> {
+  const child = (opts.spawn ?? spawn)(process.execPath, nodeArgs, {
     cwd: root,
     env: { ...process.env, CAREBELL_MQTT_PORT: '0', CAREBELL_HTTP_PORT: '0', CAREBELL_MQTT_HOST: '127.0.0.1', CAREBELL_HTTP_HOST: '127.0.0.1', CAREBELL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,7 +45,7 @@ export function startProcess(
       const mq = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
       if (http && mq && out.includes('\n\n', out.indexOf('data '))) {
         child.stdout!.off('data', onData);
-        resolve({ child, stdout: () => out, http, mqtt: mq, token: /Authorization: Bearer (\S+)/.exec(out)?.[1] });
+        resolve({ child, stdout: () => out, stderr: () => err, http, mqtt: mq, token: /Authorization: Bearer (\S+)/.exec(out)?.[1] });
       }
     };
     child.stdout!.on('data', onData);

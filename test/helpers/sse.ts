@@ -25,6 +25,8 @@ export async function openStream(url: string, token: string, lastEventId?: numbe
   });
   return {
     events,
+    /** Settles when the server ends the stream (or close() aborts it). */
+    done: pump.catch(() => {}),
     heartbeats: () => heartbeats,
     next(match: (e: SseEvent) => boolean): Promise<SseEvent> {
       const seen = events.find(match);

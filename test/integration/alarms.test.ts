@@ -217,7 +217,7 @@ describe('a webhook target that is down, then up', () => {
     await hooks?.close();
   });
 
-  it('is retried with backoff, delivered once, and every attempt is on the timeline', async () => {
+  it('is retried with backoff, delivered once, and its attempts are one line on the timeline', async () => {
     const d = (await gw.api('POST', '/api/v1/stations', { name: 'D', level: 'district' })).body;
     const s = (await gw.api('POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: d.id })).body;
     const c = (await gw.api('POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: s.id, webhookUrl: hooks.url('/flaky') })).body;
@@ -242,10 +242,61 @@ describe('a webhook target that is down, then up', () => {
     expect(hooks.attempts.get('/flaky')).toBeGreaterThanOrEqual(3);
 
     const timeline = (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.timeline.filter((t: any) => t.detail?.channel === 'webhook' && t.detail?.event === 'alarm.raised');
-    expect(timeline.map((t: any) => `${t.kind}#${t.detail.attempt}${t.detail.error ? ':' + t.detail.error : ''}`)).toEqual(['notify_failed#1:HTTP 503', 'notify_failed#2:HTTP 503', 'notified#3']);
+    expect(timeline.map((t: any) => `${t.kind}#${t.detail.attempts ?? t.detail.attempt}${t.detail.error ? ':' + t.detail.error : ''}${t.detail.deliveredAt ? ' then delivered' : ''}`)).toEqual([
+      'notify_failed#2:HTTP 503 then delivered',
+      'notified#3',
+    ]);
     const allFailures = (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.timeline.filter((t: any) => t.kind === 'notify_failed').length;
     const metrics = (await gw.api('GET', '/metrics', undefined, null)).body as string;
     expect(Number(/carebell_notification_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(allFailures);
+    await client.endAsync();
+  });
+});
+
+describe('a webhook target down for ten minutes while the alarm is open', () => {
+  const clock = new ManualClock(Date.parse('2026-11-20T10:00:00+08:00'));
+  let gw: TestGateway;
+  let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let up = false;
+
+  beforeAll(async () => {
+    hooks = await startWebhookReceiver((path) => (path === '/down' && !up ? 503 : 200));
+    gw = await startGateway({ clock, alarms: { tickMs: 0 } }); // the default retry policy
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await hooks?.close();
+  });
+
+  it('is not given up on: retried until it answers, as one timeline line counting the attempts', async () => {
+    const d = (await gw.api('POST', '/api/v1/stations', { name: 'D', level: 'district' })).body;
+    const s = (await gw.api('POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: d.id })).body;
+    const c = (await gw.api('POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: s.id, webhookUrl: hooks.url('/down') })).body;
+    const r = (await gw.api('POST', '/api/v1/residents', { name: 'R', address: 'A', stationId: c.id, livesAlone: true, capabilityLevel: 1 })).body;
+    const pendant = await gw.onboardDevice('carebell-sos-pendant', r.id, 'sos-down');
+    const client = await gw.connect(pendant);
+    await client.publishAsync('devices/sos-down/event', JSON.stringify({ ts: clock.now(), type: 'sos', seq: 1 }), { qos: 1 });
+    const [alarm] = (await gw.api('GET', '/api/v1/alarms?state=open')).body;
+    for (let step = 0; step < 120; step++) {
+      await gw.app.engine.runDue();
+      clock.advance(5_000); // ten minutes in 5 s steps: each retry runs within 5 s of when it is due
+    }
+    await gw.app.engine.runDue();
+    const raisedTries = () => hooks.attempts.get('/down') ?? 0;
+    expect(raisedTries()).toBeGreaterThan(8); // more than the old limit of 8 attempts (about 4 minutes)
+    const lines = async () => (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.timeline.filter((t: any) => t.detail?.channel === 'webhook' && t.detail?.event === 'alarm.raised');
+    const [failing] = await lines();
+    expect((await lines()).map((t: any) => t.kind)).toEqual(['notify_failed']);
+    expect(failing.detail).toMatchObject({ error: 'HTTP 503', firstFailedAt: new Date(Date.parse('2026-11-20T10:00:00+08:00')).toISOString() });
+    expect(failing.detail.attempts).toBeGreaterThan(8);
+    expect(Date.parse(failing.detail.retryAt) - clock.now()).toBeLessThanOrEqual(72_000); // backoff capped at a minute (+20 % jitter)
+
+    up = true;
+    clock.advance(72_000);
+    await gw.app.engine.runDue();
+    expect(hooks.at('/down').filter((w) => w.body.event === 'alarm.raised')).toHaveLength(1);
+    expect((await lines()).map((t: any) => t.kind)).toEqual(['notify_failed', 'notified']);
+    expect((await lines())[0].detail.deliveredAt).toBeDefined();
     await client.endAsync();
   });
 });

@@ -45,10 +45,10 @@ describe('accounts and logins', () => {
     expect(wrong.body.error.message).toBe(unknown.body.error.message);
   });
 
-  it('throttles guessing: after 5 failures even the right password waits, until the window passes', async () => {
+  it('throttles guessing: after 5 failures from one address even the right password waits there, until the window passes', async () => {
     const account = await gw.api('POST', '/api/v1/users', { username: 'guessed.user', password: PASSWORD, role: 'family', residentId: t.residents.own });
     expect(account.status).toBe(201);
-    for (let i = 0; i < LOGIN_LIMITS.perUser; i++) expect((await login('guessed.user', `guess ${i}`)).status).toBe(401);
+    for (let i = 0; i < LOGIN_LIMITS.perPair; i++) expect((await login('guessed.user', `guess ${i}`)).status).toBe(401);
     const blocked = await login('guessed.user', PASSWORD);
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe('too_many_requests');

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -46,5 +47,57 @@ describe('mqtts', () => {
     expect(err.code).toBe(4);
     const untrusted = await connectRefused(gw.urls.mqttsUrl!, { clientId: 'sos-tls', username: 'sos-tls', password: pendant.mqtt.password });
     expect(untrusted.message).toMatch(/self[- ]signed|certificate/i);
+  });
+});
+
+/** HTTPS for the API, the console and MQTT over WebSocket, with the same kind of certificate. */
+describe('https', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'carebell-https-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=carebell-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert]);
+    expect(made.code, made.stderr).toBe(0);
+    gw = await startGateway({ config: { httpTlsCert: cert, httpTlsKey: key } });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (path: string, ca?: Buffer) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+      const req = httpsRequest(`${gw.urls.httpUrl}${path}`, { ca, headers: { authorization: `Bearer ${gw.app.config.adminToken}` } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('serves the API over HTTPS with HSTS, to a client that trusts the certificate', async () => {
+    expect(gw.urls.httpUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(gw.urls.wsUrl).toMatch(/^wss:\/\//);
+    const res = await get('/api/v1/profiles', readFileSync(cert));
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).length).toBeGreaterThan(5);
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+    await expect(get('/healthz')).rejects.toThrow(/self[- ]signed|certificate/i);
+  });
+
+  it('carries MQTT over secure WebSocket', async () => {
+    const o = gw.app.onboarding;
+    const district = o.createStation({ name: 'D', level: 'district' });
+    const street = o.createStation({ name: 'S', level: 'street', parentId: district.id });
+    const community = o.createStation({ name: 'C', level: 'community', parentId: street.id });
+    const resident = o.createResident({ name: 'R', address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
+    const device = await o.createDevice({ profile: 'carebell-sos-pendant', residentId: resident.id, id: 'sos-wss' });
+    const client = await mqtt.connectAsync(gw.urls.wsUrl, { ca: readFileSync(cert), clientId: device.id, username: device.id, password: device.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
+    await client.publishAsync('devices/sos-wss/telemetry', JSON.stringify({ ts: Date.now(), battery: 64 }), { qos: 1 });
+    expect((await gw.readings('sos-wss', 'battery')).map((r) => r.value)).toEqual([64]);
+    await client.endAsync();
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalid } from '../../core/errors.ts';
+import { conflict, invalid } from '../../core/errors.ts';
 import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam, limitQuery, telemetryQuery, telemetryRange } from '../schemas.ts';
@@ -22,6 +22,9 @@ export function deviceRoutes(app: Api, ctx: ApiContext): void {
     // Out of scope reads exactly like absent.
     if (body.residentId && a.role !== 'admin' && !a.residentId(body.residentId)) throw invalid('residentId', `resident ${body.residentId} does not exist`);
     if (body.stationId && !a.station(body.stationId)) throw invalid('stationId', `station ${body.stationId} does not exist`);
+    // An id taken by a device the caller may not see: refused without saying whose, or that it is registered.
+    const taken = body.id ? ctx.devices.get(body.id) : undefined;
+    if (taken && !a.device(taken)) throw conflict(`device id ${body.id} cannot be used; choose another, or leave id out and one is made`);
     return reply.status(201).send(await ctx.onboarding.createDevice(body));
   });
 

@@ -10,7 +10,9 @@ import { openSse } from '../sse.ts';
  * Last-Event-ID is sent what it missed (or `stream.reset` when the gap is
  * older than the buffer). A comment line every 15 s keeps proxies open.
  * Each caller receives only the events in its scope (a family member: its
- * resident's; an operator: its stations'), replays included.
+ * resident's; an operator: its stations'), replays included. The stream ends
+ * (`session.ended`) when its login does: logout, account disabled, password
+ * changed, token expired; and a client that stops reading is dropped.
  */
 export function streamRoutes(app: Api, ctx: ApiContext): void {
   app.get('/stream', { schema: { querystring: z.object({ lastEventId: z.coerce.number().int().min(0).optional() }), summary: 'Live Server-Sent Events in the caller\'s scope (Last-Event-ID resumes)', tags: ['stream'] } }, (req, reply) => {
@@ -18,8 +20,18 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
     const lastId = header !== undefined ? Number(header) : req.query.lastEventId;
     const a = access(req);
     let unsubscribe = () => {};
-    const sse = openSse(req, reply, () => unsubscribe());
-    const write = (e: LiveEvent) => a.placed(e) && sse.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    let unwatch = () => {};
+    const sse = openSse(req, reply, {
+      close: () => (unsubscribe(), unwatch()),
+      heartbeat: () => ended(),
+      slowReader: () => ctx.metrics.sseDropped.inc({ stream: 'live' }),
+    });
+    // A login that stops being valid ends the stream with a last event that says why; no event is sent after.
+    const end = (reason: string) => sse.end(`event: session.ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+    const ended = () => ctx.sessions.expired(req) && (end('login expired'), true);
+    unwatch = ctx.sessions.watch(req, end);
+    const inScope = (e: LiveEvent) => (e.staff ? a.role !== 'family' : a.placed(e));
+    const write = (e: LiveEvent) => inScope(e) && !ended() && sse.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
     sse.write('retry: 3000\n\n');
     if (lastId !== undefined && Number.isFinite(lastId)) {
       const missed = ctx.live.since(lastId);

@@ -142,6 +142,8 @@ const zh = {
   'notify.title': '紧急告警：{type}',
   'lang.switch': 'English',
   'banner.critical': '{n} 条紧急告警等待确认',
+  'banner.storage': '网关无法写入数据（{reason}）：设备消息暂不确认，设备会重发，空间恢复后自动继续。请立即联系系统管理员。',
+  'banner.lowSpace': '网关数据盘空间不足（剩余 {free}）：暂停保存体征数据，告警照常处理。请联系系统管理员。',
 };
 
 export type Key = keyof typeof zh;
@@ -287,6 +289,8 @@ const en: Record<Key, string> = {
   'notify.title': 'Critical alarm: {type}',
   'lang.switch': '中文',
   'banner.critical': '{n} critical alarm(s) waiting for acknowledgement',
+  'banner.storage': 'The gateway cannot store data ({reason}): device messages are not acknowledged and will be sent again; it carries on by itself once space is freed. Call the system administrator now.',
+  'banner.lowSpace': 'The gateway is low on disk space ({free} free): vital-sign readings are not stored; alarms work as usual. Call the system administrator.',
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { zh, en };

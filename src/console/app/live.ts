@@ -8,7 +8,7 @@ import { readSse, type SseEvent } from '../../core/sse-reader.ts';
 export type LiveState = 'connecting' | 'connected' | 'reconnecting';
 export type LiveEvent = SseEvent;
 
-export function openLive(token: string, on: { event: (e: LiveEvent) => void; state: (s: LiveState) => void; reset: () => void }): () => void {
+export function openLive(token: string, on: { event: (e: LiveEvent) => void; state: (s: LiveState) => void; reset: () => void; ended: (reason: string) => void }): () => void {
   let lastId: number | undefined;
   let stopped = false;
   let controller: AbortController | undefined;
@@ -22,6 +22,12 @@ export function openLive(token: string, on: { event: (e: LiveEvent) => void; sta
         const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
         if (lastId !== undefined) headers['last-event-id'] = String(lastId);
         const res = await fetch('/api/v1/stream', { headers, signal: controller.signal });
+        if (res.status === 401) {
+          // The login is no longer valid (expired, revoked): no point retrying with it.
+          stopped = true;
+          on.ended('unauthorized');
+          return;
+        }
         if (!res.ok || !res.body) throw new Error(`stream ${res.status}`);
         on.state('connected');
         if (attempt > 0) on.reset(); // whatever was missed beyond the replay buffer: reload the lists
@@ -30,7 +36,10 @@ export function openLive(token: string, on: { event: (e: LiveEvent) => void; sta
           if (e === 'heartbeat') return;
           if (e.id !== undefined) lastId = e.id;
           if (e.event === 'stream.reset') on.reset();
-          else on.event(e);
+          else if (e.event === 'session.ended') {
+            stopped = true;
+            on.ended(String((e.data as { reason?: string } | null)?.reason ?? 'ended'));
+          } else on.event(e);
         });
       } catch {
         /* dropped: reconnect below */

@@ -4,7 +4,7 @@ import { useToken, type Alarm } from './api.ts';
 import { notifyHidden, setAlarmSound } from './alert.ts';
 import { term } from './i18n.ts';
 import { openLive } from './live.ts';
-import { elapsed, store, t, useConsole } from './state.ts';
+import { elapsed, store, t, useConsole, type ConsoleState } from './state.ts';
 import { Login } from './views/login.tsx';
 import { Queue } from './views/queue.tsx';
 import { AlarmDetailView } from './views/alarm-detail.tsx';
@@ -45,6 +45,18 @@ function CriticalBanner() {
   );
 }
 
+/** The gateway cannot store what devices send (a full disk), or is low on space: staff must know at once. */
+function StorageBanner() {
+  const st = useConsole().storage;
+  if (!st || (st.writable && !st.lowSpace)) return null;
+  const free = st.freeBytes === null ? '?' : `${Math.round(st.freeBytes / 1_048_576)} MB`;
+  return (
+    <div class={`banner ${st.writable ? 'warning' : 'critical'}`} role="alert" data-testid="storage-banner">
+      {st.writable ? t('banner.lowSpace', { free }) : t('banner.storage', { reason: st.reason ?? '' })}
+    </div>
+  );
+}
+
 function App() {
   const s = useConsole();
   const route = useRoute();
@@ -59,6 +71,7 @@ function App() {
     void store.loadProfiles().catch(() => {});
     const close = openLive(session.token, {
       state: (live) => store.set({ live }),
+      ended: () => logout(), // logged out elsewhere, disabled, password changed or expired: back to the login page
       reset: () => void store.loadAlarms().catch(() => {}),
       event: (e) => {
         if (e.event === 'alarm.raised' || e.event === 'alarm.updated') {
@@ -68,9 +81,18 @@ function App() {
             notifyHidden(t('notify.title', { type: term(store.state.lang, 'alarm', alarm.type) }), store.state.residents.get(alarm.residentId ?? '')?.name ?? '', alarm.id);
           }
         }
+        if (e.event === 'gateway.storage') store.set({ storage: e.data as ConsoleState['storage'] });
         window.dispatchEvent(new CustomEvent('carebell:live', { detail: e }));
       },
     });
+    // The state when the page opens (later changes come on the live stream).
+    void fetch('/readyz')
+      .then((r) => r.json())
+      .then((r: { checks?: { storage?: { ok: boolean; detail?: string } } }) => {
+        const st = r.checks?.storage;
+        if (st && !st.ok) store.set({ storage: { writable: false, lowSpace: false, freeBytes: null, reason: st.detail ?? null } });
+      })
+      .catch(() => {});
     const tick = setInterval(() => store.set({ now: Date.now() }), 1_000);
     return () => {
       close();
@@ -122,6 +144,7 @@ function App() {
           {t('logout')}
         </button>
       </header>
+      {!family && <StorageBanner />}
       {!family && ringing && <CriticalBanner />}
       {s.error && (
         <div class="banner error" onClick={() => store.set({ error: null })}>

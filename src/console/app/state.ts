@@ -14,6 +14,8 @@ export interface ConsoleState {
   residents: Map<string, Resident>;
   /** Device models by profile id, for showing a model's name instead of its id. */
   profiles: Map<string, { id: string; vendor: string; model: string; kind: string }>;
+  /** The gateway's data directory, when it cannot take writes or is low on space (from the live stream and /readyz). */
+  storage: { writable: boolean; lowSpace: boolean; freeBytes: number | null; reason: string | null } | null;
   /** Bumped every second, so elapsed times count up. */
   now: number;
   error: string | null;
@@ -40,6 +42,7 @@ export class Store {
     residents: new Map(),
     profiles: new Map(),
     now: Date.now(),
+    storage: null,
     error: null,
   };
   readonly #listeners = new Set<Listener>();

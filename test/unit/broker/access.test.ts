@@ -13,7 +13,6 @@ const device = (id: string, profileId: string): KnownDevice => {
     context: { id, profileId, residentId: null, stationId: null, providerId: null },
     secretHash: '',
     decommissioned: false,
-    verifiedDigest: undefined,
     online: false,
     lastSeen: null,
     battery: null,

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.ts';
+import { ApiClient, connectAll, play, provision } from '../../simulators/runner.ts';
+import type { SimAction } from '../../simulators/behaviour.ts';
+import type { FleetPlan } from '../../simulators/fleet.ts';
+import { ADMIN_TOKEN, startGateway } from '../helpers/gateway.ts';
+
+const plan = (): FleetPlan => ({
+  prefix: 'runner',
+  seed: 1,
+  stations: [{ name: '江汉社区养老服务站' }],
+  residents: [
+    {
+      index: 0,
+      name: '王秀英',
+      address: '江汉路 12 号',
+      station: 0,
+      livesAlone: true,
+      capabilityLevel: 2,
+      contact: { name: '李明', relation: 'son', phone: '+86 138 0000 0001' },
+      baseline: { hr: 70, spo2: 97, sys: 125, dia: 80, temp: 36.6, rr: 15 },
+      devices: [{ id: 'runner-pendant-0', role: 'pendant', profile: 'carebell-sos-pendant' }],
+    },
+  ],
+});
+
+/** A gateway, the one-home fleet provisioned on it through the API, its device connected. */
+async function connectedFleet() {
+  const gw = await startGateway();
+  const fleet = plan();
+  const target = { apiUrl: gw.urls.httpUrl, mqttUrl: gw.urls.mqttUrl, token: ADMIN_TOKEN };
+  await provision(fleet, new ApiClient(target));
+  return { gw, fleet, target, clients: await connectAll(fleet, target.mqttUrl) };
+}
+
+describe('the simulator runner against a real gateway', () => {
+  it('a message in flight when the run drops its device\'s link is sent again after the reconnect, not counted as failed', async () => {
+    const { gw, fleet, target, clients } = await connectedFleet();
+    try {
+      const id = 'runner-pendant-0';
+      const topic = `devices/${id}/event`;
+      const at = systemClock.now() - 1_000; // due at once: the drop follows the publish before its PUBACK can arrive
+      const sos = (seq: number) => Buffer.from(JSON.stringify({ ts: at, type: 'sos', seq }));
+      const actions: SimAction[] = [
+        { at, kind: 'publish', deviceId: id, topic, payload: sos(1), what: 'sos' },
+        { at, kind: 'disconnect', deviceId: id, what: 'reconnect_storm' },
+        { at, kind: 'reconnect', deviceId: id, what: 'reconnect_storm' },
+        { at, kind: 'publish', deviceId: id, topic, payload: sos(2), what: 'sos' },
+      ];
+      const stats = await play({ plan: fleet, actions, clients, target, simNow: () => systemClock.now(), speed: 1 });
+      expect(stats).toMatchObject({ failed: 0, retried: 1, abandoned: 0, published: 2 });
+      const events = gw.app.db.prepare('SELECT seq FROM device_events WHERE device_id = ? ORDER BY seq').pluck().all(id);
+      expect(events).toEqual([1, 2]);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('a message in flight when its device goes silent for good is counted as abandoned', async () => {
+    const { gw, fleet, target, clients } = await connectedFleet();
+    try {
+      const id = 'runner-pendant-0';
+      const at = systemClock.now() - 1_000;
+      const actions: SimAction[] = [
+        { at, kind: 'publish', deviceId: id, topic: `devices/${id}/telemetry`, payload: Buffer.from(JSON.stringify({ ts: at, battery: 50 })), what: 'battery' },
+        { at, kind: 'disconnect', deviceId: id, what: 'device_silent' },
+      ];
+      const stats = await play({ plan: fleet, actions, clients, target, simNow: () => systemClock.now(), speed: 1 });
+      expect(stats).toMatchObject({ failed: 0, retried: 0, abandoned: 1, published: 0 });
+    } finally {
+      await gw.stop();
+    }
+  });
+});
