@@ -15,6 +15,8 @@ export interface NewUser {
   stationId?: string | null | undefined;
   providerId?: string | null | undefined;
   residentId?: string | null | undefined;
+  /** A family account: who the person is to the resident. */
+  relation?: string | null | undefined;
 }
 
 export interface AccountsDeps {
@@ -114,6 +116,7 @@ export class Accounts {
     if (scope.stationId && !stations.get(scope.stationId)) throw invalid('stationId', `station ${scope.stationId} does not exist`);
     if (scope.providerId && !providers.get(scope.providerId)) throw invalid('providerId', `provider ${scope.providerId} does not exist`);
     if (scope.residentId && !residents.get(scope.residentId)) throw invalid('residentId', `resident ${scope.residentId} does not exist`);
+    if (input.relation && input.role !== 'family') throw invalid('relation', `a ${input.role} account has no relation; only a family account does`);
     if (users.byUsername(input.username)) throw conflict(`username ${input.username} is taken`);
     const user: User = {
       id: newId('usr'),
@@ -122,6 +125,7 @@ export class Accounts {
       role: input.role,
       displayName: input.displayName ?? null,
       ...scope,
+      relation: input.relation ?? null,
       createdAt: this.#d.clock.now(),
       disabledAt: null,
     };

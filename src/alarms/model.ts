@@ -34,6 +34,12 @@ export const timelineKinds = [
   'auto_cleared',
   'cancelled_by_resident',
   'cancel_too_late',
+  /** A contact answered: going (with an ETA) or not able to. Never the station's acknowledgement. */
+  'responded',
+  /** A responder reached the home. */
+  'on_site',
+  /** Staff phoned a contact: reached, no answer, busy. */
+  'call',
 ] as const;
 export type TimelineKind = (typeof timelineKinds)[number];
 
@@ -58,7 +64,26 @@ export interface Alarm {
   outcome: Outcome | null;
   /** The username of who has it in hand, if anyone took it. */
   assignedTo: string | null;
+  /** Each contact's latest answer, oldest first. */
+  responses: ContactResponse[];
+  /** When a responder first reached the home, and who. */
+  onSiteAt: number | null;
+  onSiteBy: string | null;
 }
+
+/** A contact's answer to an alarm: "I am going, 20 minutes" or "I cannot go". */
+export interface ContactResponse {
+  name: string;
+  relation: string | null;
+  going: boolean;
+  etaMinutes: number | null;
+  at: number;
+  /** Who recorded it: the contact's own login, or the staff member who phoned them. */
+  recordedBy: string;
+}
+
+export const callOutcomes = ['reached', 'no_answer', 'busy', 'wrong_number'] as const;
+export type CallOutcome = (typeof callOutcomes)[number];
 
 export interface TimelineEntry {
   at: number;

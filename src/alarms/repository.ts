@@ -1,5 +1,5 @@
 import type { Db } from '../store/database.ts';
-import type { Alarm, AlarmState, Severity, TimelineEntry, TimelineKind } from './model.ts';
+import type { Alarm, AlarmState, ContactResponse, Severity, TimelineEntry, TimelineKind } from './model.ts';
 
 interface Row {
   id: string;
@@ -21,6 +21,9 @@ interface Row {
   resolved_by: string | null;
   outcome: Alarm['outcome'];
   assigned_to: string | null;
+  responses: string | null;
+  on_site_at: number | null;
+  on_site_by: string | null;
 }
 
 const toAlarm = (r: Row): Alarm => ({
@@ -43,6 +46,9 @@ const toAlarm = (r: Row): Alarm => ({
   resolvedBy: r.resolved_by,
   outcome: r.outcome,
   assignedTo: r.assigned_to,
+  responses: r.responses ? (JSON.parse(r.responses) as ContactResponse[]) : [],
+  onSiteAt: r.on_site_at,
+  onSiteBy: r.on_site_by,
 });
 
 export interface AlarmQuery {
@@ -108,6 +114,16 @@ export class AlarmRepository {
 
   assign(id: string, to: string | null, now: number): void {
     this.#db.prepare('UPDATE alarms SET assigned_to = ?, updated_at = ? WHERE id = ?').run(to, now, id);
+  }
+
+  /** Keeps each contact's latest answer. */
+  setResponses(id: string, responses: ContactResponse[], now: number): void {
+    this.#db.prepare('UPDATE alarms SET responses = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(responses), now, id);
+  }
+
+  /** The first responder on site is kept (the statistic is time to the first one). */
+  onSite(id: string, by: string, now: number): void {
+    this.#db.prepare('UPDATE alarms SET on_site_at = coalesce(on_site_at, ?), on_site_by = coalesce(on_site_by, ?), updated_at = ? WHERE id = ?').run(now, by, now, id);
   }
 
   acknowledge(id: string, by: string, now: number): void {

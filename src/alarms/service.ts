@@ -9,7 +9,7 @@ import { policyById, policyFor, type EscalationPolicy } from '../escalation/poli
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { resolveTargets, type TargetDeps } from '../escalation/targets.ts';
 import type { OutboxEvent, OutboxRepository } from '../notify/outbox-repository.ts';
-import { severityRank, transitions, type Alarm, type Outcome, type Severity, type TimelineKind } from './model.ts';
+import { severityRank, transitions, type Alarm, type CallOutcome, type ContactResponse, type Outcome, type Severity, type TimelineKind } from './model.ts';
 import { openKey, type AlarmRepository } from './repository.ts';
 
 export interface AlarmServiceDeps {
@@ -93,7 +93,7 @@ export class AlarmService {
     const ladderStep = policy.steps[step]!;
     const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, ladderStep.targets);
     this.#d.outbox.enqueue(alarm.id, event, step, deliveries, now);
-    for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step, target: who, reason: 'no channel' });
+    for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step, target: who.text, recipient: who.recipient, reason: 'no channel' });
     if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
   }
 
@@ -144,6 +144,9 @@ export class AlarmService {
         resolvedBy: null,
         outcome: null,
         assignedTo: null,
+        responses: [],
+        onSiteAt: null,
+        onSiteBy: null,
       };
       alarms.insert(alarm, key);
       alarms.addTimeline(alarm.id, now, 'raised', input.actor, { ...input.detail, policy: policy.id });
@@ -215,6 +218,50 @@ export class AlarmService {
       this.#d.alarms.assign(id, to, now);
       this.#d.alarms.addTimeline(id, now, 'assigned', actor, { to, from: alarm.assignedTo });
       this.#emit('assigned', id);
+      return this.#d.alarms.get(id)!;
+    });
+  }
+
+  /**
+   * A contact's answer ("going, 20 minutes" / "cannot go"): on the alarm and its
+   * timeline for the station to see. It is not an acknowledgement: the ladder
+   * keeps running until a staff member acknowledges.
+   */
+  respond(id: string, actor: string, response: Omit<ContactResponse, 'at' | 'recordedBy'>): Alarm {
+    return this.transaction(() => {
+      const alarm = this.#d.alarms.get(id);
+      if (!alarm) throw notFound('alarm', id);
+      if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+      const now = this.#d.clock.now();
+      const entry: ContactResponse = { ...response, at: now, recordedBy: actor };
+      const others = alarm.responses.filter((r) => r.name !== response.name || r.relation !== response.relation);
+      this.#d.alarms.setResponses(id, [...others, entry], now);
+      this.#d.alarms.addTimeline(id, now, 'responded', actor, { name: response.name, relation: response.relation, going: response.going, etaMinutes: response.etaMinutes });
+      this.#emit('responded', id);
+      return this.#d.alarms.get(id)!;
+    });
+  }
+
+  /** A responder (family, doctor, staff) reached the home; the first one is the on-site time. */
+  onSite(id: string, actor: string, who: string): Alarm {
+    return this.transaction(() => {
+      const alarm = this.#d.alarms.get(id);
+      if (!alarm) throw notFound('alarm', id);
+      if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+      const now = this.#d.clock.now();
+      this.#d.alarms.onSite(id, who, now);
+      this.#d.alarms.addTimeline(id, now, 'on_site', actor, { who, minutesAfterRaised: Math.round((now - alarm.raisedAt) / 60_000) });
+      this.#emit('on_site', id);
+      return this.#d.alarms.get(id)!;
+    });
+  }
+
+  /** Staff phoned a contact: the outcome goes on the timeline. */
+  logCall(id: string, actor: string, call: { contact: string; phone: string | null; outcome: CallOutcome; note?: string | undefined }): Alarm {
+    return this.transaction(() => {
+      if (!this.#d.alarms.get(id)) throw notFound('alarm', id);
+      this.#d.alarms.addTimeline(id, this.#d.clock.now(), 'call', actor, { contact: call.contact, phone: call.phone, outcome: call.outcome, ...(call.note ? { note: call.note } : {}) });
+      this.#emit('call', id);
       return this.#d.alarms.get(id)!;
     });
   }
@@ -298,7 +345,7 @@ export class AlarmService {
           } else if (policy.reminder) {
             const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, policy.reminder.targets);
             this.#d.outbox.enqueue(alarm.id, 'alarm.reminder', step.step, deliveries, now);
-            for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { target: who, reason: 'no channel' });
+            for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step: step.step, target: who.text, recipient: who.recipient, reason: 'no channel' });
             if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
             this.#d.alarms.addTimeline(alarm.id, now, 'reminder', 'system', { unacknowledgedSeconds: Math.round((now - alarm.raisedAt) / 1000) });
             // The next reminder counts from now: after downtime, one reminder, not a burst.

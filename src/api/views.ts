@@ -5,6 +5,9 @@ import type { DeviceRecord } from '../store/devices.ts';
 import type { Resident } from '../store/residents.ts';
 import type { Station } from '../store/stations.ts';
 import type { Alarm, TimelineEntry } from '../alarms/model.ts';
+import { policies } from '../escalation/policies.ts';
+
+const ladderOf = (policy: string): number[] => policies[policy]?.steps.map((s) => s.afterSeconds) ?? [0];
 
 /** API representations: times as ISO 8601 strings, no secrets. */
 export const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
@@ -15,6 +18,7 @@ export const stationView = (s: Station) => ({
   level: s.level,
   parentId: s.parentId,
   webhookUrl: s.webhookUrl,
+  responsePlans: s.responsePlans,
   createdAt: iso(s.createdAt),
 });
 
@@ -29,6 +33,7 @@ export const residentView = (r: Resident) => ({
   timezone: r.timezone,
   notes: r.notes,
   settings: r.settings,
+  careRecord: r.careRecord,
   contacts: r.contacts,
   createdAt: iso(r.createdAt),
 });
@@ -91,6 +96,11 @@ export const alarmView = (a: Alarm) => ({
   resolvedBy: a.resolvedBy,
   outcome: a.outcome,
   assignedTo: a.assignedTo,
+  responses: a.responses.map((r) => ({ ...r, at: iso(r.at) })),
+  /** Seconds after raising at which each step of its ladder fires (the console colours a row by them). */
+  ladder: ladderOf(a.policy),
+  onSiteAt: iso(a.onSiteAt),
+  onSiteBy: a.onSiteBy,
 });
 
 export const timelineView = (t: TimelineEntry) => ({ at: iso(t.at), kind: t.kind, actor: t.actor, detail: t.detail });
@@ -103,6 +113,7 @@ export const userView = (u: User) => ({
   stationId: u.stationId,
   providerId: u.providerId,
   residentId: u.residentId,
+  relation: u.relation,
   createdAt: iso(u.createdAt),
   disabled: u.disabledAt !== null,
 });

@@ -10,10 +10,19 @@ export type Delivery =
   | { channel: 'webhook'; target: { kind: 'station'; id: string; name: string; level: string } | { kind: 'contact'; name: string; relation: string; phone: string; priority: number }; url: string }
   | { channel: 'mqtt'; target: { kind: 'device'; id: string; role: 'siren' | 'resident_device' } };
 
+/** Whom a notification is for, as a person reads it: a station (with its level), a contact (with the relation) or a device. */
+export type Recipient =
+  | { kind: 'station'; name: string; level: string }
+  | { kind: 'contact'; name: string; relation: string }
+  | { kind: 'device'; id: string; role: 'siren' | 'resident_device' };
+
+export const recipientOf = (target: Delivery['target']): Recipient =>
+  target.kind === 'station' ? { kind: 'station', name: target.name, level: target.level } : target.kind === 'contact' ? { kind: 'contact', name: target.name, relation: target.relation } : { kind: 'device', id: target.id, role: target.role };
+
 export interface TargetResolution {
   deliveries: Delivery[];
   /** Targets the step names that have no channel (e.g. a contact without a webhook): said on the timeline. */
-  unreachable: string[];
+  unreachable: Array<{ text: string; recipient: Recipient | null }>;
 }
 
 export interface TargetDeps {
@@ -25,14 +34,14 @@ export interface TargetDeps {
 /** Resolves a step's targets from the station tree (community → street → district) and the resident's contacts. */
 export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec[]): TargetResolution {
   const deliveries: Delivery[] = [];
-  const unreachable: string[] = [];
+  const unreachable: TargetResolution['unreachable'] = [];
   const chain = alarm.stationId ? deps.stations.chain(alarm.stationId) : [];
   const resident = alarm.residentId ? deps.residents.get(alarm.residentId) : undefined;
   const contacts = resident?.contacts ?? [];
 
   const station = (level: 'community' | 'street' | 'district') => {
     const s = chain.find((c) => c.level === level);
-    if (!s) return void unreachable.push(`${level} station (none above this resident)`);
+    if (!s) return void unreachable.push({ text: `${level} station (none above this resident)`, recipient: null });
     const target = { kind: 'station' as const, id: s.id, name: s.name, level: s.level };
     deliveries.push({ channel: 'console', target });
     if (s.webhookUrl) deliveries.push({ channel: 'webhook', target, url: s.webhookUrl });
@@ -40,7 +49,7 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
   const contact = (c: (typeof contacts)[number]) => {
     const target = { kind: 'contact' as const, name: c.name, relation: c.relation, phone: c.phone, priority: c.priority };
     if (c.webhookUrl) deliveries.push({ channel: 'webhook', target, url: c.webhookUrl });
-    else unreachable.push(`contact ${c.name} (${c.relation}, ${c.phone}) has no notification webhook`);
+    else unreachable.push({ text: `contact ${c.name} (${c.relation}, ${c.phone}) has no notification webhook`, recipient: { kind: 'contact', name: c.name, relation: c.relation } });
   };
 
   for (const spec of specs) {
@@ -56,7 +65,7 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
         break;
       case 'primary_contact':
         if (contacts[0]) contact(contacts[0]);
-        else unreachable.push('primary contact (the resident has no contacts)');
+        else unreachable.push({ text: 'primary contact (the resident has no contacts)', recipient: null });
         break;
       case 'all_contacts':
         for (const c of contacts) contact(c);

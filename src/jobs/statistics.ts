@@ -10,13 +10,18 @@ export const ANSWER_TARGETS = [
   { withinSeconds: 180, targetShare: 0.99 },
 ] as const;
 
+/** Beijing Shijingshan's published target for home emergency response: a team on site within 18 minutes. */
+export const ON_SITE_TARGET_MINUTES = 18;
+
 interface AlarmRow {
   type: string;
   severity: string;
   raised_at: number;
   acknowledged_at: number | null;
+  acknowledged_by?: string | null;
   resolved_at: number | null;
   resolved_by: string | null;
+  on_site_at?: number | null;
 }
 
 export function percentile(sorted: number[], p: number): number | null {
@@ -35,8 +40,12 @@ export interface ResponseFigures {
   within: Array<{ withinSeconds: number; share: number | null; targetShare: number; meetsTarget: boolean | null }>;
 }
 
-/** When a person answered: acknowledged, or resolved by a person without an acknowledgement first. */
-const answeredAt = (a: AlarmRow): number | null => a.acknowledged_at ?? (a.resolved_at !== null && a.resolved_by !== 'system' && a.resolved_by !== 'resident' ? a.resolved_at : null);
+/** Staff, not the resident, the system or a family member (whose "I am going" is not the station's answer). */
+const byStaff = (actor: string | null | undefined): boolean => actor != null && actor !== 'system' && actor !== 'resident' && !actor.startsWith('family:');
+
+/** When the station answered: a staff acknowledgement, or a resolution by staff without one first. */
+const answeredAt = (a: AlarmRow): number | null =>
+  a.acknowledged_at !== null && (a.acknowledged_by === undefined || byStaff(a.acknowledged_by)) ? a.acknowledged_at : a.resolved_at !== null && byStaff(a.resolved_by) ? a.resolved_at : null;
 
 export function responseFigures(alarms: AlarmRow[]): ResponseFigures {
   const answerable = alarms.filter((a) => answeredAt(a) !== null || !(a.resolved_by === 'system' || a.resolved_by === 'resident'));
@@ -58,6 +67,26 @@ export function responseFigures(alarms: AlarmRow[]): ResponseFigures {
   };
 }
 
+export interface OnSiteFigures {
+  /** Alarms a responder reached the home for. */
+  count: number;
+  minutesToOnSite: { p50: number | null; p90: number | null };
+  withinTarget: { minutes: number; share: number | null };
+}
+
+export function onSiteFigures(alarms: AlarmRow[]): OnSiteFigures {
+  const minutes = alarms
+    .filter((a) => a.on_site_at != null)
+    .map((a) => (a.on_site_at! - a.raised_at) / 60_000)
+    .sort((x, y) => x - y);
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+  return {
+    count: minutes.length,
+    minutesToOnSite: { p50: round(percentile(minutes, 50)), p90: round(percentile(minutes, 90)) },
+    withinTarget: { minutes: ON_SITE_TARGET_MINUTES, share: minutes.length === 0 ? null : Math.round((minutes.filter((m) => m <= ON_SITE_TARGET_MINUTES).length / minutes.length) * 10_000) / 10_000 },
+  };
+}
+
 export interface StationStatistics {
   stationIds: string[];
   from: string;
@@ -66,13 +95,14 @@ export interface StationStatistics {
   byType: Record<string, number>;
   bySeverity: Record<string, number>;
   response: { all: ResponseFigures; critical: ResponseFigures };
+  onSite: OnSiteFigures;
 }
 
 /** Alarms raised in [from, to) at the station and every station below it. */
 export function stationStatistics(db: Db, stationIds: string[], from: number, to: number): StationStatistics {
   const rows = db
     .prepare(
-      `SELECT type, severity, raised_at, acknowledged_at, resolved_at, resolved_by FROM alarms
+      `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at FROM alarms
        WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
     )
     .all(...stationIds, from, to) as AlarmRow[];
@@ -85,5 +115,6 @@ export function stationStatistics(db: Db, stationIds: string[], from: number, to
     byType: count((r) => r.type),
     bySeverity: count((r) => r.severity),
     response: { all: responseFigures(rows), critical: responseFigures(rows.filter((r) => r.severity === 'critical')) },
+    onSite: onSiteFigures(rows),
   };
 }

@@ -7,6 +7,7 @@ import type { ResidentRepository } from '../store/residents.ts';
 import type { Channel } from './channels/channel.ts';
 import type { OutboxItem, OutboxRepository } from './outbox-repository.ts';
 import { notificationBody } from './payload.ts';
+import { recipientOf } from '../escalation/targets.ts';
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -104,7 +105,7 @@ export class OutboxWorker {
     this.#d.onAttempt?.(item.delivery.channel, error === undefined);
     const now = clock.now();
     const target = describeTarget(item);
-    const about = { channel: item.delivery.channel, target, event: item.event, step: item.step };
+    const about = { channel: item.delivery.channel, target, recipient: recipientOf(item.delivery.target), event: item.event, step: item.step };
     // One line per failing delivery, rewritten at each attempt: how many, the last error, the next try.
     const failureLine = (detail: Record<string, unknown>): number => {
       const full = { ...about, attempts: attempt, firstFailedAt: new Date(item.failureEntry === null ? now : (this.#firstFailure(item) ?? now)).toISOString(), ...detail };

@@ -3,6 +3,7 @@ import { conflict, invalid, notFound } from '../core/errors.ts';
 import type { ResidentSettings } from '../rules/resident-settings.ts';
 import { newId } from '../core/ids.ts';
 import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
+import type { CareRecord } from '../store/care-record.ts';
 import { deviceIdPattern } from '../broker/topics.ts';
 import type { DeviceDirectory } from '../ingest/device-directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
@@ -41,6 +42,7 @@ export interface NewResident {
   timezone?: string | undefined;
   notes?: string | null | undefined;
   settings?: ResidentSettings | undefined;
+  careRecord?: CareRecord | undefined;
   contacts: Array<{ name: string; relation: string; phone: string; priority: number; webhookUrl?: string | null | undefined }>;
 }
 
@@ -81,6 +83,7 @@ export class Onboarding {
       level: input.level,
       parentId,
       webhookUrl: input.webhookUrl ?? null,
+      responsePlans: {},
       createdAt: this.#d.clock.now(),
     };
     this.#d.stations.insert(station);
@@ -105,6 +108,7 @@ export class Onboarding {
       timezone: input.timezone ?? 'Asia/Shanghai',
       notes: input.notes ?? null,
       settings: input.settings ?? {},
+      careRecord: input.careRecord ?? {},
       contacts: [...input.contacts]
         .sort((a, b) => a.priority - b.priority)
         .map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null })),
@@ -115,7 +119,7 @@ export class Onboarding {
   }
 
   /** Changes a resident's details or contacts (given contacts replace the old ones). */
-  updateResident(id: string, patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts'>>): Resident {
+  updateResident(id: string, patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord'>>): Resident {
     if (!this.#d.residents.get(id)) throw notFound('resident', id);
     const contacts = patch.contacts?.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null }));
     if (contacts) {

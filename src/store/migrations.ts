@@ -251,6 +251,23 @@ export const migrations: Migration[] = [
       ALTER TABLE outbox ADD COLUMN failure_entry INTEGER;
     `,
   },
+  {
+    version: 7,
+    name: 'responders: contacts answering an alarm, a responder on site, a family account\'s relation; care records and response plans',
+    sql: `
+      -- The latest answer of each contact ({name, relation, going, etaMinutes, at}), JSON: shown on the queue row.
+      ALTER TABLE alarms ADD COLUMN responses TEXT;
+      -- When a responder (family, doctor, staff) reached the home, and who: the on-site statistic.
+      ALTER TABLE alarms ADD COLUMN on_site_at INTEGER;
+      ALTER TABLE alarms ADD COLUMN on_site_by TEXT;
+      -- For a family account: who the person is to the resident (son, daughter …).
+      ALTER TABLE users ADD COLUMN relation TEXT;
+      -- For responders: conditions, medicines, allergies, mobility, doctor, how to get in, language (JSON).
+      ALTER TABLE residents ADD COLUMN care_record TEXT;
+      -- A station's plan for each alarm type, e.g. {"fall": "先电话确认，无人接听立即上门…"} (JSON); inherited down the tree.
+      ALTER TABLE stations ADD COLUMN response_plans TEXT;
+    `,
+  },
 ];
 
 /**

@@ -1,5 +1,6 @@
 import type { Db } from './database.ts';
 import type { ResidentSettings } from '../rules/resident-settings.ts';
+import type { CareRecord } from './care-record.ts';
 
 export interface Contact {
   name: string;
@@ -20,6 +21,8 @@ export interface Resident {
   timezone: string;
   notes: string | null;
   settings: ResidentSettings;
+  /** Health, medicines, allergies, mobility, doctor, how to get in, language: for responders. */
+  careRecord: CareRecord;
   contacts: Contact[];
   createdAt: number;
 }
@@ -35,6 +38,7 @@ interface Row {
   timezone: string;
   notes: string | null;
   settings: string;
+  care_record: string | null;
   created_at: number;
 }
 interface ContactRow {
@@ -68,10 +72,10 @@ export class ResidentRepository {
     this.#db.transaction(() => {
       this.#db
         .prepare(
-          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.id, r.name, r.address, r.stationId, r.providerId, r.livesAlone ? 1 : 0, r.capabilityLevel, r.timezone, r.notes, JSON.stringify(r.settings), r.createdAt);
+        .run(r.id, r.name, r.address, r.stationId, r.providerId, r.livesAlone ? 1 : 0, r.capabilityLevel, r.timezone, r.notes, JSON.stringify(r.settings), JSON.stringify(r.careRecord), r.createdAt);
       const insertContact = this.#db.prepare(
         'INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)',
       );
@@ -80,15 +84,15 @@ export class ResidentRepository {
   }
 
   /** Changes the given details and, when `contacts` is given, replaces the contacts; one transaction. */
-  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts'>>): void {
+  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord'>>): void {
     this.#db.transaction(() => {
       const sets: string[] = [];
       const args: unknown[] = [];
-      const column = { name: 'name', address: 'address', livesAlone: 'lives_alone', capabilityLevel: 'capability_level', notes: 'notes' } as const;
+      const column = { name: 'name', address: 'address', livesAlone: 'lives_alone', capabilityLevel: 'capability_level', notes: 'notes', careRecord: 'care_record' } as const;
       for (const [key, col] of Object.entries(column) as Array<[keyof typeof column, string]>) {
         if (patch[key] === undefined) continue;
         sets.push(`${col} = ?`);
-        args.push(key === 'livesAlone' ? (patch.livesAlone ? 1 : 0) : patch[key]);
+        args.push(key === 'livesAlone' ? (patch.livesAlone ? 1 : 0) : key === 'careRecord' ? JSON.stringify(patch.careRecord) : patch[key]);
       }
       if (sets.length > 0) this.#db.prepare(`UPDATE residents SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
       if (patch.contacts) {
@@ -138,6 +142,7 @@ export class ResidentRepository {
       timezone: r.timezone,
       notes: r.notes,
       settings: JSON.parse(r.settings) as ResidentSettings,
+      careRecord: r.care_record ? (JSON.parse(r.care_record) as CareRecord) : {},
       contacts: contacts.map(toContact),
       createdAt: r.created_at,
     };

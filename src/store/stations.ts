@@ -8,6 +8,8 @@ export interface Station {
   level: StationLevel;
   parentId: string | null;
   webhookUrl: string | null;
+  /** What to do for each alarm type (e.g. fall → "先电话确认…"); a station below inherits what it does not say itself. */
+  responsePlans: Record<string, string>;
   createdAt: number;
 }
 
@@ -17,6 +19,7 @@ interface Row {
   level: StationLevel;
   parent_id: string | null;
   webhook_url: string | null;
+  response_plans: string | null;
   created_at: number;
 }
 
@@ -26,6 +29,7 @@ const toStation = (r: Row): Station => ({
   level: r.level,
   parentId: r.parent_id,
   webhookUrl: r.webhook_url,
+  responsePlans: r.response_plans ? (JSON.parse(r.response_plans) as Record<string, string>) : {},
   createdAt: r.created_at,
 });
 
@@ -46,6 +50,16 @@ export class StationRepository {
     this.#db
       .prepare('INSERT INTO stations (id, name, level, parent_id, webhook_url, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(s.id, s.name, s.level, s.parentId, s.webhookUrl, s.createdAt);
+  }
+
+  setResponsePlans(id: string, plans: Record<string, string>): void {
+    this.#db.prepare('UPDATE stations SET response_plans = ? WHERE id = ?').run(JSON.stringify(plans), id);
+  }
+
+  /** The plan for an alarm type that applies at a station: its own, else the nearest station above's. */
+  responsePlan(stationId: string, alarmType: string): { plan: string; stationId: string } | null {
+    for (const s of this.chain(stationId)) if (s.responsePlans[alarmType]) return { plan: s.responsePlans[alarmType]!, stationId: s.id };
+    return null;
   }
 
   get(id: string): Station | undefined {

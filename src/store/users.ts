@@ -13,6 +13,8 @@ export interface User {
   stationId: string | null;
   providerId: string | null;
   residentId: string | null;
+  /** A family account: who the person is to the resident (son, daughter …). */
+  relation: string | null;
   createdAt: number;
   disabledAt: number | null;
 }
@@ -26,6 +28,7 @@ interface Row {
   station_id: string | null;
   provider_id: string | null;
   resident_id: string | null;
+  relation: string | null;
   created_at: number;
   disabled_at: number | null;
 }
@@ -39,6 +42,7 @@ const toUser = (r: Row): User => ({
   stationId: r.station_id,
   providerId: r.provider_id,
   residentId: r.resident_id,
+  relation: r.relation,
   createdAt: r.created_at,
   disabledAt: r.disabled_at,
 });
@@ -52,9 +56,9 @@ export class UserRepository {
   insert(u: User): void {
     this.#db
       .prepare(
-        'INSERT INTO users (id, username, password_hash, role, display_name, station_id, provider_id, resident_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO users (id, username, password_hash, role, display_name, station_id, provider_id, resident_id, relation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(u.id, u.username, u.passwordHash, u.role, u.displayName, u.stationId, u.providerId, u.residentId, u.createdAt);
+      .run(u.id, u.username, u.passwordHash, u.role, u.displayName, u.stationId, u.providerId, u.residentId, u.relation, u.createdAt);
   }
 
   get(id: string): User | undefined {

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
-import { launchChromium, logIn, newPage as openPage, pageClockTime, screenshot } from '../helpers/browser.ts';
+import { controlPageClock, launchChromium, logIn, newPage as openPage, screenshot } from '../helpers/browser.ts';
 import { mosquittoPub } from '../helpers/processes.ts';
 import { PASSWORD, seedTenants, type Tenants } from '../helpers/tenants.ts';
 
@@ -95,9 +95,19 @@ describe('web console in Chromium', () => {
     await page.fill('[data-testid=resolve-dialog] textarea', '社工上门，老人无恙');
     await page.click('[data-testid=resolve-dialog] button[type=submit]');
     await expect.poll(() => page.locator('[data-testid=detail-state]').innerText()).toBe('已完成');
-    const timeline = await page.locator('[data-testid=timeline]').innerText();
-    expect(timeline).toMatch(/已确认\s+operator:operator\.own/);
-    expect(timeline).toMatch(/处理完成\s+operator:operator\.own\s+社工上门，老人无恙 · 上门处置/);
+    // Readable: one line per ladder step of notifications, actors as role and name, no ids, the note on its own.
+    const timeline = page.locator('[data-testid=timeline]');
+    const text = await timeline.innerText();
+    expect(text).toMatch(/告警产生/);
+    expect(text).toMatch(/已确认\s+值班员 operator\.own/);
+    expect(text).toMatch(/处理完成：上门处置\s+值班员 operator\.own\s+“社工上门，老人无恙”/);
+    expect(text).not.toMatch(/stn_|alm_|rule:|operator:|webhook|console/);
+    const told = timeline.locator('li[data-kind=notify]').first();
+    expect(await told.locator('summary').innerText()).toMatch(/^已通知 .*社区/);
+    expect(await timeline.locator('li[data-kind=notify]').count()).toBeLessThanOrEqual(3); // raised, escalated, acknowledged: not a line per delivery
+    await told.locator('summary').click();
+    expect(await told.locator('ul li').count()).toBeGreaterThanOrEqual(1);
+    await screenshot(page, 'alarm-detail-resolved');
 
     const stored = await gw.api('GET', `/api/v1/alarms/${alarm.id}`);
     expect(stored.body).toMatchObject({ state: 'resolved', outcome: 'visited', resolvedBy: 'operator:operator.own', acknowledgedBy: 'operator:operator.own' });
@@ -129,7 +139,7 @@ describe('web console in Chromium', () => {
     await context.close();
   });
 
-  it('a waiting alarm turns amber after 60 s and red after 180 s, and a hidden tab gets a system notification', async () => {
+  it('a waiting alarm turns from neutral to amber to red by its own ladder, and a hidden tab gets a system notification', async () => {
     const { context, page } = await newPage(browser);
     await context.grantPermissions(['notifications']);
     await page.addInitScript(() => {
@@ -145,36 +155,119 @@ describe('web console in Chromium', () => {
         }
       } as typeof Notification;
     });
-    await page.clock.install({ time: pageClockTime() }); // the gateway's time, moved or not
+    await controlPageClock(page); // the gateway's time, moved or not
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     await page.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = true));
     const alarm = await sos('own');
+    // A major alarm beside it: its ladder (the resident lives alone) is 5 and 15 minutes, not seconds.
+    const major = gw.app.alarms.raise({ type: 'heart_rate_high', severity: 'major', subject: `${t.residents.own}:hr`, deviceId: null, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
     await row(page, alarm.id).waitFor();
+    await row(page, major.id).waitFor();
     expect(await row(page, alarm.id).getAttribute('data-urgency')).toBe('fresh');
     expect(await page.evaluate(() => (window as unknown as { __notified: string[] }).__notified)).toEqual(['紧急告警：紧急呼叫']);
-    await page.clock.fastForward('01:05');
+    // Critical, living alone: the street centre is told at 45 s, the district at 120 s.
+    await page.clock.fastForward('00:50');
     await expect.poll(() => row(page, alarm.id).getAttribute('data-urgency')).toBe('late');
-    await page.clock.fastForward('02:00');
+    await page.clock.fastForward('01:15');
     await expect.poll(() => row(page, alarm.id).getAttribute('data-urgency')).toBe('overdue');
-    expect(await row(page, alarm.id).locator('[data-testid=elapsed]').innerText()).toMatch(/^03:0\d$/);
+    expect(await row(page, alarm.id).locator('[data-testid=elapsed]').innerText()).toMatch(/^02:0\d$/);
+    expect(await row(page, major.id).getAttribute('data-urgency')).toBe('fresh'); // 2 minutes is nothing for a major alarm
     await screenshot(page, 'queue-overdue');
-    await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'handled_remotely' });
-    await row(page, alarm.id).waitFor({ state: 'detached' });
+    await page.clock.fastForward('03:00');
+    await expect.poll(() => row(page, major.id).getAttribute('data-urgency')).toBe('late');
+    await page.clock.fastForward('10:00');
+    await expect.poll(() => row(page, major.id).getAttribute('data-urgency')).toBe('overdue');
+    for (const a of [alarm, major]) {
+      await gw.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'handled_remotely' });
+      await row(page, a.id).waitFor({ state: 'detached' });
+    }
     await context.close();
   });
 
-  it('says so when the live stream drops, reconnects by itself, and shows what was raised meanwhile', async () => {
+  it('a dropped live connection is loud (banner, stale timers), reconnects by itself, and says what came up meanwhile', async () => {
     const { context, page } = await newPage(browser);
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     await page.waitForSelector('.live-connected');
-    gw.app.api.server.closeAllConnections(); // the network drops under the open stream
+    const first = await sos('own');
+    await row(page, first.id).waitFor();
+    // The gateway is unreachable: the open stream drops and every reconnect fails until the route is freed.
+    await page.route('**/api/v1/stream', (route) => route.abort('connectionrefused'));
+    gw.app.api.server.closeAllConnections();
     await page.waitForSelector('.live-reconnecting');
     expect(await page.locator('[data-testid=live]').innerText()).toBe('连接中断，正在重新连接…');
-    const alarm = await sos('own');
+    const lost = page.locator('[data-testid=lost-banner]');
+    await lost.waitFor();
+    expect(await lost.innerText()).toMatch(/^与网关的实时连接已中断 00:0\d：新告警不会显示，等待时间可能不准。正在重新连接…$/);
+    expect(await row(page, first.id).locator('[data-testid=elapsed]').getAttribute('data-stale')).toBe('true');
+    await screenshot(page, 'live-lost');
+    const meanwhile = await sos('other'); // another station's: not this operator's, not counted
+    // The own pendant's SOS is already open (a press now would repeat it): a fall is new.
+    const missed = gw.app.alarms.raise({ type: 'fall', severity: 'critical', subject: `${t.residents.own}:fall`, deviceId: null, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
+    await page.unroute('**/api/v1/stream');
     await page.waitForSelector('.live-connected', { timeout: 20_000 });
+    const back = page.locator('[data-testid=back-banner]');
+    await back.waitFor();
+    expect(await back.innerText()).toBe('实时连接已恢复；中断期间新增 1 条告警，已在队列中');
+    await row(page, missed.id).waitFor();
+    expect(await lost.count()).toBe(0);
+    expect(await row(page, first.id).locator('[data-testid=elapsed]').getAttribute('data-stale')).toBeNull();
+    await context.close();
+  });
+
+  it('after a reload (F5) the call tone sounds again; where the browser holds sound back, a bar says so until any click', async () => {
+    const { context, page } = await newPage(browser);
+    // Count the tones the page makes (each is made of oscillators).
+    await page.addInitScript(() => {
+      const w = window as unknown as { __tones: number };
+      w.__tones = 0;
+      const make = AudioContext.prototype.createOscillator;
+      AudioContext.prototype.createOscillator = function (this: AudioContext) {
+        if (this.state === 'running') w.__tones++;
+        return make.call(this);
+      };
+    });
+    const tones = () => page.evaluate(() => (window as unknown as { __tones: number }).__tones);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    const alarm = await sos('own');
     await row(page, alarm.id).waitFor();
-    await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'false_alarm' });
-    await row(page, alarm.id).waitFor({ state: 'detached' });
+    await expect.poll(tones, { timeout: 6_000 }).toBeGreaterThan(0); // a tone every 2.5 s
+    await page.reload(); // the login click is gone
+    await row(page, alarm.id).waitFor();
+    await expect.poll(tones, { timeout: 6_000 }).toBeGreaterThan(0); // ringing again, not silent with "声音：开" showing
+    expect(await page.locator('[data-testid=mute]').innerText()).toBe('声音：开');
+
+    // A console opened where the browser allows no sound before a gesture (a new window, the session kept).
+    // Headless Chromium lets every page make sound, so a desktop browser's autoplay policy is played here:
+    // audio starts suspended and resumes only after a real click or key on the page.
+    const session = await page.evaluate(() => sessionStorage.getItem('carebell.session'));
+    const fresh = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    contexts.add(fresh);
+    await fresh.addInitScript((value) => {
+      sessionStorage.setItem('carebell.session', value!);
+      let activated = false;
+      for (const type of ['pointerdown', 'keydown']) addEventListener(type, (e) => void (e.isTrusted && (activated = true)), { capture: true });
+      const Real = AudioContext;
+      window.AudioContext = class extends Real {
+        constructor(options?: AudioContextOptions) {
+          super(options);
+          void super.suspend();
+        }
+        override resume(): Promise<void> {
+          return activated ? super.resume() : Promise.resolve();
+        }
+      };
+    }, session);
+    const locked = await fresh.newPage();
+    await locked.goto(gw.urls.httpUrl + '/');
+    await locked.locator(`tr[data-alarm="${alarm.id}"]`).waitFor();
+    const bar = locked.locator('[data-testid=sound-locked]');
+    await bar.waitFor();
+    expect(await locked.evaluate(() => document.body.dataset.audio)).toBe('locked');
+    expect(await bar.innerText()).toBe('报警声音未启用：点击页面任意处或按任意键启用');
+    await screenshot(locked, 'sound-locked');
+    await locked.mouse.click(700, 600); // anywhere
+    await expect.poll(() => locked.evaluate(() => document.body.dataset.audio)).toBe('running');
+    await bar.waitFor({ state: 'detached' });
     await context.close();
   });
 
@@ -202,6 +295,132 @@ describe('web console in Chromium', () => {
     await banner.waitFor({ state: 'detached' }); // the next probe write succeeds
   });
 
+  it('the detail puts the care record and the station\'s plan first; a call, an answer and a responder on site are logged in a few keys', async () => {
+    await gw.api('PATCH', `/api/v1/residents/${t.residents.own}`, {
+      careRecord: {
+        allergies: ['青霉素'],
+        conditions: ['高血压', '2 型糖尿病'],
+        medications: ['硝苯地平 10 mg 每日两次'],
+        mobility: '拄拐，起身慢',
+        gp: '江汉社区卫生服务中心 王医生 027-8888 0001',
+        access: { keySafe: '门口电表箱，密码 2468', keyholder: '邻居 刘阿姨 502 室' },
+        language: '武汉话，耳背',
+      },
+    });
+    await gw.api('PUT', `/api/v1/stations/${t.stations.communityA}/response-plans`, { sos: '30 秒内回拨老人；无人接听立即派人上门，同时联系家属。' });
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    const alarm = await sos('own');
+    await page.goto(`${gw.urls.httpUrl}/#/alarm/${alarm.id}`);
+    const care = page.locator('[data-testid=care-card]');
+    await care.waitFor();
+    const careText = await care.innerText();
+    expect(careText).toContain('过敏\n青霉素');
+    expect(careText).toContain('钥匙盒\n门口电表箱，密码 2468');
+    expect(await page.locator('[data-testid=response-plan]').innerText()).toBe('本站处置预案： 30 秒内回拨老人；无人接听立即派人上门，同时联系家属。');
+    // The care card comes before the timeline.
+    const [careBox, timelineBox] = await Promise.all([care.boundingBox(), page.locator('[data-testid=timeline]').boundingBox()]);
+    expect(careBox!.y).toBeLessThan(timelineBox!.y);
+    await screenshot(page, 'alarm-detail-care');
+
+    // The son's phone: the call, his answer, in the dialog; Enter saves.
+    await page.click('[data-testid=resident-card] [data-action=call]');
+    const call = page.locator('[data-testid=call-dialog]');
+    await call.waitFor();
+    await call.locator('input[name=answer][value=going]').check();
+    await call.locator('input[name=eta]').fill('15');
+    await call.locator('input[name=eta]').press('Enter');
+    await call.waitFor({ state: 'detached' });
+    const timeline = page.locator('[data-testid=timeline]');
+    await expect.poll(() => timeline.innerText()).toContain('致电 王秀英的家属：已接通');
+    expect(await timeline.innerText()).toContain('儿子 王秀英的家属 赶往中，预计 15 分钟');
+
+    // He arrives: on site.
+    await page.click('[data-testid=alarm-detail] [data-action=onsite]');
+    await page.locator('[data-testid=onsite-dialog] input[name=who]').fill('儿子 王秀英的家属');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => timeline.innerText()).toContain('儿子 王秀英的家属 已到现场');
+    expect((await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body).toMatchObject({ state: 'open', onSiteBy: '儿子 王秀英的家属' });
+
+    // The queue's keys work on the detail: A acknowledges, R opens the resolve dialog.
+    await page.keyboard.press('a');
+    await expect.poll(() => page.locator('[data-testid=detail-state]').innerText()).toBe('已确认');
+    // The resolve dialog: a note, Tab, Enter resolves (the primary button comes first); nothing is lost.
+    await page.keyboard.press('r');
+    await page.selectOption('[data-testid=resolve-dialog] select[name=outcome]', 'visited');
+    await page.fill('[data-testid=resolve-dialog] textarea', '儿子已到，老人无碍');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('[data-testid=detail-state]').innerText()).toBe('已完成');
+    expect((await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body).toMatchObject({ state: 'resolved', outcome: 'visited' });
+    expect(await timeline.innerText()).toContain('“儿子已到，老人无碍”');
+    await screenshot(page, 'alarm-detail-handled');
+    await page.click('[data-testid=lang]');
+    await screenshot(page, 'alarm-detail-handled-en');
+    expect(await timeline.innerText()).toContain('son 王秀英的家属 on the way, about 15 min'); // what the son is, in English; what staff typed stays as typed
+    await page.click('[data-testid=lang]');
+
+    // The emergency card, to print.
+    await page.click('[data-action=print-card]');
+    const card = page.locator('[data-testid=emergency-card]');
+    await card.waitFor();
+    expect(await card.innerText()).toContain('急救卡 · 王秀英');
+    await screenshot(page, 'emergency-card');
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('a vitals alarm shows the values that raised it, and one episode\'s alarms are linked', async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    // As the threshold and early-warning rules raise them (their detail shapes), for the band's resident.
+    const base = { residentId: t.residents.own, stationId: t.stations.communityA, deviceId: 'band-own', actor: 'rule:test' };
+    const hr = gw.app.alarms.raise({ ...base, type: 'heart_rate_high', severity: 'major', subject: 'band-own', detail: { reading: 'heart_rate', value: 132, unit: 'bpm', above: 120, forSeconds: 120, since: Date.now() - 120_000 } });
+    const news = gw.app.alarms.raise({ ...base, type: 'vitals_warning', severity: 'major', subject: 'band-own', detail: { score: 5, parts: {}, values: { heart_rate: { value: 132 }, spo2: { value: 93 } } } });
+    await row(page, hr.id).waitFor();
+    expect(await row(page, hr.id).locator('.values').innerText()).toBe('心率 132 次/分（> 120，持续 2 分钟）');
+    expect(await row(page, news.id).locator('.values').innerText()).toBe('预警评分 5 · 心率 132 · 血氧 93');
+    expect(await row(page, hr.id).locator('[data-testid=related]').innerText()).toBe('同一时段另有 1 条：体征异常');
+    await screenshot(page, 'queue-vitals');
+    await page.click(`tr[data-alarm="${hr.id}"] td.resident a`);
+    await page.waitForSelector('[data-testid=raised-by]');
+    expect(await page.locator('[data-testid=raised-by]').innerText()).toBe('心率 132 次/分（> 120，持续 2 分钟）');
+    const related = page.locator('[data-testid=related-alarms]');
+    expect(await related.innerText()).toContain('体征异常');
+    await related.locator(`a[href="#/alarm/${news.id}"]`).click();
+    await expect.poll(() => page.locator('[data-testid=raised-by]').innerText()).toBe('预警评分 5 · 心率 132 · 血氧 93');
+    // Handed over to a named colleague, with a word for them.
+    await page.click('[data-testid=alarm-detail] [data-action=handover]');
+    const dialog = page.locator('[data-testid=handover-dialog]');
+    // The first start's administrator and the tenants' admin: both can see the alarm; the operator is not offered themselves.
+    await expect.poll(() => dialog.locator('select[name=to] option').allInnerTexts()).toEqual(['Administrator (admin)', 'admin.user']);
+    await dialog.locator('select[name=to]').selectOption('admin.user');
+    await dialog.locator('textarea').fill('心率仍高，请继续跟进');
+    await dialog.locator('[data-action=confirm]').click();
+    await expect.poll(() => page.locator('[data-testid=timeline]').innerText()).toContain('转交给 admin.user');
+    expect((await gw.api('GET', `/api/v1/alarms/${news.id}`)).body.assignedTo).toBe('admin.user');
+  });
+
+  it('staff who see several stations get a station column and a search box', async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'admin.user', PASSWORD);
+    const own = await sos('own');
+    const other = await sos('other');
+    await row(page, own.id).waitFor();
+    await row(page, other.id).waitFor();
+    const stationOf = async (id: string) => row(page, id).locator('td.station').innerText();
+    expect([await stationOf(own.id), await stationOf(other.id)]).not.toContain('—');
+    expect(await stationOf(own.id)).not.toBe(await stationOf(other.id));
+    await page.fill('[data-testid=queue-search]', '陈桂芳');
+    await expect.poll(() => page.locator('[data-testid=queue] tbody tr').count()).toBe(1);
+    expect(await row(page, other.id).count()).toBe(1);
+    await screenshot(page, 'queue-admin-search');
+    // A resident without a health band: the vitals card says there is nothing, rather than drawing empty axes.
+    await row(page, other.id).locator('td.resident a').click();
+    await page.waitForSelector('[data-testid=alarm-detail]');
+    await expect.poll(() => page.locator('[data-testid=vitals-empty]').count()).toBe(1);
+    expect(await page.locator('[data-testid=vital-chart]').count()).toBe(0);
+  });
+
   it('the fleet view lists only the operator\'s devices, filters them, and shows a device\'s rejected messages', async () => {
     const pendant = await gw.connect(t.devices.own);
     await pendant.publishAsync('devices/pendant-own/telemetry', '{"battery": "full"', { qos: 1 });
@@ -222,25 +441,35 @@ describe('web console in Chromium', () => {
     await context.close();
   });
 
-  it('a family member on a phone sees only their relative, and acknowledges: "I am going over"', async () => {
-    const { context, page } = await newPage(browser, 'phone');
+  it('a family member on a phone sees only their relative and answers "I am going, 20 minutes": not an acknowledgement, and the station sees it', async () => {
+    const { page } = await newPage(browser, 'phone');
     await logIn(page, gw.urls.httpUrl, 'family.own', PASSWORD);
     await page.waitForSelector('[data-testid=family-none-open]');
     expect(await page.locator('h1').innerText()).toBe('王秀英 的情况');
+    const { page: station } = await newPage(browser);
+    await logIn(station, gw.urls.httpUrl, 'operator.own', PASSWORD);
     const other = await sos('other');
     const own = await sos('own');
     await page.waitForSelector(`[data-testid=family] article[data-alarm="${own.id}"]`);
     expect(await page.locator(`article[data-alarm="${other.id}"]`).count()).toBe(0);
     expect(await page.locator('[data-testid=family]').innerText()).not.toContain('陈桂芳');
-    await page.waitForSelector(`article[data-alarm="${own.id}"] .timeline li`);
+    // The alarm and its two answers are above the fold of a 390×844 phone.
+    for (const action of ['going', 'cannot']) {
+      const box = await page.locator(`article[data-alarm="${own.id}"] [data-action=${action}]`).boundingBox();
+      expect(box!.y + box!.height, action).toBeLessThanOrEqual(844);
+    }
     await screenshot(page, 'family-phone');
-    await page.click(`article[data-alarm="${own.id}"] [data-action=ack]`);
-    await expect.poll(() => page.locator(`article[data-alarm="${own.id}"] .state`).innerText()).toBe('已确认');
-    await expect.poll(async () => (await gw.api('GET', `/api/v1/alarms/${own.id}`)).body.acknowledgedBy).toBe('family:family.own');
-    expect(await page.locator('[data-testid=family-devices]').innerText()).toContain('band-own');
+    await page.click(`article[data-alarm="${own.id}"] [data-action=going]`);
+    await page.click(`article[data-alarm="${own.id}"] [data-eta="20"]`);
+    await expect.poll(() => page.locator(`article[data-alarm="${own.id}"] [data-testid=family-answered]`).innerText()).toBe('您已回复：儿子 王秀英的家属 赶往中，预计 20 分钟 修改');
+    const after = (await gw.api('GET', `/api/v1/alarms/${own.id}`)).body;
+    expect(after).toMatchObject({ state: 'open', acknowledgedBy: null, responses: [{ relation: 'son', going: true, etaMinutes: 20 }] });
+    // The station: the row still open (and red), the answer on it.
+    await expect.poll(() => row(station, own.id).locator('[data-testid=response]').innerText()).toBe('儿子 王秀英的家属 赶往中，预计 20 分钟');
+    expect(await row(station, own.id).locator('.state').innerText()).toBe('待处理');
+    await screenshot(station, 'queue-family-going');
     for (const a of [own, other]) await gw.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'visited' });
     expect(pageErrors(page)).toEqual([]);
-    await context.close();
   });
 
   it('an operator on a phone gets the same queue, narrowed to what fits, and can acknowledge', async () => {

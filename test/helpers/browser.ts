@@ -17,9 +17,20 @@ const movedByMs = clockMoved ? Number(process.env.FAKETIME) * 1000 : 0;
 /**
  * The time to give Playwright's page clock (`clock.install({ time })`) so the
  * page's Date.now() is the suite's: Playwright replays an install against its
- * own Date.now(), which the moved clock shifts, while Chromium runs on the real one.
+ * own Date.now(), which the moved clock shifts, while Chromium runs on the real
+ * one. (It makes up for the difference only when the moved clock lags the real
+ * one, so at-local-time.sh always moves clocks back.)
  */
 export const pageClockTime = (): number => Date.now() + movedByMs;
+
+/**
+ * A page clock a test can fast-forward, on the suite's time. With the clock
+ * moved, newPage has installed one already (installing twice would set the
+ * page's time without the correction); otherwise it is installed here.
+ */
+export async function controlPageClock(page: Page): Promise<void> {
+  if (!clockMoved) await page.clock.install({ time: Date.now() });
+}
 const withoutFakeTime = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FAKETIME') && k !== 'LD_PRELOAD')) as Record<string, string>;
 
 export function launchChromium(): Promise<Browser> {

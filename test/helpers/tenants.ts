@@ -51,7 +51,7 @@ export async function seedTenants(gw: TestGateway): Promise<Tenants> {
   const deviceOwn = await gw.onboardDevice('carebell-sos-pendant', residentOwn, 'pendant-own');
   const deviceOther = await gw.onboardDevice('carebell-sos-pendant', residentOther, 'pendant-other');
 
-  const account = async (role: Role, scope: Record<string, string>) => {
+  const account = async (role: Role, scope: Record<string, string | null>) => {
     const username = `${role}.own`;
     const created = role === 'admin' ? undefined : await must('POST', '/api/v1/users', { username, password: PASSWORD, role, ...scope });
     const name = created ? username : 'admin.user';
@@ -64,7 +64,8 @@ export async function seedTenants(gw: TestGateway): Promise<Tenants> {
     admin: await account('admin', {}),
     operator: await account('operator', { stationId: streetA }),
     provider: await account('provider', { providerId: providerOwn }),
-    family: await account('family', { residentId: residentOwn }),
+    // The own resident's son, who is also her contact.
+    family: await account('family', { residentId: residentOwn, displayName: '王秀英的家属', relation: 'son' }),
   };
   return {
     stations: { districtA, streetA, communityA, districtB, streetB, communityB },

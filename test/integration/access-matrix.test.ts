@@ -119,6 +119,11 @@ describe('access matrix: every route × every role × own and other scope', () =
       idOf: (s) => s.id,
       otherVisibleTo: ['provider'],
     },
+    'PUT /api/v1/stations/:id/response-plans': {
+      kind: 'item',
+      roles: ['admin'],
+      call: (w) => ({ method: 'PUT', url: `/api/v1/stations/${w === 'own' ? t.stations.communityA : t.stations.communityB}/response-plans`, body: { fall: '先电话确认，无人接听立即上门' } }),
+    },
     'GET /api/v1/stations/:id': {
       kind: 'item',
       roles: staff,
@@ -202,7 +207,20 @@ describe('access matrix: every route × every role × own and other scope', () =
 
     'GET /api/v1/alarms': { kind: 'list', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/alarms?state=open' }), ids: () => standing, idOf: (a) => a.id },
     'GET /api/v1/alarms/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/alarms/${standing[w]}` }) },
-    'POST /api/v1/alarms/:id/ack': { kind: 'item', roles: ['admin', 'operator', 'family'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/ack`, body: {} }) },
+    'POST /api/v1/alarms/:id/ack': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/ack`, body: {} }) },
+    'POST /api/v1/alarms/:id/respond': {
+      kind: 'item',
+      roles: ['admin', 'operator', 'family'],
+      // Staff record a named contact's answer; a family member answers for themselves.
+      call: (w, role) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/respond`, body: { going: true, etaMinutes: 20, ...(role === 'family' ? {} : { contact: `${w === 'own' ? '王秀英' : '陈桂芳'}的家属` }) } }),
+    },
+    'GET /api/v1/alarms/:id/handlers': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'GET', url: `/api/v1/alarms/${alarm(w)}/handlers` }) },
+    'POST /api/v1/alarms/:id/on-site': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/on-site`, body: { who: '社区医生' } }) },
+    'POST /api/v1/alarms/:id/calls': {
+      kind: 'item',
+      roles: ['admin', 'operator'],
+      call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/calls`, body: { contact: `${w === 'own' ? '王秀英' : '陈桂芳'}的家属`, outcome: 'no_answer' } }),
+    },
     'POST /api/v1/alarms/:id/resolve': {
       kind: 'item',
       roles: ['admin', 'operator'],

@@ -117,9 +117,12 @@ describe('accounts and logins', () => {
   it('records who acted, in which role, on the alarm timeline', async () => {
     const alarm = gw.app.alarms.raise({ type: 'sos', severity: 'critical', subject: t.devices.own.id, deviceId: t.devices.own.id, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
     const family = (await login('family.own', PASSWORD)).body.token;
-    expect((await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, { note: '我马上过去' }, family)).status).toBe(200);
+    expect((await gw.api('POST', `/api/v1/alarms/${alarm.id}/respond`, { going: true, etaMinutes: 15 }, family)).status).toBe(200);
+    const operator = (await login('operator.own', PASSWORD)).body.token;
+    expect((await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, { note: '已联系家属' }, operator)).status).toBe(200);
     const detail = await gw.api('GET', `/api/v1/alarms/${alarm.id}`, undefined, family);
-    expect(detail.body.timeline.find((e: { kind: string }) => e.kind === 'acknowledged')).toMatchObject({ actor: 'family:family.own' });
+    expect(detail.body.timeline.find((e: { kind: string }) => e.kind === 'responded')).toMatchObject({ actor: 'family:family.own' });
+    expect(detail.body.timeline.find((e: { kind: string }) => e.kind === 'acknowledged')).toMatchObject({ actor: 'operator:operator.own' });
   });
 });
 

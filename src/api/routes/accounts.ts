@@ -23,6 +23,7 @@ const createUser = z
     stationId: z.string().nullish(),
     providerId: z.string().nullish(),
     residentId: z.string().nullish(),
+    relation: z.string().trim().min(1).max(40).nullish().describe('a family account: who the person is to the resident, e.g. son'),
   })
   .strict();
 
@@ -50,7 +51,7 @@ export function accountRoutes(app: Api, ctx: ApiContext): void {
   app.get('/auth/me', { schema: { summary: 'The caller: account, role and scope', tags: ['auth'] } }, async (req) => {
     const p = req.principal!;
     const user = p.userId ? ctx.users.get(p.userId) : undefined;
-    return user ? userView(user) : { id: null, username: p.label, role: p.role, displayName: null, stationId: null, providerId: null, residentId: null, createdAt: null, disabled: false };
+    return user ? userView(user) : { id: null, username: p.label, role: p.role, displayName: null, stationId: null, providerId: null, residentId: null, relation: null, createdAt: null, disabled: false };
   });
 
   app.put('/auth/password', { schema: { body: z.object({ password }).strict(), summary: 'Change the caller\'s password (its other logins end)', tags: ['auth'] } }, async (req, reply) => {

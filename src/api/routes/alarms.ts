@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { invalid } from '../../core/errors.ts';
 import { principalOf } from '../auth.ts';
 import { access, Access, roles } from '../access.ts';
-import { alarmStates, outcomeSchema, severities } from '../../alarms/model.ts';
+import { alarmStates, callOutcomes, outcomeSchema, severities } from '../../alarms/model.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam } from '../schemas.ts';
 import { alarmView, iso, timelineView } from '../views.ts';
@@ -60,12 +60,16 @@ export function alarmRoutes(app: Api, ctx: ApiContext): void {
       ...alarmView(alarm),
       timeline: ctx.alarms.timeline(alarm.id).map(timelineView),
       nextEscalation: next ? { step: next.step, kind: next.kind, dueAt: iso(next.dueAt) } : null,
+      responsePlan: alarm.stationId ? ctx.stations.responsePlan(alarm.stationId, alarm.type)?.plan ?? null : null,
     };
   });
 
   app.post(
     '/alarms/:id/ack',
-    { onRequest: roles('admin', 'operator', 'family'), schema: { params: idParam, body: z.object({ note: note.optional() }).strict().default({}), summary: 'Acknowledge: stops the escalation ladder and tells who was notified', tags: ['alarms'] } },
+    {
+      onRequest: roles('admin', 'operator'),
+      schema: { params: idParam, body: z.object({ note: note.optional() }).strict().default({}), summary: 'Acknowledge (staff): stops the escalation ladder and tells who was notified. A contact answers with /respond instead.', tags: ['alarms'] },
+    },
     async (req) => {
       visibleAlarm(req);
       return alarmView(ctx.alarmService.acknowledge(req.params.id, actor(req), req.body.note));
@@ -107,6 +111,90 @@ export function alarmRoutes(app: Api, ctx: ApiContext): void {
         to = user.username;
       }
       return alarmView(ctx.alarmService.assign(alarm.id, actor(req), to));
+    },
+  );
+
+  app.get(
+    '/alarms/:id/handlers',
+    { onRequest: roles('admin', 'operator'), schema: { params: idParam, summary: 'Who this alarm can be handed to: active admins and operators who can see it', tags: ['alarms'] } },
+    async (req) => {
+      const alarm = visibleAlarm(req);
+      return ctx.users
+        .list()
+        .filter((u) => u.disabledAt === null && (u.role === 'admin' || u.role === 'operator') && new Access(principalOf(u), ctx).placed(alarm))
+        .map((u) => ({ username: u.username, displayName: u.displayName, role: u.role }));
+    },
+  );
+
+  app.post(
+    '/alarms/:id/respond',
+    {
+      onRequest: roles('admin', 'operator', 'family'),
+      schema: {
+        params: idParam,
+        body: z
+          .object({
+            going: z.boolean(),
+            etaMinutes: z.number().int().min(0).max(24 * 60).optional(),
+            contact: z.string().trim().min(1).max(100).optional().describe('staff recording a contact\'s answer they took by phone: the contact\'s name'),
+          })
+          .strict(),
+        summary: 'A contact\'s answer: going (with an ETA) or not able to. Never the station\'s acknowledgement: the ladder runs on until staff acknowledge.',
+        tags: ['alarms'],
+      },
+    },
+    async (req) => {
+      const alarm = visibleAlarm(req);
+      const p = req.principal!;
+      const body = req.body;
+      if (body.going === false && body.etaMinutes !== undefined) throw invalid('etaMinutes', 'an ETA goes with going: true');
+      let who: { name: string; relation: string | null };
+      if (p.role === 'family') {
+        if (body.contact !== undefined) throw invalid('contact', 'a family member answers for themselves');
+        const user = p.userId ? ctx.users.get(p.userId) : undefined;
+        who = { name: user?.displayName ?? p.label, relation: user?.relation ?? null };
+      } else {
+        if (body.contact === undefined) throw invalid('contact', 'name the contact whose answer you are recording');
+        const resident = alarm.residentId ? ctx.residents.get(alarm.residentId) : undefined;
+        const contact = resident?.contacts.find((c) => c.name === body.contact);
+        if (!contact) throw invalid('contact', `${body.contact} is not a contact of this alarm's resident`);
+        who = { name: contact.name, relation: contact.relation };
+      }
+      return alarmView(ctx.alarmService.respond(alarm.id, actor(req), { ...who, going: body.going, etaMinutes: body.etaMinutes ?? null }));
+    },
+  );
+
+  app.post(
+    '/alarms/:id/on-site',
+    {
+      onRequest: roles('admin', 'operator'),
+      schema: {
+        params: idParam,
+        body: z.object({ who: z.string().trim().min(1).max(100).describe('who reached the home: a contact\'s name, "doctor", a staff member …') }).strict(),
+        summary: 'A responder reached the home: the first one is the alarm\'s on-site time (a statistic)',
+        tags: ['alarms'],
+      },
+    },
+    async (req) => alarmView(ctx.alarmService.onSite(visibleAlarm(req).id, actor(req), req.body.who)),
+  );
+
+  app.post(
+    '/alarms/:id/calls',
+    {
+      onRequest: roles('admin', 'operator'),
+      schema: {
+        params: idParam,
+        body: z.object({ contact: z.string().trim().min(1).max(100), outcome: z.enum(callOutcomes), note: note.optional() }).strict(),
+        summary: 'Record a phone call to one of the resident\'s contacts and how it went',
+        tags: ['alarms'],
+      },
+    },
+    async (req) => {
+      const alarm = visibleAlarm(req);
+      const resident = alarm.residentId ? ctx.residents.get(alarm.residentId) : undefined;
+      const contact = resident?.contacts.find((c) => c.name === req.body.contact);
+      if (!contact) throw invalid('contact', `${req.body.contact} is not a contact of this alarm's resident`);
+      return alarmView(ctx.alarmService.logCall(alarm.id, actor(req), { contact: contact.name, phone: contact.phone, outcome: req.body.outcome, note: req.body.note }));
     },
   );
 

@@ -7,6 +7,7 @@ import { iso, residentView } from '../views.ts';
 import { IMPORT_COLUMNS, importResidents } from '../../onboarding/import.ts';
 import { timeZoneSchema } from '../../core/time-zone.ts';
 import { residentSettingsSchema } from '../../rules/resident-settings.ts';
+import { careRecordSchema } from '../../store/care-record.ts';
 
 const contact = z
   .object({
@@ -30,6 +31,7 @@ const createResident = z
     notes: z.string().max(2000).nullish(),
     contacts: z.array(contact).max(10).default([]),
     settings: residentSettingsSchema.optional(),
+    careRecord: careRecordSchema.optional(),
   })
   .strict();
 
@@ -80,8 +82,8 @@ export function residentRoutes(app: Api, ctx: ApiContext): void {
       onRequest: roles('admin', 'operator', 'provider'),
       schema: {
         params: idParam,
-        body: createResident.pick({ name: true, address: true, livesAlone: true, capabilityLevel: true, notes: true }).partial().extend({ contacts: z.array(contact).max(10).optional() }).strict(),
-        summary: 'Change a resident\'s details; contacts, when given, replace the old ones (priority order = escalation order)',
+        body: createResident.pick({ name: true, address: true, livesAlone: true, capabilityLevel: true, notes: true, careRecord: true }).partial().extend({ contacts: z.array(contact).max(10).optional() }).strict(),
+        summary: 'Change a resident\'s details; contacts, when given, replace the old ones (priority order = escalation order); a care record, when given, replaces the old one',
         tags: ['residents'],
       },
     },

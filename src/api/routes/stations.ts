@@ -25,6 +25,24 @@ export function stationRoutes(app: Api, ctx: ApiContext): void {
       .map(stationView),
   );
 
+  app.put(
+    '/stations/:id/response-plans',
+    {
+      onRequest: roles('admin'),
+      schema: {
+        params: idParam,
+        body: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'an alarm type, e.g. fall'), z.string().trim().min(1).max(2000)),
+        summary: 'What the station does for each alarm type ({"fall": "…"}); replaces its plans; stations below inherit what they do not say',
+        tags: ['stations'],
+      },
+    },
+    async (req) => {
+      const station = Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
+      ctx.stations.setResponsePlans(station.id, req.body);
+      return stationView(ctx.stations.get(station.id)!);
+    },
+  );
+
   app.get('/stations/:id', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'One station', tags: ['stations'] } }, async (req) =>
     stationView(Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id)),
   );

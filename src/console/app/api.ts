@@ -30,6 +30,14 @@ export interface Alarm {
   resolvedBy: string | null;
   outcome: string | null;
   assignedTo: string | null;
+  /** What raised it: the event, or the values of a vitals alarm. */
+  detail: Record<string, unknown> | null;
+  /** Each contact's latest answer: going (with an ETA) or not. */
+  responses: Array<{ name: string; relation: string | null; going: boolean; etaMinutes: number | null; at: string; recordedBy: string }>;
+  onSiteAt: string | null;
+  onSiteBy: string | null;
+  /** Seconds after raising at which each ladder step fires. */
+  ladder: number[];
 }
 export interface TimelineEntry {
   at: string;
@@ -40,6 +48,8 @@ export interface TimelineEntry {
 export interface AlarmDetail extends Alarm {
   timeline: TimelineEntry[];
   nextEscalation: { step: number; kind: string; dueAt: string } | null;
+  /** The station's plan for this type of alarm, if it has one. */
+  responsePlan: string | null;
 }
 export interface Contact {
   name: string;
@@ -57,6 +67,16 @@ export interface Resident {
   capabilityLevel: number;
   notes: string | null;
   contacts: Contact[];
+  careRecord: CareRecord;
+}
+export interface CareRecord {
+  conditions?: string[];
+  medications?: string[];
+  allergies?: string[];
+  mobility?: string;
+  gp?: string;
+  access?: { keySafe?: string; keyholder?: string; doorCode?: string; notes?: string };
+  language?: string;
 }
 export interface Device {
   id: string;

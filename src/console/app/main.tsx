@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { useToken, type Alarm } from './api.ts';
-import { notifyHidden, setAlarmSound } from './alert.ts';
+import { api, useToken, type Alarm, type Resident } from './api.ts';
+import { audioState, lostConnectionTone, notifyHidden, onAudioState, setAlarmSound, unlockAudioOnAnyGesture } from './alert.ts';
 import { term } from './i18n.ts';
 import { openLive } from './live.ts';
 import { elapsed, store, t, useConsole, type ConsoleState } from './state.ts';
@@ -10,6 +10,7 @@ import { Queue } from './views/queue.tsx';
 import { AlarmDetailView } from './views/alarm-detail.tsx';
 import { Fleet } from './views/fleet.tsx';
 import { Family } from './views/family.tsx';
+import { EmergencyCard } from './views/care.tsx';
 import { Bell } from './views/icon.tsx';
 import './app.css';
 
@@ -57,6 +58,36 @@ function StorageBanner() {
   );
 }
 
+/** A resident's printable emergency card. */
+function CardPage({ residentId }: { residentId: string }) {
+  const [resident, setResident] = useState<Resident | null>(null);
+  useEffect(() => void api<Resident>('GET', `/residents/${residentId}`).then(setResident).catch(() => {}), [residentId]);
+  return resident ? <EmergencyCard resident={resident} /> : <p class="card empty">…</p>;
+}
+
+/** Staff who answer alarms (the call tone and its warnings are theirs). */
+const handlesAlarms = (session: ConsoleState['session']): boolean => session?.user.role === 'admin' || session?.user.role === 'operator';
+
+/** The live connection lost is loud: a full-width banner (and a tone); back, it says what came up meanwhile. */
+function LiveBanner() {
+  const s = useConsole();
+  if (s.lostSince !== null) {
+    return (
+      <div class="banner lost" role="alert" data-testid="lost-banner">
+        {t('banner.lost', { since: elapsed(new Date(s.lostSince).toISOString(), s.now) })}
+      </div>
+    );
+  }
+  if (s.reconnected) {
+    return (
+      <div class="banner back" role="status" data-testid="back-banner">
+        {t('banner.back', { n: s.reconnected.missed })}
+      </div>
+    );
+  }
+  return null;
+}
+
 function App() {
   const s = useConsole();
   const route = useRoute();
@@ -69,8 +100,23 @@ function App() {
     if (!session) return;
     void store.loadAlarms().catch((err: Error) => store.set({ error: err.message }));
     void store.loadProfiles().catch(() => {});
+    if (session.user.role !== 'family') void store.loadStations().catch(() => {});
+    let before = new Set<string>();
     const close = openLive(session.token, {
-      state: (live) => store.set({ live }),
+      state: (live) => {
+        const was = store.state.live;
+        if (live === 'reconnecting' && was === 'connected') {
+          before = new Set(store.state.alarms.keys());
+          store.set({ live, lostSince: Date.now(), reconnected: null });
+        } else if (live === 'connected' && store.state.lostSince !== null) {
+          // Back: the lists are reloaded (reset), then what came up meanwhile is counted and said.
+          store.set({ live, lostSince: null });
+          void store.loadAlarms().then(() => {
+            const missed = [...store.state.alarms.keys()].filter((id) => !before.has(id)).length;
+            store.set({ reconnected: { missed, at: Date.now() } });
+          });
+        } else store.set({ live });
+      },
       ended: () => logout(), // logged out elsewhere, disabled, password changed or expired: back to the login page
       reset: () => void store.loadAlarms().catch(() => {}),
       event: (e) => {
@@ -93,7 +139,13 @@ function App() {
         if (st && !st.ok) store.set({ storage: { writable: false, lowSpace: false, freeBytes: null, reason: st.detail ?? null } });
       })
       .catch(() => {});
-    const tick = setInterval(() => store.set({ now: Date.now() }), 1_000);
+    const tick = setInterval(() => {
+      const now = Date.now();
+      const { lostSince, reconnected, muted } = store.state;
+      // Lost: a low tone every 10 s where sound is on (staff who answer alarms).
+      if (lostSince !== null && !muted && handlesAlarms(store.state.session) && Math.floor((now - lostSince) / 1000) % 10 === 0) lostConnectionTone();
+      store.set({ now, ...(reconnected && now - reconnected.at > 15_000 ? { reconnected: null } : {}) });
+    }, 1_000);
     return () => {
       close();
       clearInterval(tick);
@@ -102,7 +154,7 @@ function App() {
 
   // A critical alarm nobody has acknowledged sounds until someone does (or the user mutes this session).
   // (Station staff only: they are the ones who answer; a family member's phone shows the alarm on their page.)
-  const handles = session?.user.role === 'admin' || session?.user.role === 'operator';
+  const handles = handlesAlarms(session);
   const ringing = handles && [...s.alarms.values()].some((a) => a.severity === 'critical' && a.state === 'open');
   useEffect(() => setAlarmSound(ringing && !s.muted), [ringing, s.muted]);
 
@@ -144,6 +196,12 @@ function App() {
           {t('logout')}
         </button>
       </header>
+      <LiveBanner />
+      {handles && !s.muted && s.audio === 'locked' && (
+        <div class="banner sound-locked" role="alert" data-testid="sound-locked">
+          <Bell /> {t('banner.soundLocked')}
+        </div>
+      )}
       {!family && <StorageBanner />}
       {!family && ringing && <CriticalBanner />}
       {s.error && (
@@ -151,9 +209,24 @@ function App() {
           {t('error.generic', { message: s.error })}
         </div>
       )}
-      <main>{family ? page === 'alarm' && route[1] ? <AlarmDetailView id={route[1]} /> : <Family /> : page === 'alarm' && route[1] ? <AlarmDetailView id={route[1]} /> : page === 'fleet' ? <Fleet /> : <Queue />}</main>
+      <main>
+        {family ? (
+          page === 'alarm' && route[1] ? <AlarmDetailView id={route[1]} /> : <Family />
+        ) : page === 'alarm' && route[1] ? (
+          <AlarmDetailView id={route[1]} />
+        ) : page === 'card' && route[1] ? (
+          <CardPage residentId={route[1]} />
+        ) : page === 'fleet' ? (
+          <Fleet />
+        ) : (
+          <Queue />
+        )}
+      </main>
     </div>
   );
 }
 
+unlockAudioOnAnyGesture();
+store.set({ audio: audioState() });
+onAudioState((audio) => store.set({ audio }));
 render(<App />, document.getElementById('app')!);

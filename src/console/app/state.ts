@@ -12,8 +12,16 @@ export interface ConsoleState {
   /** Open and acknowledged alarms in the user's scope, by id. */
   alarms: Map<string, Alarm>;
   residents: Map<string, Resident>;
+  /** Stations in the user's scope, by id (staff): the queue's station column. */
+  stations: Map<string, { id: string; name: string; level: string }>;
   /** Device models by profile id, for showing a model's name instead of its id. */
   profiles: Map<string, { id: string; vendor: string; model: string; kind: string }>;
+  /** Whether the page may make sound (a user gesture unlocks it). */
+  audio: 'running' | 'locked' | 'unavailable';
+  /** Since when (Date.now()) the live connection is lost, after it had been up; null while connected. */
+  lostSince: number | null;
+  /** After a reconnect: how many alarms came up while the connection was down, and when it came back. */
+  reconnected: { missed: number; at: number } | null;
   /** The gateway's data directory, when it cannot take writes or is low on space (from the live stream and /readyz). */
   storage: { writable: boolean; lowSpace: boolean; freeBytes: number | null; reason: string | null } | null;
   /** Bumped every second, so elapsed times count up. */
@@ -40,8 +48,12 @@ export class Store {
     live: 'connecting',
     alarms: new Map(),
     residents: new Map(),
+    stations: new Map(),
     profiles: new Map(),
     now: Date.now(),
+    audio: 'locked',
+    lostSince: null,
+    reconnected: null,
     storage: null,
     error: null,
   };
@@ -74,6 +86,11 @@ export class Store {
     this.set({ alarms: new Map([...open, ...acknowledged].map((a) => [a.id, a])) });
     const missing = new Set([...open, ...acknowledged].map((a) => a.residentId).filter((id): id is string => id !== null && !this.state.residents.has(id)));
     if (missing.size > 0) await this.loadResidents();
+  }
+
+  async loadStations(): Promise<void> {
+    const list = await api<Array<{ id: string; name: string; level: string }>>('GET', '/stations');
+    this.set({ stations: new Map(list.map((st) => [st.id, st])) });
   }
 
   async loadProfiles(): Promise<void> {

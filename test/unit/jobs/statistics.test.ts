@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { previousMonth } from '../../../src/jobs/jobs.ts';
-import { percentile, responseFigures } from '../../../src/jobs/statistics.ts';
+import { onSiteFigures, percentile, responseFigures } from '../../../src/jobs/statistics.ts';
 
 const row = (answeredAfterSeconds: number | null, opts: { resolvedBy?: string; severity?: string } = {}) => ({
   type: 'sos',
@@ -37,6 +37,22 @@ describe('response statistics', () => {
       { withinSeconds: 60, share: 0.5714, targetShare: 0.975, meetsTarget: false },
       { withinSeconds: 180, share: 0.7143, targetShare: 0.99, meetsTarget: false },
     ]);
+  });
+
+  it('counts only the station\'s answers: a family member\'s acknowledgement (older versions allowed it) is not one', () => {
+    const figures = responseFigures([
+      { ...row(30), acknowledged_by: 'operator:zhang' },
+      { ...row(283), acknowledged_by: 'family:li.ming' },
+      { ...row(283), acknowledged_by: 'family:li.ming', resolved_at: 1_000_000 + 400_000, resolved_by: 'operator:zhang' },
+    ]);
+    expect(figures).toMatchObject({ answerable: 3, answered: 2, unanswered: 1 });
+    expect(figures.secondsToAnswer).toMatchObject({ p50: 30, p90: 400 });
+  });
+
+  it('measures time to the first responder on site against 18 minutes', () => {
+    const at = (minutes: number | null) => ({ ...row(20), on_site_at: minutes === null ? null : 1_000_000 + minutes * 60_000 });
+    expect(onSiteFigures([at(12), at(17.5), at(25), at(null)])).toEqual({ count: 3, minutesToOnSite: { p50: 17.5, p90: 25 }, withinTarget: { minutes: 18, share: 0.6667 } });
+    expect(onSiteFigures([at(null)])).toEqual({ count: 0, minutesToOnSite: { p50: null, p90: null }, withinTarget: { minutes: 18, share: null } });
   });
 
   it('has no figures, rather than perfect ones, when there was nothing to answer', () => {

@@ -1,10 +1,10 @@
 import { acknowledge, take } from '../actions.ts';
-import type { Alarm } from '../api.ts';
+import type { Alarm, Contact } from '../api.ts';
 import { t } from '../state.ts';
 import type { DialogKind } from './dialogs.tsx';
 
-/** A staff member's buttons for one alarm (queue row and detail view): acknowledge, take, note, resolve. */
-export function AlarmActions({ alarm, openDialog, after }: { alarm: Alarm; openDialog: (d: DialogKind) => void; after?: () => void }) {
+/** A staff member's buttons for one alarm (queue row and detail view): acknowledge, take, note, on site (detail), resolve. */
+export function AlarmActions({ alarm, openDialog, after, detail = false, contacts }: { alarm: Alarm; openDialog: (d: DialogKind) => void; after?: () => void; detail?: boolean; contacts?: Contact[] }) {
   if (alarm.state === 'resolved') return null;
   const then = (p: Promise<unknown>) => void p.then(() => after?.()).catch(() => {});
   return (
@@ -22,6 +22,16 @@ export function AlarmActions({ alarm, openDialog, after }: { alarm: Alarm; openD
       <button class="ghost" onClick={() => openDialog({ kind: 'note', alarmId: alarm.id })} data-action="note">
         {t('action.note')}
       </button>
+      {detail && (
+        <>
+          <button class="ghost" onClick={() => openDialog({ kind: 'handover', alarmId: alarm.id })} data-action="handover">
+            {t('action.handOver')}
+          </button>
+          <button class="ghost" onClick={() => openDialog({ kind: 'onsite', alarmId: alarm.id, ...(contacts ? { contacts } : {}) })} data-action="onsite">
+            {t('action.onSite')}
+          </button>
+        </>
+      )}
       <button class="ghost" onClick={() => openDialog({ kind: 'resolve', alarmId: alarm.id })} data-action="resolve">
         {t('action.resolve')}
       </button>

@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import { acknowledge } from '../actions.ts';
 import { api, type Alarm, type AlarmDetail, type Device, type Resident } from '../api.ts';
 import { term } from '../i18n.ts';
+import { Answer } from './answer.tsx';
 import { elapsed, t, useConsole, when } from '../state.ts';
-import { DeviceList, deviceOk } from './devices.tsx';
-import { detailText } from './alarm-detail.tsx';
+import { DeviceSummary, deviceOk } from './devices.tsx';
+import { familyKinds } from './alarm-detail.tsx';
+import { Timeline } from './timeline.tsx';
 
 /** A family member's page, made for a phone at 3 a.m.: is mum all right, and what is being done. */
 export function Family() {
@@ -30,13 +31,17 @@ export function Family() {
 
   const allOk = devices.length > 0 && devices.filter((d) => !d.decommissioned).every(deviceOk);
 
+  const devicesCard = (
+    <div class={`card status ${allOk ? 'ok' : 'problem'}`} data-testid="family-devices">
+      <h2>{t(allOk ? 'family.devicesOk' : 'family.devicesProblem')}</h2>
+      <DeviceSummary devices={devices} />
+    </div>
+  );
+  // With an alarm open, it comes first (and the answer buttons with it); the devices wait below.
   return (
     <section class="family" data-testid="family">
       <h1>{t('family.title', { name: resident?.name ?? '…' })}</h1>
-      <div class={`card status ${allOk ? 'ok' : 'problem'}`} data-testid="family-devices">
-        <h2>{t(allOk ? 'family.devicesOk' : 'family.devicesProblem')}</h2>
-        <DeviceList devices={devices} compact />
-      </div>
+      {open.length === 0 && devicesCard}
       <div class="card">
         <h2>{t('family.open')}</h2>
         {open.length === 0 ? (
@@ -51,24 +56,14 @@ export function Family() {
                 <span class={`state state-${a.state}`}>{term(s.lang, 'state', a.state)}</span>
                 <span class="elapsed">{elapsed(a.raisedAt, s.now)}</span>
               </header>
+              {a.state !== 'resolved' && <Answer alarm={a} />}
               <h3>{t('family.whatIsDone')}</h3>
-              <ol class="timeline">
-                {(details.get(a.id)?.timeline ?? []).map((e) => (
-                  <li data-kind={e.kind}>
-                    <time>{when(e.at, s.lang)}</time> <strong>{term(s.lang, 'timeline', e.kind)}</strong>{' '}
-                    <span class="actor">{[/^(system|rule:)/.test(e.actor) ? '' : e.actor, detailText(e.detail, s.lang)].filter(Boolean).join(' · ')}</span>
-                  </li>
-                ))}
-              </ol>
-              {a.state === 'open' && (
-                <button class="primary big" onClick={() => void acknowledge(a.id).catch(() => {})} data-action="ack">
-                  {t('action.going')}
-                </button>
-              )}
+              <Timeline alarm={a} entries={(details.get(a.id)?.timeline ?? []).filter((e) => familyKinds.has(e.kind))} lang={s.lang} testId="family-timeline" />
             </article>
           ))
         )}
       </div>
+      {open.length > 0 && devicesCard}
       <div class="card">
         <h2>{t('family.history')}</h2>
         {history.length === 0 ? (

@@ -2,24 +2,52 @@ import { useEffect, useState } from 'preact/hooks';
 import { acknowledge, take } from '../actions.ts';
 import { AlarmActions } from './alarm-actions.tsx';
 import type { Alarm } from '../api.ts';
-import { term } from '../i18n.ts';
+import { term, translate, type Lang } from '../i18n.ts';
 import { elapsed, queueOrder, store, t, useConsole } from '../state.ts';
 import { Dialog, type DialogKind } from './dialogs.tsx';
+import { raisedBy } from './timeline.tsx';
 
-/** Waiting longer than these without an acknowledgement, a row turns amber, then red (telecare targets: 60 s, 180 s). */
-export const AMBER_AFTER_S = 60;
-export const RED_AFTER_S = 180;
-
+/**
+ * How urgent an unacknowledged alarm has become, by its own ladder: neutral
+ * until the first escalation is due (a critical alarm: 60 s, 45 s for someone
+ * living alone; a major one: 10 minutes), amber from then, red once its last
+ * step is due (180 s for a critical alarm). A one-step ladder never turns.
+ */
 export function urgency(alarm: Alarm, now: number): 'fresh' | 'late' | 'overdue' | 'handled' {
   if (alarm.state !== 'open') return 'handled';
+  const steps = alarm.ladder ?? [0];
+  if (steps.length < 2) return 'fresh';
   const waited = (now - Date.parse(alarm.raisedAt)) / 1000;
-  return waited >= RED_AFTER_S ? 'overdue' : waited >= AMBER_AFTER_S ? 'late' : 'fresh';
+  return waited >= steps[steps.length - 1]! ? 'overdue' : waited >= steps[1]! ? 'late' : 'fresh';
+}
+
+/** The same resident's other alarms raised within an hour of this one: one episode (a heart-rate alarm and its early-warning score). */
+export function relatedAlarms(a: Alarm, all: Iterable<Alarm>): Alarm[] {
+  if (!a.residentId) return [];
+  const at = Date.parse(a.raisedAt);
+  return [...all].filter((b) => b.id !== a.id && b.residentId === a.residentId && Math.abs(Date.parse(b.raisedAt) - at) <= 3_600_000);
+}
+
+/** "儿子 李明 赶往中，预计 20 分钟" / "son 李明: cannot go". */
+export function responseText(r: Alarm['responses'][number], lang: Lang): string {
+  const who = [r.relation ? term(lang, 'relation', r.relation) : '', r.name].filter(Boolean).join(' ');
+  return r.going ? (r.etaMinutes !== null ? translate(lang, 'response.goingEta', { who, minutes: r.etaMinutes }) : translate(lang, 'response.going', { who })) : translate(lang, 'response.cannot', { who });
 }
 
 /** The live alarm queue: critical first, then by age; keyboard-driven for a station PC. */
 export function Queue() {
   const s = useConsole();
-  const alarms = [...s.alarms.values()].sort(queueOrder);
+  const [search, setSearch] = useState('');
+  // Staff who see several community stations get a station column and a search box.
+  const communities = [...s.stations.values()].filter((st) => st.level === 'community');
+  const several = communities.length > 1;
+  const matches = (a: Alarm): boolean => {
+    const q = search.trim().toLowerCase();
+    if (!q) return true;
+    const resident = a.residentId ? s.residents.get(a.residentId) : undefined;
+    return [resident?.name, resident?.address, s.stations.get(a.stationId ?? '')?.name, term(s.lang, 'alarm', a.type), a.deviceId].some((v) => v?.toLowerCase().includes(q));
+  };
+  const alarms = [...s.alarms.values()].filter(matches).sort(queueOrder);
   const [selected, setSelected] = useState(0);
   const [dialog, setDialog] = useState<DialogKind>(null);
   const current = alarms[Math.min(selected, alarms.length - 1)];
@@ -51,6 +79,9 @@ export function Queue() {
       <div class="section-head">
         <h1>{t('queue.title')}</h1>
         {canAct && <span class="muted shortcuts">{t('queue.shortcuts')}</span>}
+        {several && (
+          <input class="search" type="search" placeholder={t('queue.search')} value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} data-testid="queue-search" />
+        )}
       </div>
       {alarms.length === 0 ? (
         <p class="empty card" data-testid="queue-empty">
@@ -61,6 +92,7 @@ export function Queue() {
           <thead>
             <tr>
               <th>{t('queue.severity')}</th>
+              {several && <th>{t('queue.station')}</th>}
               <th>{t('queue.resident')}</th>
               <th>{t('queue.type')}</th>
               <th>{t('queue.elapsed')}</th>
@@ -85,16 +117,32 @@ export function Queue() {
                   <td>
                     <span class={`badge sev-${a.severity}`}>{term(s.lang, 'severity', a.severity)}</span>
                   </td>
+                  {several && <td class="station">{s.stations.get(a.stationId ?? '')?.name ?? '—'}</td>}
                   <td class="resident">
                     <a href={`#/alarm/${a.id}`}>{resident?.name ?? a.residentId ?? a.deviceId}</a>
                     {resident?.livesAlone && <span class="tag">{t('detail.livesAlone')}</span>}
+                    {a.responses.map((r) => (
+                      <div class={`response ${r.going ? 'going' : 'cannot'}`} data-testid="response">
+                        {responseText(r, s.lang)}
+                      </div>
+                    ))}
                   </td>
                   <td>
                     {term(s.lang, 'alarm', a.type)}
                     {a.count > 1 && <span class="muted"> ×{a.count}</span>}
+                    {raisedBy(a.detail, s.lang) && <div class="values">{raisedBy(a.detail, s.lang)}</div>}
+                    {(() => {
+                      const related = relatedAlarms(a, alarms);
+                      return related.length > 0 && (
+                        <div class="related" data-testid="related" title={related.map((r) => term(s.lang, 'alarm', r.type)).join('、')}>
+                          {t('queue.related', { n: related.length, types: related.map((r) => term(s.lang, 'alarm', r.type)).join('、') })}
+                        </div>
+                      );
+                    })()}
                   </td>
-                  <td class="elapsed" data-testid="elapsed">
+                  <td class="elapsed" data-testid="elapsed" data-stale={s.lostSince !== null ? 'true' : undefined} title={s.lostSince !== null ? t('queue.stale') : undefined}>
                     {elapsed(a.raisedAt, s.now)}
+                    {s.lostSince !== null && '?'}
                   </td>
                   <td class="wide">{term(s.lang, 'level', a.escalationLevel)}</td>
                   <td>
