@@ -99,8 +99,8 @@ describe('web console in Chromium', () => {
     const timeline = page.locator('[data-testid=timeline]');
     const text = await timeline.innerText();
     expect(text).toMatch(/告警产生/);
-    expect(text).toMatch(/已确认\s+值班员 operator\.own/);
-    expect(text).toMatch(/处理完成：上门处置\s+值班员 operator\.own\s+“社工上门，老人无恙”/);
+    expect(text).toMatch(/已确认\s+值班员 张护士/);
+    expect(text).toMatch(/处理完成：上门处置\s+值班员 张护士\s+“社工上门，老人无恙”/);
     expect(text).not.toMatch(/stn_|alm_|rule:|operator:|webhook|console/);
     const told = timeline.locator('li[data-kind=notify]').first();
     expect(await told.locator('summary').innerText()).toMatch(/^已通知 .*社区/);
@@ -468,6 +468,17 @@ describe('web console in Chromium', () => {
     await expect.poll(() => row(station, own.id).locator('[data-testid=response]').innerText()).toBe('儿子 王秀英的家属 赶往中，预计 20 分钟');
     expect(await row(station, own.id).locator('.state').innerText()).toBe('待处理');
     await screenshot(station, 'queue-family-going');
+    // The nurse acknowledges: the son reads who has it, in a sentence.
+    await row(station, own.id).locator('[data-action=ack]').click();
+    await expect.poll(() => page.locator(`article[data-alarm="${own.id}"] [data-testid=family-timeline]`).innerText()).toContain('值班员 张护士 已确认，正在处理');
+    const said = await page.locator(`article[data-alarm="${own.id}"] [data-testid=family-timeline]`).innerText();
+    expect(said).toContain('告警已发出，社区站正在处理');
+    expect(said).not.toMatch(/operator|rule:|webhook|通知失败/);
+    await screenshot(page, 'family-phone-acknowledged');
+    await page.click('[data-testid=lang]');
+    await expect.poll(() => page.locator(`article[data-alarm="${own.id}"] [data-testid=family-timeline]`).innerText()).toContain('operator 张护士 has it and is dealing with it');
+    await screenshot(page, 'family-phone-acknowledged-en');
+    await page.click('[data-testid=lang]');
     for (const a of [own, other]) await gw.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'visited' });
     expect(pageErrors(page)).toEqual([]);
   });
@@ -526,5 +537,34 @@ describe('web console in Chromium', () => {
     await expect.poll(() => page.locator('nav').innerText()).toContain('告警队列');
     await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'false_alarm' });
     await context.close();
+  });
+
+  it('every page in both languages: screenshots to look at, and no untranslated word of the console left', async () => {
+    const alarm = await sos('own');
+    await gw.api('POST', `/api/v1/alarms/${alarm.id}/respond`, { going: true, etaMinutes: 30, contact: '王秀英的家属' });
+    for (const [lang, words] of [['zh', /\b(Alarm|Resident|Timeline|Devices|Critical)\b/], ['en', /告警|紧急|确认|处理|设备|声音|退出|老人|急救/]] as const) {
+      const { page } = await newPage(browser);
+      await page.addInitScript((l) => localStorage.setItem('carebell.lang', JSON.stringify(l)), lang);
+      await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+      await row(page, alarm.id).waitFor();
+      const pages: Array<[string, string, string]> = [
+        ['queue', '#/', `tr[data-alarm="${alarm.id}"]`],
+        ['detail', `#/alarm/${alarm.id}`, '[data-testid=care-card]'],
+        ['fleet', '#/fleet', '[data-testid=fleet]'],
+        ['card', `#/card/${t.residents.own}`, '[data-testid=emergency-card]'],
+      ];
+      for (const [name, hash, ready] of pages) {
+        await page.goto(`${gw.urls.httpUrl}/${hash}`);
+        await page.waitForSelector(ready);
+        const text = (await page.locator('main').innerText()).replace(/王秀英\S*|陈桂芳\S*|测试路 1 号|江汉\S*|\S*社区\S*|\S*街道\S*|\S*区\S*中心/g, ''); // data, not the console's words
+        expect(text, `${name} (${lang})`).not.toMatch(words);
+        await screenshot(page, `page-${name}-${lang}`);
+      }
+      const { page: family } = await newPage(browser, 'phone');
+      await family.addInitScript((l) => localStorage.setItem('carebell.lang', JSON.stringify(l)), lang);
+      await logIn(family, gw.urls.httpUrl, 'family.own', PASSWORD);
+      await family.waitForSelector(`article[data-alarm="${alarm.id}"]`);
+      await screenshot(family, `page-family-${lang}`);
+    }
   });
 });

@@ -62,7 +62,7 @@ export async function seedTenants(gw: TestGateway): Promise<Tenants> {
   };
   const users = {
     admin: await account('admin', {}),
-    operator: await account('operator', { stationId: streetA }),
+    operator: await account('operator', { stationId: streetA, displayName: '张护士' }),
     provider: await account('provider', { providerId: providerOwn }),
     // The own resident's son, who is also her contact.
     family: await account('family', { residentId: residentOwn, displayName: '王秀英的家属', relation: 'son' }),

@@ -56,9 +56,19 @@ export function alarmRoutes(app: Api, ctx: ApiContext): void {
   app.get('/alarms/:id', { schema: { params: idParam, summary: 'One alarm with its timeline and next escalation', tags: ['alarms'] } }, async (req) => {
     const alarm = visibleAlarm(req);
     const next = ctx.steps.pendingFor(alarm.id)[0];
+    const timeline = ctx.alarms.timeline(alarm.id);
+    // The people named on it, by username: their display names ("张护士") for the reader.
+    const usernames = new Set([...timeline.map((e) => e.actor), alarm.acknowledgedBy, alarm.resolvedBy].filter((a): a is string => !!a && a.includes(':')).map((a) => a.slice(a.indexOf(':') + 1)));
+    if (alarm.assignedTo) usernames.add(alarm.assignedTo);
+    const people: Record<string, string> = {};
+    for (const name of usernames) {
+      const user = ctx.users.byUsername(name);
+      if (user?.displayName) people[name] = user.displayName;
+    }
     return {
       ...alarmView(alarm),
-      timeline: ctx.alarms.timeline(alarm.id).map(timelineView),
+      people,
+      timeline: timeline.map(timelineView),
       nextEscalation: next ? { step: next.step, kind: next.kind, dueAt: iso(next.dueAt) } : null,
       responsePlan: alarm.stationId ? ctx.stations.responsePlan(alarm.stationId, alarm.type)?.plan ?? null : null,
     };

@@ -50,6 +50,8 @@ export interface AlarmDetail extends Alarm {
   nextEscalation: { step: number; kind: string; dueAt: string } | null;
   /** The station's plan for this type of alarm, if it has one. */
   responsePlan: string | null;
+  /** Display names of the people on the timeline, by username. */
+  people?: Record<string, string>;
 }
 export interface Contact {
   name: string;

@@ -165,7 +165,7 @@ export function AlarmDetailView({ id }: { id: string }) {
       <div class="detail-grid">
         <div class="card">
           <h2>{t('detail.timeline')}</h2>
-          <Timeline alarm={alarm} entries={family ? alarm.timeline.filter((e) => familyKinds.has(e.kind)) : alarm.timeline} lang={s.lang} />
+          <Timeline entries={family ? alarm.timeline.filter((e) => familyKinds.has(e.kind)) : alarm.timeline} lang={s.lang} people={alarm.people} family={family} />
         </div>
         {resident && (
           <div class="card resident-card" data-testid="resident-card">

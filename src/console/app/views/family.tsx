@@ -58,7 +58,7 @@ export function Family() {
               </header>
               {a.state !== 'resolved' && <Answer alarm={a} />}
               <h3>{t('family.whatIsDone')}</h3>
-              <Timeline alarm={a} entries={(details.get(a.id)?.timeline ?? []).filter((e) => familyKinds.has(e.kind))} lang={s.lang} testId="family-timeline" />
+              <Timeline entries={(details.get(a.id)?.timeline ?? []).filter((e) => familyKinds.has(e.kind))} lang={s.lang} people={details.get(a.id)?.people} family testId="family-timeline" />
             </article>
           ))
         )}

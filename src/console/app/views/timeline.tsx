@@ -1,4 +1,4 @@
-import type { Alarm, TimelineEntry } from '../api.ts';
+import type { TimelineEntry } from '../api.ts';
 import { term, translate, type Lang } from '../i18n.ts';
 import { when } from '../state.ts';
 
@@ -33,13 +33,43 @@ const comma = (lang: Lang) => (lang === 'zh' ? '，' : ', ');
 const listSep = (lang: Lang) => (lang === 'zh' ? '、' : ', ');
 const alertEvents = new Set(['alarm.raised', 'alarm.escalated', 'alarm.reminder']);
 
-/** "值班员 nurse.zhang", "系统", "老人本人". */
-export function actorName(actor: string, lang: Lang): string {
+/** "值班员 张护士" (a display name when there is one), "老人本人"; empty for the system. */
+export function actorName(actor: string, lang: Lang, people: Record<string, string> = {}): string {
   if (actor === 'system' || actor.startsWith('rule:')) return '';
   if (actor === 'resident') return tr(lang, 'actor.resident');
   const [role, name] = actor.includes(':') ? [actor.slice(0, actor.indexOf(':')), actor.slice(actor.indexOf(':') + 1)] : ['', actor];
   const roleLabel = role ? tr(lang, `role.${role}` as Parameters<typeof tr>[1]) : '';
-  return [roleLabel === `role.${role}` ? role : roleLabel, name].filter(Boolean).join(' ');
+  return [roleLabel === `role.${role}` ? role : roleLabel, people[name] ?? name].filter(Boolean).join(' ');
+}
+
+/**
+ * For a family member: what is being done, in sentences, the people first
+ * ("值班员 张护士 已确认，正在处理"). Returns null for what they need not read.
+ */
+function familySentence(item: TimelineItem, lang: Lang): string | null {
+  const who = item.who;
+  switch (item.kind) {
+    case 'raised':
+      return tr(lang, 'family.said.raised');
+    case 'escalated':
+      return tr(lang, 'family.said.escalated');
+    case 'acknowledged':
+      return tr(lang, 'family.said.acknowledged', { who });
+    case 'assigned':
+      return item.what;
+    case 'responded':
+      return item.what;
+    case 'on_site':
+      return item.what;
+    case 'resolved':
+      return `${tr(lang, 'family.said.resolved')}${item.what.includes(colon(lang)) ? item.what.slice(item.what.indexOf(colon(lang))) : ''}`;
+    case 'cancelled_by_resident':
+      return tr(lang, 'family.said.cancelled');
+    case 'auto_cleared':
+      return tr(lang, 'family.said.cleared');
+    default:
+      return null;
+  }
 }
 
 export function recipientName(r: Recipient | null | undefined, lang: Lang): string {
@@ -72,7 +102,7 @@ export function raisedBy(d: Record<string, unknown> | null, lang: Lang): string 
 const unitLabel = (unit: string, lang: Lang): string => (unit === 'bpm' ? tr(lang, 'unit.bpm') : unit);
 
 /** Turns the raw timeline into readable items, oldest first. */
-export function readableTimeline(entries: TimelineEntry[], alarm: Alarm, lang: Lang): TimelineItem[] {
+export function readableTimeline(entries: TimelineEntry[], lang: Lang, people: Record<string, string> = {}): TimelineItem[] {
   const items: TimelineItem[] = [];
   // Notifications of one step (and one event) become one line, placed where the first of them was.
   const groups = new Map<string, { item: TimelineItem; recipients: Map<string, { name: string; state: 'ok' | 'failed' | 'retrying' }> }>();
@@ -102,7 +132,7 @@ export function readableTimeline(entries: TimelineEntry[], alarm: Alarm, lang: L
       group.item.problem = [...group.recipients.values()].some((r) => r.state !== 'ok');
       continue;
     }
-    const who = actorName(e.actor, lang);
+    const who = actorName(e.actor, lang, people);
     const item: TimelineItem = { at: e.at, kind: e.kind, what: term(lang, 'timeline', e.kind), who };
     if (typeof d.note === 'string') item.note = d.note;
     switch (e.kind) {
@@ -146,10 +176,30 @@ export function readableTimeline(entries: TimelineEntry[], alarm: Alarm, lang: L
 const channelLabel = (channel: string, lang: Lang): string => (channel === 'console' ? tr(lang, 'channel.console') : channel === 'webhook' ? tr(lang, 'channel.webhook') : channel === 'mqtt' ? tr(lang, 'channel.mqtt') : channel);
 
 /** The timeline list, readable; grouped lines open to their single deliveries. */
-export function Timeline({ alarm, entries, lang, testId = 'timeline' }: { alarm: Alarm; entries: TimelineEntry[]; lang: Lang; testId?: string }) {
+export function Timeline({ entries, lang, people, family = false, testId = 'timeline' }: { entries: TimelineEntry[]; lang: Lang; people?: Record<string, string> | undefined; family?: boolean; testId?: string }) {
+  const items = readableTimeline(entries, lang, people);
+  if (family) {
+    return (
+      <ol class="timeline readable family-said" data-testid={testId}>
+        {items.map((i) => {
+          const said = familySentence(i, lang);
+          return (
+            said && (
+              <li data-kind={i.kind}>
+                <time>{when(i.at, lang)}</time>
+                <div class="what">
+                  <strong>{said}</strong>
+                </div>
+              </li>
+            )
+          );
+        })}
+      </ol>
+    );
+  }
   return (
     <ol class="timeline readable" data-testid={testId}>
-      {readableTimeline(entries, alarm, lang).map((i) => (
+      {items.map((i) => (
         <li class={`tl-${i.kind}${i.problem ? ' problem' : ''}`} data-kind={i.kind}>
           <time>{when(i.at, lang)}</time>
           <div class="what">
