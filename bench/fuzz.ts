@@ -17,7 +17,7 @@ import { buildApp } from '../src/app.ts';
 import { parseConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import { silentLogger } from '../src/core/logger.ts';
-import { fillTopic } from '../src/broker/topics.ts';
+import { fillTopic } from '../src/profiles/topics.ts';
 import { FIXTURE_RECEIVED_AT } from '../src/profiles/fixtures.ts';
 import { alarmsAllowed, mutants } from '../test/helpers/mutations.ts';
 

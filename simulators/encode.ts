@@ -1,4 +1,4 @@
-import { fillTopic } from '../src/broker/topics.ts';
+import { fillTopic } from '../src/profiles/topics.ts';
 import { binaryTypeSize, checksumSize, computeChecksum, position, type BinaryType, type Endian } from '../src/profiles/blocks/binary.ts';
 import { unitConversions } from '../src/profiles/quantities.ts';
 import type { DeviceProfile, EventSource, MessageSpec, ReadingField } from '../src/profiles/schema.ts';

@@ -8,7 +8,7 @@ import { createMetrics, type Metrics } from './core/metrics.ts';
 import { newSecret } from './core/secrets.ts';
 import { DeviceBroker, defaultBrokerLimits, type BrokerLimits } from './broker/broker.ts';
 import { DeadLetterStore } from './ingest/dead-letter.ts';
-import { DeviceDirectory } from './ingest/device-directory.ts';
+import { DeviceDirectory } from './devices/directory.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { Onboarding } from './onboarding/onboarding.ts';
 import { loadProfileDirectory, type ProfileRegistry } from './profiles/registry.ts';
@@ -34,12 +34,15 @@ import { AlarmRepository } from './alarms/repository.ts';
 import { AlarmService } from './alarms/service.ts';
 import { AlarmEngine } from './alarms/engine.ts';
 import { EscalationStepRepository } from './escalation/steps-repository.ts';
-import { OutboxRepository } from './notify/outbox-repository.ts';
+import { OutboxRepository } from './alarms/outbox-repository.ts';
 import { OutboxWorker, type RetryPolicy } from './notify/worker.ts';
 import { consoleChannel } from './notify/channels/console.ts';
 import { webhookChannel } from './notify/channels/webhook.ts';
 import { mqttChannel } from './notify/channels/mqtt.ts';
 import { RuleEvaluator } from './rules/evaluator.ts';
+import { RuleStateRepository } from './store/rule-state.ts';
+import { UnitOfWork } from './store/unit-of-work.ts';
+import { IntentApplier } from './alarms/apply-intents.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { ReportRepository } from './jobs/reports-repository.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -87,6 +90,8 @@ export interface CarebellApp {
   engine: AlarmEngine;
   evaluator: RuleEvaluator;
   outbox: OutboxWorker;
+  /** The live stream: alarm and device events for SSE clients, and the duty consoles connected to it. */
+  live: LiveStream;
   jobs: Jobs;
   webhookSecret: string;
   repos: {
@@ -207,8 +212,9 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   directory.load();
 
   let engine: AlarmEngine | undefined;
+  const uow = new UnitOfWork(db);
   const alarms = new AlarmService({
-    db,
+    uow,
     alarms: repos.alarms,
     steps: repos.steps,
     outbox: repos.outbox,
@@ -219,7 +225,14 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     log,
     onWork: () => engine?.kick(),
   });
-  const evaluator = new RuleEvaluator({ db, directory, residents: repos.residents, service: alarms, clock, log });
+  const evaluator = new RuleEvaluator({
+    devices: directory,
+    residentOf: (id) => repos.residents.get(id) ?? null,
+    ruleState: new RuleStateRepository(db),
+    intents: new IntentApplier(alarms),
+    clock,
+    log,
+  });
   evaluator.load();
 
   const deadLetters = new DeadLetterStore({ repo: repos.deadLetters, bus, metrics, log });
@@ -235,7 +248,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     rateLimits: { messagesPerSecond: config.deviceRate, messageBurst: config.deviceBurst, eventsPerSecond: config.deviceEventRate, eventBurst: config.deviceEventBurst },
     dedupeWindowMs: EVENT_DEDUPE_WINDOW_MS,
     storage,
-    transaction: (fn) => alarms.transaction(fn),
+    transaction: (fn) => uow.transaction(fn),
   });
 
   const sink = createSink(config, db, log, metrics, opts.telemetry);
@@ -277,12 +290,18 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
 
   const broker = await DeviceBroker.create({ directory, ingest, bus, clock, metrics, log, limits: brokerLimits(config, profiles) });
   const webhookSecret = config.webhookSecret ?? installationSecret(config.dataDir, log);
+  const live = new LiveStream(bus, {
+    stationOf: (deviceId) => {
+      const d = directory.get(deviceId);
+      return { stationId: d?.context.stationId ?? null, residentId: d?.context.residentId ?? null };
+    },
+  });
   const outbox = new OutboxWorker({
     outbox: repos.outbox,
     alarms: repos.alarms,
     service: alarms,
     residents: repos.residents,
-    channels: [consoleChannel(bus), webhookChannel({ secret: webhookSecret }), mqttChannel({ broker, directory })],
+    channels: [consoleChannel(live), webhookChannel({ secret: webhookSecret }), mqttChannel({ broker, directory })],
     clock,
     log,
     ...(opts.alarms?.retry ? { retry: opts.alarms.retry } : {}),
@@ -297,6 +316,16 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     collect() {
       const counts = repos.alarms.countOpenBySeverity();
       for (const severity of ['critical', 'major', 'minor', 'info']) this.set({ severity }, counts[severity] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'carebell_consoles_open',
+    help: 'Duty consoles connected to the live stream (operators logged in), by station',
+    labelNames: ['station'] as const,
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const [station, n] of live.consoles()) this.set({ station }, n);
     },
   });
   new Gauge({
@@ -329,7 +358,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   }
 
   const jobs = new Jobs({
-    db,
+    alarms: repos.alarms,
     directory,
     stations: repos.stations,
     reports: repos.reports,
@@ -343,19 +372,12 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   });
   if (opts.jobs !== false) jobs.start();
 
-  const live = new LiveStream(bus, {
-    stationOf: (deviceId) => {
-      const d = directory.get(deviceId);
-      return { stationId: d?.context.stationId ?? null, residentId: d?.context.residentId ?? null };
-    },
-  });
   const api = buildApi(
     {
       alarms: repos.alarms,
       alarmService: alarms,
       reports: repos.reports,
       jobs,
-      db,
       clock,
       steps: repos.steps,
       live,
@@ -376,7 +398,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
       traffic: new TrafficTap(broker),
       catalogue,
       sink,
-      importDeps: { onboarding, stations: repos.stations, devices: repos.devices, directory, profiles, clock, transaction: (fn) => db.transaction(fn)() },
+      importDeps: { onboarding, stations: repos.stations, devices: repos.devices, directory, profiles, clock, transaction: (fn) => uow.transaction(fn) },
       metrics,
       health: () => {
         const backlog = sink.backlog();
@@ -443,6 +465,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     alarms,
     engine,
     evaluator,
+    live,
     outbox,
     jobs,
     webhookSecret,

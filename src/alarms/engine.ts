@@ -1,8 +1,17 @@
 import type { Logger } from '../core/logger.ts';
-import type { RuleEvaluator } from '../rules/evaluator.ts';
 import type { RuleTiming } from '../core/metrics.ts';
-import type { OutboxWorker } from '../notify/worker.ts';
 import type { AlarmService } from './service.ts';
+
+/** What the engine needs of the outbox worker (notify/worker.ts): send what is due, and say when nothing is under way. */
+export interface DeliveryWorker {
+  tick(): Promise<void>;
+  idle(): Promise<void>;
+}
+
+/** What the engine needs of the rule evaluator (rules/evaluator.ts): run the time-driven rules. */
+export interface RuleTicker {
+  tick(): void;
+}
 
 /**
  * Drives time: rule ticks (silence), escalation deadlines and the outbox. A
@@ -11,8 +20,8 @@ import type { AlarmService } from './service.ts';
  */
 export class AlarmEngine {
   readonly #service: AlarmService;
-  readonly #evaluator: RuleEvaluator;
-  readonly #worker: OutboxWorker;
+  readonly #evaluator: RuleTicker;
+  readonly #worker: DeliveryWorker;
   readonly #log: Logger;
   #timer: NodeJS.Timeout | undefined;
   #kicked = false;
@@ -24,7 +33,7 @@ export class AlarmEngine {
 
   readonly #tickTiming: RuleTiming | undefined;
 
-  constructor(deps: { service: AlarmService; evaluator: RuleEvaluator; worker: OutboxWorker; log: Logger; tickTiming?: RuleTiming }) {
+  constructor(deps: { service: AlarmService; evaluator: RuleTicker; worker: DeliveryWorker; log: Logger; tickTiming?: RuleTiming }) {
     this.#tickTiming = deps.tickTiming;
     this.#service = deps.service;
     this.#evaluator = deps.evaluator;

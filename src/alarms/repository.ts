@@ -1,5 +1,5 @@
 import type { Db } from '../store/database.ts';
-import type { Alarm, AlarmState, ContactResponse, Severity, TimelineEntry, TimelineKind } from './model.ts';
+import type { Alarm, AlarmState, ContactResponse, Severity, TimelineEntry, TimelineKind } from '../core/alarm.ts';
 
 interface Row {
   id: string;
@@ -177,6 +177,20 @@ export class AlarmRepository {
     const order = "CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 WHEN 'minor' THEN 2 ELSE 3 END, raised_at";
     const sql = `SELECT * FROM alarms ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${q.state === 'resolved' ? 'raised_at DESC' : order} LIMIT ? OFFSET ?`;
     return (this.#db.prepare(sql).all(...args, q.limit, q.offset ?? 0) as Row[]).map(toAlarm);
+  }
+
+  /** What the response statistics read of the alarms raised in [from, to) at these stations (jobs/statistics.ts). */
+  forStatistics(
+    stationIds: string[],
+    from: number,
+    to: number,
+  ): Array<{ type: string; severity: string; raised_at: number; acknowledged_at: number | null; acknowledged_by: string | null; resolved_at: number | null; resolved_by: string | null; on_site_at: number | null }> {
+    return this.#db
+      .prepare(
+        `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at FROM alarms
+         WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
+      )
+      .all(...stationIds, from, to) as ReturnType<AlarmRepository['forStatistics']>;
   }
 
   countOpenBySeverity(): Record<string, number> {

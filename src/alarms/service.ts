@@ -3,17 +3,26 @@ import { CarebellError, conflict, notFound } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Db } from '../store/database.ts';
+import type { UnitOfWork } from '../store/unit-of-work.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import { policyById, policyFor, type EscalationPolicy } from '../escalation/policies.ts';
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { resolveTargets, type TargetDeps } from '../escalation/targets.ts';
-import type { OutboxEvent, OutboxRepository } from '../notify/outbox-repository.ts';
-import { severityRank, transitions, type Alarm, type CallOutcome, type ContactResponse, type Outcome, type Severity, type TimelineKind } from './model.ts';
+import type { OutboxEvent, OutboxRepository } from './outbox-repository.ts';
+import { severityRank, transitions, type Alarm, type CallOutcome, type ContactResponse, type Outcome, type Severity, type TimelineKind } from '../core/alarm.ts';
 import { openKey, type AlarmRepository } from './repository.ts';
 
+/**
+ * Attempts after which a step whose every delivery to a person failed counts
+ * as having reached nobody: with the outbox's backoff (2 s, 4 s …) about 6 s,
+ * so a console that is reloading or reconnecting is not taken for an empty
+ * station, while a critical alarm's next level still hears well before its
+ * 45–60 s deadline.
+ */
+export const UNREACHED_AFTER_ATTEMPTS = 3;
+
 export interface AlarmServiceDeps {
-  db: Db;
+  uow: UnitOfWork;
   alarms: AlarmRepository;
   steps: EscalationStepRepository;
   outbox: OutboxRepository;
@@ -46,33 +55,18 @@ export interface RaiseInput {
  */
 export class AlarmService {
   readonly #d: AlarmServiceDeps;
-  #afterCommit: Array<() => void> = [];
-  #depth = 0;
 
   constructor(deps: AlarmServiceDeps) {
     this.#d = deps;
   }
 
-  /** Runs `fn` in one transaction (joining an enclosing one); effects run after the outermost commit. */
+  /** Runs `fn` in the unit of work (joining an enclosing transaction); effects run after the outermost commit. */
   transaction<T>(fn: () => T): T {
-    this.#depth++;
-    let result: T;
-    try {
-      result = this.#d.db.transaction(fn)();
-    } catch (err) {
-      if (--this.#depth === 0) this.#afterCommit = [];
-      throw err;
-    }
-    if (--this.#depth === 0) {
-      const effects = this.#afterCommit;
-      this.#afterCommit = [];
-      for (const effect of effects) effect();
-    }
-    return result;
+    return this.#d.uow.transaction(fn);
   }
 
   #emit(change: TimelineKind | 'raised_new', alarmId: string): void {
-    this.#afterCommit.push(() => {
+    this.#d.uow.afterCommit(() => {
       const alarm = this.#d.alarms.get(alarmId);
       if (!alarm) return;
       if (change === 'raised_new') this.#d.bus.emit('alarm.raised', { alarm });
@@ -86,7 +80,7 @@ export class AlarmService {
   }
 
   #kick(): void {
-    this.#afterCommit.push(this.#d.onWork);
+    this.#d.uow.afterCommit(this.#d.onWork);
   }
 
   #enqueueStep(alarm: Alarm, policy: EscalationPolicy, step: number, event: OutboxEvent, now: number): void {
@@ -318,6 +312,40 @@ export class AlarmService {
     });
   }
 
+  /** Inside a transaction: the ladder's step `index` fires now (its deadline passed, or the step before reached nobody). */
+  #escalate(alarm: Alarm, policy: EscalationPolicy, index: number, now: number, detail: Record<string, unknown>): void {
+    this.#enqueueStep(alarm, policy, index, 'alarm.escalated', now);
+    this.#d.alarms.setEscalationLevel(alarm.id, index, now);
+    this.#d.alarms.addTimeline(alarm.id, now, 'escalated', 'system', { level: index, step: policy.steps[index]!.name, ...detail });
+    this.#emit('escalated', alarm.id);
+  }
+
+  /**
+   * A delivery of ladder step `step` failed. When every delivery of that step
+   * meant for a person (a console, a webhook) has failed its first
+   * UNREACHED_AFTER_ATTEMPTS attempts and none got through, nobody at that
+   * level knows of the alarm: the next step fires now instead of at its
+   * deadline. The failed deliveries go on being retried while the alarm is open.
+   */
+  stepUnreached(alarmId: string, step: number): void {
+    this.transaction(() => {
+      const alarm = this.#d.alarms.get(alarmId);
+      if (!alarm || alarm.state !== 'open' || alarm.escalationLevel !== step) return;
+      const policy = policyById(alarm.policy);
+      if (!policy.steps[step + 1]) return;
+      const toPeople = this.#d.outbox
+        .forAlarm(alarmId)
+        .filter((i) => i.step === step && (i.event === 'alarm.raised' || i.event === 'alarm.escalated') && (i.delivery.channel === 'console' || i.delivery.channel === 'webhook'));
+      if (toPeople.length === 0 || !toPeople.every((i) => i.status === 'failed' || (i.status === 'pending' && i.attempts >= UNREACHED_AFTER_ATTEMPTS))) return;
+      const next = this.#d.steps.pendingFor(alarmId).find((s) => s.kind === 'step' && s.step === step + 1);
+      if (!next) return;
+      const now = this.#d.clock.now();
+      this.#d.steps.done(next.id, now);
+      this.#escalate(alarm, policy, step + 1, now, { dueAt: next.dueAt, early: true, unreachedLevel: step });
+      this.#kick();
+    });
+  }
+
   /**
    * Fires every escalation deadline that has passed, oldest first, each in its
    * own transaction (marked done with the notifications it owes), so after a
@@ -336,12 +364,8 @@ export class AlarmService {
           if (!alarm || alarm.state !== 'open') return;
           const policy = policyById(alarm.policy);
           if (step.kind === 'step') {
-            const ladderStep = policy.steps[step.step];
-            if (!ladderStep) return;
-            this.#enqueueStep(alarm, policy, step.step, 'alarm.escalated', now);
-            this.#d.alarms.setEscalationLevel(alarm.id, step.step, now);
-            this.#d.alarms.addTimeline(alarm.id, now, 'escalated', 'system', { level: step.step, step: ladderStep.name, dueAt: step.dueAt });
-            this.#emit('escalated', alarm.id);
+            if (!policy.steps[step.step]) return;
+            this.#escalate(alarm, policy, step.step, now, { dueAt: step.dueAt });
           } else if (policy.reminder) {
             const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, policy.reminder.targets);
             this.#d.outbox.enqueue(alarm.id, 'alarm.reminder', step.step, deliveries, now);

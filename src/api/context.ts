@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDe
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config/config.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { Onboarding } from '../onboarding/onboarding.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { ApiTokenRepository } from '../store/api-tokens.ts';
@@ -17,7 +17,6 @@ import type { LiveStream } from './live.ts';
 import type { LiveSessions } from './sessions.ts';
 import type { ReportRepository } from '../jobs/reports-repository.ts';
 import type { Jobs } from '../jobs/jobs.ts';
-import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Provisioning } from '../onboarding/provisioning.ts';
@@ -54,7 +53,6 @@ export interface ApiContext {
   sessions: LiveSessions;
   reports: ReportRepository;
   jobs: Jobs;
-  db: Db;
   clock: Clock;
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
   /** Ready for traffic: listening, not shutting down, alarms being worked. */

@@ -1,5 +1,5 @@
 import type { EventBus } from '../core/event-bus.ts';
-import type { Alarm } from '../alarms/model.ts';
+import type { Alarm } from '../core/alarm.ts';
 import { alarmView } from './views.ts';
 
 export interface LiveEvent {
@@ -14,7 +14,13 @@ export interface LiveEvent {
   deviceId: string | null;
 }
 
-type Subscriber = (e: LiveEvent) => void;
+/** Writes an event to one client; true when it was written (in the client's scope, and the client still reads). */
+type Subscriber = (e: LiveEvent) => boolean | void;
+
+export interface SubscribeOptions {
+  /** The station whose duty console this client is (an operator logged in at that station); null: not a console. */
+  consoleOf?: string | null;
+}
 
 /**
  * The live stream behind GET /stream: alarm and device events from the bus,
@@ -23,7 +29,8 @@ type Subscriber = (e: LiveEvent) => void;
  */
 export class LiveStream {
   readonly #buffer: LiveEvent[] = [];
-  readonly #subscribers = new Set<Subscriber>();
+  /** Subscriber → the station it is a console of (null: none). */
+  readonly #subscribers = new Map<Subscriber, string | null>();
   readonly #capacity: number;
   #nextId = 1;
 
@@ -33,7 +40,6 @@ export class LiveStream {
       this.#publish(event, { ...alarmView(alarm), ...extra }, alarm.stationId, alarm.residentId, alarm.deviceId);
     bus.on('alarm.raised', ({ alarm }) => alarmEvent('alarm.raised', alarm));
     bus.on('alarm.updated', ({ alarm, change }) => alarmEvent('alarm.updated', alarm, { change }));
-    bus.on('alarm.console', ({ alarm, stationId, event, step }) => alarmEvent('alarm.updated', alarm, { change: 'console_alert', console: { stationId, event, step } }));
     // The console says so when the gateway cannot store what devices send (a full disk).
     bus.on('storage.changed', (st) => this.#publish('gateway.storage', { writable: st.writable, lowSpace: st.lowSpace, freeBytes: st.freeBytes, reason: st.reason, since: st.since === null ? null : new Date(st.since).toISOString() }, null, null, null, true));
     bus.on('device.status', (s) => {
@@ -42,11 +48,31 @@ export class LiveStream {
     });
   }
 
-  #publish(event: LiveEvent['event'], data: unknown, stationId: string | null, residentId: string | null, deviceId: string | null, staff = false): void {
+  /** Numbers, buffers and writes an event; returns how many consoles of `consoleOf` it was written to. */
+  #publish(event: LiveEvent['event'], data: unknown, stationId: string | null, residentId: string | null, deviceId: string | null, staff = false, consoleOf?: string): number {
     const e: LiveEvent = { id: this.#nextId++, event, data, stationId, residentId, deviceId, ...(staff ? { staff } : {}) };
     this.#buffer.push(e);
     if (this.#buffer.length > this.#capacity) this.#buffer.shift();
-    for (const s of this.#subscribers) s(e);
+    let consoles = 0;
+    for (const [s, station] of this.#subscribers) if (s(e) === true && consoleOf !== undefined && station === consoleOf) consoles++;
+    return consoles;
+  }
+
+  /**
+   * An alert for a station's duty console (escalation step or reminder): an
+   * `alarm.updated` event (`change: console_alert`) to every client that sees
+   * the alarm. Returns how many consoles of that station it was written to:
+   * zero means no one is watching there, a failed delivery.
+   */
+  alertConsoles(alarm: Alarm, stationId: string, event: string, step: number): number {
+    return this.#publish('alarm.updated', { ...alarmView(alarm), change: 'console_alert', console: { stationId, event, step } }, alarm.stationId, alarm.residentId, alarm.deviceId, false, stationId);
+  }
+
+  /** Open consoles per station: operators logged in and connected to the stream. */
+  consoles(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const station of this.#subscribers.values()) if (station !== null) out.set(station, (out.get(station) ?? 0) + 1);
+    return out;
   }
 
   /** Events after `lastId` still in the buffer, or undefined when the gap is too old to replay. */
@@ -56,8 +82,8 @@ export class LiveStream {
     return this.#buffer.filter((e) => e.id > lastId);
   }
 
-  subscribe(fn: Subscriber): () => void {
-    this.#subscribers.add(fn);
+  subscribe(fn: Subscriber, opts: SubscribeOptions = {}): () => void {
+    this.#subscribers.set(fn, opts.consoleOf ?? null);
     return () => this.#subscribers.delete(fn);
   }
 }

@@ -1,10 +1,10 @@
 import type { Provider, User } from '../store/users.ts';
-import type { KnownDevice } from '../ingest/device-directory.ts';
+import type { KnownDevice } from '../devices/directory.ts';
 import type { DeadLetter } from '../store/dead-letters.ts';
 import type { DeviceRecord } from '../store/devices.ts';
 import type { Resident } from '../store/residents.ts';
 import type { Station } from '../store/stations.ts';
-import type { Alarm, TimelineEntry } from '../alarms/model.ts';
+import type { Alarm, TimelineEntry } from '../core/alarm.ts';
 import { policies } from '../escalation/policies.ts';
 
 const ladderOf = (policy: string): number[] => policies[policy]?.steps.map((s) => s.afterSeconds) ?? [0];

@@ -1,4 +1,4 @@
-import type { KnownDevice } from '../ingest/device-directory.ts';
+import type { KnownDevice } from '../devices/directory.ts';
 
 /**
  * Topic access for devices: a device may publish only on its profile's uplink

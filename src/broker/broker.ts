@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { LogLimiter } from '../core/log-limiter.ts';
 import { hashDeviceSecret, isCurrentDeviceHash, verifyDeviceSecret, verifySecret } from '../core/secrets.ts';
-import type { DeviceDirectory, KnownDevice } from '../ingest/device-directory.ts';
+import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
 import type { Ingest } from '../ingest/ingest.ts';
 import { canPublish, canSubscribe } from './access.ts';
 import { defaultLoginLimits, LoginGuard, type LoginLimits } from './login-guard.ts';

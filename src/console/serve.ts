@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Api } from '../api/context.ts';
+import type { FastifyInstance } from 'fastify';
 import { bundleConsole, type ConsoleAssets } from './bundle.ts';
 
 /** Prebuilt by `npm run build` (dist/console/assets); from the sources, bundled on first request, otherwise. */
@@ -35,7 +35,7 @@ const page = (lang: string) => `<!doctype html>
  * and styles under `/console/`. Everything it shows comes from the API with
  * the user's own token, so it sees exactly what the user's role allows.
  */
-export function consoleRoutes(app: Api): void {
+export function consoleRoutes(app: Pick<FastifyInstance, 'get'>): void {
   let assets: Promise<ConsoleAssets> | undefined;
   const get = () => (assets ??= loadAssets().catch((err) => {
     assets = undefined;

@@ -1,7 +1,7 @@
 import type { Logger } from './logger.ts';
 import type { DeviceContext, DeviceEvent, DeviceStatusChange, Reading } from './model.ts';
-import type { Alarm, TimelineKind } from '../alarms/model.ts';
-import type { StorageStatus } from '../store/storage-health.ts';
+import type { Alarm, TimelineKind } from './alarm.ts';
+import type { StorageStatus } from './storage-status.ts';
 
 /** Every event the gateway raises internally, by name, with its payload. */
 export interface BusEvents {
@@ -15,8 +15,6 @@ export interface BusEvents {
   'alarm.raised': { alarm: Alarm };
   /** Any later change to an alarm (repeat, escalation, acknowledgement, resolution …). */
   'alarm.updated': { alarm: Alarm; change: TimelineKind };
-  /** The console channel: a station's console is told about an alarm at a ladder step. */
-  'alarm.console': { alarm: Alarm; stationId: string; event: string; step: number };
   /** The data directory became unwritable or low on space, or recovered. */
   'storage.changed': StorageStatus;
   /** Logins that stopped being valid: a token (its SHA-256 digest) or every token of a user. */

@@ -1,4 +1,4 @@
-import type { Severity } from '../alarms/model.ts';
+import type { Severity } from '../core/alarm.ts';
 
 /**
  * Escalation policies are data: who is told at which step, per severity, and

@@ -1,5 +1,5 @@
-import type { Alarm } from '../alarms/model.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { Alarm } from '../core/alarm.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import type { StationRepository } from '../store/stations.ts';
 import type { TargetSpec } from './policies.ts';

@@ -9,7 +9,7 @@ import { errorMessage } from '../core/errors.ts';
 import { isStorageUnavailable, StorageUnavailableError } from '../store/storage-errors.ts';
 import type { DeadLetterStore } from './dead-letter.ts';
 import { newDeviceRate, type DeviceRate, type RateLimits } from './rate-limit.ts';
-import type { DeviceDirectory, KnownDevice } from './device-directory.ts';
+import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
 
 export interface IngestDeps {
   directory: DeviceDirectory;

@@ -1,5 +1,4 @@
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
-import type { Db } from '../store/database.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 
 export const LOW_BATTERY_PERCENT = 15;
 
@@ -14,12 +13,8 @@ export interface DeviceHealthReport {
  * The daily device health report of one provider: what a home-bed provider's
  * technicians should visit. Silent = nothing heard for 3 heartbeats.
  */
-export function deviceHealthReports(db: Db, directory: DeviceDirectory, now: number): DeviceHealthReport[] {
-  const deadLetters = new Map(
-    (db.prepare('SELECT device_id AS id, count(*) AS n FROM dead_letters WHERE received_at >= ? AND device_id IS NOT NULL GROUP BY device_id').all(now - 86_400_000) as Array<{ id: string; n: number }>).map(
-      (r) => [r.id, r.n],
-    ),
-  );
+export function deviceHealthReports(deadLetters: { countByDeviceSince(since: number): Map<string, number> }, directory: DeviceDirectory, now: number): DeviceHealthReport[] {
+  const deadLettersOf = deadLetters.countByDeviceSince(now - 86_400_000);
   const byProvider = new Map<string | null, DeviceHealthReport>();
   for (const d of directory.all()) {
     if (d.decommissioned) continue;
@@ -31,7 +26,7 @@ export function deviceHealthReports(db: Db, directory: DeviceDirectory, now: num
     }
     const t = report.totals;
     const issues: string[] = [];
-    const dl = deadLetters.get(d.id) ?? 0;
+    const dl = deadLettersOf.get(d.id) ?? 0;
     t.devices++;
     if (d.online) t.online++;
     else t.offline++;

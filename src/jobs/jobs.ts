@@ -1,18 +1,18 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
-import type { Db } from '../store/database.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { StationRepository } from '../store/stations.ts';
 import type { TelemetrySink } from '../telemetry/point.ts';
 import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
 import { deviceHealthReports } from './device-health.ts';
 import type { ReportRepository, StoredReport } from './reports-repository.ts';
-import { stationStatistics } from './statistics.ts';
+import { stationStatistics, type AlarmRow } from './statistics.ts';
 
 export interface JobsDeps {
-  db: Db;
+  /** The alarms the monthly statistics count (alarms/repository.ts). */
+  alarms: { forStatistics(stationIds: string[], from: number, to: number): AlarmRow[] };
   directory: DeviceDirectory;
   stations: StationRepository;
   reports: ReportRepository;
@@ -60,9 +60,15 @@ export class Jobs {
 
   runDeviceHealth(): StoredReport[] {
     const now = this.#d.clock.now();
-    return deviceHealthReports(this.#d.db, this.#d.directory, now).map((body) =>
+    return deviceHealthReports(this.#d.deadLetters, this.#d.directory, now).map((body) =>
       this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }),
     );
+  }
+
+  /** Statistics of a station and every station below it over [from, to). */
+  #statistics(stationId: string, from: number, to: number) {
+    const stationIds = this.#d.stations.subtree(stationId);
+    return stationStatistics(this.#d.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
   }
 
   runMonthlyStatistics(): StoredReport[] {
@@ -75,7 +81,7 @@ export class Jobs {
         periodStart: month.start,
         periodEnd: month.end,
         createdAt: now,
-        body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...stationStatistics(this.#d.db, this.#d.stations.subtree(station.id), month.start, month.end) },
+        body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...this.#statistics(station.id, month.start, month.end) },
       }),
     );
   }

@@ -1,5 +1,3 @@
-import type { Db } from '../store/database.ts';
-
 /**
  * Response statistics for a station and period. Targets from telecare practice
  * (TSA Quality Standards Framework): 97.5 % of alarm calls answered within 60 s,
@@ -13,7 +11,8 @@ export const ANSWER_TARGETS = [
 /** Beijing Shijingshan's published target for home emergency response: a team on site within 18 minutes. */
 export const ON_SITE_TARGET_MINUTES = 18;
 
-interface AlarmRow {
+/** What the statistics read of an alarm (alarms/repository.ts `forStatistics`). */
+export interface AlarmRow {
   type: string;
   severity: string;
   raised_at: number;
@@ -98,14 +97,8 @@ export interface StationStatistics {
   onSite: OnSiteFigures;
 }
 
-/** Alarms raised in [from, to) at the station and every station below it. */
-export function stationStatistics(db: Db, stationIds: string[], from: number, to: number): StationStatistics {
-  const rows = db
-    .prepare(
-      `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at FROM alarms
-       WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
-    )
-    .all(...stationIds, from, to) as AlarmRow[];
+/** Alarms raised in [from, to) at the station and every station below it (`rows`: those alarms). */
+export function stationStatistics(rows: AlarmRow[], stationIds: string[], from: number, to: number): StationStatistics {
   const count = (key: (r: AlarmRow) => string) => rows.reduce<Record<string, number>>((acc, r) => ((acc[key(r)] = (acc[key(r)] ?? 0) + 1), acc), {});
   return {
     stationIds,

@@ -1,6 +1,6 @@
-import type { Alarm } from '../alarms/model.ts';
+import type { Alarm } from '../core/alarm.ts';
 import type { Resident } from '../store/residents.ts';
-import type { OutboxItem } from './outbox-repository.ts';
+import type { OutboxItem } from '../alarms/outbox-repository.ts';
 
 /** The documented JSON body of every notification: `{event, alarm, resident, step}`. */
 export interface NotificationBody {

@@ -5,7 +5,7 @@ import type { AlarmRepository } from '../alarms/repository.ts';
 import type { AlarmService } from '../alarms/service.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import type { Channel } from './channels/channel.ts';
-import type { OutboxItem, OutboxRepository } from './outbox-repository.ts';
+import type { OutboxItem, OutboxRepository } from '../alarms/outbox-repository.ts';
 import { notificationBody } from './payload.ts';
 import { recipientOf } from '../escalation/targets.ts';
 
@@ -93,11 +93,12 @@ export class OutboxWorker {
     const channel = this.#channels.get(item.delivery.channel);
     const attempt = item.attempts + 1;
     let error: string | undefined;
+    let receipt: Record<string, unknown> | void = undefined;
     if (!alarm) error = 'alarm no longer exists';
     else if (!channel) error = `no channel ${item.delivery.channel}`;
     else {
       try {
-        await channel.send(item, notificationBody(item, alarm, alarm.residentId ? residents.get(alarm.residentId) : undefined), alarm);
+        receipt = await channel.send(item, notificationBody(item, alarm, alarm.residentId ? residents.get(alarm.residentId) : undefined), alarm);
       } catch (err) {
         error = errorMessage(err);
       }
@@ -118,18 +119,20 @@ export class OutboxWorker {
         if (error === undefined) {
           this.#d.outbox.delivered(item.id, attempt, now);
           if (item.failureEntry !== null) failureLine({ attempts: attempt - 1, error: item.lastError, deliveredAt: new Date(now).toISOString() });
-          alarms.addTimeline(item.alarmId, now, 'notified', 'system', { ...about, attempt, result: 'delivered' });
+          alarms.addTimeline(item.alarmId, now, 'notified', 'system', { ...about, attempt, result: 'delivered', ...receipt });
           service.changed(item.alarmId, 'notified');
         } else if (alarm && (attempt < this.#retry.maxAttempts || (alertEvents.has(item.event) && alarm.state === 'open'))) {
           const next = now + backoffMs(this.#retry, attempt);
           const entry = failureLine({ error, retryAt: new Date(next).toISOString() });
           this.#d.outbox.retry(item.id, attempt, next, error, entry);
           service.changed(item.alarmId, 'notify_failed');
+          if (alertEvents.has(item.event)) service.stepUnreached(item.alarmId, item.step);
         } else {
           this.#d.outbox.failed(item.id, attempt, error);
           if (alarm) {
             failureLine({ error, final: true });
             service.changed(item.alarmId, 'notify_failed');
+            if (alertEvents.has(item.event)) service.stepUnreached(item.alarmId, item.step);
           }
           log.error({ alarmId: item.alarmId, channel: item.delivery.channel, target, error }, 'notification failed after the last attempt');
         }

@@ -1,4 +1,4 @@
-import { deviceIdPattern } from '../broker/topics.ts';
+import { deviceIdPattern } from '../profiles/topics.ts';
 import { newId } from '../core/ids.ts';
 import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
@@ -6,7 +6,7 @@ import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { Station, StationRepository } from '../store/stations.ts';
 import { parseCsv } from './csv.ts';
 import type { DeviceCredentials, NewResident, Onboarding } from './onboarding.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { Clock } from '../core/clock.ts';
 
 /** The import file's columns: one row per resident, their devices in one cell. */

@@ -1,11 +1,11 @@
 import type { Clock } from '../core/clock.ts';
 import { conflict, invalid, notFound } from '../core/errors.ts';
-import type { ResidentSettings } from '../rules/resident-settings.ts';
+import type { ResidentSettings } from '../core/resident-settings.ts';
 import { newId } from '../core/ids.ts';
 import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
 import type { CareRecord } from '../store/care-record.ts';
-import { deviceIdPattern } from '../broker/topics.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import { deviceIdPattern } from '../profiles/topics.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRepository } from '../store/devices.ts';
 import type { ProviderRepository } from '../store/users.ts';

@@ -1,5 +1,5 @@
 import type { EventBus } from '../core/event-bus.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { DeviceRecord } from '../store/devices.ts';
 

@@ -1,4 +1,4 @@
-import { fillTopic } from '../broker/topics.ts';
+import { fillTopic } from './topics.ts';
 import type { CompiledProfile } from './registry.ts';
 import type { Fixture } from './schema.ts';
 

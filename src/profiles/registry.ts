@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fillTopic, ownPrefix } from '../broker/topics.ts';
+import { fillTopic, ownPrefix } from './topics.ts';
 import { compileMessage, ProfileCompileError, type MessageDecoder } from './decoder.ts';
 import { profileSchema, type DeviceProfile, type MessageSpec } from './schema.ts';
 

@@ -1,10 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceContext, DeviceEvent, Reading } from '../core/model.ts';
-import type { AlarmService } from '../alarms/service.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { KnownDevice } from '../devices/directory.ts';
 import type { CompiledProfile } from '../profiles/registry.ts';
-import type { Db } from '../store/database.ts';
 import { eventRule } from './event-rule.ts';
 import { silenceRule } from './silence-rule.ts';
 import { thresholdRule } from './threshold-rule.ts';
@@ -12,8 +10,7 @@ import type { AlarmIntent, Rule, RuleInput } from './types.ts';
 import { vitalsScoreRule } from './vitals-score-rule.ts';
 import { inactivityRule } from './inactivity-rule.ts';
 import { nightBedExitRule } from './night-bed-exit-rule.ts';
-import { defaultInactivity, defaultNightBedExit, type ResidentSettings } from './resident-settings.ts';
-import type { ResidentRepository } from '../store/residents.ts';
+import { defaultInactivity, defaultNightBedExit, type ResidentSettings } from '../core/resident-settings.ts';
 
 /** The rules of one profile, indexed by what wakes them. */
 interface ProfileRules {
@@ -103,11 +100,25 @@ interface ResidentEntry {
   profileRules: Map<string, ProfileRules>;
 }
 
+/** Where rule state survives a restart (store/rule-state.ts). */
+export interface RuleStateStore {
+  all(): Array<{ subject: string; rule: string; state: string }>;
+  save(subject: string, rule: string, state: string, at: number): void;
+}
+
+/** What the evaluator's intents go to (alarms/apply-intents.ts): one unit of work per rule result. */
+export interface IntentSink {
+  transaction<T>(fn: () => T): T;
+  apply(device: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean): void;
+}
+
 export interface EvaluatorDeps {
-  db: Db;
-  directory: DeviceDirectory;
-  residents: ResidentRepository;
-  service: AlarmService;
+  /** The devices in service (devices/directory.ts). */
+  devices: { get(id: string): KnownDevice | undefined; all(): Iterable<KnownDevice> };
+  /** A resident's rule settings and time zone; null when there is no such resident. */
+  residentOf(id: string): { settings: ResidentSettings; timezone: string } | null;
+  ruleState: RuleStateStore;
+  intents: IntentSink;
   clock: Clock;
   log: Logger;
 }
@@ -131,17 +142,14 @@ export class RuleEvaluator {
   /** Persisted state not yet merged into a rule's current shape (done on first use), and what is on disk. */
   readonly #loaded = new Map<string, unknown>();
   readonly #persisted = new Map<string, string>();
-  readonly #save;
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
-    this.#save = deps.db.prepare('INSERT OR REPLACE INTO rule_state (subject, rule, state, updated_at) VALUES (?, ?, ?, ?)');
   }
 
   /** Loads persisted rule state. */
   load(): void {
-    const rows = this.#d.db.prepare('SELECT subject, rule, state FROM rule_state').all() as Array<{ subject: string; rule: string; state: string }>;
-    for (const r of rows) {
+    for (const r of this.#d.ruleState.all()) {
       const key = `${r.subject}\u0000${r.rule}`;
       this.#persisted.set(key, r.state);
       this.#loaded.set(key, JSON.parse(r.state));
@@ -152,7 +160,7 @@ export class RuleEvaluator {
     if (residentId === null) return null;
     let entry = this.#residents.get(residentId);
     if (entry === undefined) {
-      const r = this.#d.residents.get(residentId);
+      const r = this.#d.residentOf(residentId);
       entry = r
         ? {
             settings: r.settings,
@@ -179,7 +187,7 @@ export class RuleEvaluator {
   }
 
   #planFor(device: DeviceContext): ReadingPlan | null {
-    const known = this.#d.directory.get(device.id);
+    const known = this.#d.devices.get(device.id);
     if (!known) return null;
     const rules = this.#rulesOf(known.profile, device.residentId);
     const resident = this.#resident(device.residentId);
@@ -264,7 +272,7 @@ export class RuleEvaluator {
 
   /** Throws if an alarm could not be recorded, so ingest withholds the PUBACK and the device redelivers. */
   onEvent(device: DeviceContext, event: DeviceEvent): void {
-    const known = this.#d.directory.get(device.id);
+    const known = this.#d.devices.get(device.id);
     if (!known) return;
     const now = this.#d.clock.now();
     for (const rule of this.#rulesOf(known.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, now, true);
@@ -276,7 +284,7 @@ export class RuleEvaluator {
   tick(): void {
     const residents = new Map<string, DeviceContext>();
     const now = this.#d.clock.now();
-    for (const device of this.#d.directory.all()) {
+    for (const device of this.#d.devices.all()) {
       if (device.decommissioned) continue; // taken out of service: its silence is expected
       const rules = this.#rulesOf(device.profile, device.context.residentId).ticking;
       for (const rule of rules) this.#run(device.context, rule, { kind: 'tick', lastSeen: device.lastSeen }, now);
@@ -319,9 +327,10 @@ export class RuleEvaluator {
       return;
     }
     try {
-      this.#d.service.transaction(() => {
-        for (const intent of result.intents) this.#apply(device, rule, intent, residentLevel);
-        if (persist) this.#save.run(subject, rule.key, durable, this.#d.clock.now());
+      const { intents, ruleState } = this.#d;
+      intents.transaction(() => {
+        for (const intent of result.intents) intents.apply(device, rule.key, intent, residentLevel);
+        if (persist) ruleState.save(subject, rule.key, durable, this.#d.clock.now());
       });
       states.set(rule.key, result.state);
       if (persist) this.#persisted.set(key, durable);
@@ -329,34 +338,6 @@ export class RuleEvaluator {
       // The state stays as it was, so the next input tries again.
       this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
       if (rethrow) throw err;
-    }
-  }
-
-  #apply(device: DeviceContext, rule: Rule, intent: AlarmIntent, residentLevel: boolean): void {
-    const { service } = this.#d;
-    const subject = residentLevel ? device.residentId! : device.id;
-    switch (intent.action) {
-      case 'raise':
-        service.raise({
-          type: intent.alarm,
-          severity: intent.severity,
-          subject,
-          deviceId: residentLevel ? ((intent.detail.deviceId as string | undefined) ?? null) : device.id,
-          residentId: device.residentId,
-          stationId: device.stationId,
-          detail: intent.detail,
-          actor: `rule:${rule.key}`,
-        });
-        return;
-      case 'clear':
-        service.autoClear(subject, intent.alarm, intent.reason);
-        return;
-      case 'cancel':
-        service.cancelByResident(subject, intent.alarm, intent.reason);
-        return;
-      case 'note':
-        service.noteOnOpen(subject, intent.alarm, intent.kind, intent.detail);
-        return;
     }
   }
 }

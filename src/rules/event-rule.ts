@@ -1,5 +1,5 @@
 import type { DeviceEventType } from '../core/model.ts';
-import type { Severity } from '../alarms/model.ts';
+import type { Severity } from '../core/alarm.ts';
 import { unchanged, type Rule, type RuleResult } from './types.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { DeviceEvent, Reading } from '../core/model.ts';
-import type { Severity } from '../alarms/model.ts';
+import type { Severity } from '../core/alarm.ts';
 
 /**
  * Rules are pure: (state, input, now) → (state', intents). No I/O, no clock of

@@ -1,4 +1,4 @@
-import type { Severity } from '../alarms/model.ts';
+import type { Severity } from '../core/alarm.ts';
 import { unchanged, type Rule, type RuleResult } from './types.ts';
 
 /**

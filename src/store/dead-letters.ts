@@ -87,6 +87,12 @@ export class DeadLetterRepository {
     ) as number;
   }
 
+  /** Dead letters per device received since `since` (for the device health report). */
+  countByDeviceSince(since: number): Map<string, number> {
+    const rows = this.#db.prepare('SELECT device_id AS id, count(*) AS n FROM dead_letters WHERE received_at >= ? AND device_id IS NOT NULL GROUP BY device_id').all(since) as Array<{ id: string; n: number }>;
+    return new Map(rows.map((r) => [r.id, r.n]));
+  }
+
   pruneBefore(cutoff: number): number {
     return this.#db.prepare('DELETE FROM dead_letters WHERE received_at < ?').run(cutoff).changes;
   }

@@ -1,5 +1,5 @@
 import type { Db } from './database.ts';
-import type { ResidentSettings } from '../rules/resident-settings.ts';
+import type { ResidentSettings } from '../core/resident-settings.ts';
 import type { CareRecord } from './care-record.ts';
 
 export interface Contact {

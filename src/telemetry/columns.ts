@@ -1,4 +1,12 @@
-import type { ColumnBatch } from './sqlite-worker.ts';
+/** A batch of readings as columns (dictionary-encoded ids, typed arrays), as the telemetry writer thread takes it. */
+export interface ColumnBatch {
+  devices: string[];
+  kinds: string[];
+  device: Uint32Array;
+  kind: Uint16Array;
+  ts: Float64Array;
+  value: Float64Array;
+}
 
 /**
  * The longest time one stored chunk of a device's messages spans: a device

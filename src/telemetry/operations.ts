@@ -2,8 +2,8 @@ import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { Alarm } from '../alarms/model.ts';
-import type { DeviceDirectory } from '../ingest/device-directory.ts';
+import type { Alarm } from '../core/alarm.ts';
+import type { DeviceDirectory } from '../devices/directory.ts';
 import type { TelemetryPoint, TelemetrySink } from './point.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { DeviceContext, Reading } from '../core/model.ts';
-import type { ColumnBatch } from './sqlite-worker.ts';
+import type { ColumnBatch } from './columns.ts';
 
 /** One reading ready for storage, tagged with where the device sits. */
 export interface TelemetryPoint {

@@ -5,7 +5,8 @@ import { ColumnBuilder, TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { telemetryMigrations } from '../store/migrations.ts';
 import { Buckets, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery, type TelemetrySink } from './point.ts';
-import type { ChunkJson, ColumnBatch, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
+import type { ChunkJson, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
+import type { ColumnBatch } from './columns.ts';
 
 export const TELEMETRY_DB_FILE = 'telemetry.db';
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
+import { TELEMETRY_CHUNK_SPAN_MS, type ColumnBatch } from './columns.ts';
 
 /**
  * The embedded telemetry writer, in its own thread with its own connection to
@@ -8,14 +8,6 @@ import { TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
  * arrays) and are written in one transaction each, one row per device (a chunk
  * of its messages in the batch).
  */
-export interface ColumnBatch {
-  devices: string[];
-  kinds: string[];
-  device: Uint32Array;
-  kind: Uint16Array;
-  ts: Float64Array;
-  value: Float64Array;
-}
 
 /** A stored chunk, `[[ms after ts, …], {kind: [value or null, …]}]`: entry i's readings are each column's i-th value. */
 export type ChunkJson = [number[], Record<string, Array<number | null>>];

@@ -3,7 +3,7 @@ import { errorMessage } from '../core/errors.ts';
 import { toPoints, type ReadingBatch, type TelemetrySink } from './point.ts';
 import type { DeviceContext, Reading } from '../core/model.ts';
 import { ColumnBuilder } from './columns.ts';
-import type { ColumnBatch } from './sqlite-worker.ts';
+import type { ColumnBatch } from './columns.ts';
 
 export interface TelemetryWriterOptions {
   log: Logger;

@@ -3,7 +3,7 @@ import { checksumSize, computeChecksum, frameBytes, position } from '../../src/p
 import { FIXTURE_DEVICE_ID, FIXTURE_RECEIVED_AT, fixturePayload } from '../../src/profiles/fixtures.ts';
 import type { CompiledProfile } from '../../src/profiles/registry.ts';
 import type { MessageSpec } from '../../src/profiles/schema.ts';
-import { fillTopic } from '../../src/broker/topics.ts';
+import { fillTopic } from '../../src/profiles/topics.ts';
 
 /**
  * Mutated device payloads for property tests and bench:fuzz: each profile's

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { FIXTURE_RECEIVED_AT, fixturePayload } from '../../src/profiles/fixtures.ts';
-import { fillTopic } from '../../src/broker/topics.ts';
+import { fillTopic } from '../../src/profiles/topics.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { alarmsAllowed, mutants } from '../helpers/mutations.ts';
 

@@ -27,8 +27,11 @@ const createUser = z
   })
   .strict();
 
+/** What these routes use. */
+export type AccountRoutesDeps = Pick<ApiContext, 'accounts' | 'providers' | 'users'>;
+
 /** Login, logout, the caller's own account; users and providers (admin). */
-export function accountRoutes(app: Api, ctx: ApiContext): void {
+export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
   app.post(
     '/auth/login',
     { config: { public: true }, schema: { security: [], body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(200) }).strict(), summary: 'Log in: username and password → a bearer token (expires; 429 after repeated failures)', tags: ['auth'] } },

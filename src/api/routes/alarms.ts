@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { invalid } from '../../core/errors.ts';
 import { principalOf } from '../auth.ts';
 import { access, Access, roles } from '../access.ts';
-import { alarmStates, callOutcomes, outcomeSchema, severities } from '../../alarms/model.ts';
+import { alarmStates, callOutcomes, outcomeSchema, severities } from '../../core/alarm.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { idParam } from '../schemas.ts';
 import { alarmView, iso, timelineView } from '../views.ts';
@@ -21,7 +21,10 @@ const listQuery = z.object({
 
 const note = z.string().trim().min(1).max(2000);
 
-export function alarmRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type AlarmRoutesDeps = Pick<ApiContext, 'alarmService' | 'alarms' | 'devices' | 'residents' | 'stations' | 'steps' | 'users'>;
+
+export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
   const visibleAlarm = (req: FastifyRequest<{ Params: { id: string } }>) => Access.must(ctx.alarms.get(req.params.id), (a) => access(req).placed(a), 'alarm', req.params.id);
   /** Timeline actor: role and name, e.g. `family:li.ming`, so a reader sees who acted in which capacity. */
   const actor = (req: FastifyRequest) => (req.principal!.via === 'login' ? `${req.principal!.role}:${req.principal!.label}` : req.principal!.label);

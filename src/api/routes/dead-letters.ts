@@ -12,7 +12,10 @@ const query = z.object({
   limit: limitQuery,
 });
 
-export function deadLetterRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type DeadLetterRoutesDeps = Pick<ApiContext, 'deadLetters' | 'devices'>;
+
+export function deadLetterRoutes(app: Api, ctx: DeadLetterRoutesDeps): void {
   app.get('/dead-letters', { onRequest: roles('admin', 'operator', 'provider'), schema: { querystring: query, summary: 'Rejected device messages with their reasons', tags: ['dead-letters'] } }, async (req) => {
     const q = req.query;
     const a = access(req);

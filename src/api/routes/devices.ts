@@ -15,7 +15,10 @@ const createDevice = z
   })
   .strict();
 
-export function deviceRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type DeviceRoutesDeps = Pick<ApiContext, 'clock' | 'deadLetters' | 'devices' | 'directory' | 'onboarding' | 'provisioning' | 'sink'>;
+
+export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
   app.post('/devices', { onRequest: roles('admin', 'operator', 'provider'), schema: { body: createDevice, summary: 'Register a device: its MQTT credentials are in this answer only', tags: ['devices'] } }, async (req, reply) => {
     const a = access(req);
     const body = { ...req.body, providerId: a.providerFor(req.body.providerId, 'devices') };

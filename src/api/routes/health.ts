@@ -1,7 +1,10 @@
 import type { Api, ApiContext } from '../context.ts';
 
+/** What these routes use. */
+export type HealthRoutesDeps = Pick<ApiContext, 'clock' | 'config' | 'health' | 'metrics' | 'ready'>;
+
 /** Unauthenticated: liveness, readiness and Prometheus metrics. */
-export function healthRoutes(app: Api, ctx: ApiContext): void {
+export function healthRoutes(app: Api, ctx: HealthRoutesDeps): void {
   app.get('/api', { schema: { hide: true } }, async () => ({
     service: 'carebell',
     console: '/',

@@ -7,7 +7,10 @@ import { idParam } from '../schemas.ts';
 /** A profile document as sent: checked by the profile schema itself, so problems carry their JSON paths. */
 const profileDocument = z.record(z.string(), z.unknown());
 
-export function profileRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type ProfileRoutesDeps = Pick<ApiContext, 'catalogue' | 'profiles'>;
+
+export function profileRoutes(app: Api, ctx: ProfileRoutesDeps): void {
   app.get('/profiles', { schema: { summary: 'The device-profile catalogue', tags: ['profiles'] } }, async () => ctx.profiles.all().map((p) => p.summary()));
 
   app.get('/profiles/:id', { schema: { params: idParam, summary: 'One device profile, whole', tags: ['profiles'] } }, async (req) => {

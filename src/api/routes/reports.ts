@@ -16,7 +16,10 @@ function reportVisible(a: Access, r: Pick<StoredReport, 'kind' | 'subject'>): bo
   return a.role === 'provider' && r.subject === a.principal.providerId;
 }
 
-export function reportRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type ReportRoutesDeps = Pick<ApiContext, 'alarms' | 'clock' | 'jobs' | 'reports' | 'stations'>;
+
+export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
   app.get('/reports', { onRequest: roles('admin', 'operator', 'provider'), schema: { querystring: z.object({ kind: kind.optional(), subject: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }), summary: 'Stored reports: daily device health, monthly station statistics', tags: ['reports'] } }, async (req) =>
     ctx.reports
       .list({ limit: req.query.limit, ...(req.query.kind ? { kind: req.query.kind } : {}), ...(req.query.subject ? { subject: req.query.subject } : {}) })
@@ -46,7 +49,8 @@ export function reportRoutes(app: Api, ctx: ApiContext): void {
       Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
       const to = req.query.to ? Date.parse(req.query.to) : ctx.clock.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 30 * 86_400_000;
-      return stationStatistics(ctx.db, ctx.stations.subtree(req.params.id), from, to);
+      const stationIds = ctx.stations.subtree(req.params.id);
+      return stationStatistics(ctx.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
     },
   );
 }

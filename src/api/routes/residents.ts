@@ -6,7 +6,7 @@ import { idParam, phone, telemetryQuery, telemetryRange, webhookUrl } from '../s
 import { iso, residentView } from '../views.ts';
 import { IMPORT_COLUMNS, importResidents } from '../../onboarding/import.ts';
 import { timeZoneSchema } from '../../core/time-zone.ts';
-import { residentSettingsSchema } from '../../rules/resident-settings.ts';
+import { residentSettingsSchema } from '../../core/resident-settings.ts';
 import { careRecordSchema } from '../../store/care-record.ts';
 
 const contact = z
@@ -35,7 +35,10 @@ const createResident = z
   })
   .strict();
 
-export function residentRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type ResidentRoutesDeps = Pick<ApiContext, 'clock' | 'devices' | 'importDeps' | 'onboarding' | 'providers' | 'provisioning' | 'residents' | 'sink'>;
+
+export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 10 * 1_048_576 }, (_req, body, done) => done(null, body));
 
   app.post(

@@ -13,7 +13,10 @@ const createStation = z
   })
   .strict();
 
-export function stationRoutes(app: Api, ctx: ApiContext): void {
+/** What these routes use. */
+export type StationRoutesDeps = Pick<ApiContext, 'onboarding' | 'stations'>;
+
+export function stationRoutes(app: Api, ctx: StationRoutesDeps): void {
   app.post('/stations', { onRequest: roles('admin'), schema: { body: createStation, summary: 'Create a station: district, street (under a district) or community (under a street)', tags: ['stations'] } }, async (req, reply) =>
     reply.status(201).send(stationView(ctx.onboarding.createStation(req.body))),
   );

@@ -4,6 +4,9 @@ import type { Api, ApiContext } from '../context.ts';
 import type { LiveEvent } from '../live.ts';
 import { openSse } from '../sse.ts';
 
+/** What these routes use. */
+export type StreamRoutesDeps = Pick<ApiContext, 'live' | 'metrics' | 'sessions'>;
+
 /**
  * GET /stream: Server-Sent Events `alarm.raised`, `alarm.updated`,
  * `device.status`. Each event has an id; a client that reconnects with
@@ -14,7 +17,7 @@ import { openSse } from '../sse.ts';
  * (`session.ended`) when its login does: logout, account disabled, password
  * changed, token expired; and a client that stops reading is dropped.
  */
-export function streamRoutes(app: Api, ctx: ApiContext): void {
+export function streamRoutes(app: Api, ctx: StreamRoutesDeps): void {
   app.get('/stream', { schema: { querystring: z.object({ lastEventId: z.coerce.number().int().min(0).optional() }), summary: 'Live Server-Sent Events in the caller\'s scope (Last-Event-ID resumes)', tags: ['stream'] } }, (req, reply) => {
     const header = req.headers['last-event-id'];
     const lastId = header !== undefined ? Number(header) : req.query.lastEventId;
@@ -38,6 +41,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
       if (missed) missed.forEach(write);
       else sse.write(`event: stream.reset\ndata: {"reason":"events after ${lastId} are no longer buffered; reload"}\n\n`);
     }
-    unsubscribe = ctx.live.subscribe(write);
+    // An operator logged in (not an API token) is a duty console of their station: console alerts count it.
+    unsubscribe = ctx.live.subscribe(write, { consoleOf: a.role === 'operator' && a.principal.via === 'login' ? a.principal.stationId : null });
   });
 }

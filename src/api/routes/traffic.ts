@@ -2,12 +2,15 @@ import { roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import { openSse } from '../sse.ts';
 
+/** What these routes use. */
+export type TrafficRoutesDeps = Pick<ApiContext, 'clock' | 'metrics' | 'sessions' | 'traffic'>;
+
 /**
  * GET /traffic (admin): Server-Sent Events, one `message` per device message
  * as it arrives (device, profile, topic, payload in base64, gateway time).
  * What `carebell record` writes to a file, to replay a field incident.
  */
-export function trafficRoutes(app: Api, ctx: ApiContext): void {
+export function trafficRoutes(app: Api, ctx: TrafficRoutesDeps): void {
   app.get('/traffic', { onRequest: roles('admin'), schema: { summary: 'Every device message as it arrives (SSE), for carebell record', tags: ['devices'] } }, (req, reply) => {
     let unsubscribe = () => {};
     let unwatch = () => {};

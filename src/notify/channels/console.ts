@@ -1,13 +1,26 @@
-import type { EventBus } from '../../core/event-bus.ts';
+import type { Alarm } from '../../core/alarm.ts';
 import type { Channel } from './channel.ts';
 
-/** The station's console: the live stream (SSE) carries the alert to every open console of that station. */
-export function consoleChannel(bus: EventBus): Channel {
+/** The live stream's side of console delivery (api/live.ts). */
+export interface ConsoleAlerts {
+  /** Writes the alert to every client that sees the alarm; returns how many consoles of `stationId` received it. */
+  alertConsoles(alarm: Alarm, stationId: string, event: string, step: number): number;
+}
+
+/**
+ * The station's duty console: the live stream (SSE) carries the alert to every
+ * open console of that station. Delivered means received by at least one
+ * console; with none open, nobody there saw it and the delivery has failed
+ * (retried while the alarm is open, and the ladder moves on).
+ */
+export function consoleChannel(consoles: ConsoleAlerts): Channel {
   return {
     name: 'console',
     async send(item, _body, alarm) {
       if (item.delivery.channel !== 'console') throw new Error('not a console delivery');
-      bus.emit('alarm.console', { alarm, stationId: item.delivery.target.id, event: item.event, step: item.step });
+      const n = consoles.alertConsoles(alarm, item.delivery.target.id, item.event, item.step);
+      if (n === 0) throw new Error('no console of the station is open');
+      return { consoles: n };
     },
   };
 }

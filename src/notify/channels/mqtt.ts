@@ -1,5 +1,5 @@
 import type { DeviceBroker } from '../../broker/broker.ts';
-import type { DeviceDirectory } from '../../ingest/device-directory.ts';
+import type { DeviceDirectory } from '../../devices/directory.ts';
 import type { Channel } from './channel.ts';
 
 /**

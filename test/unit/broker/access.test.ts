@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { canPublish, canSubscribe } from '../../../src/broker/access.ts';
-import { fillTopic, ownPrefix, topicMatches } from '../../../src/broker/topics.ts';
+import { fillTopic, ownPrefix, topicMatches } from '../../../src/profiles/topics.ts';
 import { loadProfileDirectory } from '../../../src/profiles/registry.ts';
-import type { KnownDevice } from '../../../src/ingest/device-directory.ts';
+import type { KnownDevice } from '../../../src/devices/directory.ts';
 
 const profiles = loadProfileDirectory(new URL('../../../device-profiles/', import.meta.url).pathname);
 const device = (id: string, profileId: string): KnownDevice => {

@@ -6,7 +6,7 @@ import { runFixtures } from '../../../src/profiles/fixtures.ts';
 import { profileJsonSchemaText } from '../../../src/profiles/json-schema.ts';
 import { readingSchema } from '../../../src/core/model.ts';
 import { FIXTURE_DEVICE_ID, FIXTURE_RECEIVED_AT, fixturePayload } from '../../../src/profiles/fixtures.ts';
-import { fillTopic } from '../../../src/broker/topics.ts';
+import { fillTopic } from '../../../src/profiles/topics.ts';
 
 const dir = new URL('../../../device-profiles/', import.meta.url).pathname;
 const registry = loadProfileDirectory(dir);

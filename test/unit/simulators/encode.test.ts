@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultProfilesDir } from '../../../src/app.ts';
 import { fixturePayload, FIXTURE_DEVICE_ID } from '../../../src/profiles/fixtures.ts';
 import { loadProfileDirectory } from '../../../src/profiles/registry.ts';
-import { fillTopic } from '../../../src/broker/topics.ts';
+import { fillTopic } from '../../../src/profiles/topics.ts';
 import { encode } from '../../../simulators/encode.ts';
 
 const registry = loadProfileDirectory(defaultProfilesDir);

@@ -3,7 +3,7 @@ import { silentLogger } from '../../../src/core/logger.ts';
 import type { DeviceContext, Reading } from '../../../src/core/model.ts';
 import type { TelemetryPoint, TelemetrySink } from '../../../src/telemetry/point.ts';
 import { TelemetryWriter } from '../../../src/telemetry/writer.ts';
-import type { ColumnBatch } from '../../../src/telemetry/sqlite-worker.ts';
+import type { ColumnBatch } from '../../../src/telemetry/columns.ts';
 
 const device: DeviceContext = { id: 'd1', profileId: 'p', residentId: 'r1', stationId: 's1', providerId: null };
 const readings = (n: number, from = 0): Reading[] =>

@@ -142,7 +142,10 @@ export function readableTimeline(entries: TimelineEntry[], lang: Lang, people: R
         break;
       }
       case 'escalated':
-        item.what = tr(lang, 'timeline.escalatedTo', { level: term(lang, 'level', Number(d.level ?? 0)) });
+        item.what = d.early
+          ? tr(lang, 'timeline.escalatedEarly', { level: term(lang, 'level', Number(d.level ?? 0)), from: term(lang, 'level', Number(d.unreachedLevel ?? 0)) })
+          : tr(lang, 'timeline.escalatedTo', { level: term(lang, 'level', Number(d.level ?? 0)) });
+        item.problem = d.early === true;
         break;
       case 'resolved':
         if (typeof d.outcome === 'string') item.what += `${colon(lang)}${term(lang, 'outcome', d.outcome)}`;

@@ -1,0 +1,212 @@
+import { fileURLToPath } from 'node:url';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.ts';
+import { silentLogger } from '../../../src/core/logger.ts';
+import type { DeviceContext, Reading } from '../../../src/core/model.ts';
+import type { ResidentSettings } from '../../../src/core/resident-settings.ts';
+import type { KnownDevice } from '../../../src/devices/directory.ts';
+import { loadProfileDirectory } from '../../../src/profiles/registry.ts';
+import { RuleEvaluator, type IntentSink, type RuleStateStore } from '../../../src/rules/evaluator.ts';
+import type { AlarmIntent } from '../../../src/rules/types.ts';
+
+/**
+ * The evaluator alone: real rules built from the shipped profiles, in-memory
+ * devices, rule state and intent sink, and a manual clock. No database, no
+ * broker, no alarm service.
+ */
+
+const profiles = loadProfileDirectory(fileURLToPath(new URL('../../../device-profiles/', import.meta.url)));
+
+function device(id: string, profileId: string, residentId: string | null = null): KnownDevice {
+  const profile = profiles.get(profileId)!;
+  return {
+    id,
+    profile,
+    context: { id, profileId, residentId, stationId: 'st-1', providerId: null },
+    secretHash: '',
+    decommissioned: false,
+    online: true,
+    lastSeen: null,
+    battery: null,
+    firstMessageAt: null,
+    topics: new Map(),
+    uplinks: new Set(profile.uplinkTopics(id)),
+  };
+}
+
+interface Applied {
+  subject: string;
+  rule: string;
+  action: AlarmIntent['action'];
+  alarm: string;
+  residentLevel: boolean;
+}
+
+/** Records intents; when `failing`, the unit of work throws (a full disk, a locked database) and nothing is kept. */
+class RecordingSink implements IntentSink {
+  applied: Applied[] = [];
+  failing = false;
+  transactions = 0;
+  transaction<T>(fn: () => T): T {
+    this.transactions++;
+    const before = this.applied.length;
+    const result = fn();
+    if (this.failing) {
+      this.applied.length = before;
+      throw new Error('database is locked');
+    }
+    return result;
+  }
+  apply(d: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean): void {
+    this.applied.push({ subject: residentLevel ? d.residentId! : d.id, rule: ruleKey, action: intent.action, alarm: intent.alarm, residentLevel });
+  }
+}
+
+class MemoryRuleState implements RuleStateStore {
+  rows = new Map<string, { subject: string; rule: string; state: string; at: number }>();
+  saves = 0;
+  all() {
+    return [...this.rows.values()];
+  }
+  save(subject: string, rule: string, state: string, at: number): void {
+    this.saves++;
+    this.rows.set(`${subject}/${rule}`, { subject, rule, state, at });
+  }
+}
+
+const reading = (kind: string, value: number, ts: number): Reading => ({ deviceId: 'band-1', kind, value, unit: '', ts });
+
+describe('rule evaluator', () => {
+  let clock: ManualClock;
+  let devices: Map<string, KnownDevice>;
+  let residents: Map<string, { settings: ResidentSettings; timezone: string }>;
+  let sink: RecordingSink;
+  let ruleState: MemoryRuleState;
+  const evaluator = () =>
+    new RuleEvaluator({
+      devices: { get: (id) => devices.get(id), all: () => devices.values() },
+      residentOf: (id) => residents.get(id) ?? null,
+      ruleState,
+      intents: sink,
+      clock,
+      log: silentLogger,
+    });
+
+  beforeEach(() => {
+    clock = new ManualClock(Date.UTC(2026, 0, 1, 4, 0));
+    devices = new Map([
+      ['band-1', device('band-1', 'carebell-vitals-band', 'res-1')],
+      ['pendant-1', device('pendant-1', 'carebell-sos-pendant', 'res-1')],
+    ]);
+    residents = new Map([['res-1', { settings: {}, timezone: 'Asia/Shanghai' }]]);
+    sink = new RecordingSink();
+    ruleState = new MemoryRuleState();
+  });
+
+  it('raises once when a reading stays beyond the profile threshold for its duration, and clears at the clear level', () => {
+    const e = evaluator();
+    const band = devices.get('band-1')!.context;
+    const t0 = clock.now();
+    e.onReadings(band, [reading('heart_rate', 125, t0)]);
+    expect(sink.applied).toEqual([]);
+    e.onReadings(band, [reading('heart_rate', 126, t0 + 121_000)]);
+    e.onReadings(band, [reading('heart_rate', 128, t0 + 180_000)]);
+    expect(sink.applied).toEqual([{ subject: 'band-1', rule: 'threshold:heart_rate:heart_rate_high', action: 'raise', alarm: 'heart_rate_high', residentLevel: false }]);
+    e.onReadings(band, [reading('heart_rate', 115, t0 + 200_000)]);
+    expect(sink.applied).toHaveLength(1); // 115 is above the clear level of 110
+    e.onReadings(band, [reading('heart_rate', 100, t0 + 240_000)]);
+    expect(sink.applied.map((a) => a.action)).toEqual(['raise', 'clear']);
+  });
+
+  it("applies a resident's own thresholds, and rebuilds the rules when the settings change", () => {
+    residents.set('res-1', { settings: { thresholds: { heart_rate_high: { above: 100 } } }, timezone: 'Asia/Shanghai' });
+    const e = evaluator();
+    const band = devices.get('band-1')!.context;
+    const t0 = clock.now();
+    e.onReadings(band, [reading('heart_rate', 105, t0)]);
+    e.onReadings(band, [reading('heart_rate', 105, t0 + 121_000)]);
+    expect(sink.applied.map((a) => a.alarm)).toEqual(['heart_rate_high']);
+
+    residents.set('res-1', { settings: { thresholds: { heart_rate_high: { above: 130, clearAt: 125 } } }, timezone: 'Asia/Shanghai' });
+    e.residentChanged('res-1');
+    e.onReadings(band, [reading('heart_rate', 120, t0 + 300_000)]);
+    expect(sink.applied.map((a) => a.action)).toEqual(['raise', 'clear']); // 120 is under the new clear level, not the profile's 110
+  });
+
+  it('keeps the state unchanged when the alarm change cannot be recorded, so the next input tries again; an event rethrows', () => {
+    const e = evaluator();
+    const pendant = devices.get('pendant-1')!.context;
+    sink.failing = true;
+    expect(() => e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 })).toThrow('database is locked');
+    expect(sink.applied).toEqual([]);
+    sink.failing = false;
+    e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 });
+    expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:sos']);
+
+    const band = devices.get('band-1')!.context;
+    const t0 = clock.now();
+    e.onReadings(band, [reading('battery', 10, t0)]);
+    sink.failing = true;
+    e.onReadings(band, [reading('battery', 30, t0 + 1_000)]); // a reading does not throw: logged, retried on the next one
+    sink.failing = false;
+    e.onReadings(band, [reading('battery', 31, t0 + 2_000)]);
+    expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:sos', 'raise:low_battery', 'clear:low_battery']);
+  });
+
+  it('saves durable state in the same unit of work as the intents, and a new evaluator resumes from it', () => {
+    const e = evaluator();
+    const band = devices.get('band-1')!;
+    band.lastSeen = clock.now();
+    clock.advance(3 * 300_000 - 1);
+    e.tick();
+    expect(sink.applied).toEqual([]);
+    clock.advance(1);
+    const before = sink.transactions;
+    e.tick();
+    expect(sink.applied.map((a) => `${a.subject}:${a.action}:${a.alarm}`)).toEqual(['band-1:raise:device_offline']);
+    expect(sink.transactions).toBe(before + 1);
+    expect(JSON.parse(ruleState.rows.get('band-1/silence:device_offline')!.state)).toEqual({ active: true });
+
+    const restarted = evaluator();
+    restarted.load();
+    clock.advance(60_000);
+    restarted.tick();
+    expect(sink.applied).toHaveLength(1); // still silent, already raised: not raised twice
+    band.lastSeen = clock.now();
+    restarted.tick();
+    expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:device_offline', 'clear:device_offline']);
+  });
+
+  it('writes nothing when a rule changes only the part of its state that is rebuilt from input', () => {
+    const e = evaluator();
+    const band = devices.get('band-1')!.context;
+    const t0 = clock.now();
+    for (let i = 0; i < 20; i++) e.onReadings(band, [reading('heart_rate', 70 + (i % 5), t0 + i * 60_000), reading('spo2', 97, t0 + i * 60_000)]);
+    expect(sink.applied).toEqual([]);
+    expect(sink.transactions).toBe(0);
+  });
+
+  it("does not tick a decommissioned device's silence, and skips devices it does not know", () => {
+    const e = evaluator();
+    const band = devices.get('band-1')!;
+    band.lastSeen = clock.now();
+    band.decommissioned = true;
+    clock.advance(3_600_000);
+    e.tick();
+    expect(sink.applied.filter((a) => a.subject === 'band-1')).toEqual([]);
+    e.onReadings({ id: 'ghost', profileId: 'carebell-vitals-band', residentId: null, stationId: null, providerId: null }, [reading('heart_rate', 200, clock.now())]);
+    expect(sink.applied).toEqual([]);
+  });
+
+  it("runs the resident's own rules across their devices, in their time zone, as resident-level alarms", () => {
+    residents.set('res-1', { settings: { nightBedExit: { enabled: true, from: '22:00', to: '06:00', returnMinutes: 20 } }, timezone: 'Asia/Shanghai' });
+    devices.set('bed-1', device('bed-1', 'carebell-bed-mat', 'res-1'));
+    const e = evaluator();
+    const bed = devices.get('bed-1')!.context;
+    clock.set(Date.UTC(2026, 0, 1, 15, 0)); // 23:00 in Shanghai
+    e.onEvent(bed, { deviceId: 'bed-1', type: 'bed_exit', ts: clock.now(), seq: 1 });
+    clock.advance(21 * 60_000);
+    e.tick();
+    expect(sink.applied).toContainEqual({ subject: 'res-1', rule: expect.stringContaining('night'), action: 'raise', alarm: 'night_bed_exit', residentLevel: true });
+  });
+});
