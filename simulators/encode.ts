@@ -1,6 +1,7 @@
 import { fillTopic } from '../src/profiles/topics.ts';
 import { binaryTypeSize, checksumSize, computeChecksum, position, type BinaryType, type Endian } from '../src/profiles/blocks/binary.ts';
 import { unitConversions } from '../src/profiles/quantities.ts';
+import { getConverter } from '../src/profiles/converters/index.ts';
 import type { DeviceProfile, EventSource, MessageSpec, ReadingField } from '../src/profiles/schema.ts';
 
 /** What a simulated device says, in canonical terms; the encoder turns it into its vendor's bytes. */
@@ -76,7 +77,8 @@ class Frame {
 
   set(loc: Location, value: number | string | boolean, bit = false): void {
     switch (this.spec.format) {
-      case 'json': {
+      case 'json':
+      case 'custom': {
         const parts = loc.path!.split('.');
         let node = this.json;
         for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
@@ -98,6 +100,12 @@ class Frame {
 
   bytes(): Buffer {
     if (this.spec.format === 'json') return Buffer.from(JSON.stringify(this.json));
+    if (this.spec.format === 'custom') {
+      // The profile's converter writes its own frame (records, checksum) from the values at their paths.
+      const converter = getConverter(this.spec.converter!);
+      if (!converter) throw new Error(`converter ${this.spec.converter} is not registered`);
+      return travel(converter.encode(this.json), this.spec.encoding);
+    }
     if (this.spec.format === 'kv') return Buffer.from([...this.kv].map(([k, v]) => `${k}${this.spec.assign}${v}`).join(this.spec.separator));
     const checksum = this.spec.checksum;
     let length = this.spec.length?.min ?? 0;
@@ -111,10 +119,15 @@ class Frame {
       if (checksum.algorithm === 'crc16_modbus') buf.writeUInt16LE(sum, at);
       else buf.writeUInt8(sum, at);
     }
-    if (this.spec.encoding === 'hex') return Buffer.from(buf.toString('hex').toUpperCase());
-    if (this.spec.encoding === 'base64') return Buffer.from(buf.toString('base64'));
-    return buf;
+    return travel(buf, this.spec.encoding);
   }
+}
+
+/** How the frame travels in the MQTT payload: raw bytes, hex text or base64 text. */
+function travel(buf: Buffer, encoding: MessageSpec['encoding']): Buffer {
+  if (encoding === 'hex') return Buffer.from(buf.toString('hex').toUpperCase());
+  if (encoding === 'base64') return Buffer.from(buf.toString('base64'));
+  return buf;
 }
 
 function writeBinary(buf: Buffer, offset: number, type: BinaryType, endian: Endian, value: number): void {

@@ -3,6 +3,7 @@ import type { DeviceEventType } from '../core/model.ts';
 import { bitOf, checksumSize, computeChecksum, frameBytes, position, readBinary, storedChecksum } from './blocks/binary.ts';
 import { compilePath, parseJsonObject } from './blocks/json.ts';
 import { parseKeyValue } from './blocks/kv.ts';
+import { converterNames, getConverter } from './converters/index.ts';
 import { quantities, unitConversions, type QuantityKind } from './quantities.ts';
 import type { EventSource, MessageSpec, ReadingField } from './schema.ts';
 
@@ -43,6 +44,7 @@ export type MessageRejectionCode =
   | 'bad_length'
   | 'bad_magic'
   | 'bad_checksum'
+  | 'bad_frame'
   | 'unknown_event';
 export type DecodeOutcome =
   | { ok: true; decoded: Decoded }
@@ -91,7 +93,8 @@ function describe(loc: Location): string {
 function compileGetter(spec: MessageSpec, loc: Location, where: string): Getter {
   switch (spec.format) {
     case 'json':
-      if (loc.path === undefined) throw new ProfileCompileError(`${where}: JSON messages locate values with "path"`);
+    case 'custom':
+      if (loc.path === undefined) throw new ProfileCompileError(`${where}: ${spec.format === 'json' ? 'JSON' : 'custom'} messages locate values with "path"`);
       return compilePath(loc.path);
     case 'kv': {
       if (loc.key === undefined) throw new ProfileCompileError(`${where}: key=value messages locate values with "key"`);
@@ -259,6 +262,16 @@ function compileParse(spec: MessageSpec): Parse {
         const check = checkFrame(spec, frame);
         return check ?? { ok: true, root: frame };
       };
+    case 'custom': {
+      const converter = spec.converter === undefined ? undefined : getConverter(spec.converter);
+      if (!converter) throw new ProfileCompileError(`converter ${JSON.stringify(spec.converter)} is not registered; registered: ${converterNames().join(', ') || 'none'}`);
+      return (payload) => {
+        const frame = frameBytes(payload, spec.encoding);
+        if (typeof frame === 'string') return { ok: false, code: 'bad_encoding', reason: frame };
+        const r = converter.decode(frame);
+        return r.ok ? { ok: true, root: r.value } : { ok: false, code: r.code, reason: `${converter.name}: ${r.reason}` };
+      };
+    }
   }
 }
 

@@ -16,6 +16,7 @@ export const quantities = {
   spo2: { unit: '%', bounds: [0, 100], description: 'peripheral oxygen saturation' },
   systolic_bp: { unit: 'mmHg', bounds: [0, 300], description: 'systolic blood pressure' },
   diastolic_bp: { unit: 'mmHg', bounds: [0, 250], description: 'diastolic blood pressure' },
+  mean_arterial_pressure: { unit: 'mmHg', bounds: [0, 250], description: 'mean arterial pressure' },
   body_temperature: { unit: '°C', bounds: [25, 45], description: 'body temperature' },
   steps: { unit: 'count', bounds: [0, 200_000], description: 'steps today' },
   battery: { unit: '%', bounds: [0, 100], description: 'battery charge' },

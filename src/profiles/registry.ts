@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fillTopic, ownPrefix } from './topics.ts';
 import { compileMessage, ProfileCompileError, type MessageDecoder } from './decoder.ts';
 import { profileSchema, type DeviceProfile, type MessageSpec } from './schema.ts';
+import { expandBlocks } from './library.ts';
 
 /** A validated profile with its messages compiled into decoders. */
 export interface CompiledMessage {
@@ -66,6 +67,7 @@ export class CompiledProfile {
       },
       readings: [...new Set(p.messages.flatMap((m) => m.readings.map((r) => r.kind)))],
       events: [...new Set(p.messages.flatMap((m) => m.events.flatMap((e) => (e.map ? Object.values(e.map) : e.event ? [e.event] : []))))],
+      blocks: p.use,
       alarmRules: p.alarmRules,
     };
   }
@@ -85,12 +87,45 @@ export interface ProfileProblem {
   message: string;
 }
 
-/** Validates raw JSON as a profile and compiles it, listing every problem with its JSON path. */
-export function checkProfile(raw: unknown): { profile: CompiledProfile; problems: [] } | { profile: undefined; problems: ProfileProblem[] } {
-  const parsed = profileSchema.safeParse(raw);
-  if (!parsed.success) {
-    return { profile: undefined, problems: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) };
+/** The key a rule keeps its state under (rules/*.ts): two rules of a profile may not share one. */
+function ruleKey(rule: DeviceProfile['alarmRules'][number]): string {
+  switch (rule.kind) {
+    case 'event':
+      return `event:${rule.event}:${rule.alarm}`;
+    case 'threshold':
+      return `threshold:${rule.reading}:${rule.alarm}`;
+    case 'silence':
+      return `silence:${rule.alarm}`;
+    case 'vitals_score':
+      return `vitals_score:${rule.alarm}`;
   }
+}
+
+/**
+ * Validates raw JSON as a profile and compiles it, listing every problem with
+ * its JSON path. Blocks (`use`, reading presets, `thresholds`) are expanded
+ * first (library.ts); a problem in a rule a block brought names the block.
+ */
+export function checkProfile(raw: unknown): { profile: CompiledProfile; problems: [] } | { profile: undefined; problems: ProfileProblem[] } {
+  const expanded = expandBlocks(raw);
+  if (expanded.problems.length > 0) return { profile: undefined, problems: expanded.problems };
+  const where = (path: PropertyKey[]): string => {
+    if (path[0] === 'alarmRules' && typeof path[1] === 'number' && expanded.sources[path[1]] !== undefined) return [expanded.sources[path[1]], ...path.slice(2)].join('.');
+    return path.join('.') || '(root)';
+  };
+  const parsed = profileSchema.safeParse(expanded.value);
+  if (!parsed.success) {
+    return { profile: undefined, problems: parsed.error.issues.map((i) => ({ path: where(i.path), message: i.message })) };
+  }
+  const seen = new Map<string, number>();
+  const duplicates: ProfileProblem[] = [];
+  parsed.data.alarmRules.forEach((rule, i) => {
+    const key = ruleKey(rule);
+    const first = seen.get(key);
+    if (first !== undefined) duplicates.push({ path: where(['alarmRules', i]), message: `the same rule as ${where(['alarmRules', first])} (${key})` });
+    else seen.set(key, i);
+  });
+  if (duplicates.length > 0) return { profile: undefined, problems: duplicates };
   try {
     return { profile: new CompiledProfile(parsed.data), problems: [] };
   } catch (err) {

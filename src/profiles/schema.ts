@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deviceEventTypeSchema } from '../core/model.ts';
-import { quantityKinds, sourceUnits } from './quantities.ts';
+import { quantityKinds, sourceUnits, type QuantityKind } from './quantities.ts';
+import { readingPresetNames, ruleBlockNames, thresholdAlarms } from './library.ts';
 
 /**
  * The device-profile format: one JSON file per device model in
@@ -23,8 +24,9 @@ const location = {
 
 export const readingFieldSchema = z
   .object({
-    kind: z.enum(quantityKinds).describe('the normalised quantity this field carries'),
-    unit: z.enum(sourceUnits).describe('the unit the device sends; converted to the quantity\'s canonical unit'),
+    use: z.enum(readingPresetNames).optional().describe('a reading preset (src/profiles/library.ts): its kind, unit, range and map, under this field\'s own settings'),
+    kind: z.enum(quantityKinds).optional().describe('the normalised quantity this field carries (required without "use")'),
+    unit: z.enum(sourceUnits).optional().describe('the unit the device sends; converted to the quantity\'s canonical unit (required without "use")'),
     ...location,
     scale: z.number().optional().describe('multiply the raw value by this, e.g. 0.1 for tenths'),
     add: z.number().optional().describe('then add this'),
@@ -41,7 +43,10 @@ export const readingFieldSchema = z
       .optional()
       .describe('raw values that mean "no measurement" (e.g. 255 or 0) and are skipped, not rejected'),
   })
-  .strict();
+  .strict()
+  .refine((f) => f.kind !== undefined && f.unit !== undefined, 'give "kind" and "unit", or "use" a reading preset')
+  // After the presets are applied (library.ts, before validation) every field has both.
+  .transform(({ use: _use, ...f }) => f as Omit<typeof f, 'kind' | 'unit'> & { kind: QuantityKind; unit: string });
 
 export const eventSourceSchema = z
   .object({
@@ -70,11 +75,12 @@ export const messageSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9_]*$/),
     topic: z.string().includes('{deviceId}').describe('topic pattern; {deviceId} is filled with the device id'),
-    format: z.enum(['json', 'kv', 'binary']),
+    format: z.enum(['json', 'kv', 'binary', 'custom']).describe('custom: bytes go through the named "converter"; values are then located with "path"'),
+    converter: z.string().regex(/^[a-z][a-z0-9-]*$/).optional().describe('custom only: a converter registered in src/profiles/converters/'),
     encoding: z
       .enum(['raw', 'hex', 'base64'])
       .default('raw')
-      .describe('binary only: how the bytes travel in the MQTT payload'),
+      .describe('binary and custom: how the bytes travel in the MQTT payload'),
     separator: z.string().min(1).default(';').describe('kv only: between pairs'),
     assign: z.string().min(1).default('=').describe('kv only: between key and value'),
     endian: endian.default('big').describe('binary only: default byte order'),
@@ -98,7 +104,8 @@ export const messageSchema = z
     requireEvent: z.boolean().default(false).describe('a message without a recognised event is rejected'),
     online: valueLocationSchema.optional().describe('status messages: the device says it is online (true) or going offline (false)'),
   })
-  .strict();
+  .strict()
+  .refine((m) => (m.format === 'custom') === (m.converter !== undefined), { message: 'a "custom" message names its "converter", and only a custom message has one', path: ['converter'] });
 
 export const alarmRuleSchema = z.discriminatedUnion('kind', [
   z
@@ -180,6 +187,7 @@ export const deviceKinds = [
   'bed_sensor',
   'motion_sensor',
   'siren',
+  'bp_monitor',
 ] as const;
 
 export const profileSchema = z
@@ -199,7 +207,20 @@ export const profileSchema = z
       .strict()
       .optional()
       .describe('downlink to the device'),
-    alarmRules: z.array(alarmRuleSchema).default([]),
+    use: z
+      .array(z.enum(ruleBlockNames))
+      .default([])
+      .describe('shared rule blocks (src/profiles/library.ts), e.g. ["sos", "battery", "silence"]: their rules come before the profile\'s own alarmRules'),
+    thresholds: z
+      .partialRecord(
+        z.enum(thresholdAlarms),
+        z
+          .object({ above: z.number().optional(), below: z.number().optional(), forSeconds: z.number().int().min(0).optional(), clearAt: z.number().optional(), severity: z.enum(['critical', 'major', 'minor', 'info']).optional() })
+          .strict(),
+      )
+      .optional()
+      .describe('this model\'s own values for threshold defaults used by its blocks (e.g. {"heart_rate_high": {"above": 125}}); a resident\'s settings override them again'),
+    alarmRules: z.array(alarmRuleSchema).default([]).describe('rules of this model beyond its blocks (with "use", the blocks\' rules come first)'),
     fixtures: z.array(fixtureSchema).min(1, 'every profile ships at least one fixture'),
   })
   .strict();

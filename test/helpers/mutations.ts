@@ -3,6 +3,7 @@ import { checksumSize, computeChecksum, frameBytes, position } from '../../src/p
 import { FIXTURE_DEVICE_ID, FIXTURE_RECEIVED_AT, fixturePayload } from '../../src/profiles/fixtures.ts';
 import type { CompiledProfile } from '../../src/profiles/registry.ts';
 import type { MessageSpec } from '../../src/profiles/schema.ts';
+import { getConverter } from '../../src/profiles/converters/index.ts';
 import { fillTopic } from '../../src/profiles/topics.ts';
 
 /**
@@ -162,6 +163,20 @@ export function mutants(profile: CompiledProfile): fc.Arbitrary<Mutant> {
       if (typeof frame !== 'string') {
         options.push(
           byteMutation(frame).map(({ bytes, how }) => ({ bytes: fixFrame(bytes, spec), how: `${how}, checksum fixed` })),
+        );
+      }
+    }
+    if (spec.format === 'custom') {
+      // Through the converter both ways: well-formed frames (records, checksum right) carrying odd values.
+      const converter = getConverter(spec.converter!)!;
+      const frame = frameBytes(payload, spec.encoding);
+      const decoded = typeof frame === 'string' ? undefined : converter.decode(frame);
+      if (decoded?.ok && Object.keys(decoded.value).length > 0) {
+        const keys = Object.keys(decoded.value);
+        options.push(
+          fc
+            .record({ key: fc.constantFrom(...keys), value: fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constant(0), fc.constant(-1), fc.double()) })
+            .map(({ key, value }) => ({ bytes: converter.encode({ ...decoded.value, [key]: value }), how: `${key}=${value} re-encoded by ${converter.name}` })),
         );
       }
     }

@@ -24,7 +24,7 @@ describe('device-profile catalogue', () => {
       expect(kinds, kind).toContain(kind);
     }
     expect(profiles.filter((p) => p.profile.kind === 'vitals_wearable').length).toBeGreaterThanOrEqual(2);
-    expect(new Set(profiles.map((p) => p.messages[0]!.spec.format))).toEqual(new Set(['json', 'binary', 'kv']));
+    expect(new Set(profiles.map((p) => p.messages[0]!.spec.format))).toEqual(new Set(['json', 'binary', 'kv', 'custom']));
   });
 
   it('has unique ids and unique vendor/model pairs', () => {
@@ -59,6 +59,15 @@ describe('device-profile catalogue', () => {
       const measured = new Set(profile.profile.messages.flatMap((m) => m.readings.map((r) => r.kind)));
       for (const rule of profile.profile.alarmRules) {
         if (rule.kind === 'threshold') expect(measured, rule.alarm).toContain(rule.reading);
+      }
+    });
+
+    it('has event rules only for events it can emit (and cancels and clears it can send)', () => {
+      const emitted = new Set(profile.summary().events as string[]);
+      for (const rule of profile.profile.alarmRules) {
+        if (rule.kind !== 'event') continue;
+        expect(emitted, `${rule.alarm} raised by ${rule.event}`).toContain(rule.event);
+        for (const e of [...(rule.cancelledBy ?? []), ...(rule.clearedBy ?? [])]) expect(emitted, `${rule.alarm} ended by ${e}`).toContain(e);
       }
     });
 
