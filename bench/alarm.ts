@@ -14,6 +14,7 @@ import { parseConfig } from '../src/config/config.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { startWorker } from '../src/core/worker.ts';
 import { listen } from '../src/listen.ts';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,6 +61,14 @@ const background = startWorker(new URL('./background-load.ts', import.meta.url),
 await new Promise<void>((resolve) => background.once('message', () => resolve()));
 const storedBefore = app.telemetry.stored;
 const t0 = performance.now();
+// Where a tail could come from: the gateway's event loop stalling, and garbage collection.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const gcPauses: number[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push(e.duration);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 
 const sos = startWorker(new URL('./sos-client.ts', import.meta.url), {
   mqttUrl: urls.mqttUrl,
@@ -74,6 +83,8 @@ if (result.error) throw new Error(result.error);
 background.postMessage('stop');
 const { sent } = await new Promise<{ sent: number }>((resolve) => background.once('message', resolve));
 const elapsed = (performance.now() - t0) / 1000;
+loopDelay.disable();
+gcObserver.disconnect();
 await app.telemetry.flush();
 
 const sorted = [...result.latencies].sort((a, b) => a - b);
@@ -81,6 +92,10 @@ const pct = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.lengt
 const open = app.repos.alarms.list({ state: 'open', limit: 10_000 }).length;
 console.log(`background: ${Math.round(sent / elapsed).toLocaleString('en-US')} telemetry msg/s sent, ${Math.round((app.telemetry.stored - storedBefore) / 3 / elapsed).toLocaleString('en-US')} msg/s stored`);
 console.log(`SOS PUBLISH → alarm.raised on the SSE stream: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses)`);
+const ms = (ns: number) => (ns / 1e6).toFixed(1);
+console.log(`gateway event loop delay: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`);
+gcPauses.sort((a, b) => a - b);
+console.log(`GC: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, p99 ${(gcPauses[Math.max(0, Math.ceil(0.99 * gcPauses.length) - 1)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms`);
 console.log(`burst: ${result.burst} alarms raised and streamed in ${result.burstMs.toFixed(0)} ms = ${Math.round(result.burst / (result.burstMs / 1000)).toLocaleString('en-US')} alarms/s`);
 console.log(`open alarms at the end: ${open} (expected ${PACED + BURST})`);
 await Promise.all([background.terminate(), sos.terminate()]);

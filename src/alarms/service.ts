@@ -5,7 +5,7 @@ import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
 import type { ResidentRepository } from '../store/residents.ts';
-import { policyById, policyFor, type EscalationPolicy } from '../escalation/policies.ts';
+import { policyById, policyFor, type EscalationPolicy, type TargetSpec } from '../escalation/policies.ts';
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { resolveTargets, type TargetDeps } from '../escalation/targets.ts';
 import type { OutboxEvent, OutboxRepository } from './outbox-repository.ts';
@@ -83,12 +83,16 @@ export class AlarmService {
     this.#d.uow.afterCommit(this.#d.onWork);
   }
 
-  #enqueueStep(alarm: Alarm, policy: EscalationPolicy, step: number, event: OutboxEvent, now: number): void {
-    const ladderStep = policy.steps[step]!;
-    const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, ladderStep.targets);
+  /** Owes `event` to the step's targets; a target with no way to reach it is said on the timeline at once. */
+  #notify(alarm: Alarm, event: OutboxEvent, step: number, targets: TargetSpec[], now: number): void {
+    const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, targets);
     this.#d.outbox.enqueue(alarm.id, event, step, deliveries, now);
     for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step, target: who.text, recipient: who.recipient, reason: 'no channel' });
     if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
+  }
+
+  #enqueueStep(alarm: Alarm, policy: EscalationPolicy, step: number, event: OutboxEvent, now: number): void {
+    this.#notify(alarm, event, step, policy.steps[step]!.targets, now);
   }
 
   /** Schedules the ladder's later steps (and the first reminder, for a one-step ladder) relative to `from`. */
@@ -367,10 +371,7 @@ export class AlarmService {
             if (!policy.steps[step.step]) return;
             this.#escalate(alarm, policy, step.step, now, { dueAt: step.dueAt });
           } else if (policy.reminder) {
-            const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, policy.reminder.targets);
-            this.#d.outbox.enqueue(alarm.id, 'alarm.reminder', step.step, deliveries, now);
-            for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step: step.step, target: who.text, recipient: who.recipient, reason: 'no channel' });
-            if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
+            this.#notify(alarm, 'alarm.reminder', step.step, policy.reminder.targets, now);
             this.#d.alarms.addTimeline(alarm.id, now, 'reminder', 'system', { unacknowledgedSeconds: Math.round((now - alarm.raisedAt) / 1000) });
             // The next reminder counts from now: after downtime, one reminder, not a burst.
             this.#d.steps.schedule(alarm.id, step.step, 'reminder', now + policy.reminder.everySeconds * 1000);

@@ -61,27 +61,6 @@ export class EventBus {
     }
   }
 
-  /**
-   * Like emit, but a listener's failure is the caller's failure: every
-   * listener still runs, then the first error is thrown. For what must not be
-   * lost (a device event that should raise an alarm): the caller rolls back and
-   * the device redelivers.
-   */
-  emitStrict<K extends BusEventName>(name: K, payload: BusEvents[K]): void {
-    const set = this.#listeners.get(name);
-    if (!set) return;
-    let first: unknown;
-    for (const listener of set) {
-      try {
-        (listener as Listener<K>)(payload);
-      } catch (err) {
-        this.listenerErrors++;
-        first ??= err;
-      }
-    }
-    if (first !== undefined) throw first;
-  }
-
   listenerCount(name: BusEventName): number {
     return this.#listeners.get(name)?.size ?? 0;
   }

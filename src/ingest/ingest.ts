@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { DeviceEvent, Reading } from '../core/model.ts';
+import type { DeviceContext, DeviceEvent, Reading } from '../core/model.ts';
 import type { Decoded } from '../profiles/decoder.ts';
 import type { DeviceEventRepository } from '../store/device-events.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -11,8 +11,20 @@ import type { DeadLetterStore } from './dead-letter.ts';
 import { newDeviceRate, type DeviceRate, type RateLimits } from './rate-limit.ts';
 import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
 
+/**
+ * The rules step (rules/evaluator.ts): runs a device's rules on what it sent
+ * and applies their intents to the alarm core. For an event it runs inside
+ * ingest's transaction and throws when the alarm change could not be
+ * recorded, so the event is not recorded either and the device redelivers.
+ */
+export interface RuleStep {
+  onReadings(device: DeviceContext, readings: Reading[], receivedAt: number): void;
+  onEvent(device: DeviceContext, event: DeviceEvent): void;
+}
+
 export interface IngestDeps {
   directory: DeviceDirectory;
+  rules: RuleStep;
   deadLetters: DeadLetterStore;
   events: DeviceEventRepository;
   bus: EventBus;
@@ -27,7 +39,7 @@ export interface IngestDeps {
   storage?: { failed(err: unknown): boolean };
   /** Per-device message and event rates. */
   rateLimits: RateLimits;
-  /** Runs a unit of work in one transaction (the alarm service's, so alarms raised by an event commit with it). */
+  /** Runs a unit of work in one transaction (store/unit-of-work.ts, so alarms raised by an event commit with it). */
   transaction: <T>(fn: () => T) => T;
 }
 
@@ -50,10 +62,13 @@ interface Message {
 }
 
 /**
- * message → the device's profile → Readings and DeviceEvents on the bus.
- * Steps, in order: checkRate, checkSize, findMessage, decode, recordRejectedFields,
- * dropRedelivery, publishReadings, publishEvents, applyStatus.
- * Whatever a device sends, this never throws but for a storage outage.
+ * message → the device's profile → readings and events → rules → alarms.
+ * Steps, in order: checkRate, checkSize, findMessage, decode, dropRedelivery,
+ * recordRejectedFields, evaluateReadings, recordEvents (each event and the
+ * alarm changes its rules make, in one transaction), applyStatus. The alarm
+ * core is called directly; the bus only hears what happened, after the fact
+ * (readings for telemetry, recorded events), and its listeners cannot fail a
+ * message. Whatever a device sends, this never throws but for a storage outage.
  */
 export class Ingest {
   readonly #d: IngestDeps;
@@ -139,35 +154,51 @@ export class Ingest {
       });
     }
 
-    this.#publishReadings(device, decoded, receivedAt);
-    this.#publishEvents(device, decoded, receivedAt);
+    this.#evaluateReadings(device, decoded, receivedAt);
+    this.#recordEvents(device, decoded, receivedAt);
     this.#applyStatus(msg, decoded);
     return { outcome: 'accepted', readings: decoded.readings.length, events: decoded.events.length, rejectedFields: decoded.rejected.length };
   }
 
-  #publishReadings(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
+  /** evaluateReadings: the rules see them first (an alarm they raise commits on its own), then the bus (telemetry, the live stream). */
+  #evaluateReadings(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
     // The decoder built them as Readings already (device id, canonical unit, time).
     const readings: Reading[] = decoded.readings;
     if (readings.length === 0) return;
     for (const r of readings) if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
     this.#d.metrics.hot.readings += readings.length;
+    this.#timedRules(() => this.#d.rules.onReadings(device.context, readings, receivedAt));
     this.#d.bus.emit('device.readings', { device: device.context, readings, receivedAt });
   }
 
   /**
-   * Each event is logged and dispatched in one transaction with whatever alarm
-   * it raises: if the alarm cannot be recorded, the event is not logged either,
-   * the error reaches the broker (no PUBACK) and the redelivery is handled fresh.
+   * recordEvents: each event is recorded in one transaction with the alarm
+   * changes its rules make. If the alarm cannot be recorded, the event is not
+   * either: the error reaches the broker (no PUBACK) and the redelivery is
+   * handled fresh. Once committed, the bus hears of it.
    */
-  #publishEvents(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
+  #recordEvents(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
     for (const e of decoded.events) {
       const event: DeviceEvent = { deviceId: device.id, type: e.type, ts: decoded.ts };
       if (e.seq !== undefined) event.seq = e.seq;
       this.#d.transaction(() => {
         this.#d.events.insert(event, receivedAt);
-        this.#d.bus.emitStrict('device.event', { device: device.context, event });
+        this.#timedRules(() => this.#d.rules.onEvent(device.context, event));
       });
       this.#d.metrics.deviceEvents.inc({ type: e.type });
+      this.#d.bus.emit('device.event', { device: device.context, event });
+    }
+  }
+
+  /** Rule time is summed here and exported when /metrics is scraped: no per-message metric call. */
+  #timedRules(run: () => void): void {
+    const t0 = performance.now();
+    try {
+      run();
+    } finally {
+      const timing = this.#d.metrics.ruleTime.message;
+      timing.seconds += (performance.now() - t0) / 1000;
+      timing.count++;
     }
   }
 

@@ -2,12 +2,10 @@ import { deviceIdPattern } from '../profiles/topics.ts';
 import { newId } from '../core/ids.ts';
 import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
-import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import type { DeviceRepository } from '../store/devices.ts';
 import type { Station, StationRepository } from '../store/stations.ts';
 import { parseCsv } from './csv.ts';
 import type { DeviceCredentials, NewResident, Onboarding } from './onboarding.ts';
-import type { DeviceDirectory } from '../devices/directory.ts';
-import type { Clock } from '../core/clock.ts';
 
 /** The import file's columns: one row per resident, their devices in one cell. */
 export const IMPORT_COLUMNS = [
@@ -53,9 +51,7 @@ export interface ImportDeps {
   onboarding: Onboarding;
   stations: StationRepository;
   devices: DeviceRepository;
-  directory: DeviceDirectory;
   profiles: ProfileRegistry;
-  clock: Clock;
   transaction: <T>(fn: () => T) => T;
 }
 
@@ -187,34 +183,16 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
 
   // Secrets first; then one transaction writes everything or nothing.
   const secrets = planned.map((r) => r.devices.map(() => { const secret = newSecret(); return { secret, hash: hashDeviceSecret(secret) }; }));
-  const now = deps.clock.now();
-  const inserted: DeviceRecord[] = [];
   const created = deps.transaction(() =>
     planned.map((row, i) => {
       const resident = deps.onboarding.createResident(row.resident);
       const devices = row.devices.map((d, j) => {
-        const record: DeviceRecord = {
-          id: d.id ?? newId('dev'),
-          profileId: d.profile,
-          residentId: resident.id,
-          stationId: null,
-          providerId: opts.providerId,
-          secretHash: secrets[i]![j]!.hash,
-          online: false,
-          lastSeen: null,
-          battery: null,
-          firstMessageAt: null,
-          createdAt: now,
-          decommissionedAt: null,
-        };
-        deps.devices.insert(record);
-        inserted.push(record);
+        const record = deps.onboarding.addDevice({ id: d.id ?? newId('dev'), profileId: d.profile, residentId: resident.id, stationId: null, providerId: opts.providerId }, secrets[i]![j]!.hash);
         return { id: record.id, secret: secrets[i]![j]!.secret };
       });
       return { line: row.line, residentId: resident.id, name: resident.name, devices };
     }),
   );
-  for (const record of inserted) deps.directory.add(record);
   return {
     ...report(rows.length, planned),
     created: created.map((c) => ({ ...c, devices: c.devices.map((d) => deps.onboarding.credentials(d.id, d.secret)) })),

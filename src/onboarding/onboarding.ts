@@ -7,7 +7,8 @@ import type { CareRecord } from '../store/care-record.ts';
 import { deviceIdPattern } from '../profiles/topics.ts';
 import type { DeviceDirectory } from '../devices/directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
-import type { DeviceRepository } from '../store/devices.ts';
+import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import type { UnitOfWork } from '../store/unit-of-work.ts';
 import type { ProviderRepository } from '../store/users.ts';
 import type { Resident, ResidentRepository } from '../store/residents.ts';
 import { parentLevel, type Station, type StationLevel, type StationRepository } from '../store/stations.ts';
@@ -20,6 +21,8 @@ export interface OnboardingDeps {
   profiles: ProfileRegistry;
   providers: ProviderRepository;
   clock: Clock;
+  /** Devices join the directory once their record is committed (store/unit-of-work.ts). */
+  uow: Pick<UnitOfWork, 'afterCommit'>;
   onResidentChanged?: (residentId: string) => void;
   /** A device's credentials stopped being valid: its live connection must close. */
   onDeviceRevoked?: (deviceId: string) => void;
@@ -164,28 +167,26 @@ export class Onboarding {
     if (this.#d.directory.get(id) || this.#d.devices.get(id)) throw conflict(`device ${id} is already registered`);
 
     const secret = newSecret();
-    const record = {
-      id,
-      profileId: profile.id,
-      residentId,
-      stationId,
-      providerId,
-      secretHash: hashDeviceSecret(secret),
-      online: false,
-      lastSeen: null,
-      battery: null,
-      firstMessageAt: null,
-      createdAt: this.#d.clock.now(),
-      decommissionedAt: null,
-    };
+    this.addDevice({ id, profileId: profile.id, residentId, stationId, providerId }, hashDeviceSecret(secret));
+    return this.credentials(id, secret);
+  }
+
+  /**
+   * Writes a checked device: its record (in the caller's transaction, if one
+   * is open) and, once that commits, its place in the directory, where the
+   * broker and the rules find it. The one place a device is created: the API
+   * and the CSV import both come here.
+   */
+  addDevice(d: Pick<DeviceRecord, 'id' | 'profileId' | 'residentId' | 'stationId' | 'providerId'>, secretHash: string): DeviceRecord {
+    const record: DeviceRecord = { ...d, secretHash, online: false, lastSeen: null, battery: null, firstMessageAt: null, createdAt: this.#d.clock.now(), decommissionedAt: null };
     try {
       this.#d.devices.insert(record);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(`device ${id} is already registered`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(`device ${d.id} is already registered`);
       throw err;
     }
-    this.#d.directory.add(record);
-    return this.credentials(id, secret);
+    this.#d.uow.afterCommit(() => this.#d.directory.add(record));
+    return record;
   }
 
   /** The answer that hands a device its credentials (the secret is never stored in clear). */

@@ -53,6 +53,9 @@ export interface VitalsScoreState {
 export function vitalsScoreRule(spec: { alarm: string; freshSeconds?: number }): Rule<VitalsScoreState> {
   const freshMs = (spec.freshSeconds ?? 900) * 1000;
   const rank = (s: Severity | null) => (s === 'critical' ? 2 : s === 'major' ? 1 : 0);
+  // Scratch for one evaluation (rules run one at a time): each parameter's score (-1: no fresh value) and value.
+  const scored = new Array<number>(parameters.length).fill(-1);
+  const values = new Array<number>(parameters.length).fill(0);
   return {
     key: `vitals_score:${spec.alarm}`,
     alarm: spec.alarm,
@@ -64,12 +67,18 @@ export function vitalsScoreRule(spec: { alarm: string; freshSeconds?: number }):
       let ts = 0;
       for (const r of input.readings) if (r.kind in scorers && r.ts > ts) ts = r.ts;
       if (ts === 0) return unchanged(state);
+      // Scored once: the raise below reports these same parts and values.
       let total = 0;
       let max = 0;
       for (let p = 0; p < parameters.length; p++) {
         const latest = input.latest.get(parameters[p]!);
-        if (latest === undefined || ts - latest.ts > freshMs) continue;
+        if (latest === undefined || ts - latest.ts > freshMs) {
+          scored[p] = -1;
+          continue;
+        }
         const score = parameterScorers[p]!(latest.value);
+        scored[p] = score;
+        values[p] = latest.value;
         total += score;
         if (score > max) max = score;
       }
@@ -77,12 +86,13 @@ export function vitalsScoreRule(spec: { alarm: string; freshSeconds?: number }):
       if (level === state.level) return unchanged(state);
       if (rank(level) > rank(state.level)) {
         const fresh: Record<string, number> = {};
-        for (const p of parameters) {
-          const latest = input.latest.get(p);
-          if (latest !== undefined && ts - latest.ts <= freshMs) fresh[p] = latest.value;
+        const parts: Record<string, number> = {};
+        for (let p = 0; p < parameters.length; p++) {
+          if (scored[p]! < 0) continue;
+          fresh[parameters[p]!] = values[p]!;
+          parts[parameters[p]!] = scored[p]!;
         }
-        const score = earlyWarningScore(fresh);
-        return { state: { level }, intents: [{ action: 'raise', alarm: spec.alarm, severity: level!, detail: { score: score.total, parts: score.parts, values: fresh } }] };
+        return { state: { level }, intents: [{ action: 'raise', alarm: spec.alarm, severity: level!, detail: { score: total, parts, values: fresh } }] };
       }
       if (level === null) return { state: { level }, intents: [{ action: 'clear', alarm: spec.alarm, reason: `early-warning score down to ${total}` }] };
       return { state: { level }, intents: [] }; // down from critical to major: the open alarm stays as it is

@@ -56,10 +56,14 @@ describe('poison payloads', () => {
   });
 
   it('a message the gateway fails on for any reason but storage is dead-lettered and acknowledged', async () => {
-    // A listener that throws on this device's events stands in for any bug a payload may find.
-    const off = gw.app.bus.on('device.event', ({ event }) => {
+    // A rule step that throws on this device's event stands in for any bug a payload may find.
+    const evaluator = gw.app.evaluator;
+    const onEvent = evaluator.onEvent.bind(evaluator);
+    evaluator.onEvent = (device, event) => {
       if (event.deviceId === pendant.id && event.seq === 900) throw new TypeError('a bug this payload found');
-    });
+      onEvent(device, event);
+    };
+    const off = () => void (evaluator.onEvent = onEvent);
     try {
       const client = await gw.connect(pendant, { clean: false });
       await client.publishAsync(`devices/${pendant.id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 900 }), { qos: 1 });

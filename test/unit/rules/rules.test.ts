@@ -176,4 +176,25 @@ describe('vitals early-warning score (NEWS2 bands)', () => {
     expect(steps).toEqual(['-', '-', 'raise:major', 'raise:critical', '-', 'clear']);
   });
 
+  it('a raise says the score, each fresh parameter\'s part and the values it was computed from', () => {
+    const rule = vitalsScoreRule({ alarm: 'vitals_warning', freshSeconds: 900 });
+    const t0 = Date.UTC(2026, 0, 1);
+    const latest = new Map([
+      ['heart_rate', { value: 115, ts: t0 }],
+      ['spo2', { value: 93, ts: t0 }],
+      ['body_temperature', { value: 38.5, ts: t0 }],
+      ['systolic_bp', { value: 85, ts: t0 - 901_000 }], // stale: not counted, not reported
+    ]);
+    const r = { deviceId: 'band-1', kind: 'spo2', value: 93, unit: '%', ts: t0 };
+    const result = rule.evaluate(rule.initial(), { kind: 'readings', readings: [r], latest }, t0);
+    expect(result?.intents).toEqual([
+      {
+        action: 'raise',
+        alarm: 'vitals_warning',
+        severity: 'major',
+        detail: { score: 5, parts: { spo2: 2, heart_rate: 2, body_temperature: 1 }, values: { spo2: 93, heart_rate: 115, body_temperature: 38.5 } },
+      },
+    ]);
+  });
+
 });

@@ -1,0 +1,85 @@
+import type { Config } from '../config/config.ts';
+import { openDatabase, type Db } from '../store/database.ts';
+import { StorageHealth } from '../store/storage-health.ts';
+import { UnitOfWork } from '../store/unit-of-work.ts';
+import { ApiTokenRepository } from '../store/api-tokens.ts';
+import { DeadLetterRepository } from '../store/dead-letters.ts';
+import { DeviceEventRepository } from '../store/device-events.ts';
+import { DeviceRepository } from '../store/devices.ts';
+import { ResidentRepository } from '../store/residents.ts';
+import { StationRepository } from '../store/stations.ts';
+import { RuleStateRepository } from '../store/rule-state.ts';
+import { ProviderRepository, UserRepository } from '../store/users.ts';
+import { AlarmRepository } from '../alarms/repository.ts';
+import { OutboxRepository } from '../alarms/outbox-repository.ts';
+import { EscalationStepRepository } from '../escalation/steps-repository.ts';
+import { ReportRepository } from '../jobs/reports-repository.ts';
+import type { Basics, Closes } from './module.ts';
+
+export type Repositories = ReturnType<typeof repositories>;
+
+function repositories(db: Db) {
+  return {
+    stations: new StationRepository(db),
+    residents: new ResidentRepository(db),
+    devices: new DeviceRepository(db),
+    deadLetters: new DeadLetterRepository(db),
+    events: new DeviceEventRepository(db),
+    tokens: new ApiTokenRepository(db),
+    alarms: new AlarmRepository(db),
+    outbox: new OutboxRepository(db),
+    steps: new EscalationStepRepository(db),
+    reports: new ReportRepository(db),
+    users: new UserRepository(db),
+    providers: new ProviderRepository(db),
+    ruleState: new RuleStateRepository(db),
+  };
+}
+
+export interface StorageModule extends Closes {
+  db: Db;
+  repos: Repositories;
+  /** The one unit of work every writer uses (store/unit-of-work.ts). */
+  uow: UnitOfWork;
+  /** Whether the data directory takes writes; probed every 2 s (a full disk is survived). */
+  health: StorageHealth;
+}
+
+/** The database, its repositories and unit of work, and the watch on the data directory's space. */
+export function storageModule(needs: Basics & { config: Config }): StorageModule {
+  const { config, clock, log, metrics, bus } = needs;
+  const db = openDatabase(config.dataDir);
+  const health = new StorageHealth({
+    dataDir: config.dataDir,
+    db,
+    now: () => clock.now(),
+    minFreeBytes: config.minFreeMb * 1_048_576,
+    onChange: (status) => {
+      metrics.storageWritable.set(status.writable ? 1 : 0);
+      metrics.storageLowSpace.set(status.lowSpace ? 1 : 0);
+      if (!status.writable || status.lowSpace) log.error({ storage: status }, `storage: ${health.describe()}`);
+      else log.warn({ storage: status }, `storage: writable again; ${health.describe()}`);
+      bus.emit('storage.changed', status);
+    },
+  });
+  metrics.storageWritable.set(1);
+  health.check();
+  const timer = setInterval(() => {
+    try {
+      health.check();
+    } catch (err) {
+      log.error({ err }, 'storage check failed');
+    }
+  }, 2_000);
+  timer.unref();
+  return {
+    db,
+    repos: repositories(db),
+    uow: new UnitOfWork(db),
+    health,
+    close() {
+      clearInterval(timer);
+      db.close();
+    },
+  };
+}
