@@ -7,14 +7,14 @@
  *   npm run bench:alarm -- [--background-devices 1000] [--background-rate 5000] [--paced 200] [--burst 500]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.ts';
 import { parseConfig } from '../src/config/config.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { startWorker } from '../src/core/worker.ts';
 import { listen } from '../src/listen.ts';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,6 +25,7 @@ const BACKGROUND_RATE = arg('background-rate', 5000);
 const PACED = arg('paced', 200);
 const PACED_PER_SECOND = arg('paced-per-second', 20);
 const BURST = arg('burst', 500);
+const TICK_MS = arg('background-tick-ms', 10);
 const TOKEN = 'bench-admin-token-0123456789';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-alarm-'));
@@ -57,16 +58,40 @@ const bands = await onboard('carebell-vitals-band', BACKGROUND_DEVICES, 'band-')
 const pendants = await onboard('carebell-sos-pendant', PACED + BURST, 'sos-');
 
 console.log(`alarm benchmark: ${BACKGROUND_DEVICES} devices sending ${BACKGROUND_RATE} telemetry msg/s in the background; ${PACED} SOS presses at ${PACED_PER_SECOND}/s, then a burst of ${BURST}`);
-const background = startWorker(new URL('./background-load.ts', import.meta.url), { port: urls.mqttPort, devices: bands, ratePerSecond: BACKGROUND_RATE });
+const background = startWorker(new URL('./background-load.ts', import.meta.url), { port: urls.mqttPort, devices: bands, ratePerSecond: BACKGROUND_RATE, tickMs: TICK_MS });
 await new Promise<void>((resolve) => background.once('message', () => resolve()));
+// Inside the gateway: from ingest taking an SOS message to its alarm going out on the live stream.
+const handleStart = new Map<string, number>();
+const inGateway: number[] = [];
+const handle = app.ingest.handle.bind(app.ingest);
+app.ingest.handle = (msg) => {
+  if (msg.device.id.startsWith('sos-')) handleStart.set(msg.device.id, performance.now());
+  return handle(msg);
+};
+app.bus.on('alarm.raised', ({ alarm }) => {
+  const t = alarm.deviceId === null ? undefined : handleStart.get(alarm.deviceId);
+  if (t !== undefined && inGateway.length < PACED) inGateway.push(performance.now() - t);
+});
 const storedBefore = app.telemetry.stored;
 const t0 = performance.now();
 // Where a tail could come from: the gateway's event loop stalling, and garbage collection.
+const elu0 = performance.eventLoopUtilization();
+const cpu0 = process.cpuUsage();
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 const gcPauses: number[] = [];
+const gcKinds = new Map<string, { n: number; ms: number; max: number }>();
+const gcKindNames: Record<number, string> = { 1: 'scavenge', 2: 'mark-sweep-compact', 4: 'incremental marking', 8: 'weak callbacks' };
 const gcObserver = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcPauses.push(e.duration);
+  for (const e of list.getEntries()) {
+    gcPauses.push(e.duration);
+    const kind = gcKindNames[((e as unknown as { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
+    const k = gcKinds.get(kind) ?? { n: 0, ms: 0, max: 0 };
+    k.n++;
+    k.ms += e.duration;
+    k.max = Math.max(k.max, e.duration);
+    gcKinds.set(kind, k);
+  }
 });
 gcObserver.observe({ entryTypes: ['gc'] });
 
@@ -85,6 +110,8 @@ const { sent } = await new Promise<{ sent: number }>((resolve) => background.onc
 const elapsed = (performance.now() - t0) / 1000;
 loopDelay.disable();
 gcObserver.disconnect();
+const elu = performance.eventLoopUtilization(elu0).utilization;
+const cpu = process.cpuUsage(cpu0);
 await app.telemetry.flush();
 
 const sorted = [...result.latencies].sort((a, b) => a - b);
@@ -92,10 +119,14 @@ const pct = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.lengt
 const open = app.repos.alarms.list({ state: 'open', limit: 10_000 }).length;
 console.log(`background: ${Math.round(sent / elapsed).toLocaleString('en-US')} telemetry msg/s sent, ${Math.round((app.telemetry.stored - storedBefore) / 3 / elapsed).toLocaleString('en-US')} msg/s stored`);
 console.log(`SOS PUBLISH → alarm.raised on the SSE stream: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses)`);
+inGateway.sort((a, b) => a - b);
+const gpct = (p: number) => inGateway[Math.max(0, Math.ceil((p / 100) * inGateway.length) - 1)]!.toFixed(2);
+console.log(`inside the gateway, ingest → alarm.raised on the bus: p50 ${gpct(50)} ms, p99 ${gpct(99)} ms, max ${inGateway.at(-1)!.toFixed(2)} ms`);
 const ms = (ns: number) => (ns / 1e6).toFixed(1);
+console.log(`CPU: the gateway's event loop busy ${(elu * 100).toFixed(0)} % of the time; the whole process (gateway, load generators, telemetry writer) used ${((cpu.user + cpu.system) / 1e4 / elapsed).toFixed(0)} % of one core, on ${availableParallelism()} cores`);
 console.log(`gateway event loop delay: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`);
 gcPauses.sort((a, b) => a - b);
-console.log(`GC: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, p99 ${(gcPauses[Math.max(0, Math.ceil(0.99 * gcPauses.length) - 1)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms`);
+console.log(`GC: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, p99 ${(gcPauses[Math.max(0, Math.ceil(0.99 * gcPauses.length) - 1)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms (${[...gcKinds].map(([kind, k]) => `${kind} ${k.n}× ${k.ms.toFixed(0)} ms, max ${k.max.toFixed(1)}`).join('; ')})`);
 console.log(`burst: ${result.burst} alarms raised and streamed in ${result.burstMs.toFixed(0)} ms = ${Math.round(result.burst / (result.burstMs / 1000)).toLocaleString('en-US')} alarms/s`);
 console.log(`open alarms at the end: ${open} (expected ${PACED + BURST})`);
 await Promise.all([background.terminate(), sos.terminate()]);

@@ -10,6 +10,8 @@ interface Input {
   port: number;
   devices: Array<{ id: string; password: string; topic: string }>;
   ratePerSecond: number;
+  /** How often a share of the rate is sent: every 10 ms by default (100 messages at once at 10,000/s). */
+  tickMs?: number;
 }
 
 async function main(input: Input): Promise<void> {
@@ -29,7 +31,8 @@ async function main(input: Input): Promise<void> {
   parentPort!.postMessage({ connected: sockets.length });
   let sent = 0;
   let next = 0;
-  const perTick = Math.max(1, Math.round(input.ratePerSecond / 100));
+  const tickMs = input.tickMs ?? 10;
+  const perTick = Math.max(1, Math.round((input.ratePerSecond * tickMs) / 1000));
   const timer = setInterval(() => {
     for (let i = 0; i < perTick; i++) {
       const k = next++ % sockets.length;
@@ -37,7 +40,7 @@ async function main(input: Input): Promise<void> {
       sockets[k]!.write(mqttPacket.generate({ cmd: 'publish', topic: input.devices[k]!.topic, payload, qos: 0, dup: false, retain: false }));
       sent++;
     }
-  }, 10);
+  }, tickMs);
   parentPort!.on('message', (m) => {
     if (m !== 'stop') return;
     clearInterval(timer);

@@ -44,7 +44,7 @@ export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined) 
     id: record.id,
     profile: record.profileId,
     residentId: record.residentId,
-    stationId: live?.context.stationId ?? record.stationId,
+    stationId: live?.stationId ?? record.stationId,
     providerId: record.providerId,
     online: live?.online ?? false,
     lastSeen: iso(live?.lastSeen ?? record.lastSeen),

@@ -5,11 +5,19 @@ import type { CompiledMessage, CompiledProfile, ProfileRegistry } from '../profi
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 
-/** What the broker and ingest need to know about a device, kept in memory. */
-export interface KnownDevice {
+/**
+ * A device in service, as the whole pipeline sees it (broker, ingest, rules,
+ * alarms): who it belongs to (the DeviceContext fields), its compiled
+ * profile and its live state, kept in memory. The database row
+ * (store/devices.ts DeviceRecord) is only what is saved of it.
+ */
+export interface KnownDevice extends DeviceContext {
   readonly id: string;
+  readonly profileId: string;
+  readonly residentId: string | null;
+  readonly stationId: string | null;
+  readonly providerId: string | null;
   readonly profile: CompiledProfile;
-  readonly context: DeviceContext;
   secretHash: string;
   decommissioned: boolean;
   online: boolean;
@@ -57,7 +65,10 @@ export class DeviceDirectory {
     const device: KnownDevice = {
       id: record.id,
       profile,
-      context: { id: record.id, profileId: record.profileId, residentId: record.residentId, stationId, providerId: record.providerId },
+      profileId: record.profileId,
+      residentId: record.residentId,
+      stationId,
+      providerId: record.providerId,
       secretHash: record.secretHash,
       decommissioned: record.decommissionedAt !== null,
       online: false,
@@ -115,12 +126,20 @@ export class DeviceDirectory {
     this.#deps.bus.emit('device.status', { deviceId: device.id, online, lastSeen: device.lastSeen ?? now, reason });
   }
 
-  /** Writes changed live state to SQLite in one transaction; on failure (a full disk) it stays to be written next time. */
-  persist(): number {
+  /**
+   * Writes changed live state to SQLite, at most `max` devices (one
+   * transaction); on failure (a full disk) they stay to be written next time.
+   * Returns how many were written.
+   */
+  persist(max = Infinity): number {
     if (this.#dirty.size === 0) return 0;
-    const devices = [...this.#dirty];
+    const devices: KnownDevice[] = [];
+    for (const d of this.#dirty) {
+      if (devices.length >= max) break;
+      devices.push(d);
+    }
     const rows = devices.map((d) => ({ id: d.id, online: d.online, lastSeen: d.lastSeen, battery: d.battery, firstMessageAt: d.firstMessageAt }));
-    this.#dirty.clear();
+    for (const d of devices) this.#dirty.delete(d);
     try {
       this.#deps.devices.saveLiveState(rows);
     } catch (err) {
@@ -128,5 +147,10 @@ export class DeviceDirectory {
       throw err;
     }
     return rows.length;
+  }
+
+  /** Devices whose live state is not yet written. */
+  get unsaved(): number {
+    return this.#dirty.size;
   }
 }

@@ -73,7 +73,7 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
       case 'station_siren': {
         const community = chain.find((c) => c.level === 'community');
         for (const d of deps.directory.all()) {
-          if (community && d.context.stationId === community.id && d.context.residentId === null && d.profile.profile.kind === 'siren') {
+          if (community && d.stationId === community.id && d.residentId === null && d.profile.profile.kind === 'siren') {
             deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'siren' } });
           }
         }
@@ -81,7 +81,7 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
       }
       case 'resident_device':
         for (const d of deps.directory.all()) {
-          if (alarm.residentId && d.context.residentId === alarm.residentId && d.profile.profile.commands) {
+          if (alarm.residentId && d.residentId === alarm.residentId && d.profile.profile.commands) {
             deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'resident_device' } });
           }
         }

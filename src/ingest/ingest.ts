@@ -167,8 +167,8 @@ export class Ingest {
     if (readings.length === 0) return;
     for (const r of readings) if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
     this.#d.metrics.hot.readings += readings.length;
-    this.#timedRules(() => this.#d.rules.onReadings(device.context, readings, receivedAt));
-    this.#d.bus.emit('device.readings', { device: device.context, readings, receivedAt });
+    this.#timedRules(() => this.#d.rules.onReadings(device, readings, receivedAt));
+    this.#d.bus.emit('device.readings', { device: device, readings, receivedAt });
   }
 
   /**
@@ -183,10 +183,10 @@ export class Ingest {
       if (e.seq !== undefined) event.seq = e.seq;
       this.#d.transaction(() => {
         this.#d.events.insert(event, receivedAt);
-        this.#timedRules(() => this.#d.rules.onEvent(device.context, event));
+        this.#timedRules(() => this.#d.rules.onEvent(device, event));
       });
       this.#d.metrics.deviceEvents.inc({ type: e.type });
-      this.#d.bus.emit('device.event', { device: device.context, event });
+      this.#d.bus.emit('device.event', { device: device, event });
     }
   }
 

@@ -18,7 +18,7 @@ export function deviceHealthReports(deadLetters: { countByDeviceSince(since: num
   const byProvider = new Map<string | null, DeviceHealthReport>();
   for (const d of directory.all()) {
     if (d.decommissioned) continue;
-    const providerId = d.context.providerId;
+    const providerId = d.providerId;
     let report = byProvider.get(providerId);
     if (!report) {
       report = { providerId, generatedAt: new Date(now).toISOString(), totals: { devices: 0, online: 0, offline: 0, silent: 0, lowBattery: 0, neverHeard: 0, deadLetters24h: 0 }, problems: [] };
@@ -48,7 +48,7 @@ export function deviceHealthReports(deadLetters: { countByDeviceSince(since: num
     if (issues.length > 0) {
       report.problems.push({
         deviceId: d.id,
-        residentId: d.context.residentId,
+        residentId: d.residentId,
         profile: d.profile.id,
         issues,
         lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),

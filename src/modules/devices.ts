@@ -3,6 +3,9 @@ import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { Basics, Closes } from './module.ts';
 import type { StorageModule } from './storage.ts';
 
+/** Devices whose live state is written in one transaction. */
+const PERSIST_SLICE = 100;
+
 export interface DevicesModule extends Closes {
   directory: DeviceDirectory;
 }
@@ -16,19 +19,32 @@ export function devicesModule(needs: Basics & { storage: StorageModule; profiles
   const { storage, profiles, bus, clock, log, metrics } = needs;
   const directory = new DeviceDirectory({ devices: storage.repos.devices, residents: storage.repos.residents, profiles, bus, clock });
   directory.load();
+  // In slices of 100 devices, each its own short transaction with the event loop free between them:
+  // a thousand devices' state is never one long write that an SOS would wait behind.
+  let saving: Promise<void> | undefined;
   const timer = setInterval(() => {
-    try {
-      directory.persist();
-    } catch (err) {
-      if (storage.health.failed(err)) metrics.storageWriteFailures.inc();
-      else log.error({ err }, 'could not save device state');
-    }
+    if (saving) return;
+    saving = (async () => {
+      try {
+        const until = directory.unsaved;
+        for (let written = 0; written < until && directory.unsaved > 0; ) {
+          written += directory.persist(PERSIST_SLICE);
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      } catch (err) {
+        if (storage.health.failed(err)) metrics.storageWriteFailures.inc();
+        else log.error({ err }, 'could not save device state');
+      } finally {
+        saving = undefined;
+      }
+    })();
   }, 1_000);
   timer.unref();
   return {
     directory,
-    close() {
+    async close() {
       clearInterval(timer);
+      await saving;
       try {
         directory.persist();
       } catch (err) {

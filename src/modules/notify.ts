@@ -51,7 +51,7 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
   const live = new LiveStream(bus, {
     stationOf: (deviceId) => {
       const d = devices.directory.get(deviceId);
-      return { stationId: d?.context.stationId ?? null, residentId: d?.context.residentId ?? null };
+      return { stationId: d?.stationId ?? null, residentId: d?.residentId ?? null };
     },
   });
   const outbox = new OutboxWorker({

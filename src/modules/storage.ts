@@ -1,5 +1,7 @@
 import type { Config } from '../config/config.ts';
+import { join } from 'node:path';
 import { openDatabase, type Db } from '../store/database.ts';
+import { Checkpointer } from '../store/checkpointer.ts';
 import { StorageHealth } from '../store/storage-health.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
 import { ApiTokenRepository } from '../store/api-tokens.ts';
@@ -43,12 +45,14 @@ export interface StorageModule extends Closes {
   uow: UnitOfWork;
   /** Whether the data directory takes writes; probed every 2 s (a full disk is survived). */
   health: StorageHealth;
+  checkpointer: Checkpointer;
 }
 
 /** The database, its repositories and unit of work, and the watch on the data directory's space. */
 export function storageModule(needs: Basics & { config: Config }): StorageModule {
   const { config, clock, log, metrics, bus } = needs;
   const db = openDatabase(config.dataDir);
+  let checkpointer: Checkpointer | undefined;
   const health = new StorageHealth({
     dataDir: config.dataDir,
     db,
@@ -59,11 +63,15 @@ export function storageModule(needs: Basics & { config: Config }): StorageModule
       metrics.storageLowSpace.set(status.lowSpace ? 1 : 0);
       if (!status.writable || status.lowSpace) log.error({ storage: status }, `storage: ${health.describe()}`);
       else log.warn({ storage: status }, `storage: writable again; ${health.describe()}`);
+      if (status.writable) checkpointer?.resume();
+      else checkpointer?.pause();
       bus.emit('storage.changed', status);
     },
   });
   metrics.storageWritable.set(1);
   health.check();
+  // WAL checkpoints (an fsync each) run in a thread of their own, never inside a commit on the event loop.
+  checkpointer = new Checkpointer(db, join(config.dataDir, 'carebell.db'), log, { paused: !health.status.writable });
   const timer = setInterval(() => {
     try {
       health.check();
@@ -77,8 +85,10 @@ export function storageModule(needs: Basics & { config: Config }): StorageModule
     repos: repositories(db),
     uow: new UnitOfWork(db),
     health,
-    close() {
+    checkpointer,
+    async close() {
       clearInterval(timer);
+      await checkpointer?.close();
       db.close();
     },
   };

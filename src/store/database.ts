@@ -26,7 +26,36 @@ export function openDatabase(dataDir: string | null, migrations: Migration[] = d
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);
+  reusePreparedStatements(db);
   return db;
+}
+
+/** Distinct SQL texts kept prepared at most (queries built with a variable number of parameters stop being kept beyond it). */
+const PREPARED_STATEMENTS_KEPT = 1_000;
+
+/**
+ * Each SQL text is prepared once and its statement reused: preparing costs
+ * more than running most of our statements (an SOS's path runs a dozen).
+ * A reused statement is handed out in its default mode, whatever `.pluck()`
+ * or `.raw()` its previous user set. Safe because statements of this
+ * database are run to completion before another runs (none is iterated
+ * while the code that iterates it prepares the same text).
+ */
+function reusePreparedStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const kept = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = kept.get(sql);
+    if (statement === undefined) {
+      statement = prepare(sql);
+      if (kept.size < PREPARED_STATEMENTS_KEPT) kept.set(sql, statement);
+    } else if (statement.reader) {
+      statement.raw(false);
+      statement.pluck(false);
+      statement.expand(false);
+    }
+    return statement;
+  }) as Db['prepare'];
 }
 
 export function migrate(db: Db, migrations: Migration[]): number[] {

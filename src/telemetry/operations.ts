@@ -121,8 +121,8 @@ export class OperationsRecorder {
       entry = {
         deviceId: deviceId ?? 'unknown',
         profileId: device?.profile.id ?? 'unknown',
-        residentId: device?.context.residentId ?? null,
-        stationId: device?.context.stationId ?? null,
+        residentId: device?.residentId ?? null,
+        stationId: device?.stationId ?? null,
         count: 0,
       };
       this.#deadLetters.set(key, entry);
@@ -147,8 +147,8 @@ export class OperationsRecorder {
         kind: OPERATION_MEASUREMENTS.deviceState,
         value: fields.online!,
         ts: now,
-        residentId: d.context.residentId,
-        stationId: d.context.stationId,
+        residentId: d.residentId,
+        stationId: d.stationId,
         profileId: d.profile.id,
         fields,
       });

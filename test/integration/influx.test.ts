@@ -63,7 +63,7 @@ describe('InfluxDB 1.x telemetry sink', () => {
     );
     expect(rows).toHaveLength(1);
     const device = gw.app.directory.get('band-influx')!;
-    expect(rows[0]).toMatchObject({ value: 96, device: 'band-influx', resident: device.context.residentId, station: device.context.stationId, profile: 'carebell-vitals-band' });
+    expect(rows[0]).toMatchObject({ value: 96, device: 'band-influx', resident: device.residentId, station: device.stationId, profile: 'carebell-vitals-band' });
     expect(new Date(rows[0]!.time).getTime()).toBe(base);
     // The gateway reads back through the same sink.
     const back = await gw.app.sink.query({ deviceId: 'band-influx', kind: 'spo2', from: base - 1, to: base + 1 });

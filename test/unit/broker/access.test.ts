@@ -10,7 +10,10 @@ const device = (id: string, profileId: string): KnownDevice => {
   return {
     id,
     profile,
-    context: { id, profileId, residentId: null, stationId: null, providerId: null },
+    profileId,
+    residentId: null,
+    stationId: null,
+    providerId: null,
     secretHash: '',
     decommissioned: false,
     online: false,

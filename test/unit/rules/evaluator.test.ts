@@ -22,7 +22,10 @@ function device(id: string, profileId: string, residentId: string | null = null)
   return {
     id,
     profile,
-    context: { id, profileId, residentId, stationId: 'st-1', providerId: null },
+    profileId,
+    residentId,
+    stationId: 'st-1',
+    providerId: null,
     secretHash: '',
     decommissioned: false,
     online: true,
@@ -105,7 +108,7 @@ describe('rule evaluator', () => {
 
   it('raises once when a reading stays beyond the profile threshold for its duration, and clears at the clear level', () => {
     const e = evaluator();
-    const band = devices.get('band-1')!.context;
+    const band = devices.get('band-1')!;
     const t0 = clock.now();
     e.onReadings(band, [reading('heart_rate', 125, t0)]);
     expect(sink.applied).toEqual([]);
@@ -121,7 +124,7 @@ describe('rule evaluator', () => {
   it("applies a resident's own thresholds, and rebuilds the rules when the settings change", () => {
     residents.set('res-1', { settings: { thresholds: { heart_rate_high: { above: 100 } } }, timezone: 'Asia/Shanghai' });
     const e = evaluator();
-    const band = devices.get('band-1')!.context;
+    const band = devices.get('band-1')!;
     const t0 = clock.now();
     e.onReadings(band, [reading('heart_rate', 105, t0)]);
     e.onReadings(band, [reading('heart_rate', 105, t0 + 121_000)]);
@@ -135,7 +138,7 @@ describe('rule evaluator', () => {
 
   it('keeps the state unchanged when the alarm change cannot be recorded, so the next input tries again; an event rethrows', () => {
     const e = evaluator();
-    const pendant = devices.get('pendant-1')!.context;
+    const pendant = devices.get('pendant-1')!;
     sink.failing = true;
     expect(() => e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 })).toThrow('database is locked');
     expect(sink.applied).toEqual([]);
@@ -143,7 +146,7 @@ describe('rule evaluator', () => {
     e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 });
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:sos']);
 
-    const band = devices.get('band-1')!.context;
+    const band = devices.get('band-1')!;
     const t0 = clock.now();
     e.onReadings(band, [reading('battery', 10, t0)]);
     sink.failing = true;
@@ -177,9 +180,32 @@ describe('rule evaluator', () => {
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:device_offline', 'clear:device_offline']);
   });
 
+  it('a tick in slices gives the event loop back between slices and raises what a whole tick raises', async () => {
+    for (let i = 0; i < 7; i++) devices.set(`band-${i + 2}`, device(`band-${i + 2}`, 'carebell-vitals-band', 'res-1'));
+    for (const d of devices.values()) d.lastSeen = clock.now();
+    clock.advance(3 * 300_000);
+    const e = evaluator();
+    let turns = 0;
+    let done = false;
+    const other = () => {
+      turns++;
+      if (!done) setImmediate(other);
+    };
+    setImmediate(other);
+    const ms = await e.tickInSlices(2);
+    done = true;
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(turns).toBeGreaterThan(0); // other work ran while the fleet was being ticked
+    const raised = sink.applied.filter((a) => a.alarm === 'device_offline').map((a) => a.subject).sort();
+    expect(raised).toEqual([...devices.keys()].sort());
+    await e.tickInSlices(2);
+    e.tick();
+    expect(sink.applied.filter((a) => a.alarm === 'device_offline')).toHaveLength(devices.size); // not raised twice
+  });
+
   it('writes nothing when a rule changes only the part of its state that is rebuilt from input', () => {
     const e = evaluator();
-    const band = devices.get('band-1')!.context;
+    const band = devices.get('band-1')!;
     const t0 = clock.now();
     for (let i = 0; i < 20; i++) e.onReadings(band, [reading('heart_rate', 70 + (i % 5), t0 + i * 60_000), reading('spo2', 97, t0 + i * 60_000)]);
     expect(sink.applied).toEqual([]);
@@ -202,7 +228,7 @@ describe('rule evaluator', () => {
     residents.set('res-1', { settings: { nightBedExit: { enabled: true, from: '22:00', to: '06:00', returnMinutes: 20 } }, timezone: 'Asia/Shanghai' });
     devices.set('bed-1', device('bed-1', 'carebell-bed-mat', 'res-1'));
     const e = evaluator();
-    const bed = devices.get('bed-1')!.context;
+    const bed = devices.get('bed-1')!;
     clock.set(Date.UTC(2026, 0, 1, 15, 0)); // 23:00 in Shanghai
     e.onEvent(bed, { deviceId: 'bed-1', type: 'bed_exit', ts: clock.now(), seq: 1 });
     clock.advance(21 * 60_000);
