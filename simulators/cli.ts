@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { defaultProfilesDir } from '../src/app.ts';
 import { CarebellError } from '../src/core/errors.ts';
+import { configSettings } from '../src/config/config.ts';
 import { loadProfileDirectory } from '../src/profiles/registry.ts';
 import type { FleetPlan } from './fleet.ts';
 import { readRecording, recordTraffic } from './record.ts';
@@ -134,13 +135,17 @@ export async function replayCommand(argv: string[]): Promise<number> {
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv, { residents: 'value', speed: 'value', 'http-port': 'value', 'mqtt-port': 'value', 'data-dir': 'value' });
+  // The demo's own options; every other flag and every CAREBELL_* variable is a gateway setting, as for `start`.
+  const own = ['--residents', '--speed'];
+  const settings = configSettings(process.env, argv, own);
+  const { options } = parseArgs(
+    argv.filter((a, i) => own.includes(a) || own.includes(argv[i - 1] ?? '')),
+    { residents: 'value', speed: 'value' },
+  );
   await runDemo({
     residents: Math.round(num(options.residents, 'residents', 50)),
     speed: num(options.speed, 'speed', 1),
-    httpPort: Math.round(num(options['http-port'], 'http-port', 8080, 0)),
-    mqttPort: Math.round(num(options['mqtt-port'], 'mqtt-port', 1883, 0)),
-    ...(options['data-dir'] ? { dataDir: options['data-dir'] as string } : {}),
+    settings,
     out,
   });
   return 0;

@@ -13,7 +13,11 @@ import { startEmbeddedGateway } from './simulate.ts';
  * admin, each station's operator and one family member, printed at start.
  * Runs until Ctrl-C.
  */
-export async function runDemo(opts: { residents: number; speed: number; httpPort: number; mqttPort: number; dataDir?: string; out: (line: string) => void }): Promise<void> {
+/**
+ * `settings`: CAREBELL_* variables and flags as `start` reads them; the demo's
+ * defaults (ports 8080 and 1883, a fresh data directory) apply where they say nothing.
+ */
+export async function runDemo(opts: { residents: number; speed: number; settings: Record<string, string>; out: (line: string) => void }): Promise<void> {
   const { out } = opts;
   const profiles = loadProfileDirectory(defaultProfilesDir);
   const incidents = [
@@ -28,7 +32,7 @@ export async function runDemo(opts: { residents: number; speed: number; httpPort
   const quiet = scenarioSchema.parse({ ...first, incidents: [] });
   const plan = planFleet(first, Date.now() % 100_000, profiles, 'demo');
   const start = Math.ceil(Date.now() / 1000) * 1000;
-  const gw = await startEmbeddedGateway({ mode: 'demo', speed: opts.speed, start, httpPort: opts.httpPort, mqttPort: opts.mqttPort, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  const gw = await startEmbeddedGateway({ mode: 'demo', speed: opts.speed, start, httpPort: 8080, mqttPort: 1883, settings: opts.settings });
   const api = new ApiClient(gw.target);
   out(`provisioning ${opts.residents} residents across 3 stations …`);
   await provision(plan, api);

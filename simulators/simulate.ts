@@ -72,12 +72,15 @@ export async function startEmbeddedGateway(opts: {
   mqttPort?: number;
   host?: string;
   mode?: 'test' | 'demo';
+  /** Gateway settings given by the user (configSettings): they win over the options above. */
+  settings?: Record<string, string>;
 }): Promise<EmbeddedGateway> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'carebell-sim-'));
-  const token = newSecret();
+  const given = opts.settings ?? {};
+  const dataDir = given.dataDir ?? opts.dataDir ?? mkdtempSync(join(tmpdir(), 'carebell-sim-'));
+  const token = given.adminToken ?? newSecret();
   const clock = new RunClock(opts.speed, opts.start);
   const host = opts.host ?? '127.0.0.1';
-  const config = parseConfig({ dataDir, mqttHost: host, mqttPort: opts.mqttPort ?? 0, httpHost: host, httpPort: opts.httpPort ?? 0, adminToken: token, logLevel: 'silent', mode: opts.mode ?? 'test', telemetryFlushMs: 200 });
+  const config = parseConfig({ mqttHost: host, mqttPort: opts.mqttPort ?? 0, httpHost: host, httpPort: opts.httpPort ?? 0, logLevel: 'silent', telemetryFlushMs: 200, ...given, dataDir, adminToken: token, mode: opts.mode ?? 'test' });
   const app = await buildApp({ config, clock, log: opts.log ?? silentLogger, alarms: { tickMs: Math.max(20, Math.round(1000 / opts.speed)) } });
   const urls = await listen(app);
   return {
@@ -87,7 +90,7 @@ export async function startEmbeddedGateway(opts: {
     target: { apiUrl: urls.httpUrl, mqttUrl: urls.mqttUrl, token },
     async close() {
       await app.close();
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir && !given.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

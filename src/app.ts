@@ -31,7 +31,7 @@ import { ingestModule } from './modules/ingest.ts';
 import { telemetryModule } from './modules/telemetry.ts';
 import { mqttModule } from './modules/mqtt.ts';
 import { notifyModule, type NotifyModule } from './modules/notify.ts';
-import { peopleModule } from './modules/people.ts';
+import { peopleModule, type FirstStart } from './modules/people.ts';
 import { jobsModule } from './modules/jobs.ts';
 import { apiModule } from './modules/api.ts';
 
@@ -79,10 +79,8 @@ export interface CarebellApp {
   jobs: Jobs;
   webhookSecret: string;
   repos: Repositories;
-  /** Set on the first start when no CAREBELL_ADMIN_TOKEN is configured: shown once, stored hashed. */
-  bootstrapAdminToken: string | undefined;
-  /** Set on the very first start only: the admin account's login, to print once. */
-  firstAdmin: { username: string; password: string } | undefined;
+  /** On a first start, once listening: the admin account and token to print once (modules/people.ts). */
+  firstStart(): Promise<FirstStart>;
   accounts: Accounts;
   /** Whether the data directory takes writes (a full disk is survived, see storage-health.ts). */
   storage: StorageHealth;
@@ -112,7 +110,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const telemetry = telemetryModule({ ...basics, config, storage, devices, options: opts.telemetry });
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest });
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
-  const people = await peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
+  const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
   const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, schedule: opts.jobs !== false });
   let closing: Promise<void> | undefined;
   const api = apiModule({ ...basics, config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, jobs, shuttingDown: () => closing !== undefined });
@@ -148,8 +146,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     jobs: jobs.jobs,
     webhookSecret: notify.webhookSecret,
     repos: storage.repos,
-    bootstrapAdminToken: people.bootstrapAdminToken,
-    firstAdmin: people.firstAdmin,
+    firstStart: people.firstStart,
     accounts: people.accounts,
     storage: storage.health,
     close: () =>

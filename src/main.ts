@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { buildApp } from './app.ts';
-import { ScaledClock } from './core/clock.ts';
+import { ScaledClock, systemClock } from './core/clock.ts';
 import { envVars, flagFor, loadConfig } from './config/config.ts';
 import { CarebellError, errorMessage } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
@@ -12,6 +12,10 @@ import { openDatabase } from './store/database.ts';
 import { isStorageUnavailable } from './store/storage-errors.ts';
 import { diskSpace, formatBytes } from './store/storage-health.ts';
 import { ApiTokenRepository } from './store/api-tokens.ts';
+import { ProviderRepository, UserRepository } from './store/users.ts';
+import { StationRepository } from './store/stations.ts';
+import { ResidentRepository } from './store/residents.ts';
+import { Accounts } from './accounts/accounts.ts';
 
 const usage = `carebell: gateway and alarm platform for home-care devices
 
@@ -20,6 +24,7 @@ usage: carebell <command> [options]
 commands:
   start          run the gateway (MQTT broker, ingest, API) — the default
   admin-token    revoke the bootstrap admin token and print a new one
+  reset-password USER   give USER a new password and print it once (ends their logins)
   simulate       run a simulator scenario and verify the alarms (--scenario FILE [--speed X] [--seed S] [--residents N] [--fleet FILE] [--url --api --token])
   record         record a running gateway's device traffic (--api URL --token T --out FILE [--seconds N])
   replay         play a recording back (FILE --fleet FLEET [--speed X] [--scenario FILE] [--keep-time-of-day] [--url --api --token])
@@ -67,6 +72,8 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   const where = await listen(app);
+  // Only now, with the ports taken: a start that failed to listen has created no login nobody saw.
+  const { firstAdmin, bootstrapAdminToken } = await app.firstStart();
   log.info({ ...where, dataDir: config.dataDir, telemetry: app.sink.name, profiles: app.profiles.size }, 'carebell started');
 
   const lines = [
@@ -77,18 +84,18 @@ async function start(argv: string[]): Promise<void> {
     `  MQTT             ${where.mqttUrl}   (and ${where.wsUrl}${where.mqttsUrl ? `, ${where.mqttsUrl}` : ''})`,
     `  data             ${config.dataDir}   telemetry: ${app.sink.name}`,
   ];
-  if (app.firstAdmin) {
+  if (firstAdmin) {
     lines.push(
       '',
       '  First start: an admin account was created. Its password is shown only now; change it after logging in.',
-      `  login            ${app.firstAdmin.username} / ${app.firstAdmin.password}   (POST /api/v1/auth/login, or the console at ${where.httpUrl}/)`,
+      `  login            ${firstAdmin.username} / ${firstAdmin.password}   (POST /api/v1/auth/login, or the console at ${where.httpUrl}/)`,
     );
   }
-  if (app.bootstrapAdminToken) {
+  if (bootstrapAdminToken) {
     lines.push(
       '',
       '  First start: an admin token was created. It is shown only now; keep it safe.',
-      `  Authorization: Bearer ${app.bootstrapAdminToken}`,
+      `  Authorization: Bearer ${bootstrapAdminToken}`,
       '  (a new one: `carebell admin-token`; or set CAREBELL_ADMIN_TOKEN)',
     );
   }
@@ -104,6 +111,21 @@ function dataDirUnwritable(dataDir: string, err: unknown): CarebellError {
     'unavailable',
     `cannot write the data directory ${path} (${errorMessage(err)}): ${formatBytes(free)} free of ${formatBytes(total)}. Free some space there (or set CAREBELL_DATA_DIR to another disk) and start again.`,
   );
+}
+
+/** `carebell reset-password USER`: for an administrator locked out, or a user who forgot; the gateway may be running. */
+async function resetPassword(argv: string[]): Promise<void> {
+  const username = argv.find((a) => !a.startsWith('--'));
+  if (!username) throw new CarebellError('validation_failed', 'usage: carebell reset-password USER');
+  const config = loadConfig(process.env, argv.filter((a) => a !== username));
+  const db = openDatabase(config.dataDir);
+  try {
+    const accounts = new Accounts({ users: new UserRepository(db), providers: new ProviderRepository(db), tokens: new ApiTokenRepository(db), stations: new StationRepository(db), residents: new ResidentRepository(db), clock: systemClock, loginTtlMs: 0 });
+    const password = await accounts.resetPassword(username);
+    process.stdout.write(`New password for ${username} (shown only now; their other logins have ended):\n  login            ${username} / ${password}\n`);
+  } finally {
+    db.close();
+  }
 }
 
 function adminToken(argv: string[]): void {
@@ -138,6 +160,8 @@ async function main(): Promise<void> {
       return start(rest);
     case 'admin-token':
       return adminToken(rest);
+    case 'reset-password':
+      return resetPassword(rest);
     case 'simulate':
     case 'record':
     case 'replay':

@@ -183,6 +183,27 @@ export class Accounts {
     return this.#d.users.get(userId)!;
   }
 
+  enable(userId: string): User {
+    if (!this.#d.users.get(userId)) throw notFound('user', userId);
+    this.#d.users.enable(userId);
+    return this.#d.users.get(userId)!;
+  }
+
+  rename(userId: string, displayName: string): User {
+    if (!this.#d.users.get(userId)) throw notFound('user', userId);
+    this.#d.users.setDisplayName(userId, displayName);
+    return this.#d.users.get(userId)!;
+  }
+
+  /** A new random password for `username` (locked out, forgotten): their logins end; returns it to hand over once. */
+  async resetPassword(username: string): Promise<string> {
+    const user = this.#d.users.byUsername(username);
+    if (!user) throw notFound('user', username);
+    const password = newSecret().slice(0, 20);
+    await this.changePassword(user.id, password);
+    return password;
+  }
+
   async changePassword(userId: string, password: string): Promise<void> {
     this.#d.users.setPassword(userId, await hashSecret(password, PASSWORD_COST));
     this.#d.tokens.revokeUser(userId, this.#d.clock.now());

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalid } from '../core/errors.ts';
-import { PHONE_PATTERN } from '../onboarding/import.ts';
+import { isPhoneNumber, PHONE_RULE } from '../onboarding/import.ts';
 
 /** Reusable request-schema pieces. */
 export const idParam = z.object({ id: z.string().min(1).max(128) });
@@ -13,7 +13,7 @@ export const webhookUrl = z
 export const phone = z
   .string()
   .trim()
-  .regex(PHONE_PATTERN, 'must be a phone number: digits, optional leading +, spaces or dashes');
+  .refine(isPhoneNumber, `must be ${PHONE_RULE}`);
 
 /** Chart queries: a time range (default the last 24 h), reading kinds, and how many points at most per series. */
 export const telemetryQuery = z.object({

@@ -36,6 +36,9 @@ export const residentView = (r: Resident) => ({
   careRecord: r.careRecord,
   contacts: r.contacts,
   createdAt: iso(r.createdAt),
+  active: r.deactivatedAt === null,
+  deactivatedAt: iso(r.deactivatedAt),
+  deactivation: r.deactivation,
 });
 
 export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined) => {

@@ -112,6 +112,16 @@ export const flagFor = (envVar: string): string =>
  * arguments (flags win). Unknown flags and bad values are errors that name them.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Config {
+  return parseConfig(configSettings(env, argv));
+}
+
+/**
+ * The settings given in the environment and as flags (flags win), before
+ * defaults: for a command with defaults of its own (the demo) that must still
+ * honour every CAREBELL_* setting. `own` lists flags (with a value each) that
+ * the command reads itself.
+ */
+export function configSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [], own: readonly string[] = []): Record<string, string> {
   const raw: Record<string, string> = {};
   for (const [name, key] of Object.entries(envVars)) {
     const value = env[name];
@@ -124,13 +134,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     if (!arg.startsWith('--')) continue;
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
+    if (own.includes(flag)) {
+      if (eq === -1) i++;
+      continue;
+    }
     const key = byFlag.get(flag);
     if (!key) throw new CarebellError('validation_failed', `unknown option ${flag}; known: ${[...byFlag.keys()].join(', ')}`);
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new CarebellError('validation_failed', `option ${flag} needs a value`);
     raw[key] = value;
   }
-  return parseConfig(raw);
+  return raw;
 }
 
 export function parseConfig(input: ConfigInput | Record<string, unknown>): Config {

@@ -6,14 +6,32 @@ export interface DeviceHealthReport {
   providerId: string | null;
   generatedAt: string;
   totals: { devices: number; online: number; offline: number; silent: number; lowBattery: number; neverHeard: number; deadLetters24h: number };
-  problems: Array<{ deviceId: string; residentId: string | null; profile: string; issues: string[]; lastSeen: string | null; battery: number | null; deadLetters24h: number }>;
+  problems: Array<{
+    deviceId: string;
+    residentId: string | null;
+    /** Whose home it is and where, for the technician's round (a station's device: the station's name). */
+    residentName: string | null;
+    address: string | null;
+    stationName: string | null;
+    profile: string;
+    issues: string[];
+    lastSeen: string | null;
+    battery: number | null;
+    deadLetters24h: number;
+  }>;
+}
+
+/** Where a device is, as a technician finds it. */
+export interface DevicePlaces {
+  resident(id: string): { name: string; address: string } | undefined;
+  station(id: string): { name: string } | undefined;
 }
 
 /**
  * The daily device health report of one provider: what a home-bed provider's
  * technicians should visit. Silent = nothing heard for 3 heartbeats.
  */
-export function deviceHealthReports(deadLetters: { countByDeviceSince(since: number): Map<string, number> }, directory: DeviceDirectory, now: number): DeviceHealthReport[] {
+export function deviceHealthReports(deadLetters: { countByDeviceSince(since: number): Map<string, number> }, directory: DeviceDirectory, places: DevicePlaces, now: number): DeviceHealthReport[] {
   const deadLettersOf = deadLetters.countByDeviceSince(now - 86_400_000);
   const byProvider = new Map<string | null, DeviceHealthReport>();
   for (const d of directory.all()) {
@@ -46,9 +64,13 @@ export function deviceHealthReports(deadLetters: { countByDeviceSince(since: num
       issues.push(`${dl} rejected messages in 24 h`);
     }
     if (issues.length > 0) {
+      const resident = d.residentId ? places.resident(d.residentId) : undefined;
       report.problems.push({
         deviceId: d.id,
         residentId: d.residentId,
+        residentName: resident?.name ?? null,
+        address: resident?.address ?? null,
+        stationName: d.stationId ? (places.station(d.stationId)?.name ?? null) : null,
         profile: d.profile.id,
         issues,
         lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),

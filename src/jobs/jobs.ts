@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { invalid } from '../core/errors.ts';
 import type { DeviceDirectory } from '../devices/directory.ts';
 import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { StationRepository } from '../store/stations.ts';
@@ -15,6 +16,8 @@ export interface JobsDeps {
   alarms: { forStatistics(stationIds: string[], from: number, to: number): AlarmRow[] };
   directory: DeviceDirectory;
   stations: StationRepository;
+  /** Names and addresses for the device health report. */
+  residents: { get(id: string): { name: string; address: string } | undefined };
   reports: ReportRepository;
   deadLetters: DeadLetterRepository;
   sink: TelemetrySink;
@@ -44,6 +47,17 @@ export function previousMonth(now: number, timeZone: string): { start: number; e
   return { start, end, label: `${m === 0 ? y - 1 : y}-${String(m === 0 ? 12 : m).padStart(2, '0')}` };
 }
 
+/** A month by its label ("2026-06") in the time zone; the current month ends now; a month to come is refused. */
+export function namedMonth(label: string, now: number, timeZone: string): { start: number; end: number; label: string; inProgress?: boolean } {
+  const [y, m] = label.split('-').map(Number) as [number, number];
+  const startGuess = Date.UTC(y, m - 1, 1);
+  const endGuess = Date.UTC(y, m, 1);
+  const start = startGuess - zoneOffset(startGuess, timeZone);
+  const end = endGuess - zoneOffset(endGuess, timeZone);
+  if (start > now) throw invalid('month', `${label} has not begun`);
+  return end > now ? { start, end: now, label, inProgress: true } : { start, end, label };
+}
+
 /**
  * Scheduled work (node-cron, in the organisation's time zone): the daily
  * device health report per provider at 06:00, monthly statistics per station
@@ -60,7 +74,8 @@ export class Jobs {
 
   runDeviceHealth(): StoredReport[] {
     const now = this.#d.clock.now();
-    return deviceHealthReports(this.#d.deadLetters, this.#d.directory, now).map((body) =>
+    const places = { resident: (id: string) => this.#d.residents.get(id), station: (id: string) => this.#d.stations.get(id) };
+    return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, now).map((body) =>
       this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }),
     );
   }
@@ -71,9 +86,14 @@ export class Jobs {
     return stationStatistics(this.#d.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
   }
 
-  runMonthlyStatistics(): StoredReport[] {
+  /**
+   * Statistics of every station for a month: by default the month before
+   * now (what the job on the 1st reports); `label` ("2026-06") names another,
+   * the current one included, reported up to now (`inProgress`).
+   */
+  runMonthlyStatistics(label?: string): StoredReport[] {
     const now = this.#d.clock.now();
-    const month = previousMonth(now, this.#d.timeZone);
+    const month: { start: number; end: number; label: string; inProgress?: boolean } = label === undefined ? previousMonth(now, this.#d.timeZone) : namedMonth(label, now, this.#d.timeZone);
     return this.#d.stations.list().map((station) =>
       this.#d.reports.insert({
         kind: 'station_monthly',
@@ -81,7 +101,7 @@ export class Jobs {
         periodStart: month.start,
         periodEnd: month.end,
         createdAt: now,
-        body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...this.#statistics(station.id, month.start, month.end) },
+        body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...(month.inProgress ? { inProgress: true } : {}), ...this.#statistics(station.id, month.start, month.end) },
       }),
     );
   }

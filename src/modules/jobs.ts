@@ -17,6 +17,7 @@ export function jobsModule(needs: Basics & { config: Config; storage: StorageMod
     alarms: repos.alarms,
     directory: devices.directory,
     stations: repos.stations,
+    residents: repos.residents,
     reports: repos.reports,
     deadLetters: repos.deadLetters,
     sink: telemetry.sink,

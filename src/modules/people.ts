@@ -14,16 +14,26 @@ export interface PeopleModule {
   onboarding: Onboarding;
   provisioning: Provisioning;
   accounts: Accounts;
-  /** Set on the first start when no CAREBELL_ADMIN_TOKEN is configured: shown once, stored hashed. */
-  bootstrapAdminToken: string | undefined;
-  /** Set on the very first start only: the admin account's login, to print once. */
+  /**
+   * On a first start: makes the admin account (and the bootstrap token, when
+   * no CAREBELL_ADMIN_TOKEN is set) and returns what to print once. Called
+   * only when the gateway is listening, so a start that fails (a port in use)
+   * creates nothing and the next one prints them. Nothing on later starts.
+   */
+  firstStart(): Promise<FirstStart>;
+}
+
+export interface FirstStart {
+  /** The admin account's login, shown only now. */
   firstAdmin: { username: string; password: string } | undefined;
+  /** An admin token, shown only now, stored hashed. */
+  bootstrapAdminToken: string | undefined;
 }
 
 /** Stations, residents, devices and the accounts of the people who use the console. */
-export async function peopleModule(
+export function peopleModule(
   needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; core: AlarmCoreModule; mqtt: MqttModule; profiles: ProfileRegistry },
-): Promise<PeopleModule> {
+): PeopleModule {
   const { config, storage, devices, core, mqtt, profiles, bus, clock } = needs;
   const { repos } = storage;
   const onboarding = new Onboarding({
@@ -37,11 +47,14 @@ export async function peopleModule(
   });
   const provisioning = new Provisioning({ bus, directory: devices.directory, deadLetters: repos.deadLetters, now: () => clock.now() });
   const accounts = new Accounts({ ...repos, clock, loginTtlMs: config.loginTtlHours * 3_600_000, onRevoked: (r) => bus.emit('session.revoked', r) });
-  const firstAdmin = await accounts.ensureFirstAdmin();
-  let bootstrapAdminToken: string | undefined;
-  if (!config.adminToken && repos.tokens.count() === 0) {
-    bootstrapAdminToken = newSecret();
-    repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
-  }
-  return { onboarding, provisioning, accounts, bootstrapAdminToken, firstAdmin };
+  const firstStart = async (): Promise<FirstStart> => {
+    const firstAdmin = await accounts.ensureFirstAdmin();
+    let bootstrapAdminToken: string | undefined;
+    if (!config.adminToken && repos.tokens.count() === 0) {
+      bootstrapAdminToken = newSecret();
+      repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
+    }
+    return { firstAdmin, bootstrapAdminToken };
+  };
+  return { onboarding, provisioning, accounts, firstStart };
 }

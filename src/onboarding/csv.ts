@@ -60,3 +60,40 @@ export function parseCsv(text: string): CsvRecord[] {
   if (field !== '' || fields.length > 0) endRecord();
   return records;
 }
+
+/**
+ * The text of an uploaded CSV file. UTF-8 (with or without a byte-order mark)
+ * is read as it is; a file Excel saved on Chinese Windows (GBK, GB18030) is
+ * read as GB18030; a charset named in the request wins. Anything that reads
+ * as neither is refused with what to do, instead of being read as mojibake.
+ */
+export function decodeCsv(bytes: Uint8Array, charset?: string): string {
+  const named = charset?.trim().toLowerCase().replace(/^"|"$/g, '');
+  if (named && named !== 'utf-8' && named !== 'utf8') {
+    let decoder: TextDecoder;
+    try {
+      decoder = new TextDecoder(named, { fatal: true });
+    } catch {
+      throw new CsvEncodingError(`unknown charset ${charset}; send the file as UTF-8 (in Excel: Save As → CSV UTF-8)`);
+    }
+    try {
+      return stripBom(decoder.decode(bytes));
+    } catch {
+      throw new CsvEncodingError(`the file is not valid ${charset}; save it as CSV UTF-8 (in Excel: Save As → CSV UTF-8) and upload it again`);
+    }
+  }
+  try {
+    return stripBom(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    if (named) throw new CsvEncodingError('the file is not valid UTF-8; save it as CSV UTF-8 (in Excel: Save As → CSV UTF-8) and upload it again');
+  }
+  try {
+    return new TextDecoder('gb18030', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CsvEncodingError('the file is neither UTF-8 nor GBK/GB18030; save it as CSV UTF-8 (in Excel: Save As → CSV UTF-8) and upload it again');
+  }
+}
+
+const stripBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+
+export class CsvEncodingError extends Error {}

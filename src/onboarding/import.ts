@@ -27,7 +27,19 @@ type Column = (typeof IMPORT_COLUMNS)[number];
 const REQUIRED: Column[] = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'devices'];
 export const MAX_IMPORT_ROWS = 5_000;
 
-export const PHONE_PATTERN = /^\+?[0-9][0-9 -]{4,19}$/;
+/**
+ * A phone number someone can be called on: a mainland mobile (138 0000 0001),
+ * a landline with its area code (010-6512 3456), either with +86 before it,
+ * or another country's number after its + code. Spaces and dashes are kept
+ * as written and ignored here. "12345" is not one.
+ */
+export function isPhoneNumber(text: string): boolean {
+  if (!/^\+?[0-9][0-9 -]*[0-9]$/.test(text)) return false;
+  const digits = text.replace(/[ -]/g, '');
+  return /^(?:\+?86)?(?:1[3-9][0-9]{9}|0[1-9][0-9]{8,10})$/.test(digits) || /^\+(?!86)[1-9][0-9]{6,14}$/.test(digits);
+}
+
+export const PHONE_RULE = 'a phone number: a mobile (138 0000 0001), a landline with its area code (010-6512 3456), or + and a country code';
 
 export interface ImportProblem {
   line: number;
@@ -108,7 +120,7 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
   if (rows.length > MAX_IMPORT_ROWS) errors.push({ line: header.line, field: 'file', reason: `at most ${MAX_IMPORT_ROWS} rows per file` });
   if (errors.length > 0) return report(rows.length, []);
 
-  const communities = deps.stations.list().filter((s) => s.level === 'community');
+  const stations = deps.stations.list();
   const seenDevices = new Map<string, number>();
   const planned: PlannedRow[] = [];
 
@@ -124,7 +136,7 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
     };
     for (const c of REQUIRED) if (c !== 'lives_alone' && get(c) === '') problem(c, 'required');
 
-    const station = resolveStation(get('station'), communities);
+    const station = resolveStation(get('station'), stations, opts.stationVisible);
     if (get('station') !== '') {
       if (typeof station === 'string') problem('station', station);
       else if (!opts.stationVisible(station.id)) problem('station', `no community station ${get('station')}`);
@@ -142,7 +154,7 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
       if (!name && !relation && !phone) continue;
       if (!name) problem(`${prefix}_name`, 'required when the contact has a phone or relation');
       if (!relation) problem(`${prefix}_relation`, 'required when the contact has a name or phone');
-      if (!PHONE_PATTERN.test(phone)) problem(`${prefix}_phone`, `not a phone number: ${JSON.stringify(phone)}`);
+      if (!isPhoneNumber(phone)) problem(`${prefix}_phone`, `not ${PHONE_RULE}: ${JSON.stringify(phone)}`);
       contacts.push({ name, relation, phone, priority });
     }
 
@@ -199,11 +211,25 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
   };
 }
 
-function resolveStation(value: string, communities: Station[]): Station | string {
+const levelNames: Record<Station['level'], string> = { district: 'a district centre (区)', street: 'a street centre (街道)', community: 'a community station (社区)' };
+
+/**
+ * The community station a row names, by id or name; otherwise what is wrong,
+ * in words: a street or district centre named instead (with the community
+ * stations under it, those the importer may use), or no station of that name.
+ */
+function resolveStation(value: string, stations: Station[], visible: (id: string) => boolean): Station | string {
+  const communities = stations.filter((s) => s.level === 'community');
   const byId = communities.find((s) => s.id === value);
   if (byId) return byId;
   const byName = communities.filter((s) => s.name === value);
   if (byName.length === 1) return byName[0]!;
   if (byName.length > 1) return `${byName.length} community stations are named ${value}; use the station id`;
+  const above = stations.find((s) => s.level !== 'community' && (s.id === value || s.name === value) && visible(s.id));
+  if (above) {
+    const under = (id: string): Station[] => stations.filter((s) => s.parentId === id).flatMap((s) => (s.level === 'community' ? [s] : under(s.id)));
+    const names = under(above.id).filter((s) => visible(s.id)).map((s) => s.name);
+    return `${value} is ${levelNames[above.level]}; a resident belongs to a community station${names.length > 0 ? ` under it: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}` : ''}`;
+  }
   return `no community station ${value}`;
 }

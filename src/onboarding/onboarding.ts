@@ -10,7 +10,7 @@ import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
 import type { ProviderRepository } from '../store/users.ts';
-import type { Resident, ResidentRepository } from '../store/residents.ts';
+import type { Deactivation, Resident, ResidentRepository } from '../store/residents.ts';
 import { parentLevel, type Station, type StationLevel, type StationRepository } from '../store/stations.ts';
 
 export interface OnboardingDeps {
@@ -116,9 +116,35 @@ export class Onboarding {
         .sort((a, b) => a.priority - b.priority)
         .map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null })),
       createdAt: this.#d.clock.now(),
+      deactivatedAt: null,
+      deactivation: null,
     };
     this.#d.residents.insert(resident);
     return resident;
+  }
+
+  /**
+   * A resident left the programme (moved into a nursing home, died, moved
+   * away): out of the lists, their devices decommissioned (their credentials
+   * stop working and open connections close), while their alarms, timelines
+   * and records are kept. Alarms still open stay for staff to resolve.
+   */
+  deactivateResident(id: string, deactivation: Deactivation): { resident: Resident; devicesDecommissioned: string[] } {
+    const resident = this.#d.residents.get(id);
+    if (!resident) throw notFound('resident', id);
+    if (resident.deactivatedAt !== null) throw conflict(`resident ${id} left the programme on ${new Date(resident.deactivatedAt).toISOString()} (${resident.deactivation?.reason})`);
+    this.#d.residents.deactivate(id, deactivation, this.#d.clock.now());
+    const devices = this.#d.directory.all().filter((d) => d.residentId === id && !d.decommissioned);
+    for (const d of devices) this.decommission(d.id);
+    this.#d.onResidentChanged?.(id);
+    return { resident: this.#d.residents.get(id)!, devicesDecommissioned: devices.map((d) => d.id) };
+  }
+
+  /** Renames a station or sets its webhook. */
+  updateStation(id: string, patch: { name?: string | undefined; webhookUrl?: string | null | undefined }): Station {
+    if (!this.#d.stations.get(id)) throw notFound('station', id);
+    this.#d.stations.update(id, { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}) });
+    return this.#d.stations.get(id)!;
   }
 
   /** Changes a resident's details or contacts (given contacts replace the old ones). */

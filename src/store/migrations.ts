@@ -268,6 +268,16 @@ export const migrations: Migration[] = [
       ALTER TABLE stations ADD COLUMN response_plans TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'residents who left the programme',
+    sql: `
+      -- When a resident left (moved into a nursing home, died, moved away): kept, with their history, out of the lists.
+      ALTER TABLE residents ADD COLUMN deactivated_at INTEGER;
+      -- {reason, note, by} (JSON).
+      ALTER TABLE residents ADD COLUMN deactivation TEXT;
+    `,
+  },
 ];
 
 /**

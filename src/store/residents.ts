@@ -25,6 +25,17 @@ export interface Resident {
   careRecord: CareRecord;
   contacts: Contact[];
   createdAt: number;
+  /** When the resident left the programme (null: in it), and why. Their alarms and records are kept. */
+  deactivatedAt: number | null;
+  deactivation: Deactivation | null;
+}
+
+export const deactivationReasons = ['moved_to_care_home', 'died', 'moved_away', 'other'] as const;
+export interface Deactivation {
+  reason: (typeof deactivationReasons)[number];
+  note: string | null;
+  /** Who recorded it: role:username. */
+  by: string;
 }
 
 interface Row {
@@ -40,6 +51,8 @@ interface Row {
   settings: string;
   care_record: string | null;
   created_at: number;
+  deactivated_at: number | null;
+  deactivation: string | null;
 }
 interface ContactRow {
   resident_id: string;
@@ -103,6 +116,11 @@ export class ResidentRepository {
     })();
   }
 
+  /** Marks a resident as having left; false when there is no such resident still in the programme. */
+  deactivate(id: string, deactivation: Deactivation, now: number): boolean {
+    return this.#db.prepare('UPDATE residents SET deactivated_at = ?, deactivation = ? WHERE id = ? AND deactivated_at IS NULL').run(now, JSON.stringify(deactivation), id).changes === 1;
+  }
+
   updateSettings(id: string, settings: ResidentSettings): boolean {
     return this.#db.prepare('UPDATE residents SET settings = ? WHERE id = ?').run(JSON.stringify(settings), id).changes === 1;
   }
@@ -145,6 +163,8 @@ export class ResidentRepository {
       careRecord: r.care_record ? (JSON.parse(r.care_record) as CareRecord) : {},
       contacts: contacts.map(toContact),
       createdAt: r.created_at,
+      deactivatedAt: r.deactivated_at,
+      deactivation: r.deactivation ? (JSON.parse(r.deactivation) as Deactivation) : null,
     };
   }
 }

@@ -52,6 +52,12 @@ export class StationRepository {
       .run(s.id, s.name, s.level, s.parentId, s.webhookUrl, s.createdAt);
   }
 
+  /** Renames a station or sets its webhook (null: none). */
+  update(id: string, patch: { name?: string; webhookUrl?: string | null }): void {
+    if (patch.name !== undefined) this.#db.prepare('UPDATE stations SET name = ? WHERE id = ?').run(patch.name, id);
+    if (patch.webhookUrl !== undefined) this.#db.prepare('UPDATE stations SET webhook_url = ? WHERE id = ?').run(patch.webhookUrl, id);
+  }
+
   setResponsePlans(id: string, plans: Record<string, string>): void {
     this.#db.prepare('UPDATE stations SET response_plans = ? WHERE id = ?').run(JSON.stringify(plans), id);
   }

@@ -83,6 +83,14 @@ export class UserRepository {
     this.#db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
   }
 
+  enable(id: string): void {
+    this.#db.prepare('UPDATE users SET disabled_at = NULL WHERE id = ?').run(id);
+  }
+
+  setDisplayName(id: string, displayName: string): void {
+    this.#db.prepare('UPDATE users SET display_name = ? WHERE id = ?').run(displayName, id);
+  }
+
   disable(id: string, now: number): void {
     this.#db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(now, id);
   }

@@ -569,5 +569,5 @@ describe('web console in Chromium', () => {
       await family.waitForSelector(`article[data-alarm="${alarm.id}"]`);
       await screenshot(family, `page-family-${lang}`);
     }
-  });
+  }, 90_000); // two languages × every page, with screenshots: about 20 s alone, more on a loaded machine
 });

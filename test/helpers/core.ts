@@ -129,8 +129,10 @@ export function buildCore(opts: CoreOptions = {}) {
       careRecord: {},
       contacts: contacts.map((c, i) => ({ name: `contact ${i + 1}`, relation: 'son', phone: `1380000000${i}`, priority: i + 1, webhookUrl: `http://127.0.0.1:9/c${i + 1}`, ...c })),
       createdAt: 0,
+      deactivatedAt: null,
+      deactivation: null,
       ...patch,
-    };
+    } as Resident;
     repos.residents.insert(r);
     return r;
   };

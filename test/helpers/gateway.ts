@@ -50,6 +50,7 @@ export async function startGateway(
   });
   const app = await buildApp({ config, log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.telemetry ? { telemetry: opts.telemetry } : {}), ...(opts.alarms ? { alarms: opts.alarms } : {}) });
   const urls = await listen(app);
+  await app.firstStart(); // as `carebell start` does once listening: the admin account exists
   const clients = new Set<MqttClient>();
 
   const api: TestGateway['api'] = async (method, path, body, token = ADMIN_TOKEN) => {

@@ -62,6 +62,21 @@ describe('access matrix: every route × every role × own and other scope', () =
 
   /** A fresh device on the own or other side (decommissioning or rotating changes it). */
   const device = async (w: Which): Promise<string> => (await gw.onboardDevice('carebell-door-contact', t.residents[w])).id;
+  /** A new resident in the own or other scope (one that leaves must not be the shared one). */
+  const resident = async (w: Which): Promise<string> =>
+    (
+      await gw.api('POST', '/api/v1/residents', {
+        name: unique('居民'),
+        address: '测试路 2 号',
+        stationId: w === 'own' ? t.stations.communityA : t.stations.communityB,
+        providerId: t.providers[w],
+        livesAlone: false,
+        capabilityLevel: 1,
+        contacts: [],
+      })
+    ).body.id as string;
+  /** A new account to change (the shared ones log the matrix in). */
+  const account = async (): Promise<string> => (await gw.api('POST', '/api/v1/users', { username: unique('member'), password: 'long enough password', role: 'family', residentId: t.residents.own })).body.id as string;
 
   const matrix: Record<string, Row> = {
     'GET /': { kind: 'public', url: '/' },
@@ -96,6 +111,10 @@ describe('access matrix: every route × every role × own and other scope', () =
       },
     },
 
+    'PATCH /api/v1/users/:id': { kind: 'any', roles: ['admin'], call: async () => ({ method: 'PATCH', url: `/api/v1/users/${await account()}`, body: { displayName: '新名字' } }) },
+    'POST /api/v1/users/:id/enable': { kind: 'any', roles: ['admin'], call: async () => ({ method: 'POST', url: `/api/v1/users/${await account()}/enable` }) },
+    'POST /api/v1/users/:id/password': { kind: 'any', roles: ['admin'], call: async () => ({ method: 'POST', url: `/api/v1/users/${await account()}/password` }) },
+
     'POST /api/v1/providers': { kind: 'any', roles: ['admin'], call: () => ({ method: 'POST', url: '/api/v1/providers', body: { name: unique('provider') } }) },
     'GET /api/v1/providers': {
       kind: 'list',
@@ -119,6 +138,7 @@ describe('access matrix: every route × every role × own and other scope', () =
       idOf: (s) => s.id,
       otherVisibleTo: ['provider'],
     },
+    'PATCH /api/v1/stations/:id': { kind: 'item', roles: ['admin'], call: (w) => ({ method: 'PATCH', url: `/api/v1/stations/${w === 'own' ? t.stations.communityA : t.stations.communityB}`, body: { webhookUrl: null } }) },
     'PUT /api/v1/stations/:id/response-plans': {
       kind: 'item',
       roles: ['admin'],
@@ -154,6 +174,7 @@ describe('access matrix: every route × every role × own and other scope', () =
       idOf: (r) => r.id,
     },
     'PATCH /api/v1/residents/:id': { kind: 'item', roles: staff, call: (w) => ({ method: 'PATCH', url: `/api/v1/residents/${t.residents[w]}`, body: { notes: unique('备注') } }) },
+    'POST /api/v1/residents/:id/deactivate': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/residents/${await resident(w)}/deactivate`, body: { reason: 'moved_away' } }) },
     'GET /api/v1/residents/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}` }) },
     'POST /api/v1/residents/import': {
       kind: 'create',

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_LIMITS } from '../../src/accounts/accounts.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { exited, startProcess } from '../helpers/processes.ts';
+import { exited, root, run, startProcess } from '../helpers/processes.ts';
 import { PASSWORD, seedTenants, type Tenants } from '../helpers/tenants.ts';
 
 describe('accounts and logins', () => {
@@ -145,4 +146,42 @@ describe('the first start', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a first start that cannot listen creates no login nobody saw: the next start prints it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'carebell-first-'));
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((busy.address() as AddressInfo).port);
+      const failed = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start', '--data-dir', dataDir, '--http-port', port, '--http-host', '127.0.0.1', '--mqtt-port', '0', '--mqtt-host', '127.0.0.1'], { timeoutMs: 30_000, cwd: root });
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr + failed.stdout).toMatch(/EADDRINUSE/);
+      expect(failed.stdout).not.toMatch(/login\s+admin/);
+      const next = await startProcess({ CAREBELL_DATA_DIR: dataDir });
+      const printed = /login\s+(\S+) \/ (\S+)/.exec(next.stdout());
+      expect(printed?.[1]).toBe('admin');
+      const res = await fetch(`${next.http}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: printed![2] }) });
+      expect(res.status).toBe(200);
+      const token = ((await res.json()) as { token: string }).token;
+
+      // Locked out anyway (a lost password): `carebell reset-password admin`, with the gateway running.
+      const reset = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'reset-password', 'admin', '--data-dir', dataDir], { timeoutMs: 30_000, cwd: root });
+      expect(reset.code).toBe(0);
+      const fresh = /login\s+admin \/ (\S+)/.exec(reset.stdout)?.[1];
+      expect(fresh).toBeDefined();
+      expect(fresh).not.toBe(printed![2]);
+      const login = (password: string) => fetch(`${next.http}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+      expect((await login(printed![2]!)).status).toBe(401);
+      expect((await login(fresh!)).status).toBe(200);
+      expect((await fetch(`${next.http}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401); // the old login ended
+      const unknown = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'reset-password', 'nobody', '--data-dir', dataDir], { timeoutMs: 30_000, cwd: root });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/user "nobody" does not exist/);
+      next.child.kill('SIGTERM');
+      await exited(next.child);
+    } finally {
+      busy.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { seedTenants, type Tenants } from '../helpers/tenants.ts';
@@ -112,6 +113,46 @@ describe('bulk onboarding from CSV', () => {
     );
     const unclosed = await post(`${HEADER}\n"王,路\n`, 'dryRun=true');
     expect(unclosed.body.errors).toEqual([{ line: 2, field: 'file', reason: 'line 2: a quoted field is not closed' }]);
+  });
+
+  it('reads a file Excel saved on Chinese Windows (GBK), and refuses one it cannot read with what to do', async () => {
+    const row = `黄秀兰,江汉路 20 号,江汉社区养老服务站,是,2,黄海,son,+86 139 0000 2001,,,,carebell-door-contact,`;
+    const gbk = execFileSync('iconv', ['-f', 'UTF-8', '-t', 'GB18030'], { input: [HEADER, row].join('\r\n') });
+    expect(gbk.equals(Buffer.from([HEADER, row].join('\r\n')))).toBe(false); // really not UTF-8
+    const send = (body: Buffer, contentType: string) =>
+      fetch(`${gw.urls.httpUrl}/api/v1/residents/import?dryRun=true`, { method: 'POST', headers: { authorization: `Bearer ${t.users.admin.token}`, 'content-type': contentType }, body: new Uint8Array(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    for (const type of ['text/csv', 'text/csv; charset=gbk']) {
+      const res = await send(gbk, type);
+      expect(res.status, type).toBe(200);
+      expect(res.body, type).toMatchObject({ ok: true, rows: 1, errors: [] });
+    }
+    // A UTF-8 file with the byte-order mark Excel writes reads the same.
+    expect((await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([HEADER, row].join('\n'))]), 'text/csv')).body).toMatchObject({ ok: true, rows: 1 });
+    // Bytes that are neither: refused, naming the file and what to do.
+    const broken = await send(Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x30, 0xff]), 'text/csv');
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toMatchObject({ code: 'validation_failed', field: 'file', message: expect.stringContaining('save it as CSV UTF-8') });
+    const declared = await send(gbk, 'text/csv; charset=utf-8');
+    expect(declared.status).toBe(400);
+    expect(declared.body.error.message).toContain('not valid UTF-8');
+  });
+
+  it('says when a street centre is named instead of a community station, and refuses a number nobody can call', async () => {
+    const res = await post(
+      [HEADER, `马桂英,江汉路 21 号,西兴街道居家养老服务中心,yes,2,马超,son,12345,,,,carebell-door-contact,`].join('\n'),
+      'dryRun=true',
+    );
+    expect(res.body.errors).toEqual([
+      { line: 2, field: 'station', reason: '西兴街道居家养老服务中心 is a street centre (街道); a resident belongs to a community station under it: 江汉社区养老服务站' },
+      { line: 2, field: 'contact_phone', reason: expect.stringMatching(/^not a phone number: a mobile .*: "12345"$/) },
+    ]);
+    const api = await gw.api('POST', '/api/v1/residents', { name: '马桂英', address: '江汉路 21 号', stationId: t.stations.communityA, livesAlone: true, capabilityLevel: 2, contacts: [{ name: '马超', relation: 'son', phone: '12345', priority: 1 }] });
+    expect(api.status).toBe(400);
+    expect(JSON.stringify(api.body)).toContain('phone');
+    for (const phone of ['138 0000 0001', '+86 138-0000-0001', '010-6512 3456', '0571 8888 0000', '+44 20 7946 0958']) {
+      const ok = await post([HEADER, `马桂英,江汉路 21 号,江汉社区养老服务站,yes,2,马超,son,${phone},,,,carebell-door-contact,`].join('\n'), 'dryRun=true');
+      expect(ok.body.errors, phone).toEqual([]);
+    }
   });
 
   it('a resident\'s details and contacts can be changed; contacts are replaced and kept in priority order', async () => {

@@ -61,10 +61,40 @@ describe('scheduled reports', () => {
     expect(report.problems.find((p: any) => p.deviceId === 'door-rpt').issues).toEqual(['never heard since onboarding']);
   });
 
+  it('says whose home a device needing a visit is in, and where', async () => {
+    const run = await gw.api('POST', '/api/v1/reports/run', { kind: 'device_health' });
+    const report = (await gw.api('GET', `/api/v1/reports/${run.body[0].id}`)).body.body;
+    const door = report.problems.find((p: any) => p.deviceId === 'door-rpt');
+    const resident = (await gw.api('GET', `/api/v1/residents/${ids.residentId}`)).body;
+    expect(door).toMatchObject({ residentId: ids.residentId, residentName: resident.name, address: resident.address, stationName: '江汉社区养老服务站' });
+    expect(resident.name.length).toBeGreaterThan(0);
+  });
+
+  it('runs a station\'s month on request, the current one up to now, and names a bad request\'s field', async () => {
+    clock.set(Date.UTC(2026, 5, 10, 2, 0)); // 10 June
+    await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'sos-june');
+    sos('sos-june', 1);
+    const [alarm] = (await gw.api('GET', '/api/v1/alarms?state=open')).body;
+    clock.advance(30_000);
+    await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
+    const run = await gw.api('POST', '/api/v1/reports/run', { kind: 'station_monthly', month: '2026-06' });
+    expect(run.status).toBe(201);
+    const report = (await gw.api('GET', `/api/v1/reports/${run.body.find((r: any) => r.subject === ids.communityId).id}`)).body;
+    expect(report).toMatchObject({ periodStart: '2026-05-31T16:00:00.000Z', periodEnd: new Date(clock.now()).toISOString() });
+    expect(report.body).toMatchObject({ month: '2026-06', inProgress: true, byType: { sos: 1 } });
+    expect(report.body.response.critical.secondsToAnswer.p50).toBe(30);
+    const future = await gw.api('POST', '/api/v1/reports/run', { kind: 'station_monthly', month: '2026-07' });
+    expect(future.status).toBe(400);
+    expect(future.body.error).toMatchObject({ field: 'month', message: expect.stringContaining('has not begun') });
+    const wrongKind = await gw.api('POST', '/api/v1/reports/run', { kind: 'device_health', month: '2026-06' });
+    expect(wrongKind.status).toBe(400);
+    expect(JSON.stringify(wrongKind.body)).toContain('month');
+  });
+
   it('schedules the jobs in the organisation\'s time zone', async () => {
     const app = gw.app;
     const { Jobs } = await import('../../src/jobs/jobs.ts');
-    const jobs = new Jobs({ alarms: app.repos.alarms, directory: app.directory, stations: app.repos.stations, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
+    const jobs = new Jobs({ alarms: app.repos.alarms, directory: app.directory, stations: app.repos.stations, residents: app.repos.residents, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
     jobs.start();
     const next = jobs.nextRuns();
     await jobs.stop();

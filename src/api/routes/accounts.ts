@@ -76,6 +76,18 @@ export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
     return userView(user);
   });
 
+  app.patch('/users/:id', { onRequest: roles('admin'), schema: { params: idParam, body: z.object({ displayName: z.string().trim().min(1).max(100) }).strict(), summary: 'Change an account\'s display name', tags: ['users'] } }, async (req) =>
+    userView(ctx.accounts.rename(req.params.id, req.body.displayName)),
+  );
+
+  app.post('/users/:id/enable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Enable a disabled account (it logs in again with its password)', tags: ['users'] } }, async (req) => userView(ctx.accounts.enable(req.params.id)));
+
+  app.post('/users/:id/password', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Give an account a new random password, returned only now; its logins end', tags: ['users'] } }, async (req) => {
+    const user = ctx.users.get(req.params.id);
+    if (!user) throw notFound('user', req.params.id);
+    return { username: user.username, password: await ctx.accounts.resetPassword(user.username) };
+  });
+
   app.post('/users/:id/disable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Disable an account and revoke its tokens', tags: ['users'] } }, async (req) => userView(ctx.accounts.disable(req.params.id)));
 
   app.post('/providers', { onRequest: roles('admin'), schema: { body: z.object({ name: z.string().trim().min(1).max(200) }).strict(), summary: 'Register a home-bed provider company', tags: ['providers'] } }, async (req, reply) =>

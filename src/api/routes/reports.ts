@@ -33,10 +33,31 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
   });
 
   /** Runs a scheduled report now (e.g. after a provider's install day) and returns what it stored. */
-  app.post('/reports/run', { onRequest: roles('admin'), schema: { body: z.object({ kind }).strict(), summary: 'Run a scheduled report now', tags: ['reports'] } }, async (req, reply) => {
-    const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : ctx.jobs.runMonthlyStatistics();
+  app.post(
+    '/reports/run',
+    {
+      onRequest: roles('admin'),
+      schema: {
+        body: z
+          .object({
+            kind: kind.describe('device_health: every provider\'s devices that need a visit, now; station_monthly: every station\'s alarm statistics for a month'),
+            month: z
+              .string()
+              .regex(/^20[0-9]{2}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')
+              .optional()
+              .describe('station_monthly only: the month (the current one is reported up to now); default the month before this one, as the job on the 1st does'),
+          })
+          .strict()
+          .refine((b) => b.month === undefined || b.kind === 'station_monthly', { message: 'only a station_monthly report has a month', path: ['month'] }),
+        summary: 'Run a scheduled report now',
+        tags: ['reports'],
+      },
+    },
+    async (req, reply) => {
+    const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : ctx.jobs.runMonthlyStatistics(req.body.month);
     return reply.status(201).send(stored.map((r) => ({ id: r.id, kind: r.kind, subject: r.subject })));
-  });
+    },
+  );
 
   /** On-demand statistics for a station (and every station below it) over a period; default: the last 30 days. */
   app.get(

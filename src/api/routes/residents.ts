@@ -5,9 +5,11 @@ import type { Api, ApiContext } from '../context.ts';
 import { idParam, phone, telemetryQuery, telemetryRange, webhookUrl } from '../schemas.ts';
 import { iso, residentView } from '../views.ts';
 import { IMPORT_COLUMNS, importResidents } from '../../onboarding/import.ts';
+import { CsvEncodingError, decodeCsv } from '../../onboarding/csv.ts';
 import { timeZoneSchema } from '../../core/time-zone.ts';
 import { residentSettingsSchema } from '../../core/resident-settings.ts';
 import { careRecordSchema } from '../../store/care-record.ts';
+import { deactivationReasons } from '../../store/residents.ts';
 
 const contact = z
   .object({
@@ -39,7 +41,14 @@ const createResident = z
 export type ResidentRoutesDeps = Pick<ApiContext, 'clock' | 'devices' | 'importDeps' | 'onboarding' | 'providers' | 'provisioning' | 'residents' | 'sink'>;
 
 export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 10 * 1_048_576 }, (_req, body, done) => done(null, body));
+  // Read as bytes: a file saved by Excel on Chinese Windows is GBK, not UTF-8 (decodeCsv).
+  app.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit: 10 * 1_048_576 }, (req, body, done) => {
+    try {
+      done(null, decodeCsv(body as Buffer, /charset=([^;]+)/i.exec(req.headers['content-type'] ?? '')?.[1]));
+    } catch (err) {
+      done(err instanceof CsvEncodingError ? invalid('file', err.message) : (err as Error), undefined);
+    }
+  });
 
   app.post(
     '/residents/import',
@@ -72,11 +81,40 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     return reply.status(201).send(residentView(ctx.onboarding.createResident(body)));
   });
 
-  app.get('/residents', { schema: { querystring: z.object({ stationId: z.string().optional() }), summary: 'Residents within the caller\'s scope', tags: ['residents'] } }, async (req) =>
-    ctx.residents
-      .list(req.query.stationId ? { stationId: req.query.stationId } : {})
-      .filter((r) => access(req).resident(r))
-      .map(residentView),
+  app.get(
+    '/residents',
+    {
+      schema: {
+        querystring: z.object({ stationId: z.string().optional(), include: z.enum(['active', 'inactive', 'all']).default('active').describe('inactive: those who left the programme') }),
+        summary: 'Residents within the caller\'s scope (by default those in the programme)',
+        tags: ['residents'],
+      },
+    },
+    async (req) =>
+      ctx.residents
+        .list(req.query.stationId ? { stationId: req.query.stationId } : {})
+        .filter((r) => req.query.include === 'all' || (req.query.include === 'active') === (r.deactivatedAt === null))
+        .filter((r) => access(req).resident(r))
+        .map(residentView),
+  );
+
+  app.post(
+    '/residents/:id/deactivate',
+    {
+      onRequest: roles('admin', 'operator', 'provider'),
+      schema: {
+        params: idParam,
+        body: z.object({ reason: z.enum(deactivationReasons), note: z.string().trim().max(2000).optional() }).strict(),
+        summary: 'The resident left the programme (nursing home, died, moved away): out of the lists, their devices decommissioned, their history kept',
+        tags: ['residents'],
+      },
+    },
+    async (req) => {
+      Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
+      const p = req.principal!;
+      const { resident, devicesDecommissioned } = ctx.onboarding.deactivateResident(req.params.id, { reason: req.body.reason, note: req.body.note ?? null, by: `${p.role}:${p.label}` });
+      return { ...residentView(resident), devicesDecommissioned };
+    },
   );
 
   app.patch(

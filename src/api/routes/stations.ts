@@ -28,6 +28,26 @@ export function stationRoutes(app: Api, ctx: StationRoutesDeps): void {
       .map(stationView),
   );
 
+  app.patch(
+    '/stations/:id',
+    {
+      onRequest: roles('admin'),
+      schema: {
+        params: idParam,
+        body: z
+          .object({ name: z.string().trim().min(1).max(200).optional(), webhookUrl })
+          .strict()
+          .refine((b) => b.name !== undefined || b.webhookUrl !== undefined, { message: 'give a name or a webhookUrl (null removes it)', path: ['name'] }),
+        summary: 'Rename a station or set its webhook (null: none)',
+        tags: ['stations'],
+      },
+    },
+    async (req) => {
+      Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
+      return stationView(ctx.onboarding.updateStation(req.params.id, req.body));
+    },
+  );
+
   app.put(
     '/stations/:id/response-plans',
     {

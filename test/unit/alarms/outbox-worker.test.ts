@@ -62,7 +62,7 @@ describe('outbox worker', () => {
     const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     for (let i = 0; i < 6; i++) {
       await core.worker.tick();
-      core.clock.advance(70_000);
+      core.clock.advance(80_000); // beyond the longest backoff (60 s + 20 %)
     }
     const alert = core.outbox(alarm.id).find((i) => i.delivery.channel === 'webhook' && i.event === 'alarm.raised')!;
     expect(alert).toMatchObject({ status: 'pending', attempts: 6 });
@@ -72,7 +72,7 @@ describe('outbox worker', () => {
     core.service.acknowledge(alarm.id, 'nurse-zhang');
     for (let i = 0; i < 5; i++) {
       await core.worker.tick();
-      core.clock.advance(70_000);
+      core.clock.advance(80_000); // beyond the longest backoff (60 s + 20 %)
     }
     const notice = core.outbox(alarm.id).find((i) => i.event === 'alarm.acknowledged')!;
     expect(notice).toMatchObject({ status: 'failed', attempts: 3, lastError: 'HTTP 503' });
