@@ -87,7 +87,7 @@ async function start(argv: string[]): Promise<void> {
   if (firstAdmin) {
     lines.push(
       '',
-      '  First start: an admin account was created. Its password is shown only now; change it after logging in.',
+      '  First start: an admin account was created. Its password is shown only now; change it after logging in (your name, top right of the console).',
       `  login            ${firstAdmin.username} / ${firstAdmin.password}   (POST /api/v1/auth/login, or the console at ${where.httpUrl}/)`,
     );
   }

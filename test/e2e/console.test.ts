@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
@@ -542,6 +544,162 @@ describe('web console in Chromium', () => {
     await context.close();
   });
 
+  it('a user changes their own password in the console: every login ends, the login page says why, the new password works', async () => {
+    await gw.api('POST', '/api/v1/users', { username: 'nurse.wang', password: 'first password 123', role: 'operator', stationId: t.stations.communityA, displayName: '王护士' });
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'nurse.wang', 'first password 123');
+    await page.click('[data-testid=account-link]');
+    await page.waitForSelector('[data-testid=password-form]');
+    expect(await page.locator('[data-testid=account-username]').innerText()).toBe('nurse.wang');
+    // Checked before it is sent: too short, then two different entries.
+    await page.fill('input[name=password]', 'short');
+    await page.fill('input[name=repeat]', 'short');
+    await page.click('[data-testid=password-form] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=password-form] [role=alert]').innerText()).toBe('密码至少需要 10 个字符');
+    await page.fill('input[name=password]', 'second password 456');
+    await page.fill('input[name=repeat]', 'second password 457');
+    await page.click('[data-testid=password-form] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=password-form] [role=alert]').innerText()).toBe('两次输入的密码不一致');
+    await page.fill('input[name=repeat]', 'second password 456');
+    await page.click('[data-testid=password-form] button[type=submit]');
+    await page.waitForSelector('[data-testid=login-notice]');
+    expect(await page.locator('[data-testid=login-notice]').innerText()).toBe('密码已修改，请用新密码登录');
+    await screenshot(page, 'password-changed');
+    expect((await gw.api('POST', '/api/v1/auth/login', { username: 'nurse.wang', password: 'first password 123' }, null)).status).toBe(401);
+    await page.fill('input[name=username]', 'nurse.wang');
+    await page.fill('input[name=password]', 'second password 456');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.topbar');
+    expect(await page.locator('[data-testid=account-link]').innerText()).toBe('王护士');
+  });
+
+  it('an administrator manages accounts in the console: creates one with a password shown once, disables, enables, gives a new password', async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, t.users.admin.username, PASSWORD);
+    await page.click('[data-testid=nav-users]');
+    await page.waitForSelector('[data-testid=users] tr[data-user="operator.own"]');
+    const form = page.locator('[data-testid=create-user]');
+    await form.locator('input[name=username]').fill('nurse.zhao');
+    await form.locator('input[name=displayName]').fill('赵护士');
+    await form.locator('select[name=role]').selectOption('operator');
+    await form.locator('select[name=scope]').selectOption(t.stations.communityA);
+    await form.locator('button[type=submit]').click();
+    const given = page.locator('[data-testid=given-password] code');
+    await given.waitFor();
+    const first = await given.innerText();
+    expect(first).toMatch(/^[A-Za-z0-9]{16}$/);
+    await page.waitForSelector('tr[data-user="nurse.zhao"]');
+    expect(await page.locator('tr[data-user="nurse.zhao"]').innerText()).toContain('江汉社区养老服务站');
+    await screenshot(page, 'page-users-zh');
+    const login = (password: string) => gw.api('POST', '/api/v1/auth/login', { username: 'nurse.zhao', password }, null);
+    expect((await login(first)).status).toBe(200);
+
+    await page.click('tr[data-user="nurse.zhao"] [data-action=disable]');
+    await page.waitForSelector('tr[data-user="nurse.zhao"] [data-action=enable]');
+    expect((await login(first)).status).toBe(401);
+    await page.click('tr[data-user="nurse.zhao"] [data-action=enable]');
+    await page.waitForSelector('tr[data-user="nurse.zhao"] [data-action=disable]');
+    expect((await login(first)).status).toBe(200);
+
+    await page.click('tr[data-user="nurse.zhao"] [data-action=password]');
+    await expect.poll(() => given.innerText()).not.toBe(first);
+    const second = await given.innerText();
+    expect((await login(first)).status).toBe(401);
+    expect((await login(second)).status).toBe(200);
+    // The search narrows the list; the page has no English left in Chinese, and none of it in English.
+    await page.fill('[data-testid=users-search]', '赵护士');
+    await expect.poll(() => page.locator('[data-testid=users] tbody tr').count()).toBe(1);
+    expect(await page.locator('main').innerText()).not.toMatch(/\b(Accounts|Username|Disable|Enable|Scope|Password)\b/);
+    await page.click('[data-testid=lang]');
+    await page.fill('[data-testid=users-search]', '');
+    await expect.poll(() => page.locator('h1').innerText()).toBe('Accounts');
+    const english = (await page.locator('main').innerText()).replace(/赵护士|张护士|王护士|李护士|\S*社区\S*|\S*街道\S*|\S*区\S*中心|\S*公司|王秀英\S*|陈桂芳\S*|演示\S*/g, '');
+    expect(english).not.toMatch(/账户|用户名|停用|启用|密码|范围|状态|正常/);
+    await screenshot(page, 'page-users-en');
+  });
+
+  it('an administrator builds a district → street → community tree in the console, renames a station and sets its webhook', async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, t.users.admin.username, PASSWORD);
+    await page.click('[data-testid=nav-stations]');
+    await page.waitForSelector('[data-testid=stations] li[data-station="江汉社区养老服务站"]');
+    const add = async (parent: string | null, name: string) => {
+      if (parent === null) await page.click('[data-action=add-district]');
+      else await page.click(`li[data-station="${parent}"] > .station-row [data-action=add-child]`);
+      await page.fill('[data-testid=add-station] input[name=name]', name);
+      await page.click('[data-testid=add-station] button[type=submit]');
+      await page.waitForSelector(`li[data-station="${name}"]`);
+    };
+    await add(null, '拱墅区养老服务指导中心');
+    await add('拱墅区养老服务指导中心', '米市巷街道居家养老服务中心');
+    await add('米市巷街道居家养老服务中心', '珠儿潭社区养老服务站');
+    // The tree as the console shows it: the community inside the street inside the district.
+    expect(await page.locator('li[data-station="拱墅区养老服务指导中心"] li[data-station="米市巷街道居家养老服务中心"] li[data-station="珠儿潭社区养老服务站"]').count()).toBe(1);
+    expect(await page.locator('li[data-station="珠儿潭社区养老服务站"] [data-action=add-child]').count()).toBe(0); // nothing below a community
+
+    await page.click('li[data-station="珠儿潭社区养老服务站"] > .station-row [data-action=edit]');
+    await page.fill('[data-testid=edit-station] input[name=name]', '珠儿潭社区居家养老服务站');
+    await page.fill('[data-testid=edit-station] input[name=webhookUrl]', 'http://127.0.0.1:9/zhuertan');
+    await page.click('[data-testid=edit-station] button[type=submit]');
+    await page.waitForSelector('li[data-station="珠儿潭社区居家养老服务站"]');
+    await screenshot(page, 'page-stations-zh');
+
+    const stations = (await gw.api('GET', '/api/v1/stations')).body as Array<{ id: string; name: string; level: string; parentId: string | null; webhookUrl: string | null }>;
+    const byName = (name: string) => stations.find((x) => x.name === name)!;
+    expect(byName('拱墅区养老服务指导中心')).toMatchObject({ level: 'district', parentId: null });
+    expect(byName('米市巷街道居家养老服务中心')).toMatchObject({ level: 'street', parentId: byName('拱墅区养老服务指导中心').id });
+    expect(byName('珠儿潭社区居家养老服务站')).toMatchObject({ level: 'community', parentId: byName('米市巷街道居家养老服务中心').id, webhookUrl: 'http://127.0.0.1:9/zhuertan' });
+
+    await page.click('[data-testid=lang]');
+    await expect.poll(() => page.locator('h1').innerText()).toBe('Stations');
+    const english = (await page.locator('main').innerText()).replace(/\S*(社区|街道|区|中心|站)\S*/g, '');
+    expect(english).not.toMatch(/[\u4e00-\u9fff]/); // no Chinese console word left besides the stations' names
+    await screenshot(page, 'page-stations-en');
+  });
+
+  it('a provider imports a spreadsheet in the console: a GBK file with problems shown by line, then a clean one imported, credentials downloaded once and working over MQTT', async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'provider.own', PASSWORD);
+    await page.click('[data-testid=nav-import]');
+    await page.waitForSelector('[data-testid=import-file]');
+    const template = page.waitForEvent('download');
+    await page.click('[data-action=template]');
+    expect(readFileSync((await (await template).path())!, 'utf8')).toMatch(/^\uFEFFname,address,station,lives_alone,capability_level,.+\r\n张桂兰,/);
+    const header = 'name,address,station,lives_alone,capability_level,contact_name,contact_relation,contact_phone,contact2_name,contact2_relation,contact2_phone,devices,notes';
+    const gbk = (text: string) => execFileSync('iconv', ['-f', 'UTF-8', '-t', 'GB18030'], { input: text });
+    const broken = [header, '钱桂芳,江汉路 40 号,西兴街道居家养老服务中心,是,2,钱军,son,12345,,,,carebell-sos-pendant=import-sos-1,'].join('\r\n');
+    await page.setInputFiles('[data-testid=import-file]', { name: '名单.csv', mimeType: 'text/csv', buffer: gbk(broken) });
+    await page.waitForSelector('[data-testid=dry-run] tr[data-line="2"]');
+    const problems = await page.locator('[data-testid=dry-run] tbody tr').allInnerTexts();
+    expect(problems.map((p) => p.split('\t').slice(0, 2).join(' '))).toEqual(['2 station', '2 contact_phone']);
+    expect(problems[0]).toContain('is a street centre');
+    expect(await page.locator('[data-action=import]').count()).toBe(0); // nothing to import until it is clean
+    await screenshot(page, 'import-problems');
+
+    const clean = [header, '钱桂芳,江汉路 40 号,江汉社区养老服务站,是,2,钱军,son,139 0000 4001,,,,carebell-sos-pendant=import-sos-1; carebell-door-contact=import-door-1,'].join('\r\n');
+    await page.setInputFiles('[data-testid=import-file]', { name: '名单.csv', mimeType: 'text/csv', buffer: gbk(clean) });
+    await page.waitForSelector('[data-action=import]');
+    expect(await page.locator('[data-testid=dry-run]').innerText()).toContain('将新建 1 位老人、2 台设备');
+    await page.click('[data-action=import]');
+    await page.waitForSelector('[data-testid=imported]');
+    const downloading = page.waitForEvent('download');
+    await page.click('[data-action=credentials]');
+    const file = await downloading;
+    const csv = readFileSync((await file.path())!, 'utf8').replace(/^\uFEFF/, '');
+    await screenshot(page, 'import-done');
+    const rows = csv.split('\r\n').map((l) => l.split(','));
+    expect(rows[0]).toEqual(['resident', 'device', 'profile', 'mqtt_client_id', 'mqtt_username', 'mqtt_password', 'publish_topics']);
+    const sosRow = rows.find((r) => r[1] === 'import-sos-1')!;
+    expect(sosRow[0]).toBe('钱桂芳');
+    // The downloaded credentials work: the pendant's SOS raises an alarm.
+    const raised = gw.waitFor('alarm.raised', (p) => p.alarm.deviceId === 'import-sos-1');
+    // (A value starting with - or + carries the apostrophe that makes a spreadsheet show it as text, not run it.)
+    const cell = (v: string) => v.replace(/^'/, '');
+    const res = await mosquittoPub({ port: gw.urls.mqttPort, id: 'import-sos-1', password: cell(sosRow[5]!), topic: cell(sosRow[6]!).split(' ').find((topic) => topic.endsWith('/event'))!, message: JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }) });
+    expect(res.code, res.stderr).toBe(0);
+    expect((await raised).alarm.type).toBe('sos');
+  });
+
   it('every page in both languages: screenshots to look at, and no untranslated word of the console left', async () => {
     const alarm = await sos('own');
     await gw.api('POST', `/api/v1/alarms/${alarm.id}/respond`, { going: true, etaMinutes: 30, contact: '王秀英的家属' });
@@ -555,6 +713,7 @@ describe('web console in Chromium', () => {
         ['detail', `#/alarm/${alarm.id}`, '[data-testid=care-card]'],
         ['fleet', '#/fleet', '[data-testid=fleet]'],
         ['card', `#/card/${t.residents.own}`, '[data-testid=emergency-card]'],
+        ['account', '#/account', '[data-testid=password-form]'],
       ];
       for (const [name, hash, ready] of pages) {
         await page.goto(`${gw.urls.httpUrl}/${hash}`);

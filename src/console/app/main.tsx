@@ -11,10 +11,14 @@ import { AlarmDetailView } from './views/alarm-detail.tsx';
 import { Fleet } from './views/fleet.tsx';
 import { Family } from './views/family.tsx';
 import { EmergencyCard } from './views/care.tsx';
+import { Account } from './views/account.tsx';
+import { Users } from './views/users.tsx';
+import { Stations } from './views/stations.tsx';
+import { Import } from './views/import.tsx';
 import { Bell } from './views/icon.tsx';
 import './app.css';
 
-/** `#/`, `#/alarm/<id>`, `#/fleet`. */
+/** `#/`, `#/alarm/<id>`, `#/fleet`, `#/card/<resident>`, `#/account`. */
 function useRoute(): string[] {
   const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const [route, setRoute] = useState(read);
@@ -30,6 +34,12 @@ function logout(): void {
   const token = store.state.session?.token;
   store.set({ session: null, alarms: new Map(), residents: new Map() });
   if (token) void fetch('/api/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  location.hash = '#/';
+}
+
+/** After a password change every login has ended, this one too: back to the login page, which says why. */
+function loggedOutByPasswordChange(): void {
+  store.set({ session: null, alarms: new Map(), residents: new Map() });
   location.hash = '#/';
 }
 
@@ -177,6 +187,21 @@ function App() {
             <a href="#/fleet" class={page === 'fleet' ? 'active' : ''}>
               {t('nav.fleet')}
             </a>
+            {session.user.role !== 'family' && (
+              <a href="#/import" class={page === 'import' ? 'active' : ''} data-testid="nav-import">
+                {t('nav.import')}
+              </a>
+            )}
+            {session.user.role === 'admin' && (
+              <a href="#/stations" class={page === 'stations' ? 'active' : ''} data-testid="nav-stations">
+                {t('nav.stations')}
+              </a>
+            )}
+            {session.user.role === 'admin' && (
+              <a href="#/users" class={page === 'users' ? 'active' : ''} data-testid="nav-users">
+                {t('nav.users')}
+              </a>
+            )}
           </nav>
         )}
         <span class={`live live-${s.live}`} role="status" data-testid="live">
@@ -191,7 +216,9 @@ function App() {
         <button class="ghost" onClick={() => store.set({ lang: s.lang === 'zh' ? 'en' : 'zh' })} data-testid="lang">
           {t('lang.switch')}
         </button>
-        <span class="user">{session.user.displayName ?? session.user.username}</span>
+        <a class={`user ${page === 'account' ? 'active' : ''}`} href="#/account" title={t('nav.account')} data-testid="account-link">
+          {session.user.displayName ?? session.user.username}
+        </a>
         <button class="ghost" onClick={logout}>
           {t('logout')}
         </button>
@@ -210,7 +237,9 @@ function App() {
         </div>
       )}
       <main>
-        {family ? (
+        {page === 'account' ? (
+          <Account onPasswordChanged={loggedOutByPasswordChange} />
+        ) : family ? (
           page === 'alarm' && route[1] ? <AlarmDetailView id={route[1]} /> : <Family />
         ) : page === 'alarm' && route[1] ? (
           <AlarmDetailView id={route[1]} />
@@ -218,6 +247,12 @@ function App() {
           <CardPage residentId={route[1]} />
         ) : page === 'fleet' ? (
           <Fleet />
+        ) : page === 'users' && session.user.role === 'admin' ? (
+          <Users />
+        ) : page === 'stations' && session.user.role === 'admin' ? (
+          <Stations />
+        ) : page === 'import' ? (
+          <Import />
         ) : (
           <Queue />
         )}

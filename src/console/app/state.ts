@@ -27,6 +27,8 @@ export interface ConsoleState {
   /** Bumped every second, so elapsed times count up. */
   now: number;
   error: string | null;
+  /** A message for the login page (e.g. the password was changed), as a key of the console's strings. */
+  notice: Key | null;
 }
 
 type Listener = () => void;
@@ -56,6 +58,7 @@ export class Store {
     reconnected: null,
     storage: null,
     error: null,
+    notice: null,
   };
   readonly #listeners = new Set<Listener>();
 

@@ -4,6 +4,7 @@ import { unlockAudio } from '../alert.ts';
 import { store, useConsole } from '../state.ts';
 import { translate } from '../i18n.ts';
 import { Bell } from './icon.tsx';
+import { ErrorLine } from './error-line.tsx';
 
 export function Login() {
   const s = useConsole();
@@ -20,7 +21,7 @@ export function Login() {
     setError(null);
     try {
       const res = await login(username.trim(), password);
-      store.set({ session: { token: res.token, user: res.user }, error: null });
+      store.set({ session: { token: res.token, user: res.user }, error: null, notice: null });
       location.hash = '#/';
     } catch (err) {
       setError(err instanceof ApiError && err.status === 429 ? tr('login.throttled') : err instanceof ApiError && err.status === 401 ? tr('login.failed') : String((err as Error).message));
@@ -36,6 +37,11 @@ export function Login() {
           <Bell size={26} /> carebell
         </h1>
         <p class="muted">{tr('brand')}</p>
+        {s.notice && (
+          <p class="notice" role="status" data-testid="login-notice">
+            {tr(s.notice)}
+          </p>
+        )}
         <label>
           {tr('login.username')}
           <input name="username" autocomplete="username" value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} required autofocus />
@@ -44,11 +50,7 @@ export function Login() {
           {tr('login.password')}
           <input name="password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
         <button type="submit" class="primary" disabled={busy}>
           {tr('login.submit')}
         </button>
