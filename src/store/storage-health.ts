@@ -29,6 +29,9 @@ export function diskSpace(path: string): { free: number | null; total: number | 
 export const formatBytes = (n: number | null): string =>
   n === null ? 'unknown' : n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1 << 10 ? `${(n / 1024).toFixed(0)} KiB` : `${n} B`;
 
+/** Free space a full data directory needs again before it counts as writable. */
+export const RECOVERY_FREE_BYTES = 1_048_576;
+
 /**
  * Watches whether the data directory can be written. A write that fails for
  * lack of space (or an I/O error) anywhere is reported here; from then on
@@ -72,7 +75,10 @@ export class StorageHealth {
     const space = diskSpace(this.#d.dataDir);
     const lowSpace = space.free !== null && space.free < this.#d.minFreeBytes;
     let { writable, reason, since } = this.#status;
-    if (!writable) {
+    // A nearly full disk can still take a small write now and then (into room the write-ahead log
+    // already has); that is not a recovery: with less than RECOVERY_FREE_BYTES free it stays unwritable.
+    const roomAgain = space.free === null || space.free >= RECOVERY_FREE_BYTES;
+    if (!writable && roomAgain) {
       try {
         this.#probe.run(this.#d.now());
         writable = true;

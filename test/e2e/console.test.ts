@@ -700,6 +700,51 @@ describe('web console in Chromium', () => {
     expect((await raised).alarm.type).toBe('sos');
   });
 
+  it('an operator edits a resident\'s contacts in the console, is told a number nobody can call, and records that a resident left', async () => {
+    const make = async (name: string) =>
+      (await gw.api('POST', '/api/v1/residents', { name, address: '江汉路 50 号', stationId: t.stations.communityA, livesAlone: true, capabilityLevel: 2, contacts: [{ name: '孔明', relation: 'son', phone: '139 0000 5001', priority: 1 }] })).body.id as string;
+    const kong = await make('孔秀兰');
+    const leaver = await make('曹淑珍');
+    await gw.onboardDevice('carebell-sos-pendant', leaver, 'pendant-leaving');
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    await page.click('[data-testid=nav-residents]');
+    await page.fill('[data-testid=residents-search]', '孔秀兰');
+    await page.click('tr[data-resident="孔秀兰"] [data-action=edit]');
+    const form = page.locator('[data-testid=resident-form]');
+    await form.locator('[data-action=add-contact]').click();
+    const second = form.locator('[data-contact="1"]');
+    await second.locator('input[name=contactName]').fill('孔丽');
+    await second.locator('select[name=contactRelation]').selectOption('daughter');
+    await second.locator('input[name=contactPhone]').fill('12345');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => form.locator('[role=alert]').innerText()).toContain('phone');
+    await second.locator('input[name=contactPhone]').fill('139 0000 5002');
+    await form.locator('input[name=notes]').fill('女儿每周日来');
+    await screenshot(page, 'page-residents-edit-zh');
+    await form.locator('button[type=submit]').click();
+    await page.waitForSelector('[data-testid=resident-form]', { state: 'detached' });
+    const saved = (await gw.api('GET', `/api/v1/residents/${kong}`)).body;
+    expect(saved.contacts).toEqual([
+      { name: '孔明', relation: 'son', phone: '139 0000 5001', priority: 1, webhookUrl: null },
+      { name: '孔丽', relation: 'daughter', phone: '139 0000 5002', priority: 2, webhookUrl: null },
+    ]);
+    expect(saved.notes).toBe('女儿每周日来');
+
+    await page.fill('[data-testid=residents-search]', '曹淑珍');
+    await page.click('tr[data-resident="曹淑珍"] [data-action=edit]');
+    await page.click('[data-action=leave]');
+    await page.locator('[data-testid=leave] select[name=reason]').selectOption('moved_to_care_home');
+    await page.fill('[data-testid=leave] input[name=leaveNote]', '入住福寿养老院');
+    await page.click('[data-action=confirm-leave]');
+    await page.waitForSelector('tr[data-resident="曹淑珍"]', { state: 'detached' });
+    await page.locator('[data-testid=residents-include]').selectOption('inactive');
+    await page.waitForSelector('tr[data-resident="曹淑珍"]');
+    expect(await page.locator('tr[data-resident="曹淑珍"]').innerText()).toContain('入住养老机构');
+    expect((await gw.api('GET', '/api/v1/devices/pendant-leaving')).body).toMatchObject({ decommissioned: true });
+    await screenshot(page, 'page-residents-left-zh');
+  });
+
   it('every page in both languages: screenshots to look at, and no untranslated word of the console left', async () => {
     const alarm = await sos('own');
     await gw.api('POST', `/api/v1/alarms/${alarm.id}/respond`, { going: true, etaMinutes: 30, contact: '王秀英的家属' });

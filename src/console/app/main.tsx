@@ -15,6 +15,7 @@ import { Account } from './views/account.tsx';
 import { Users } from './views/users.tsx';
 import { Stations } from './views/stations.tsx';
 import { Import } from './views/import.tsx';
+import { Residents } from './views/residents.tsx';
 import { Bell } from './views/icon.tsx';
 import './app.css';
 
@@ -187,18 +188,21 @@ function App() {
             <a href="#/fleet" class={page === 'fleet' ? 'active' : ''}>
               {t('nav.fleet')}
             </a>
+            <a href="#/residents" class={`nav-admin ${page === 'residents' ? 'active' : ''}`} data-testid="nav-residents">
+              {t('nav.residents')}
+            </a>
             {session.user.role !== 'family' && (
-              <a href="#/import" class={page === 'import' ? 'active' : ''} data-testid="nav-import">
+              <a href="#/import" class={`nav-admin ${page === 'import' ? 'active' : ''}`} data-testid="nav-import">
                 {t('nav.import')}
               </a>
             )}
             {session.user.role === 'admin' && (
-              <a href="#/stations" class={page === 'stations' ? 'active' : ''} data-testid="nav-stations">
+              <a href="#/stations" class={`nav-admin ${page === 'stations' ? 'active' : ''}`} data-testid="nav-stations">
                 {t('nav.stations')}
               </a>
             )}
             {session.user.role === 'admin' && (
-              <a href="#/users" class={page === 'users' ? 'active' : ''} data-testid="nav-users">
+              <a href="#/users" class={`nav-admin ${page === 'users' ? 'active' : ''}`} data-testid="nav-users">
                 {t('nav.users')}
               </a>
             )}
@@ -253,6 +257,8 @@ function App() {
           <Stations />
         ) : page === 'import' ? (
           <Import />
+        ) : page === 'residents' ? (
+          <Residents />
         ) : (
           <Queue />
         )}

@@ -1,0 +1,182 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, type Contact, type Resident, type Station } from '../api.ts';
+import { term } from '../i18n.ts';
+import { store, t, useConsole } from '../state.ts';
+import { ErrorLine } from './error-line.tsx';
+
+type Listed = Resident & { active: boolean; deactivation: { reason: string; note: string | null } | null };
+const relations = ['son', 'daughter', 'spouse', 'grandson', 'granddaughter', 'son_in_law', 'daughter_in_law', 'nephew', 'niece', 'neighbour', 'friend', 'carer', 'other'];
+const reasons = ['moved_to_care_home', 'died', 'moved_away', 'other'] as const;
+
+/** Residents in the user's scope (staff): search, edit details and contacts, record that someone left the programme. */
+export function Residents() {
+  const s = useConsole();
+  const [list, setList] = useState<Listed[]>([]);
+  const [stations, setStations] = useState<Station[]>([]);
+  const [include, setInclude] = useState<'active' | 'inactive'>('active');
+  const [search, setSearch] = useState('');
+  const [open, setOpen] = useState<Listed | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = () => void api<Listed[]>('GET', `/residents?include=${include}`).then(setList).catch(() => {});
+  useEffect(load, [include]);
+  useEffect(() => void api<Station[]>('GET', '/stations').then(setStations).catch(() => {}), []);
+  const stationName = (id: string) => stations.find((x) => x.id === id)?.name ?? id;
+  const needle = search.trim().toLowerCase();
+  const shown = list.filter((r) => !needle || [r.name, r.address, stationName(r.stationId)].some((x) => x.toLowerCase().includes(needle)));
+
+  const save = async (body: Record<string, unknown>, path = '') => {
+    if (!open) return;
+    setError(null);
+    try {
+      await api(path ? 'POST' : 'PATCH', `/residents/${open.id}${path}`, body);
+      setOpen(null);
+      load();
+      void store.loadResidents().catch(() => {});
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String((err as Error).message));
+    }
+  };
+
+  return (
+    <section class="residents" data-testid="residents">
+      <div class="section-head">
+        <h1>{t('residents.title')}</h1>
+        <input type="search" placeholder={t('residents.search')} value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} data-testid="residents-search" />
+        <select value={include} onChange={(e) => setInclude((e.target as HTMLSelectElement).value as 'active' | 'inactive')} data-testid="residents-include">
+          <option value="active">{t('residents.active')}</option>
+          <option value="inactive">{t('residents.inactive')}</option>
+        </select>
+      </div>
+      {open && <ResidentForm key={open.id} resident={open} error={error} onSave={(body) => void save(body)} onLeave={(body) => void save(body, '/deactivate')} onClose={() => setOpen(null)} />}
+      <table class="users-table">
+        <thead>
+          <tr>
+            <th>{t('queue.resident')}</th>
+            <th>{t('residents.address')}</th>
+            <th>{t('fleet.station')}</th>
+            <th>{t('residents.livesAlone')}</th>
+            <th>{t('residents.capability')}</th>
+            <th>{t('residents.contacts')}</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((r) => (
+            <tr data-resident={r.name}>
+              <td>{r.name}</td>
+              <td>{r.address}</td>
+              <td>{stationName(r.stationId)}</td>
+              <td>{r.livesAlone ? t('residents.yes') : ''}</td>
+              <td>{term(s.lang, 'capability', r.capabilityLevel)}</td>
+              <td>{r.active ? r.contacts.map((c) => `${c.name}（${term(s.lang, 'relation', c.relation)}）`).join('、') : term(s.lang, 'leave', r.deactivation?.reason ?? 'other')}</td>
+              <td class="actions">
+                <div>
+                  {r.active && (
+                    <button class="ghost" data-action="edit" onClick={() => setOpen(r)}>
+                      {t('stations.edit')}
+                    </button>
+                  )}
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident: Listed; error: string | null; onSave: (body: Record<string, unknown>) => void; onLeave: (body: Record<string, unknown>) => void; onClose: () => void }) {
+  const s = useConsole();
+  const [form, setForm] = useState({ name: resident.name, address: resident.address, livesAlone: resident.livesAlone, capabilityLevel: resident.capabilityLevel, notes: resident.notes ?? '' });
+  const [contacts, setContacts] = useState<Contact[]>(resident.contacts.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority })));
+  const [leaving, setLeaving] = useState<{ reason: (typeof reasons)[number]; note: string } | null>(null);
+  const setContact = (i: number, patch: Partial<Contact>) => setContacts(contacts.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+
+  return (
+    <form
+      class="card resident-form"
+      data-testid="resident-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSave({ ...form, notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })) });
+      }}
+    >
+      <h2>{resident.name}</h2>
+      <label>
+        {t('queue.resident')}
+        <input name="name" value={form.name} onInput={(e) => setForm({ ...form, name: (e.target as HTMLInputElement).value })} required />
+      </label>
+      <label>
+        {t('residents.address')}
+        <input name="address" value={form.address} onInput={(e) => setForm({ ...form, address: (e.target as HTMLInputElement).value })} required />
+      </label>
+      <label class="check">
+        <input name="livesAlone" type="checkbox" checked={form.livesAlone} onChange={(e) => setForm({ ...form, livesAlone: (e.target as HTMLInputElement).checked })} />
+        {t('residents.livesAlone')}
+      </label>
+      <label>
+        {t('residents.capability')}
+        <select name="capabilityLevel" value={String(form.capabilityLevel)} onChange={(e) => setForm({ ...form, capabilityLevel: Number((e.target as HTMLSelectElement).value) })}>
+          {[0, 1, 2, 3, 4].map((l) => (
+            <option value={String(l)}>{term(s.lang, 'capability', l)}</option>
+          ))}
+        </select>
+      </label>
+      <label class="wide-field">
+        {t('residents.notes')}
+        <input name="notes" value={form.notes} onInput={(e) => setForm({ ...form, notes: (e.target as HTMLInputElement).value })} />
+      </label>
+      <fieldset class="contacts" data-testid="contacts">
+        <legend>{t('residents.contacts')}</legend>
+        {contacts.map((c, i) => (
+          <div class="contact-row" data-contact={i}>
+            <span class="muted">{i + 1}</span>
+            <input name="contactName" aria-label={t('residents.contactName')} placeholder={t('residents.contactName')} value={c.name} onInput={(e) => setContact(i, { name: (e.target as HTMLInputElement).value })} required />
+            <select name="contactRelation" aria-label={t('residents.relation')} value={c.relation} onChange={(e) => setContact(i, { relation: (e.target as HTMLSelectElement).value })}>
+              {(relations.includes(c.relation) ? relations : [c.relation, ...relations]).map((r) => (
+                <option value={r}>{term(s.lang, 'relation', r)}</option>
+              ))}
+            </select>
+            <input name="contactPhone" aria-label={t('residents.phone')} placeholder={t('residents.phone')} value={c.phone} onInput={(e) => setContact(i, { phone: (e.target as HTMLInputElement).value })} required />
+            <button type="button" class="ghost" data-action="remove-contact" onClick={() => setContacts(contacts.filter((_, j) => j !== i))}>
+              {t('residents.removeContact')}
+            </button>
+          </div>
+        ))}
+        <button type="button" class="ghost" data-action="add-contact" onClick={() => setContacts([...contacts, { name: '', relation: 'son', phone: '', priority: contacts.length + 1 }])}>
+          {t('residents.addContact')}
+        </button>
+      </fieldset>
+      <ErrorLine error={error} />
+      <div class="form-actions">
+        <button type="submit" class="primary">
+          {t('stations.save')}
+        </button>
+        <button type="button" class="ghost" onClick={onClose}>
+          {t('stations.cancel')}
+        </button>
+        <span class="spacer" />
+        {leaving ? (
+          <span class="leave" data-testid="leave">
+            <select name="reason" value={leaving.reason} onChange={(e) => setLeaving({ ...leaving, reason: (e.target as HTMLSelectElement).value as (typeof reasons)[number] })}>
+              {reasons.map((r) => (
+                <option value={r}>{term(s.lang, 'leave', r)}</option>
+              ))}
+            </select>
+            <input name="leaveNote" placeholder={t('residents.leaveNote')} value={leaving.note} onInput={(e) => setLeaving({ ...leaving, note: (e.target as HTMLInputElement).value })} />
+            <button type="button" class="danger" data-action="confirm-leave" onClick={() => onLeave({ reason: leaving.reason, ...(leaving.note.trim() ? { note: leaving.note.trim() } : {}) })}>
+              {t('residents.confirmLeave')}
+            </button>
+          </span>
+        ) : (
+          <button type="button" class="ghost" data-action="leave" onClick={() => setLeaving({ reason: 'moved_to_care_home', note: '' })}>
+            {t('residents.leave')}
+          </button>
+        )}
+      </div>
+      <p class="muted">{t('residents.leaveHelp')}</p>
+    </form>
+  );
+}
