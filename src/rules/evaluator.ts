@@ -114,7 +114,7 @@ export interface IntentSink {
 
 export interface EvaluatorDeps {
   /** The devices in service (devices/directory.ts). */
-  devices: { get(id: string): KnownDevice | undefined; all(): Iterable<KnownDevice> };
+  devices: { get(id: string): KnownDevice | undefined; /** A snapshot: the tick may yield while devices come and go. */ all(): readonly KnownDevice[] };
   /** A resident's rule settings and time zone; null when there is no such resident. */
   residentOf(id: string): { settings: ResidentSettings; timezone: string } | null;
   ruleState: RuleStateStore;
@@ -271,11 +271,9 @@ export class RuleEvaluator {
   }
 
   /** Throws if an alarm could not be recorded, so ingest withholds the PUBACK and the device redelivers. */
-  onEvent(device: DeviceContext, event: DeviceEvent): void {
-    const known = this.#d.devices.get(device.id);
-    if (!known) return;
+  onEvent(device: KnownDevice, event: DeviceEvent): void {
     const now = this.#d.clock.now();
-    for (const rule of this.#rulesOf(known.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, now, true);
+    for (const rule of this.#rulesOf(device.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, now, true);
     const resident = this.#resident(device.residentId);
     if (resident) for (const rule of resident.rules) this.#run(device, rule, { kind: 'event', event }, now, true, true);
   }
@@ -307,7 +305,7 @@ export class RuleEvaluator {
   *#tickSteps(): Generator<void> {
     const residents = new Map<string, DeviceContext>();
     const now = this.#d.clock.now();
-    for (const device of [...this.#d.devices.all()]) {
+    for (const device of this.#d.devices.all()) {
       if (device.decommissioned) continue; // taken out of service: its silence is expected
       const rules = this.#rulesOf(device.profile, device.residentId).ticking;
       for (const rule of rules) this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen }, now);

@@ -121,6 +121,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole answer, for a refusal that carries more than its message (an import's report). */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -134,16 +136,18 @@ export function useToken(value: string | null, unauthorized: () => void): void {
   onUnauthorized = unauthorized;
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** `raw`: send `body` as it is with this content type (a CSV file's bytes) instead of as JSON. */
+export async function api<T>(method: string, path: string, body?: unknown, raw?: { contentType: string }): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  if (body !== undefined) headers['content-type'] = raw?.contentType ?? 'application/json';
+  const payload = body === undefined ? {} : { body: raw ? (body as BodyInit) : JSON.stringify(body) };
+  const res = await fetch(`/api/v1${path}`, { method, headers, ...payload });
   if (res.status === 204) return undefined as T;
   const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
   if (!res.ok) {
     if (res.status === 401 && path !== '/auth/login') onUnauthorized();
-    throw new ApiError(res.status, data?.error?.code ?? 'error', data?.error?.message ?? res.statusText);
+    throw new ApiError(res.status, data?.error?.code ?? 'error', data?.error?.message ?? res.statusText, data);
   }
   return data as T;
 }

@@ -87,7 +87,7 @@ describe('rule evaluator', () => {
   let ruleState: MemoryRuleState;
   const evaluator = () =>
     new RuleEvaluator({
-      devices: { get: (id) => devices.get(id), all: () => devices.values() },
+      devices: { get: (id) => devices.get(id), all: () => [...devices.values()] },
       residentOf: (id) => residents.get(id) ?? null,
       ruleState,
       intents: sink,
@@ -194,7 +194,7 @@ describe('rule evaluator', () => {
     setImmediate(other);
     const ms = await e.tickInSlices(2);
     done = true;
-    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(ms).toBeGreaterThan(0); // time spent evaluating, not the waits between slices
     expect(turns).toBeGreaterThan(0); // other work ran while the fleet was being ticked
     const raised = sink.applied.filter((a) => a.alarm === 'device_offline').map((a) => a.subject).sort();
     expect(raised).toEqual([...devices.keys()].sort());

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { api, ApiError } from '../api.ts';
 import { csvCell } from '../csv.ts';
 import { store, t, useConsole } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
@@ -49,12 +50,13 @@ export function Import() {
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
 
-  const send = async (bytes: ArrayBuffer, dryRun: boolean): Promise<Report> => {
-    const res = await fetch(`/api/v1/residents/import?dryRun=${dryRun}`, { method: 'POST', headers: { authorization: `Bearer ${s.session!.token}`, 'content-type': 'text/csv' }, body: bytes });
-    const body = (await res.json()) as Report & { error?: { message: string } };
-    if (!res.ok && !body.errors) throw new Error(body.error?.message ?? res.statusText);
-    return body;
-  };
+  // A file with problems answers 200 (dry run) or 400 with the same report: either way, the report.
+  const send = (bytes: ArrayBuffer, dryRun: boolean): Promise<Report> =>
+    api<Report>('POST', `/residents/import?dryRun=${dryRun}`, bytes, { contentType: 'text/csv' }).catch((err: unknown) => {
+      const body = err instanceof ApiError ? (err.body as Partial<Report> | null) : null;
+      if (body?.errors) return body as Report;
+      throw err;
+    });
   const check = async (picked: File) => {
     setError(null);
     setReport(null);

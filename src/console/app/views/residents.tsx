@@ -57,7 +57,7 @@ export function Residents() {
             <th>{t('fleet.station')}</th>
             <th>{t('residents.livesAlone')}</th>
             <th>{t('residents.capability')}</th>
-            <th>{t('residents.contacts')}</th>
+            <th>{t(include === 'inactive' ? 'residents.leftBecause' : 'residents.contacts')}</th>
             <th />
           </tr>
         </thead>
@@ -69,7 +69,7 @@ export function Residents() {
               <td>{stationName(r.stationId)}</td>
               <td>{r.livesAlone ? t('residents.yes') : ''}</td>
               <td>{term(s.lang, 'capability', r.capabilityLevel)}</td>
-              <td>{r.active ? r.contacts.map((c) => `${c.name}（${term(s.lang, 'relation', c.relation)}）`).join('、') : term(s.lang, 'leave', r.deactivation?.reason ?? 'other')}</td>
+              <td>{r.active ? r.contacts.map((c) => `${c.name}（${term(s.lang, 'relation', c.relation)}）`).join('、') : [term(s.lang, 'leave', r.deactivation?.reason ?? 'other'), r.deactivation?.note].filter(Boolean).join('：')}</td>
               <td class="actions">
                 <div>
                   {r.active && (
