@@ -184,10 +184,10 @@ export class AlarmRepository {
     stationIds: string[],
     from: number,
     to: number,
-  ): Array<{ type: string; severity: string; raised_at: number; acknowledged_at: number | null; acknowledged_by: string | null; resolved_at: number | null; resolved_by: string | null; on_site_at: number | null }> {
+  ): Array<{ type: string; severity: string; raised_at: number; acknowledged_at: number | null; acknowledged_by: string | null; resolved_at: number | null; resolved_by: string | null; on_site_at: number | null; outcome: string | null }> {
     return this.#db
       .prepare(
-        `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at FROM alarms
+        `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at, outcome FROM alarms
          WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
       )
       .all(...stationIds, from, to) as ReturnType<AlarmRepository['forStatistics']>;

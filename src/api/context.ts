@@ -54,6 +54,8 @@ export interface ApiContext {
   reports: ReportRepository;
   jobs: Jobs;
   clock: Clock;
+  /** The ports devices connect to, printed on an installer's sheet with the credentials. */
+  brokerPorts: () => { mqtt: number | null; mqtts: number | null };
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
   /** Ready for traffic: listening, not shutting down, alarms being worked. */
   ready: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };

@@ -13,7 +13,7 @@ export const webhookUrl = z
 export const phone = z
   .string()
   .trim()
-  .refine(isPhoneNumber, `must be ${PHONE_RULE}`);
+  .refine(isPhoneNumber, { message: `must be ${PHONE_RULE}`, params: { rule: 'phone' } });
 
 /** Chart queries: a time range (default the last 24 h), reading kinds, and how many points at most per series. */
 export const telemetryQuery = z.object({

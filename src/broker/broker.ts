@@ -1,6 +1,6 @@
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../core/clock.ts';
@@ -303,6 +303,16 @@ export class DeviceBroker {
   /** True once a device listener (TCP or TLS) accepts connections. */
   listening(): boolean {
     return [...this.#servers].some((s) => s.listening);
+  }
+
+  /** The ports devices connect to (null: not listening), for an installer's sheet. */
+  ports(): { mqtt: number | null; mqtts: number | null } {
+    const port = (tls: boolean) => {
+      const server = [...this.#servers].find((s) => s.listening && s instanceof TlsServer === tls);
+      const address = server?.address();
+      return address && typeof address === 'object' ? address.port : null;
+    };
+    return { mqtt: port(false), mqtts: port(true) };
   }
 
   /** Serves MQTT over TCP. Nagle is off: device messages are small and latency matters. */

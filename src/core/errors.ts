@@ -30,20 +30,23 @@ export class CarebellError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly field: string | undefined;
-  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+  /** Which check failed, for a client to say in its own words (see api/errors.ts). */
+  readonly rule: string | undefined;
+  constructor(code: ErrorCode, message: string, options: { field?: string; rule?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CarebellError';
     this.code = code;
     this.status = statusByCode[code];
     this.field = options.field;
+    this.rule = options.rule;
   }
 }
 
 export const notFound = (what: string, id: string | number): CarebellError =>
   new CarebellError('not_found', `${what} ${JSON.stringify(id)} does not exist`);
 
-export const invalid = (field: string, message: string): CarebellError =>
-  new CarebellError('validation_failed', `${field}: ${message}`, { field });
+export const invalid = (field: string, message: string, rule?: string): CarebellError =>
+  new CarebellError('validation_failed', `${field}: ${message}`, { field, ...(rule ? { rule } : {}) });
 
 export const conflict = (message: string): CarebellError => new CarebellError('conflict', message);
 

@@ -1,4 +1,4 @@
-import type { DeviceDirectory } from '../devices/directory.ts';
+import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
 
 export const LOW_BATTERY_PERCENT = 15;
 
@@ -15,6 +15,8 @@ export interface DeviceHealthReport {
     stationName: string | null;
     profile: string;
     issues: string[];
+    /** The same issues for a client to word in its language: never_heard, silent (value: hours), low_battery (percent), rejected (count in 24 h). */
+    codes: Array<{ code: 'never_heard' | 'silent' | 'low_battery' | 'rejected'; value?: number }>;
     lastSeen: string | null;
     battery: number | null;
     deadLetters24h: number;
@@ -31,11 +33,17 @@ export interface DevicePlaces {
  * The daily device health report of one provider: what a home-bed provider's
  * technicians should visit. Silent = nothing heard for 3 heartbeats.
  */
-export function deviceHealthReports(deadLetters: { countByDeviceSince(since: number): Map<string, number> }, directory: DeviceDirectory, places: DevicePlaces, now: number): DeviceHealthReport[] {
+export function deviceHealthReports(
+  deadLetters: { countByDeviceSince(since: number): Map<string, number> },
+  directory: DeviceDirectory,
+  places: DevicePlaces,
+  now: number,
+  include: (d: KnownDevice) => boolean = () => true,
+): DeviceHealthReport[] {
   const deadLettersOf = deadLetters.countByDeviceSince(now - 86_400_000);
   const byProvider = new Map<string | null, DeviceHealthReport>();
   for (const d of directory.all()) {
-    if (d.decommissioned) continue;
+    if (d.decommissioned || !include(d)) continue;
     const providerId = d.providerId;
     let report = byProvider.get(providerId);
     if (!report) {
@@ -44,6 +52,7 @@ export function deviceHealthReports(deadLetters: { countByDeviceSince(since: num
     }
     const t = report.totals;
     const issues: string[] = [];
+    const codes: DeviceHealthReport['problems'][number]['codes'] = [];
     const dl = deadLettersOf.get(d.id) ?? 0;
     t.devices++;
     if (d.online) t.online++;
@@ -51,17 +60,21 @@ export function deviceHealthReports(deadLetters: { countByDeviceSince(since: num
     if (d.lastSeen === null) {
       t.neverHeard++;
       issues.push('never heard since onboarding');
+      codes.push({ code: 'never_heard' });
     } else if (now - d.lastSeen > 3 * d.profile.profile.heartbeatSeconds * 1000) {
       t.silent++;
       issues.push(`silent for ${Math.round((now - d.lastSeen) / 3_600_000)} h`);
+      codes.push({ code: 'silent', value: Math.round((now - d.lastSeen) / 3_600_000) });
     }
     if (d.battery !== null && d.battery < LOW_BATTERY_PERCENT) {
       t.lowBattery++;
       issues.push(`battery ${d.battery} %`);
+      codes.push({ code: 'low_battery', value: d.battery });
     }
     if (dl > 0) {
       t.deadLetters24h += dl;
       issues.push(`${dl} rejected messages in 24 h`);
+      codes.push({ code: 'rejected', value: dl });
     }
     if (issues.length > 0) {
       const resident = d.residentId ? places.resident(d.residentId) : undefined;
@@ -73,6 +86,7 @@ export function deviceHealthReports(deadLetters: { countByDeviceSince(since: num
         stationName: d.stationId ? (places.station(d.stationId)?.name ?? null) : null,
         profile: d.profile.id,
         issues,
+        codes,
         lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
         battery: d.battery,
         deadLetters24h: dl,

@@ -2,14 +2,15 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { invalid } from '../core/errors.ts';
-import type { DeviceDirectory } from '../devices/directory.ts';
+import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
 import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { StationRepository } from '../store/stations.ts';
 import type { TelemetrySink } from '../telemetry/point.ts';
 import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
-import { deviceHealthReports } from './device-health.ts';
+import { deviceHealthReports, LOW_BATTERY_PERCENT } from './device-health.ts';
 import type { ReportRepository, StoredReport } from './reports-repository.ts';
-import { stationStatistics, type AlarmRow } from './statistics.ts';
+import { answerHistogram, responseFigures, stationStatistics, type AlarmRow } from './statistics.ts';
+import type { DeviceHealthReport } from './device-health.ts';
 
 export interface JobsDeps {
   /** The alarms the monthly statistics count (alarms/repository.ts). */
@@ -47,6 +48,12 @@ export function previousMonth(now: number, timeZone: string): { start: number; e
   return { start, end, label: `${m === 0 ? y - 1 : y}-${String(m === 0 ? 12 : m).padStart(2, '0')}` };
 }
 
+/** "2026-12": the month holding `now` in the time zone. */
+export function currentMonthLabel(now: number, timeZone: string): string {
+  const local = new Date(now + zoneOffset(now, timeZone));
+  return `${local.getUTCFullYear()}-${String(local.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
 /** A month by its label ("2026-06") in the time zone; the current month ends now; a month to come is refused. */
 export function namedMonth(label: string, now: number, timeZone: string): { start: number; end: number; label: string; inProgress?: boolean } {
   const [y, m] = label.split('-').map(Number) as [number, number];
@@ -57,6 +64,13 @@ export function namedMonth(label: string, now: number, timeZone: string): { star
   if (start > now) throw invalid('month', `${label} has not begun`);
   return end > now ? { start, end: now, label, inProgress: true } : { start, end, label };
 }
+
+/** What `Jobs.stationMonth` answers. */
+export type StationMonth = { station: { id: string; name: string; level: string }; month: string; inProgress: boolean } & ReturnType<typeof stationStatistics> & {
+    answerTimes: ReturnType<typeof answerHistogram>;
+    devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number };
+    below: Array<{ station: { id: string; name: string; level: string }; alarms: number; critical: ReturnType<typeof responseFigures>; devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number } }>;
+  };
 
 /**
  * Scheduled work (node-cron, in the organisation's time zone): the daily
@@ -78,6 +92,67 @@ export class Jobs {
     return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, now).map((body) =>
       this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }),
     );
+  }
+
+  /**
+   * A station's month as the console shows it, computed now and not stored:
+   * the statistics of the station and everything below it, the critical
+   * alarms' answer times for a chart, its devices, and the same figures for
+   * each station directly below it (the drill-down). `label` defaults to the
+   * month in progress.
+   */
+  stationMonth(stationId: string, label?: string): StationMonth {
+    const now = this.#d.clock.now();
+    const month = namedMonth(label ?? currentMonthLabel(now, this.#d.timeZone), now, this.#d.timeZone);
+    const station = this.#d.stations.get(stationId)!;
+    const summary = (id: string) => {
+      const stationIds = this.#d.stations.subtree(id);
+      const rows = this.#d.alarms.forStatistics(stationIds, month.start, month.end);
+      return { rows, stationIds };
+    };
+    const { rows, stationIds } = summary(stationId);
+    const critical = rows.filter((r) => r.severity === 'critical');
+    const below = this.#d.stations
+      .list()
+      .filter((s) => s.parentId === stationId)
+      .map((s) => {
+        const sub = summary(s.id);
+        return {
+          station: { id: s.id, name: s.name, level: s.level },
+          alarms: sub.rows.length,
+          critical: responseFigures(sub.rows.filter((r) => r.severity === 'critical')),
+          devices: this.#deviceCounts(new Set(sub.stationIds), now),
+        };
+      });
+    return {
+      station: { id: station.id, name: station.name, level: station.level },
+      month: month.label,
+      inProgress: month.inProgress === true,
+      ...stationStatistics(rows, stationIds, month.start, month.end),
+      answerTimes: answerHistogram(critical),
+      devices: this.#deviceCounts(new Set(stationIds), now),
+      below,
+    };
+  }
+
+  /** Devices of these stations (and their residents) now: online, silent for 3 heartbeats, never heard, low battery. */
+  #deviceCounts(stations: Set<string>, now: number): StationMonth['devices'] {
+    const counts = { total: 0, online: 0, silent: 0, neverHeard: 0, lowBattery: 0 };
+    for (const d of this.#d.directory.all()) {
+      if (d.decommissioned || d.stationId === null || !stations.has(d.stationId)) continue;
+      counts.total++;
+      if (d.online) counts.online++;
+      if (d.lastSeen === null) counts.neverHeard++;
+      else if (now - d.lastSeen > 3 * d.profile.profile.heartbeatSeconds * 1000) counts.silent++;
+      if (d.battery !== null && d.battery < LOW_BATTERY_PERCENT) counts.lowBattery++;
+    }
+    return counts;
+  }
+
+  /** The device health report as of now, per provider, not stored; `include` narrows the devices (a caller's scope, a station). */
+  deviceHealthNow(include?: (d: KnownDevice) => boolean): DeviceHealthReport[] {
+    const places = { resident: (id: string) => this.#d.residents.get(id), station: (id: string) => this.#d.stations.get(id) };
+    return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, this.#d.clock.now(), include);
   }
 
   /** Statistics of a station and every station below it over [from, to). */

@@ -21,6 +21,7 @@ export interface AlarmRow {
   resolved_at: number | null;
   resolved_by: string | null;
   on_site_at?: number | null;
+  outcome?: string | null;
 }
 
 export function percentile(sorted: number[], p: number): number | null {
@@ -93,6 +94,8 @@ export interface StationStatistics {
   alarms: number;
   byType: Record<string, number>;
   bySeverity: Record<string, number>;
+  /** How alarms ended (false_alarm, visited…); "open" while not resolved, "cleared" when resolved without an outcome. */
+  byOutcome: Record<string, number>;
   response: { all: ResponseFigures; critical: ResponseFigures };
   onSite: OnSiteFigures;
 }
@@ -107,7 +110,33 @@ export function stationStatistics(rows: AlarmRow[], stationIds: string[], from: 
     alarms: rows.length,
     byType: count((r) => r.type),
     bySeverity: count((r) => r.severity),
+    byOutcome: count((r) => (r.resolved_at === null ? 'open' : (r.outcome ?? 'cleared'))),
     response: { all: responseFigures(rows), critical: responseFigures(rows.filter((r) => r.severity === 'critical')) },
     onSite: onSiteFigures(rows),
   };
+}
+
+/** Where answer times fall, for a chart against the 60 s and 180 s targets: seconds up to each bound, then beyond, then never answered. */
+export const ANSWER_BUCKETS = [15, 30, 60, 120, 180, 300] as const;
+
+export interface AnswerHistogram {
+  /** `upTo` null: longer than the last bound. */
+  buckets: Array<{ upTo: number | null; count: number }>;
+  unanswered: number;
+}
+
+export function answerHistogram(alarms: AlarmRow[]): AnswerHistogram {
+  const answerable = alarms.filter((a) => answeredAt(a) !== null || !(a.resolved_by === 'system' || a.resolved_by === 'resident'));
+  const buckets: AnswerHistogram['buckets'] = [...ANSWER_BUCKETS, null].map((upTo) => ({ upTo, count: 0 }));
+  let unanswered = 0;
+  for (const a of answerable) {
+    const at = answeredAt(a);
+    if (at === null) {
+      unanswered++;
+      continue;
+    }
+    const seconds = (at - a.raised_at) / 1000;
+    buckets.find((b) => b.upTo === null || seconds <= b.upTo)!.count++;
+  }
+  return { buckets, unanswered };
 }

@@ -71,6 +71,7 @@ export function apiModule(
       sink: telemetry.sink,
       importDeps: { onboarding: people.onboarding, stations: repos.stations, devices: repos.devices, profiles, transaction: (fn) => storage.uow.transaction(fn) },
       metrics,
+      brokerPorts: () => broker.ports(),
       health: () => {
         const backlog = telemetry.sink.backlog();
         return {

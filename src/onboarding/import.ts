@@ -45,6 +45,9 @@ export interface ImportProblem {
   line: number;
   field: string;
   reason: string;
+  /** What `reason` says, for a console to put in its user's language (`station.above` with `vars` {name, level, under}). */
+  code: string;
+  vars?: Record<string, string | number>;
 }
 
 export interface ImportReport {
@@ -105,19 +108,19 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
   try {
     records = parseCsv(csv);
   } catch (err) {
-    errors.push({ line: Number(/line (\d+)/.exec((err as Error).message)?.[1] ?? 1), field: 'file', reason: (err as Error).message });
+    errors.push({ line: Number(/line (\d+)/.exec((err as Error).message)?.[1] ?? 1), field: 'file', reason: (err as Error).message, code: 'file.unclosed_quote' });
     return report(0, []);
   }
   const [header, ...rows] = records;
   if (!header) {
-    errors.push({ line: 1, field: 'file', reason: `empty file; the first line names the columns: ${IMPORT_COLUMNS.join(',')}` });
+    errors.push({ line: 1, field: 'file', reason: `empty file; the first line names the columns: ${IMPORT_COLUMNS.join(',')}`, code: 'file.empty', vars: { columns: IMPORT_COLUMNS.join(',') } });
     return report(0, []);
   }
   const columns = header.fields.map((f) => f.trim().toLowerCase());
-  for (const c of columns) if (!(IMPORT_COLUMNS as readonly string[]).includes(c)) errors.push({ line: header.line, field: c || '(empty)', reason: `unknown column; known: ${IMPORT_COLUMNS.join(', ')}` });
-  for (const c of REQUIRED) if (!columns.includes(c)) errors.push({ line: header.line, field: c, reason: 'required column missing' });
-  if (rows.length === 0) errors.push({ line: header.line, field: 'file', reason: 'no rows after the header' });
-  if (rows.length > MAX_IMPORT_ROWS) errors.push({ line: header.line, field: 'file', reason: `at most ${MAX_IMPORT_ROWS} rows per file` });
+  for (const c of columns) if (!(IMPORT_COLUMNS as readonly string[]).includes(c)) errors.push({ line: header.line, field: c || '(empty)', reason: `unknown column; known: ${IMPORT_COLUMNS.join(', ')}`, code: 'column.unknown', vars: { columns: IMPORT_COLUMNS.join(', ') } });
+  for (const c of REQUIRED) if (!columns.includes(c)) errors.push({ line: header.line, field: c, reason: 'required column missing', code: 'column.missing' });
+  if (rows.length === 0) errors.push({ line: header.line, field: 'file', reason: 'no rows after the header', code: 'file.no_rows' });
+  if (rows.length > MAX_IMPORT_ROWS) errors.push({ line: header.line, field: 'file', reason: `at most ${MAX_IMPORT_ROWS} rows per file`, code: 'file.too_many_rows', vars: { max: MAX_IMPORT_ROWS } });
   if (errors.length > 0) return report(rows.length, []);
 
   const stations = deps.stations.list();
@@ -125,26 +128,26 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
   const planned: PlannedRow[] = [];
 
   for (const row of rows) {
-    const problem = (field: string, reason: string) => errors.push({ line: row.line, field, reason });
+    const problem = (field: string, reason: string, code: string, vars?: ImportProblem['vars']) => errors.push({ line: row.line, field, reason, code, ...(vars ? { vars } : {}) });
     if (row.fields.length !== columns.length) {
-      problem('row', `has ${row.fields.length} fields, the header ${columns.length}`);
+      problem('row', `has ${row.fields.length} fields, the header ${columns.length}`, 'row.field_count', { fields: row.fields.length, columns: columns.length });
       continue;
     }
     const get = (c: Column): string => {
       const at = columns.indexOf(c);
       return at === -1 ? '' : row.fields[at]!.trim();
     };
-    for (const c of REQUIRED) if (c !== 'lives_alone' && get(c) === '') problem(c, 'required');
+    for (const c of REQUIRED) if (c !== 'lives_alone' && get(c) === '') problem(c, 'required', 'required');
 
     const station = resolveStation(get('station'), stations, opts.stationVisible);
     if (get('station') !== '') {
-      if (typeof station === 'string') problem('station', station);
-      else if (!opts.stationVisible(station.id)) problem('station', `no community station ${get('station')}`);
+      if (!('id' in station)) problem('station', station.reason, station.code, station.vars);
+      else if (!opts.stationVisible(station.id)) problem('station', `no community station ${get('station')}`, 'station.unknown', { name: get('station') });
     }
     const livesAlone = get('lives_alone').toLowerCase();
-    if (!yes.has(livesAlone) && !no.has(livesAlone)) problem('lives_alone', 'yes or no');
+    if (!yes.has(livesAlone) && !no.has(livesAlone)) problem('lives_alone', 'yes or no', 'yes_no');
     const level = Number(get('capability_level'));
-    if (get('capability_level') !== '' && !(Number.isInteger(level) && level >= 0 && level <= 4)) problem('capability_level', 'a whole number 0 to 4');
+    if (get('capability_level') !== '' && !(Number.isInteger(level) && level >= 0 && level <= 4)) problem('capability_level', 'a whole number 0 to 4', 'capability');
 
     const contacts: NewResident['contacts'] = [];
     for (const [prefix, priority] of [['contact', 1], ['contact2', 2]] as const) {
@@ -152,9 +155,9 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
       const relation = get(`${prefix}_relation`);
       const phone = get(`${prefix}_phone`);
       if (!name && !relation && !phone) continue;
-      if (!name) problem(`${prefix}_name`, 'required when the contact has a phone or relation');
-      if (!relation) problem(`${prefix}_relation`, 'required when the contact has a name or phone');
-      if (!isPhoneNumber(phone)) problem(`${prefix}_phone`, `not ${PHONE_RULE}: ${JSON.stringify(phone)}`);
+      if (!name) problem(`${prefix}_name`, 'required when the contact has a phone or relation', 'contact.name');
+      if (!relation) problem(`${prefix}_relation`, 'required when the contact has a name or phone', 'contact.relation');
+      if (!isPhoneNumber(phone)) problem(`${prefix}_phone`, `not ${PHONE_RULE}: ${JSON.stringify(phone)}`, 'phone', { value: phone });
       contacts.push({ name, relation, phone, priority });
     }
 
@@ -162,19 +165,19 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
     for (const entry of get('devices').split(/[;\n]/).map((e) => e.trim()).filter(Boolean)) {
       const [profile, id] = entry.split('=').map((s) => s.trim()) as [string, string | undefined];
       if (!deps.profiles.get(profile)) {
-        problem('devices', `unknown profile ${profile}`);
+        problem('devices', `unknown profile ${profile}`, 'device.profile', { profile });
         continue;
       }
       if (id !== undefined) {
-        if (!deviceIdPattern.test(id)) problem('devices', `device id ${id}: 1-64 letters, digits, _ . : or -`);
-        else if (seenDevices.has(id)) problem('devices', `device id ${id} appears twice (first on line ${seenDevices.get(id)})`);
-        else if (deps.devices.get(id)) problem('devices', `device id ${id} is already registered`);
+        if (!deviceIdPattern.test(id)) problem('devices', `device id ${id}: 1-64 letters, digits, _ . : or -`, 'device.id_format', { id });
+        else if (seenDevices.has(id)) problem('devices', `device id ${id} appears twice (first on line ${seenDevices.get(id)})`, 'device.id_twice', { id, line: seenDevices.get(id)! });
+        else if (deps.devices.get(id)) problem('devices', `device id ${id} is already registered`, 'device.id_taken', { id });
         seenDevices.set(id, seenDevices.get(id) ?? row.line);
       }
       devices.push({ profile, id: id || undefined });
     }
 
-    if (typeof station !== 'string' && errors.every((e) => e.line !== row.line)) {
+    if ('id' in station && errors.every((e) => e.line !== row.line)) {
       planned.push({
         line: row.line,
         resident: {
@@ -218,18 +221,23 @@ const levelNames: Record<Station['level'], string> = { district: 'a district cen
  * in words: a street or district centre named instead (with the community
  * stations under it, those the importer may use), or no station of that name.
  */
-function resolveStation(value: string, stations: Station[], visible: (id: string) => boolean): Station | string {
+function resolveStation(value: string, stations: Station[], visible: (id: string) => boolean): Station | { reason: string; code: string; vars: Record<string, string | number> } {
   const communities = stations.filter((s) => s.level === 'community');
   const byId = communities.find((s) => s.id === value);
   if (byId) return byId;
   const byName = communities.filter((s) => s.name === value);
   if (byName.length === 1) return byName[0]!;
-  if (byName.length > 1) return `${byName.length} community stations are named ${value}; use the station id`;
+  if (byName.length > 1) return { reason: `${byName.length} community stations are named ${value}; use the station id`, code: 'station.ambiguous', vars: { name: value, n: byName.length } };
   const above = stations.find((s) => s.level !== 'community' && (s.id === value || s.name === value) && visible(s.id));
   if (above) {
     const under = (id: string): Station[] => stations.filter((s) => s.parentId === id).flatMap((s) => (s.level === 'community' ? [s] : under(s.id)));
     const names = under(above.id).filter((s) => visible(s.id)).map((s) => s.name);
-    return `${value} is ${levelNames[above.level]}; a resident belongs to a community station${names.length > 0 ? ` under it: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}` : ''}`;
+    const list = `${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`;
+    return {
+      reason: `${value} is ${levelNames[above.level]}; a resident belongs to a community station${names.length > 0 ? ` under it: ${list}` : ''}`,
+      code: 'station.above',
+      vars: { name: value, level: above.level, under: names.slice(0, 5).join('、'), more: Math.max(0, names.length - 5) },
+    };
   }
-  return `no community station ${value}`;
+  return { reason: `no community station ${value}`, code: 'station.unknown', vars: { name: value } };
 }

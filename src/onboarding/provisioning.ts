@@ -8,6 +8,9 @@ export interface ProvisioningCheck {
   ok: boolean;
   at: string | null;
   detail: string;
+  /** What `detail` says, for a console to put in its user's language: `connected.refused` with `vars` {action, reason, at}. */
+  code: string;
+  vars?: Record<string, string | number>;
 }
 
 export interface ProvisioningReport {
@@ -50,11 +53,20 @@ export class Provisioning {
     const rejected = this.#deadLetters.list({ deviceId: record.id, since: record.createdAt, limit: 1 })[0];
     const rejectedCount = rejected ? this.#deadLetters.count(record.id) : 0;
     const checks: ProvisioningCheck[] = [
-      { name: 'registered', ok: record.decommissionedAt === null, at: iso(record.createdAt), detail: record.decommissionedAt === null ? `profile ${record.profileId}` : 'decommissioned' },
+      {
+        name: 'registered',
+        ok: record.decommissionedAt === null,
+        at: iso(record.createdAt),
+        detail: record.decommissionedAt === null ? `profile ${record.profileId}` : 'decommissioned',
+        code: record.decommissionedAt === null ? 'registered.active' : 'registered.decommissioned',
+        vars: { profile: record.profileId },
+      },
       {
         name: 'connected',
         ok: lastSeen !== null,
         at: iso(lastSeen),
+        code: live?.online ? 'connected.online' : lastSeen !== null ? 'connected.offline' : refusal ? 'connected.refused' : 'connected.never',
+        ...(refusal && lastSeen === null ? { vars: { action: refusal.action, reason: refusal.reason, at: iso(refusal.at)! } } : {}),
         detail: live?.online
           ? 'online now'
           : lastSeen !== null
@@ -68,12 +80,15 @@ export class Provisioning {
         ok: firstMessageAt !== null,
         at: iso(firstMessageAt),
         detail: firstMessageAt !== null ? 'a message its profile accepts has arrived' : 'no accepted message yet: press the button or wait for the first report',
+        code: firstMessageAt !== null ? 'valid_message.arrived' : 'valid_message.none',
       },
       {
         name: 'no_rejected_messages',
         ok: rejected === undefined,
         at: iso(rejected?.receivedAt),
         detail: rejected ? `${rejectedCount} rejected since onboarding; last: ${rejected.reason}` : 'none rejected',
+        code: rejected ? 'rejected.some' : 'rejected.none',
+        ...(rejected ? { vars: { count: rejectedCount, reason: rejected.reason } } : {}),
       },
     ];
     return { deviceId: record.id, provisioned: checks[0]!.ok && checks[1]!.ok && checks[2]!.ok, checks };

@@ -671,10 +671,18 @@ describe('web console in Chromium', () => {
     await page.setInputFiles('[data-testid=import-file]', { name: '名单.csv', mimeType: 'text/csv', buffer: gbk(broken) });
     await page.waitForSelector('[data-testid=dry-run] tr[data-line="2"]');
     const problems = await page.locator('[data-testid=dry-run] tbody tr').allInnerTexts();
-    expect(problems.map((p) => p.split('\t').slice(0, 2).join(' '))).toEqual(['2 station', '2 contact_phone']);
-    expect(problems[0]).toContain('is a street centre');
+    // Every problem in the user's language, the column by its name and its header.
+    expect(problems.map((p) => p.split('\t').slice(0, 2).join(' '))).toEqual(['2 站点 (station)', '2 联系人电话 (contact_phone)']);
+    expect(problems[0]).toContain('“西兴街道居家养老服务中心”是街道中心；老人应归属其下的社区站：江汉社区养老服务站');
+    expect(problems[1]).toContain('“12345”不是可拨打的电话号码');
     expect(await page.locator('[data-action=import]').count()).toBe(0); // nothing to import until it is clean
     await screenshot(page, 'import-problems');
+
+    // The same list saved as CSV UTF-8 (the template's encoding) reads too.
+    const utf8 = [header, '钱桂芳,江汉路 40 号,江汉社区养老服务站,是,2,钱军,son,139 0000 4001,,,,carebell-sos-pendant=import-sos-1,'].join('\r\n');
+    await page.setInputFiles('[data-testid=import-file]', { name: 'list.csv', mimeType: 'text/csv', buffer: Buffer.from('\uFEFF' + utf8) });
+    await page.waitForSelector('[data-action=import]');
+    expect(await page.locator('[data-testid=dry-run]').innerText()).toContain('将新建 1 位老人、1 台设备');
 
     const clean = [header, '钱桂芳,江汉路 40 号,江汉社区养老服务站,是,2,钱军,son,139 0000 4001,,,,carebell-sos-pendant=import-sos-1; carebell-door-contact=import-door-1,'].join('\r\n');
     await page.setInputFiles('[data-testid=import-file]', { name: '名单.csv', mimeType: 'text/csv', buffer: gbk(clean) });
@@ -718,7 +726,7 @@ describe('web console in Chromium', () => {
     await second.locator('select[name=contactRelation]').selectOption('daughter');
     await second.locator('input[name=contactPhone]').fill('12345');
     await form.locator('button[type=submit]').click();
-    await expect.poll(() => form.locator('[role=alert]').innerText()).toContain('phone');
+    await expect.poll(() => form.locator('[role=alert]').innerText()).toBe('联系人 2 · 电话：不是可拨打的电话号码（手机 11 位，或带区号的座机）');
     await second.locator('input[name=contactPhone]').fill('139 0000 5002');
     await form.locator('input[name=notes]').fill('女儿每周日来');
     await screenshot(page, 'page-residents-edit-zh');
@@ -730,6 +738,25 @@ describe('web console in Chromium', () => {
       { name: '孔丽', relation: 'daughter', phone: '139 0000 5002', priority: 2, webhookUrl: null },
     ]);
     expect(saved.notes).toBe('女儿每周日来');
+
+    // The care record: what a responder reads first, edited in the same form and shown on the emergency card.
+    await page.click('tr[data-resident="孔秀兰"] [data-action=edit]');
+    const care = page.locator('[data-testid=care-edit]');
+    await care.locator('input[name=care-allergies]').fill('青霉素、磺胺');
+    await care.locator('input[name=care-medications]').fill('硝苯地平 10 mg 每日两次；二甲双胍 0.5 g 每日三次');
+    await care.locator('input[name=care-mobility]').fill('拄拐，楼梯需搀扶');
+    await care.locator('input[name=care-keySafe]').fill('门左侧钥匙盒，密码 2580');
+    await form.locator('button[type=submit]').click();
+    await page.waitForSelector('[data-testid=resident-form]', { state: 'detached' });
+    expect((await gw.api('GET', `/api/v1/residents/${kong}`)).body.careRecord).toEqual({
+      allergies: ['青霉素', '磺胺'],
+      medications: ['硝苯地平 10 mg 每日两次', '二甲双胍 0.5 g 每日三次'],
+      mobility: '拄拐，楼梯需搀扶',
+      access: { keySafe: '门左侧钥匙盒，密码 2580' },
+    });
+    await page.goto(`${gw.urls.httpUrl}/#/card/${kong}`);
+    await expect.poll(() => page.locator('[data-testid=care-card]').innerText()).toContain('青霉素、磺胺');
+    await page.goto(`${gw.urls.httpUrl}/#/residents`);
 
     await page.fill('[data-testid=residents-search]', '曹淑珍');
     await page.click('tr[data-resident="曹淑珍"] [data-action=edit]');
@@ -743,6 +770,146 @@ describe('web console in Chromium', () => {
     expect(await page.locator('tr[data-resident="曹淑珍"]').innerText()).toContain('入住养老机构');
     expect((await gw.api('GET', '/api/v1/devices/pendant-leaving')).body).toMatchObject({ decommissioned: true });
     await screenshot(page, 'page-residents-left-zh');
+  });
+
+  it('a provider adds a device to a home in the console, copies its password, prints the sheet, and watches its checklist turn green as the device connects; then a new password and decommissioning', async () => {
+    const { page, context } = await newPage(browser);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.urls.httpUrl });
+    await logIn(page, gw.urls.httpUrl, 'provider.own', PASSWORD);
+    await page.click('nav a[href="#/fleet"]');
+    await page.click('[data-action=add-device]');
+    const add = page.locator('[data-testid=add-device]');
+    await add.locator('select[name=residentId]').selectOption(t.residents.own);
+    await add.locator('select[name=profile]').selectOption('carebell-sos-pendant');
+    await add.locator('input[name=id]').fill('walk-sos-1');
+    await add.locator('button[type=submit]').click();
+
+    // The password once, with a copy button and the home's printable sheet.
+    const creds = page.locator('[data-testid=credentials]');
+    await creds.waitFor();
+    const password = await creds.locator('[data-copy=password]').innerText();
+    expect(password.length).toBeGreaterThanOrEqual(20);
+    expect(await creds.locator('[data-copy=port]').innerText()).toBe(String(gw.urls.mqttPort));
+    await creds.locator('[data-action=copy-password]').click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(password);
+    expect(await creds.locator('[data-action=copy-password]').innerText()).toBe('已复制');
+    await screenshot(page, 'device-credentials');
+    await page.emulateMedia({ media: 'print' });
+    const sheet = page.locator('[data-testid=print-sheet]');
+    expect(await sheet.isVisible()).toBe(true);
+    expect(await creds.isVisible()).toBe(false);
+    const resident = (await gw.api('GET', `/api/v1/residents/${t.residents.own}`)).body;
+    expect(await sheet.innerText()).toContain(`${resident.name} · ${resident.address}`);
+    expect(await sheet.innerText()).toContain(password);
+    await screenshot(page, 'device-sheet-print');
+    await page.emulateMedia({ media: 'screen' });
+    expect(await sheet.isVisible()).toBe(false);
+
+    // Closing the credentials opens the device: its checklist, each ✗ with its reason.
+    await creds.locator('[data-action=close-credentials]').click();
+    const dialog = page.locator('[data-testid=device-dialog][data-device=walk-sos-1]');
+    const check = (name: string) => dialog.locator(`[data-check=${name}]`);
+    await expect.poll(() => check('connected').getAttribute('data-ok')).toBe('false');
+    expect(await check('connected').innerText()).toContain('从未连接：请核对服务器地址、端口');
+    expect(await dialog.locator('[data-testid=provisioned]').innerText()).toBe('尚未完成调试');
+    // The installer mistypes the password: the checklist says so.
+    const wrong = await mosquittoPub({ port: gw.urls.mqttPort, id: 'walk-sos-1', password: `${password}x`, topic: 'devices/walk-sos-1/telemetry', message: '{"battery": 96}' });
+    expect(wrong.code).not.toBe(0);
+    await expect.poll(() => check('connected').innerText()).toContain('被拒绝（密码错误）；请核对设备编号和密码');
+    await screenshot(page, 'device-checklist-refused');
+    // With the right one the device connects and reports: every line turns green while the dialog is open.
+    const right = await mosquittoPub({ port: gw.urls.mqttPort, id: 'walk-sos-1', password, topic: 'devices/walk-sos-1/telemetry', message: JSON.stringify({ ts: Date.now(), battery: 96 }) });
+    expect(right.code, right.stderr).toBe(0);
+    await expect.poll(() => dialog.locator('[data-testid=provisioned]').innerText()).toBe('✓ 调试完成：安装人员可以离开');
+    expect(await dialog.locator('[data-ok=false]').count()).toBe(0);
+    await screenshot(page, 'device-checklist-green');
+
+    // A new password: shown once, the old one refused from now on.
+    await dialog.locator('[data-action=rotate]').click();
+    await dialog.locator('[data-action=confirm-rotate]').click();
+    await creds.waitFor();
+    const renewed = await creds.locator('[data-copy=password]').innerText();
+    expect(renewed).not.toBe(password);
+    const old = await mosquittoPub({ port: gw.urls.mqttPort, id: 'walk-sos-1', password, topic: 'devices/walk-sos-1/telemetry', message: '{"battery": 95}' });
+    expect(old.code).not.toBe(0);
+    // Decommissioned: off the list, unable to connect, its history kept.
+    await creds.locator('[data-action=close-credentials]').click();
+    await dialog.locator('[data-action=decommission]').click();
+    expect(await dialog.locator('[data-testid=confirm]').innerText()).toContain('确定停用 walk-sos-1 吗');
+    await dialog.locator('[data-action=confirm-decommission]').click();
+    await expect.poll(() => page.locator('[data-testid=devices-notice]').innerText()).toBe('walk-sos-1 已停用');
+    await page.waitForSelector('tr[data-device=walk-sos-1]', { state: 'detached' });
+    expect((await gw.api('GET', '/api/v1/devices/walk-sos-1')).body).toMatchObject({ decommissioned: true, provisioned: true });
+    const after = await mosquittoPub({ port: gw.urls.mqttPort, id: 'walk-sos-1', password: renewed, topic: 'devices/walk-sos-1/telemetry', message: '{"battery": 95}' });
+    expect(after.code).not.toBe(0);
+    // The search finds a device by its home.
+    await page.fill('[data-testid=devices-search]', resident.address);
+    await expect.poll(() => page.locator('[data-testid=fleet] tbody tr').count()).toBeGreaterThan(0);
+    for (const text of await page.locator('[data-testid=fleet] tbody tr').allInnerTexts()) expect(text).toContain(resident.name);
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('the month in progress: a raised and answered SOS with its answer time in the report, the chart and the export; drill-down from the district; device health with names and addresses', async () => {
+    const asOperator = (path: string) => gw.api('GET', path, undefined, t.users.operator.token);
+    await gw.onboardDevice('carebell-door-contact', t.residents.own, 'door-never-heard'); // installed, never connected: a visit to make
+    const before = (await asOperator('/api/v1/reports/station-month')).body;
+    const alarm = await sos('own');
+    // Answered by the operator after a measured wait.
+    await expect.poll(async () => (await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body.state).toBe('open');
+    const ack = await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {}, t.users.operator.token);
+    expect(ack.status).toBe(200);
+    const after = (await asOperator('/api/v1/reports/station-month')).body;
+    expect(after.response.critical.answered).toBe(before.response.critical.answered + 1);
+    const answerSeconds = (Date.parse(ack.body.acknowledgedAt) - Date.parse(ack.body.raisedAt)) / 1000;
+
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    await page.click('[data-testid=nav-reports]');
+    const month = page.locator('[data-testid=station-month]');
+    await month.waitFor();
+    expect(await month.getAttribute('data-station')).toBe(t.stations.streetA);
+    expect(await month.innerText()).toContain('本月进行中，统计到现在');
+    expect(await page.locator('[data-testid=kpi-critical]').innerText()).toContain(`已应答 ${after.response.critical.answered} / ${after.response.critical.answerable}`);
+    expect(await page.locator('[data-testid=kpi-within-60]').innerText()).toContain('60 秒内应答');
+    expect(await page.locator('[data-testid=by-type] tr[data-key=sos]').innerText()).toBe(`紧急呼叫\t${after.byType.sos}`);
+    // The chart: our answer is in the bar of its time.
+    const bucket = after.answerTimes.buckets.findIndex((b: { upTo: number | null }) => b.upTo === null || answerSeconds <= b.upTo);
+    expect(bucket).toBeGreaterThanOrEqual(0);
+    expect(Number(await page.locator(`[data-testid=answer-chart] [data-bar="${bucket}"]`).getAttribute('data-count'))).toBe(after.answerTimes.buckets[bucket].count);
+    expect(after.answerTimes.buckets[bucket].count).toBe(before.answerTimes.buckets[bucket].count + 1);
+    await screenshot(page, 'page-reports-month');
+
+    // The export: the same figures, formulas neutralised.
+    const downloading = page.waitForEvent('download');
+    await page.click('[data-action=export-month]');
+    const csv = readFileSync((await (await downloading).path())!, 'utf8');
+    expect(csv).toContain(`critical answered,${after.response.critical.answered}`);
+    expect(csv).toContain('type sos,');
+    // Drill down to the community below the street.
+    await page.click(`[data-testid=below] tr[data-station="${t.stations.communityA}"] [data-action=drill]`);
+    await expect.poll(() => month.getAttribute('data-station')).toBe(t.stations.communityA);
+    // Device health: the homes to visit, by name and address.
+    const health = page.locator('[data-testid=device-health]');
+    const resident = (await gw.api('GET', `/api/v1/residents/${t.residents.own}`)).body;
+    await expect.poll(() => health.innerText()).toContain(resident.address);
+    expect(await health.locator('tr[data-device=door-never-heard]').innerText()).toBe(`${resident.name}\t${resident.address}\t门磁 door-never-heard\t安装后从未收到消息\t从未连接`);
+    expect(await health.innerText()).not.toContain('陈桂芳'); // the other side's resident
+    await screenshot(page, 'page-reports-community');
+
+    // An administrator starts at a district and drills down to a community.
+    const { page: admin } = await newPage(browser);
+    await logIn(admin, gw.urls.httpUrl, 'admin.user', PASSWORD);
+    await admin.goto(`${gw.urls.httpUrl}/#/reports/${t.stations.districtA}`);
+    const adminMonth = admin.locator('[data-testid=station-month]');
+    await expect.poll(() => adminMonth.getAttribute('data-station')).toBe(t.stations.districtA);
+    await admin.click(`[data-testid=below] tr[data-station="${t.stations.streetA}"] [data-action=drill]`);
+    await expect.poll(() => adminMonth.getAttribute('data-station')).toBe(t.stations.streetA);
+    await admin.click(`[data-testid=below] tr[data-station="${t.stations.communityA}"] [data-action=drill]`);
+    await expect.poll(() => adminMonth.getAttribute('data-station')).toBe(t.stations.communityA);
+    await admin.click('[data-action=up]');
+    await expect.poll(() => adminMonth.getAttribute('data-station')).toBe(t.stations.streetA);
+    expect(pageErrors(page)).toEqual([]);
+    expect(pageErrors(admin)).toEqual([]);
   });
 
   it('every page in both languages: screenshots to look at, and no untranslated word of the console left', async () => {
@@ -759,6 +926,8 @@ describe('web console in Chromium', () => {
         ['fleet', '#/fleet', '[data-testid=fleet]'],
         ['card', `#/card/${t.residents.own}`, '[data-testid=emergency-card]'],
         ['account', '#/account', '[data-testid=password-form]'],
+        ['reports', '#/reports', '[data-testid=station-month]'],
+        ['residents', '#/residents', '[data-testid=residents] tbody tr'],
       ];
       for (const [name, hash, ready] of pages) {
         await page.goto(`${gw.urls.httpUrl}/${hash}`);

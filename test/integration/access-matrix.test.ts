@@ -268,6 +268,14 @@ describe('access matrix: every route × every role × own and other scope', () =
         url: `/api/v1/reports/${role === 'provider' ? (w === 'own' ? reports.providerOwn : reports.providerOther) : w === 'own' ? reports.stationA : reports.stationB}`,
       }),
     },
+    'GET /api/v1/reports/station-month': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'GET', url: `/api/v1/reports/station-month?station=${w === 'own' ? t.stations.communityA : t.stations.communityB}` }) },
+    'GET /api/v1/reports/device-health': {
+      kind: 'list',
+      roles: staff,
+      call: () => ({ method: 'GET', url: '/api/v1/reports/device-health' }),
+      ids: () => ({ own: t.providers.own, other: t.providers.other }),
+      idOf: (r) => r.providerId,
+    },
     'POST /api/v1/reports/run': { kind: 'any', roles: ['admin'], call: () => ({ method: 'POST', url: '/api/v1/reports/run', body: { kind: 'device_health' } }) },
   };
 

@@ -62,6 +62,16 @@ describe('onboarding API', () => {
       }
     });
 
+    it('says which check failed, so a console can say it in its user\'s language', async () => {
+      const refused = async (body: object) => (await gw.api('POST', '/api/v1/stations', body)).body.error;
+      expect(await refused({ level: 'district' })).toMatchObject({ field: 'name', rule: 'required' });
+      expect(await refused({ name: '', level: 'district' })).toMatchObject({ field: 'name', rule: 'too_small', limit: 1 });
+      expect(await refused({ name: 'x', level: 'province' })).toMatchObject({ field: 'level', rule: 'invalid_value' });
+      expect(await refused({ name: 'x', level: 'district', extra: 1 })).toMatchObject({ field: 'extra', rule: 'unknown_field' });
+      const phone = await gw.api('POST', '/api/v1/residents', { name: '张桂兰', address: '长河路 8 号', stationId: ids.communityId, livesAlone: true, capabilityLevel: 1, contacts: [{ name: '张伟', relation: 'son', phone: '13800138000', priority: 1 }, { name: '李娜', relation: 'daughter', phone: '12345', priority: 2 }] });
+      expect(phone.body.error).toMatchObject({ field: 'contacts.1.phone', rule: 'phone' });
+    });
+
     it('answers 400 for a body that is not JSON, and 404 for an unknown station', async () => {
       const res = await gw.api('POST', '/api/v1/stations', '{"name": ');
       expect(res.status).toBe(400);

@@ -25,15 +25,16 @@ describe('device lifecycle for providers: provisioning check, secret rotation, d
     expect(created.status).toBe(201);
     let c = await check('band-install-1');
     expect(c.provisioned).toBe(false);
-    expect(c.by.connected).toMatchObject({ ok: false, detail: expect.stringContaining('never connected') });
+    expect(c.by.connected).toMatchObject({ ok: false, detail: expect.stringContaining('never connected'), code: 'connected.never' });
 
     await connectRefused(gw.urls.mqttUrl, { clientId: 'band-install-1', username: 'band-install-1', password: 'typo-in-the-password' });
     c = await check('band-install-1');
     expect(c.by.connected.detail).toMatch(/never accepted: last connect refused \(bad_password\)/);
+    expect(c.by.connected).toMatchObject({ code: 'connected.refused', vars: { action: 'connect', reason: 'bad_password' } });
 
     const client = await gw.connect(created.body);
     c = await check('band-install-1');
-    expect(c.by.connected).toMatchObject({ ok: true, detail: 'online now' });
+    expect(c.by.connected).toMatchObject({ ok: true, detail: 'online now', code: 'connected.online' });
     expect(c.by.valid_message.ok).toBe(false);
     expect(c.provisioned).toBe(false);
 
@@ -41,7 +42,7 @@ describe('device lifecycle for providers: provisioning check, secret rotation, d
     await client.publishAsync('devices/band-install-1/telemetry', JSON.stringify({ ts: clock.now(), hr: 71, battery: 80 }), { qos: 1 });
     c = await check('band-install-1');
     expect(c.provisioned).toBe(true);
-    expect(c.by.no_rejected_messages).toMatchObject({ ok: false, detail: expect.stringMatching(/^1 rejected since onboarding; last: /) });
+    expect(c.by.no_rejected_messages).toMatchObject({ ok: false, detail: expect.stringMatching(/^1 rejected since onboarding; last: /), code: 'rejected.some', vars: { count: 1 } });
 
     const home = await asProvider('GET', `/api/v1/residents/${t.residents.own}/provisioning`);
     expect(home.body.ready).toBe(false); // the pendant of the seed has never connected
@@ -59,6 +60,9 @@ describe('device lifecycle for providers: provisioning check, secret rotation, d
     const rotated = await asProvider('POST', '/api/v1/devices/pendant-rotate/rotate-secret');
     expect(rotated.status).toBe(200);
     expect(rotated.body.mqtt.password).not.toBe(created.body.mqtt.password);
+    // Both answers say where to connect, for the installer's sheet.
+    expect(created.body.broker).toEqual({ mqtt: gw.urls.mqttPort, mqtts: null });
+    expect(rotated.body.broker).toEqual({ mqtt: gw.urls.mqttPort, mqtts: null });
     await closed;
     const refused = await connectRefused(gw.urls.mqttUrl, { clientId: 'pendant-rotate', username: 'pendant-rotate', password: created.body.mqtt.password });
     expect(refused.code).toBe(4); // bad user name or password

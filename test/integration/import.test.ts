@@ -98,7 +98,7 @@ describe('bulk onboarding from CSV', () => {
     expect((await post([HEADER, row(t.stations.communityA, 'prov-sos-2')].join('\n'), `dryRun=true&providerId=${t.providers.other}`, t.users.provider.token)).status).toBe(403);
 
     const asOperator = await post([HEADER, row(t.stations.communityB, 'op-sos-1')].join('\n'), 'dryRun=true', t.users.operator.token);
-    expect(asOperator.body.errors).toEqual([{ line: 2, field: 'station', reason: `no community station ${t.stations.communityB}` }]);
+    expect(asOperator.body.errors).toEqual([{ line: 2, field: 'station', reason: `no community station ${t.stations.communityB}`, code: 'station.unknown', vars: { name: t.stations.communityB } }]);
     expect((await post([HEADER, row(t.stations.communityA, 'op-sos-1')].join('\n'), 'dryRun=true', t.users.operator.token)).body.ok).toBe(true);
     expect((await post([HEADER, row(t.stations.communityA, 'fam-sos-1')].join('\n'), 'dryRun=true', t.users.family.token)).status).toBe(403);
   });
@@ -107,12 +107,12 @@ describe('bulk onboarding from CSV', () => {
     const res = await post('name,adress,station\n王,路,站\n', 'dryRun=true');
     expect(res.body.errors).toEqual(
       expect.arrayContaining([
-        { line: 1, field: 'adress', reason: expect.stringContaining('unknown column') },
-        { line: 1, field: 'address', reason: 'required column missing' },
+        { line: 1, field: 'adress', reason: expect.stringContaining('unknown column'), code: 'column.unknown', vars: { columns: expect.stringContaining('address') } },
+        { line: 1, field: 'address', reason: 'required column missing', code: 'column.missing' },
       ]),
     );
     const unclosed = await post(`${HEADER}\n"王,路\n`, 'dryRun=true');
-    expect(unclosed.body.errors).toEqual([{ line: 2, field: 'file', reason: 'line 2: a quoted field is not closed' }]);
+    expect(unclosed.body.errors).toEqual([{ line: 2, field: 'file', reason: 'line 2: a quoted field is not closed', code: 'file.unclosed_quote' }]);
   });
 
   it('reads a file Excel saved on Chinese Windows (GBK), and refuses one it cannot read with what to do', async () => {
@@ -131,7 +131,7 @@ describe('bulk onboarding from CSV', () => {
     // Bytes that are neither: refused, naming the file and what to do.
     const broken = await send(Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x30, 0xff]), 'text/csv');
     expect(broken.status).toBe(400);
-    expect(broken.body.error).toMatchObject({ code: 'validation_failed', field: 'file', message: expect.stringContaining('save it as CSV UTF-8') });
+    expect(broken.body.error).toMatchObject({ code: 'validation_failed', field: 'file', rule: 'encoding', message: expect.stringContaining('save it as CSV UTF-8') });
     const declared = await send(gbk, 'text/csv; charset=utf-8');
     expect(declared.status).toBe(400);
     expect(declared.body.error.message).toContain('not valid UTF-8');
@@ -143,8 +143,14 @@ describe('bulk onboarding from CSV', () => {
       'dryRun=true',
     );
     expect(res.body.errors).toEqual([
-      { line: 2, field: 'station', reason: '西兴街道居家养老服务中心 is a street centre (街道); a resident belongs to a community station under it: 江汉社区养老服务站' },
-      { line: 2, field: 'contact_phone', reason: expect.stringMatching(/^not a phone number: a mobile .*: "12345"$/) },
+      {
+        line: 2,
+        field: 'station',
+        reason: '西兴街道居家养老服务中心 is a street centre (街道); a resident belongs to a community station under it: 江汉社区养老服务站',
+        code: 'station.above',
+        vars: { name: '西兴街道居家养老服务中心', level: 'street', under: '江汉社区养老服务站', more: 0 },
+      },
+      { line: 2, field: 'contact_phone', reason: expect.stringMatching(/^not a phone number: a mobile .*: "12345"$/), code: 'phone', vars: { value: '12345' } },
     ]);
     const api = await gw.api('POST', '/api/v1/residents', { name: '马桂英', address: '江汉路 21 号', stationId: t.stations.communityA, livesAlone: true, capabilityLevel: 2, contacts: [{ name: '马超', relation: 'son', phone: '12345', priority: 1 }] });
     expect(api.status).toBe(400);

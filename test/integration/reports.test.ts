@@ -58,6 +58,7 @@ describe('scheduled reports', () => {
     expect(report.totals).toMatchObject({ devices: 3, neverHeard: 1, lowBattery: 1, deadLetters24h: 1 });
     const pirProblem = report.problems.find((p: any) => p.deviceId === 'pir-rpt');
     expect(pirProblem.issues).toEqual(['silent for 2 h', 'battery 9 %', '1 rejected messages in 24 h']);
+    expect(pirProblem.codes).toEqual([{ code: 'silent', value: 2 }, { code: 'low_battery', value: 9 }, { code: 'rejected', value: 1 }]);
     expect(report.problems.find((p: any) => p.deviceId === 'door-rpt').issues).toEqual(['never heard since onboarding']);
   });
 
@@ -89,6 +90,38 @@ describe('scheduled reports', () => {
     const wrongKind = await gw.api('POST', '/api/v1/reports/run', { kind: 'device_health', month: '2026-06' });
     expect(wrongKind.status).toBe(400);
     expect(JSON.stringify(wrongKind.body)).toContain('month');
+  });
+
+  it('shows a station\'s month in progress with its answer times and the stations below it, and device health now, each in the caller\'s scope', async () => {
+    // Continues the tests above: in June (Shanghai) the PIR's low battery and one SOS answered after 30 s, neither resolved; four devices in the home.
+    const district = (await gw.api('GET', '/api/v1/reports/station-month')).body;
+    expect(district).toMatchObject({ station: { id: ids.districtId, level: 'district' }, month: '2026-06', inProgress: true, alarms: 2, byType: { sos: 1, low_battery: 1 }, byOutcome: { open: 2 } });
+    expect(district.answerTimes).toEqual({ buckets: [15, 30, 60, 120, 180, 300, null].map((upTo) => ({ upTo, count: upTo === 30 ? 1 : 0 })), unanswered: 0 });
+    expect(district.below).toHaveLength(1);
+    expect(district.below[0]).toMatchObject({ station: { id: ids.streetId }, alarms: 2, critical: { answerable: 1, answered: 1 } });
+    expect(district.devices.total).toBe(4);
+    // Drill down to the street, then the community; May is a closed month with five alarms, all resolved.
+    const street = (await gw.api('GET', `/api/v1/reports/station-month?station=${ids.streetId}`)).body;
+    expect(street.below.map((b: any) => b.station.id)).toEqual([ids.communityId]);
+    const may = (await gw.api('GET', `/api/v1/reports/station-month?station=${ids.communityId}&month=2026-05`)).body;
+    expect(may).toMatchObject({ inProgress: false, alarms: 5, byOutcome: { handled_remotely: 5 }, below: [] });
+    expect(may.answerTimes.buckets.map((b: any) => b.count)).toEqual([0, 1, 2, 0, 1, 0, 1]);
+    expect((await gw.api('GET', '/api/v1/reports/station-month?month=2026-13')).body.error.field).toBe('month');
+
+    // An operator of another community sees neither this station's month nor these devices.
+    const other = (await gw.api('POST', '/api/v1/stations', { name: '另一社区', level: 'community', parentId: ids.streetId })).body;
+    await gw.api('POST', '/api/v1/users', { username: 'op.other', password: 'other password 123', role: 'operator', stationId: other.id });
+    const token = (await gw.api('POST', '/api/v1/auth/login', { username: 'op.other', password: 'other password 123' }, null)).body.token as string;
+    expect((await gw.api('GET', `/api/v1/reports/station-month?station=${ids.communityId}`, undefined, token)).status).toBe(404);
+    expect((await gw.api('GET', '/api/v1/reports/station-month', undefined, token)).body).toMatchObject({ station: { id: other.id }, alarms: 0, devices: { total: 0 } });
+    expect((await gw.api('GET', '/api/v1/reports/device-health', undefined, token)).body).toEqual([]);
+
+    const health = (await gw.api('GET', `/api/v1/reports/device-health?station=${ids.communityId}`)).body;
+    expect(health).toHaveLength(1);
+    expect(health[0].totals.devices).toBe(4);
+    const resident = (await gw.api('GET', `/api/v1/residents/${ids.residentId}`)).body;
+    expect(health[0].problems.find((p: any) => p.deviceId === 'door-rpt')).toMatchObject({ residentName: resident.name, address: resident.address, issues: ['never heard since onboarding'] });
+    expect((await gw.api('GET', `/api/v1/reports/device-health?station=${other.id}`)).body).toEqual([]);
   });
 
   it('schedules the jobs in the organisation\'s time zone', async () => {

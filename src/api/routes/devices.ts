@@ -16,7 +16,7 @@ const createDevice = z
   .strict();
 
 /** What these routes use. */
-export type DeviceRoutesDeps = Pick<ApiContext, 'clock' | 'deadLetters' | 'devices' | 'directory' | 'onboarding' | 'provisioning' | 'sink'>;
+export type DeviceRoutesDeps = Pick<ApiContext, 'brokerPorts' | 'clock' | 'deadLetters' | 'devices' | 'directory' | 'onboarding' | 'provisioning' | 'sink'>;
 
 export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
   app.post('/devices', { onRequest: roles('admin', 'operator', 'provider'), schema: { body: createDevice, summary: 'Register a device: its MQTT credentials are in this answer only', tags: ['devices'] } }, async (req, reply) => {
@@ -28,7 +28,7 @@ export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
     // An id taken by a device the caller may not see: refused without saying whose, or that it is registered.
     const taken = body.id ? ctx.devices.get(body.id) : undefined;
     if (taken && !a.device(taken)) throw conflict(`device id ${body.id} cannot be used; choose another, or leave id out and one is made`);
-    return reply.status(201).send(await ctx.onboarding.createDevice(body));
+    return reply.status(201).send({ ...(await ctx.onboarding.createDevice(body)), broker: ctx.brokerPorts() });
   });
 
   app.get(
@@ -81,7 +81,7 @@ export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
     { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Issue a new MQTT secret (in this answer only); the old one stops working and a live connection closes', tags: ['devices'] } },
     async (req) => {
       Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
-      return ctx.onboarding.rotateSecret(req.params.id);
+      return { ...(await ctx.onboarding.rotateSecret(req.params.id)), broker: ctx.brokerPorts() };
     },
   );
 

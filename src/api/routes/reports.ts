@@ -17,7 +17,13 @@ function reportVisible(a: Access, r: Pick<StoredReport, 'kind' | 'subject'>): bo
 }
 
 /** What these routes use. */
-export type ReportRoutesDeps = Pick<ApiContext, 'alarms' | 'clock' | 'jobs' | 'reports' | 'stations'>;
+export type ReportRoutesDeps = Pick<ApiContext, 'alarms' | 'clock' | 'jobs' | 'providers' | 'reports' | 'stations'>;
+
+const monthQuery = z
+  .string()
+  .regex(/^20[0-9]{2}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')
+  .optional()
+  .describe('the month; default the one in progress (reported up to now)');
 
 export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
   app.get('/reports', { onRequest: roles('admin', 'operator', 'provider'), schema: { querystring: z.object({ kind: kind.optional(), subject: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }), summary: 'Stored reports: daily device health, monthly station statistics', tags: ['reports'] } }, async (req) =>
@@ -56,6 +62,45 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
     async (req, reply) => {
     const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : ctx.jobs.runMonthlyStatistics(req.body.month);
     return reply.status(201).send(stored.map((r) => ({ id: r.id, kind: r.kind, subject: r.subject })));
+    },
+  );
+
+  /** The console's report pages: computed when asked, for any month including the one in progress. */
+  app.get(
+    '/reports/station-month',
+    {
+      onRequest: roles('admin', 'operator'),
+      schema: {
+        querystring: z.object({ station: z.string().optional().describe("default: the operator's station, or an administrator's first top-level station"), month: monthQuery }),
+        summary: "A station's month: answer times against the 60 s / 180 s targets, alarms by type and outcome, on-site times, devices, and each station directly below it",
+        tags: ['reports'],
+      },
+    },
+    async (req) => {
+      const a = access(req);
+      const stationId = req.query.station ?? (a.role === 'operator' ? a.principal.stationId! : ctx.stations.list().find((s) => s.parentId === null)?.id);
+      if (stationId === undefined) throw notFound('station', '(none yet)');
+      Access.must(ctx.stations.get(stationId), (s) => a.station(s.id), 'station', stationId);
+      return ctx.jobs.stationMonth(stationId, req.query.month);
+    },
+  );
+
+  app.get(
+    '/reports/device-health',
+    {
+      onRequest: roles('admin', 'operator', 'provider'),
+      schema: {
+        querystring: z.object({ station: z.string().optional().describe('only devices of this station and those below it') }),
+        summary: 'Device health now, per provider, with the homes to visit (names and addresses): what the caller may see',
+        tags: ['reports'],
+      },
+    },
+    async (req) => {
+      const a = access(req);
+      const within = req.query.station === undefined ? null : new Set(ctx.stations.subtree(Access.must(ctx.stations.get(req.query.station), (s) => a.station(s.id), 'station', req.query.station).id));
+      return ctx.jobs
+        .deviceHealthNow((d) => a.device(d) && (within === null || (d.stationId !== null && within.has(d.stationId))))
+        .map((r) => ({ ...r, providerName: r.providerId === null ? null : (ctx.providers.get(r.providerId)?.name ?? null) }));
     },
   );
 

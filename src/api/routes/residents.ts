@@ -46,7 +46,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     try {
       done(null, decodeCsv(body as Buffer, /charset=([^;]+)/i.exec(req.headers['content-type'] ?? '')?.[1]));
     } catch (err) {
-      done(err instanceof CsvEncodingError ? invalid('file', err.message) : (err as Error), undefined);
+      done(err instanceof CsvEncodingError ? invalid('file', err.message, 'encoding') : (err as Error), undefined);
     }
   });
 

@@ -16,10 +16,11 @@ import { Users } from './views/users.tsx';
 import { Stations } from './views/stations.tsx';
 import { Import } from './views/import.tsx';
 import { Residents } from './views/residents.tsx';
+import { Reports } from './views/reports.tsx';
 import { Bell } from './views/icon.tsx';
 import './app.css';
 
-/** `#/`, `#/alarm/<id>`, `#/fleet`, `#/card/<resident>`, `#/account`. */
+/** `#/`, `#/alarm/<id>`, `#/fleet`, `#/card/<resident>`, `#/account`, `#/reports[/<station>[/<month>]]` and the administration pages. */
 function useRoute(): string[] {
   const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const [route, setRoute] = useState(read);
@@ -196,6 +197,9 @@ function App() {
                 {t('nav.import')}
               </a>
             )}
+            <a href="#/reports" class={`nav-admin ${page === 'reports' ? 'active' : ''}`} data-testid="nav-reports">
+              {t('nav.reports')}
+            </a>
             {session.user.role === 'admin' && (
               <a href="#/stations" class={`nav-admin ${page === 'stations' ? 'active' : ''}`} data-testid="nav-stations">
                 {t('nav.stations')}
@@ -259,6 +263,8 @@ function App() {
           <Import />
         ) : page === 'residents' ? (
           <Residents />
+        ) : page === 'reports' ? (
+          <Reports {...(route[1] ? { station: route[1] } : {})} {...(route[2] ? { month: route[2] } : {})} />
         ) : (
           <Queue />
         )}

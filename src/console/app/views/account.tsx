@@ -1,5 +1,6 @@
+import { describeError } from '../errors.ts';
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../api.ts';
+import { api } from '../api.ts';
 import { store, t, useConsole } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
 
@@ -23,7 +24,7 @@ export function Account({ onPasswordChanged }: { onPasswordChanged: () => void }
       store.set({ notice: 'login.passwordChanged' });
       onPasswordChanged();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String((err as Error).message));
+      setError(describeError(err));
     } finally {
       setBusy(false);
     }

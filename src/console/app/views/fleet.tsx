@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type DeadLetter, type Device, type Provider, type Station } from '../api.ts';
 import { store, t, useConsole, when } from '../state.ts';
 import { LOW_BATTERY } from './devices.tsx';
+import { AddDevice, CredentialsDialog, DeviceDialog, type Credentials } from './device-admin.tsx';
 
 type StateFilter = 'all' | 'online' | 'offline' | 'low' | 'unprovisioned';
 
@@ -15,6 +16,21 @@ export function Fleet() {
   const [provider, setProvider] = useState('');
   const [state, setState] = useState<StateFilter>('all');
   const [open, setOpen] = useState<{ id: string; letters: DeadLetter[] } | null>(null);
+  const [search, setSearch] = useState('');
+  const [adding, setAdding] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  /** Credentials issued in this visit of the page, per home, for the installation sheet; never stored. */
+  const [issued, setIssued] = useState<Array<{ residentId: string | null; credentials: Credentials }>>([]);
+  const [showing, setShowing] = useState<{ residentId: string | null; credentials: Credentials } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const manages = s.session?.user.role !== 'family';
+  const reload = () => void api<Device[]>('GET', '/devices').then(setDevices).catch(() => {});
+  const issue = (credentials: Credentials, residentId: string | null) => {
+    const entry = { residentId, credentials };
+    setIssued((list) => [...list.filter((x) => x.credentials.id !== credentials.id), entry]);
+    setShowing(entry);
+    reload();
+  };
 
   useEffect(() => {
     void store.loadResidents().catch(() => {});
@@ -42,9 +58,11 @@ export function Fleet() {
     return out;
   };
   const inStation = station ? below(station) : null;
+  const needle = search.trim().toLowerCase();
   const shown = devices.filter(
     (d) =>
       !d.decommissioned &&
+      (!needle || [d.id, resident(d.residentId)?.name ?? '', resident(d.residentId)?.address ?? '', stationName.get(stationOf(d) ?? '') ?? ''].some((x) => x.toLowerCase().includes(needle))) &&
       (!inStation || inStation.has(stationOf(d) ?? '')) &&
       (!provider || d.providerId === provider) &&
       (state === 'all' ||
@@ -63,7 +81,18 @@ export function Fleet() {
         <span class="muted" data-testid="fleet-count">
           {t('fleet.count', { n: shown.length })}
         </span>
+        <input type="search" class="search" placeholder={t('devices.search')} value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} data-testid="devices-search" />
+        {manages && (
+          <button class="primary" data-action="add-device" onClick={() => setAdding(true)}>
+            {t('devices.add')}
+          </button>
+        )}
       </div>
+      {notice && (
+        <p class="notice" role="status" data-testid="devices-notice">
+          {notice}
+        </p>
+      )}
       <div class="filters card">
         <label>
           {t('fleet.station')}
@@ -108,6 +137,7 @@ export function Fleet() {
             <th>{t('device.lastSeen')}</th>
             <th>{t('fleet.provisioning')}</th>
             <th>{t('fleet.deadLetters')}</th>
+            {manages && <th />}
           </tr>
         </thead>
         <tbody>
@@ -130,10 +160,52 @@ export function Fleet() {
                   {t('fleet.deadLetters')}
                 </button>
               </td>
+              {manages && (
+                <td>
+                  <button class="ghost small" onClick={() => setSelected(d.id)} data-action="open-device">
+                    {t('devices.open')}
+                  </button>
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
       </table>
+      {adding && (
+        <AddDevice
+          onClose={() => setAdding(false)}
+          onDone={(c, residentId) => {
+            setAdding(false);
+            issue(c, residentId);
+          }}
+        />
+      )}
+      {selected && devices.find((d) => d.id === selected) && (
+        <DeviceDialog
+          device={devices.find((d) => d.id === selected)!}
+          onClose={() => setSelected(null)}
+          onCredentials={(c) => {
+            setSelected(null);
+            issue(c, devices.find((d) => d.id === c.id)?.residentId ?? null);
+          }}
+          onChanged={(message) => {
+            setSelected(null);
+            setNotice(message);
+            reload();
+          }}
+        />
+      )}
+      {showing && (
+        <CredentialsDialog
+          credentials={showing.credentials}
+          residentId={showing.residentId}
+          home={issued.filter((x) => x.residentId === showing.residentId).map((x) => x.credentials)}
+          onClose={() => {
+            setShowing(null);
+            setSelected(showing.credentials.id);
+          }}
+        />
+      )}
       {open && (
         <div class="backdrop" onClick={(e) => e.target === e.currentTarget && setOpen(null)}>
           <div class="dialog card wide-dialog" role="dialog" data-testid="dead-letters">

@@ -1,13 +1,16 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
-import { csvCell } from '../csv.ts';
+import { csvCell, download } from '../csv.ts';
 import { store, t, useConsole } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
+import { columnLabel, describeError, describeProblem } from '../errors.ts';
 
 interface Problem {
   line: number;
   field: string;
   reason: string;
+  code?: string;
+  vars?: Record<string, string | number>;
 }
 interface Credentials {
   id: string;
@@ -26,16 +29,6 @@ interface Report {
 
 const COLUMNS = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'contact_name', 'contact_relation', 'contact_phone', 'contact2_name', 'contact2_relation', 'contact2_phone', 'devices', 'notes'];
 const EXAMPLE = ['张桂兰', '江汉路 8 号 2 单元 101', '江汉社区养老服务站', '是', '2', '张伟', 'son', '+86 139 0000 1001', '', '', '', 'carebell-sos-pendant; carebell-vitals-band', '糖尿病'];
-
-function download(name: string, text: string): void {
-  // A byte-order mark, so Excel on Chinese Windows opens the UTF-8 file with the right characters.
-  const url = URL.createObjectURL(new Blob(['\uFEFF' + text], { type: 'text/csv;charset=utf-8' }));
-  const a = Object.assign(document.createElement('a'), { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1_000);
-}
 
 /**
  * Bulk onboarding from a spreadsheet: upload, a dry run with every problem by
@@ -67,7 +60,7 @@ export function Import() {
       setFile({ name: picked.name, bytes });
       setReport(await send(bytes, true));
     } catch (err) {
-      setError((err as Error).message);
+      setError(describeError(err));
     } finally {
       setBusy(false);
     }
@@ -80,7 +73,7 @@ export function Import() {
       setReport(await send(file.bytes, false));
       void store.loadResidents().catch(() => {});
     } catch (err) {
-      setError((err as Error).message);
+      setError(describeError(err));
     } finally {
       setBusy(false);
     }
@@ -123,8 +116,8 @@ export function Import() {
                 {report.errors.map((p) => (
                   <tr data-line={p.line}>
                     <td>{p.line}</td>
-                    <td>{p.field}</td>
-                    <td>{p.reason}</td>
+                    <td>{columnLabel(p.field)}</td>
+                    <td>{describeProblem(p)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -1,5 +1,6 @@
+import { describeError } from '../errors.ts';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Contact, type Resident, type Station } from '../api.ts';
+import { api, type CareRecord, type Contact, type Resident, type Station } from '../api.ts';
 import { term } from '../i18n.ts';
 import { store, t, useConsole } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
@@ -34,7 +35,7 @@ export function Residents() {
       load();
       void store.loadResidents().catch(() => {});
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String((err as Error).message));
+      setError(describeError(err));
     }
   };
 
@@ -87,10 +88,40 @@ export function Residents() {
   );
 }
 
+/** The editor's fields as a care record: lists split on commas or semicolons (Chinese or not), empty fields left out. */
+function careRecordOf(f: Record<'allergies' | 'conditions' | 'medications' | 'mobility' | 'gp' | 'keySafe' | 'keyholder' | 'doorCode' | 'accessNotes' | 'language', string>): CareRecord {
+  const list = (v: string) => v.split(/[,，、;；\n]/).map((x) => x.trim()).filter(Boolean);
+  const text = (v: string) => v.trim() || undefined;
+  const access = { keySafe: text(f.keySafe), keyholder: text(f.keyholder), doorCode: text(f.doorCode), notes: text(f.accessNotes) };
+  const record: CareRecord = {
+    allergies: list(f.allergies),
+    conditions: list(f.conditions),
+    medications: list(f.medications),
+    mobility: text(f.mobility),
+    gp: text(f.gp),
+    access: Object.values(access).some(Boolean) ? access : undefined,
+    language: text(f.language),
+  };
+  return JSON.parse(JSON.stringify(record, (_, v: unknown) => (Array.isArray(v) && v.length === 0 ? undefined : v))) as CareRecord;
+}
+
 function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident: Listed; error: string | null; onSave: (body: Record<string, unknown>) => void; onLeave: (body: Record<string, unknown>) => void; onClose: () => void }) {
   const s = useConsole();
   const [form, setForm] = useState({ name: resident.name, address: resident.address, livesAlone: resident.livesAlone, capabilityLevel: resident.capabilityLevel, notes: resident.notes ?? '' });
   const [contacts, setContacts] = useState<Contact[]>(resident.contacts.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority })));
+  const c0: CareRecord = resident.careRecord ?? {};
+  const [care, setCare] = useState({
+    allergies: (c0.allergies ?? []).join('、'),
+    conditions: (c0.conditions ?? []).join('、'),
+    medications: (c0.medications ?? []).join('；'),
+    mobility: c0.mobility ?? '',
+    gp: c0.gp ?? '',
+    keySafe: c0.access?.keySafe ?? '',
+    keyholder: c0.access?.keyholder ?? '',
+    doorCode: c0.access?.doorCode ?? '',
+    accessNotes: c0.access?.notes ?? '',
+    language: c0.language ?? '',
+  });
   const [leaving, setLeaving] = useState<{ reason: (typeof reasons)[number]; note: string } | null>(null);
   const setContact = (i: number, patch: Partial<Contact>) => setContacts(contacts.map((c, j) => (j === i ? { ...c, ...patch } : c)));
 
@@ -100,7 +131,7 @@ function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident:
       data-testid="resident-form"
       onSubmit={(e) => {
         e.preventDefault();
-        onSave({ ...form, notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })) });
+        onSave({ ...form, notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })), careRecord: careRecordOf(care) });
       }}
     >
       <h2>{resident.name}</h2>
@@ -148,6 +179,28 @@ function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident:
         <button type="button" class="ghost" data-action="add-contact" onClick={() => setContacts([...contacts, { name: '', relation: 'son', phone: '', priority: contacts.length + 1 }])}>
           {t('residents.addContact')}
         </button>
+      </fieldset>
+      <fieldset class="care-edit" data-testid="care-edit">
+        <legend>{t('care.edit')}</legend>
+        {(
+          [
+            ['allergies', 'care.allergies', true],
+            ['conditions', 'care.conditions', true],
+            ['medications', 'care.medications', true],
+            ['mobility', 'care.mobility', false],
+            ['gp', 'care.gp', false],
+            ['keySafe', 'care.keySafe', false],
+            ['keyholder', 'care.keyholder', false],
+            ['doorCode', 'care.doorCode', false],
+            ['accessNotes', 'care.accessNotes', false],
+            ['language', 'care.language', false],
+          ] as const
+        ).map(([name, label, list]) => (
+          <label class={name === 'accessNotes' || name === 'medications' ? 'wide-field' : ''}>
+            {t(label)}
+            <input name={`care-${name}`} value={care[name]} placeholder={list ? t('care.listHelp') : ''} onInput={(e) => setCare({ ...care, [name]: (e.target as HTMLInputElement).value })} />
+          </label>
+        ))}
       </fieldset>
       <ErrorLine error={error} />
       <div class="form-actions">

@@ -1,5 +1,6 @@
+import { describeError } from '../errors.ts';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Station } from '../api.ts';
+import { api, type Station } from '../api.ts';
 import { t } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
 
@@ -23,7 +24,7 @@ export function Stations() {
       setAdding(null);
       load();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String((err as Error).message));
+      setError(describeError(err));
     }
   };
 

@@ -1,5 +1,6 @@
+import { describeError } from '../errors.ts';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Provider, type Station, type User } from '../api.ts';
+import { api, type Provider, type Station, type User } from '../api.ts';
 import { store, t, useConsole } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
 
@@ -43,7 +44,7 @@ export function Users() {
       await fn();
       load();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String((err as Error).message));
+      setError(describeError(err));
     }
   };
   const create = (e: Event) => {
