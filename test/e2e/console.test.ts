@@ -643,6 +643,10 @@ describe('web console in Chromium', () => {
     await page.click('[data-testid=edit-station] button[type=submit]');
     await page.waitForSelector('li[data-station="珠儿潭社区居家养老服务站"]');
     await screenshot(page, 'page-stations-zh');
+    // A search keeps the matching stations and the branches that lead to them.
+    await page.fill('[data-testid=stations-search]', '珠儿潭');
+    await expect.poll(() => page.locator('[data-testid=stations] li').evaluateAll((els) => els.map((e) => e.getAttribute('data-station')))).toEqual(['拱墅区养老服务指导中心', '米市巷街道居家养老服务中心', '珠儿潭社区居家养老服务站']);
+    await page.fill('[data-testid=stations-search]', '');
 
     const stations = (await gw.api('GET', '/api/v1/stations')).body as Array<{ id: string; name: string; level: string; parentId: string | null; webhookUrl: string | null }>;
     const byName = (name: string) => stations.find((x) => x.name === name)!;
@@ -706,6 +710,16 @@ describe('web console in Chromium', () => {
     const res = await mosquittoPub({ port: gw.urls.mqttPort, id: 'import-sos-1', password: cell(sosRow[5]!), topic: cell(sosRow[6]!).split(' ').find((topic) => topic.endsWith('/event'))!, message: JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }) });
     expect(res.code, res.stderr).toBe(0);
     expect((await raised).alarm.type).toBe('sos');
+    // The provider watches that device's checklist turn green; the door contact, not yet installed, says what is missing.
+    await page.click('nav a[href="#/fleet"]');
+    await page.click('tr[data-device=import-sos-1] [data-action=open-device]');
+    const dialog = page.locator('[data-testid=device-dialog][data-device=import-sos-1]');
+    await expect.poll(() => dialog.locator('[data-testid=provisioned]').innerText()).toBe('✓ 调试完成：安装人员可以离开');
+    await dialog.locator('[data-action=close-device]').click();
+    await page.click('tr[data-device=import-door-1] [data-action=open-device]');
+    const door = page.locator('[data-testid=device-dialog][data-device=import-door-1]');
+    await expect.poll(() => door.locator('[data-check=connected]').getAttribute('data-ok')).toBe('false');
+    expect(await door.locator('[data-check=valid_message]').innerText()).toContain('还没有收到可识别的消息');
   });
 
   it('an operator edits a resident\'s contacts in the console, is told a number nobody can call, and records that a resident left', async () => {
@@ -717,6 +731,21 @@ describe('web console in Chromium', () => {
     const { page } = await newPage(browser);
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     await page.click('[data-testid=nav-residents]');
+    // A new resident, from the console.
+    await page.click('[data-action=add-resident]');
+    const created = page.locator('[data-testid=resident-form]');
+    await created.locator('select[name=stationId]').selectOption(t.stations.communityA);
+    await created.locator('input[name=name]').fill('严桂兰');
+    await created.locator('input[name=address]').fill('江汉路 52 号 3 单元 101');
+    await created.locator('input[name=livesAlone]').check();
+    await created.locator('[data-action=add-contact]').click();
+    await created.locator('[data-contact="0"] input[name=contactName]').fill('严军');
+    await created.locator('[data-contact="0"] input[name=contactPhone]').fill('139 0000 5201');
+    await created.locator('input[name=care-allergies]').fill('青霉素');
+    await created.locator('button[type=submit]').click();
+    await page.waitForSelector('tr[data-resident="严桂兰"]');
+    const yan = ((await gw.api('GET', '/api/v1/residents')).body as Array<{ name: string }>).find((r) => r.name === '严桂兰');
+    expect(yan).toMatchObject({ address: '江汉路 52 号 3 单元 101', stationId: t.stations.communityA, livesAlone: true, contacts: [{ name: '严军', relation: 'son', phone: '139 0000 5201', priority: 1 }], careRecord: { allergies: ['青霉素'] } });
     await page.fill('[data-testid=residents-search]', '孔秀兰');
     await page.click('tr[data-resident="孔秀兰"] [data-action=edit]');
     const form = page.locator('[data-testid=resident-form]');

@@ -540,6 +540,10 @@ const zh = {
   'refusal.unknown_device': '设备编号未登记',
   'refusal.client_id_mismatch': '客户端 ID 与用户名不一致',
   'refusal.decommissioned': '设备已停用',
+  'stations.search': '搜索站点名称',
+  'residents.add': '添加老人',
+  'residents.station': '所属社区站',
+  'residents.chooseStation': '选择社区站…',
 };
 
 export type Key = keyof typeof zh;
@@ -1083,6 +1087,10 @@ const en: Record<Key, string> = {
   'refusal.unknown_device': 'device id not registered',
   'refusal.client_id_mismatch': 'client id differs from the user name',
   'refusal.decommissioned': 'device decommissioned',
+  'stations.search': 'Search station names',
+  'residents.add': 'Add a resident',
+  'residents.station': 'Community station',
+  'residents.chooseStation': 'Choose a community station…',
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { zh, en };

@@ -30,7 +30,8 @@ export function Residents() {
     if (!open) return;
     setError(null);
     try {
-      await api(path ? 'POST' : 'PATCH', `/residents/${open.id}${path}`, body);
+      if (open.id === '') await api('POST', '/residents', body);
+      else await api(path ? 'POST' : 'PATCH', `/residents/${open.id}${path}`, body);
       setOpen(null);
       load();
       void store.loadResidents().catch(() => {});
@@ -48,8 +49,28 @@ export function Residents() {
           <option value="active">{t('residents.active')}</option>
           <option value="inactive">{t('residents.inactive')}</option>
         </select>
+        <button
+          class="primary"
+          data-action="add-resident"
+          onClick={() => {
+            setError(null);
+            setOpen({ id: '', name: '', address: '', stationId: '', providerId: null, livesAlone: false, capabilityLevel: 0, notes: null, contacts: [], careRecord: {}, active: true, deactivation: null });
+          }}
+        >
+          {t('residents.add')}
+        </button>
       </div>
-      {open && <ResidentForm key={open.id} resident={open} error={error} onSave={(body) => void save(body)} onLeave={(body) => void save(body, '/deactivate')} onClose={() => setOpen(null)} />}
+      {open && (
+        <ResidentForm
+          key={open.id}
+          resident={open}
+          communities={open.id === '' ? stations.filter((x) => x.level === 'community') : null}
+          error={error}
+          onSave={(body) => void save(body)}
+          onLeave={(body) => void save(body, '/deactivate')}
+          onClose={() => setOpen(null)}
+        />
+      )}
       <table class="users-table">
         <thead>
           <tr>
@@ -105,8 +126,24 @@ function careRecordOf(f: Record<'allergies' | 'conditions' | 'medications' | 'mo
   return JSON.parse(JSON.stringify(record, (_, v: unknown) => (Array.isArray(v) && v.length === 0 ? undefined : v))) as CareRecord;
 }
 
-function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident: Listed; error: string | null; onSave: (body: Record<string, unknown>) => void; onLeave: (body: Record<string, unknown>) => void; onClose: () => void }) {
+/** Edits a resident; with `communities` (the stations one may choose), creates one. */
+function ResidentForm({
+  resident,
+  communities,
+  error,
+  onSave,
+  onLeave,
+  onClose,
+}: {
+  resident: Listed;
+  communities: Station[] | null;
+  error: string | null;
+  onSave: (body: Record<string, unknown>) => void;
+  onLeave: (body: Record<string, unknown>) => void;
+  onClose: () => void;
+}) {
   const s = useConsole();
+  const [stationId, setStationId] = useState(resident.stationId);
   const [form, setForm] = useState({ name: resident.name, address: resident.address, livesAlone: resident.livesAlone, capabilityLevel: resident.capabilityLevel, notes: resident.notes ?? '' });
   const [contacts, setContacts] = useState<Contact[]>(resident.contacts.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority })));
   const c0: CareRecord = resident.careRecord ?? {};
@@ -131,10 +168,21 @@ function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident:
       data-testid="resident-form"
       onSubmit={(e) => {
         e.preventDefault();
-        onSave({ ...form, notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })), careRecord: careRecordOf(care) });
+        onSave({ ...form, ...(communities ? { stationId } : {}), notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })), careRecord: careRecordOf(care) });
       }}
     >
-      <h2>{resident.name}</h2>
+      <h2>{communities ? t('residents.add') : resident.name}</h2>
+      {communities && (
+        <label>
+          {t('residents.station')}
+          <select name="stationId" value={stationId} onChange={(e) => setStationId((e.target as HTMLSelectElement).value)} required>
+            <option value="">{t('residents.chooseStation')}</option>
+            {communities.map((c) => (
+              <option value={c.id}>{c.name}</option>
+            ))}
+          </select>
+        </label>
+      )}
       <label>
         {t('queue.resident')}
         <input name="name" value={form.name} onInput={(e) => setForm({ ...form, name: (e.target as HTMLInputElement).value })} required />
@@ -211,7 +259,7 @@ function ResidentForm({ resident, error, onSave, onLeave, onClose }: { resident:
           {t('stations.cancel')}
         </button>
         <span class="spacer" />
-        {leaving ? (
+        {communities ? null : leaving ? (
           <span class="leave" data-testid="leave">
             <select name="reason" value={leaving.reason} onChange={(e) => setLeaving({ ...leaving, reason: (e.target as HTMLSelectElement).value as (typeof reasons)[number] })}>
               {reasons.map((r) => (

@@ -13,6 +13,7 @@ export function Stations() {
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<{ id: string; name: string; webhookUrl: string } | null>(null);
   const [adding, setAdding] = useState<{ parentId: string | null; level: 'district' | 'street' | 'community'; name: string } | null>(null);
+  const [search, setSearch] = useState('');
 
   const load = () => void api<Node[]>('GET', '/stations').then(setStations).catch(() => {});
   useEffect(load, []);
@@ -48,8 +49,11 @@ export function Stations() {
       </form>
     ) : null;
 
+  // A search keeps the stations whose name matches and the branches that lead to them.
+  const needle = search.trim().toLowerCase();
+  const matches = (x: Node): boolean => x.name.toLowerCase().includes(needle) || stations.some((y) => y.parentId === x.id && matches(y));
   const branch = (parentId: string | null) => {
-    const here = stations.filter((x) => x.parentId === parentId).sort((a, b) => a.name.localeCompare(b.name, 'zh'));
+    const here = stations.filter((x) => x.parentId === parentId && (!needle || matches(x))).sort((a, b) => a.name.localeCompare(b.name, 'zh'));
     if (here.length === 0) return null;
     return (
       <ul class="tree">
@@ -108,6 +112,7 @@ export function Stations() {
     <section class="stations" data-testid="stations">
       <div class="section-head">
         <h1>{t('stations.title')}</h1>
+        <input type="search" class="search" placeholder={t('stations.search')} value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} data-testid="stations-search" />
         <button class="primary" data-action="add-district" onClick={() => setAdding({ parentId: null, level: 'district', name: '' })}>
           {t('stations.new.district')}
         </button>
