@@ -116,7 +116,7 @@ await app.telemetry.flush();
 
 const sorted = [...result.latencies].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(1);
-const open = app.repos.alarms.list({ state: 'open', limit: 10_000 }).length;
+const open = (await app.repos.alarms.list({ state: 'open', limit: 10_000 })).length;
 console.log(`background: ${Math.round(sent / elapsed).toLocaleString('en-US')} telemetry msg/s sent, ${Math.round((app.telemetry.stored - storedBefore) / 3 / elapsed).toLocaleString('en-US')} msg/s stored`);
 console.log(`SOS PUBLISH → alarm.raised on the SSE stream: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses)`);
 inGateway.sort((a, b) => a - b);

@@ -59,7 +59,7 @@ for (const profile of app.profiles.all()) {
     clock.advance(100);
     const topic = fillTopic(mutant.topic, device.id);
     try {
-      const result = app.ingest.handle({ device, topic, payload: mutant.payload, receivedAt: clock.now() });
+      const result = await app.ingest.handle({ device, topic, payload: mutant.payload, receivedAt: clock.now() });
       const key = result.outcome === 'rejected' ? `rejected:${result.code}` : result.outcome;
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       if (result.code === 'decoder_error' || result.code === 'processing_failed') problems.push(`${mutant.how}: ${result.code}`);

@@ -105,7 +105,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const devices = devicesModule({ ...basics, storage, profiles });
   // The alarm core owes work to the engine, which needs the broker (device commands): bound once the engine exists.
   let notify: NotifyModule | undefined;
-  const core = alarmCoreModule({ ...basics, storage, devices, onWork: () => notify?.engine.kick() });
+  const core = await alarmCoreModule({ ...basics, storage, devices, onWork: () => notify?.engine.kick() });
   const ingest = ingestModule({ ...basics, config, storage, devices, core });
   const telemetry = telemetryModule({ ...basics, config, storage, devices, options: opts.telemetry });
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest });

@@ -1,4 +1,5 @@
 import type { DeviceContext } from '../core/model.ts';
+import type { Tx } from '../core/tx.ts';
 import type { AlarmIntent } from '../rules/types.ts';
 import type { AlarmService } from './service.ts';
 
@@ -14,17 +15,18 @@ export class IntentApplier {
     this.#service = service;
   }
 
-  /** Runs `fn` in the alarm service's unit of work (joining an enclosing one). */
-  transaction<T>(fn: () => T): T {
-    return this.#service.transaction(fn);
+  /** Runs `fn` in the alarm service's unit of work (joining `within` when given). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, within?: Tx): Promise<T> {
+    return this.#service.transaction(fn, within);
   }
 
-  apply(device: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean): void {
+  /** Applies one intent inside `tx`. */
+  async apply(device: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean, tx: Tx): Promise<void> {
     const service = this.#service;
     const subject = residentLevel ? device.residentId! : device.id;
     switch (intent.action) {
       case 'raise':
-        service.raise({
+        await service.raise({
           type: intent.alarm,
           severity: intent.severity,
           subject,
@@ -33,16 +35,16 @@ export class IntentApplier {
           stationId: device.stationId,
           detail: intent.detail,
           actor: `rule:${ruleKey}`,
-        });
+        }, tx);
         return;
       case 'clear':
-        service.autoClear(subject, intent.alarm, intent.reason);
+        await service.autoClear(subject, intent.alarm, intent.reason, tx);
         return;
       case 'cancel':
-        service.cancelByResident(subject, intent.alarm, intent.reason);
+        await service.cancelByResident(subject, intent.alarm, intent.reason, tx);
         return;
       case 'note':
-        service.noteOnOpen(subject, intent.alarm, intent.kind, intent.detail);
+        await service.noteOnOpen(subject, intent.alarm, intent.kind, intent.detail, tx);
         return;
     }
   }

@@ -10,7 +10,8 @@ export interface DeliveryWorker {
 
 /** What the engine needs of the rule evaluator (rules/evaluator.ts): run the time-driven rules. */
 export interface RuleTicker {
-  tick(): void;
+  /** Resolves once what the rules raised is written. */
+  tick(): Promise<void>;
   /** The same in slices, the event loop free between them; resolves with the milliseconds spent. */
   tickInSlices?(): Promise<number>;
 }
@@ -45,16 +46,16 @@ export class AlarmEngine {
 
   /** Fires what is due and sends due deliveries; resolves when no delivery is under way. */
   async runDue(): Promise<void> {
-    this.#tickRules();
-    this.#service.fireDueSteps();
+    await this.#tickRules();
+    await this.#service.fireDueSteps();
     await this.#worker.tick();
     await this.#worker.idle();
   }
 
-  #tickRules(): void {
+  async #tickRules(): Promise<void> {
     const t0 = performance.now();
     try {
-      this.#evaluator.tick();
+      await this.#evaluator.tick();
     } finally {
       if (this.#tickTiming) {
         this.#tickTiming.seconds += (performance.now() - t0) / 1000;
@@ -69,14 +70,15 @@ export class AlarmEngine {
     this.#kicked = true;
     setImmediate(() => {
       this.#kicked = false;
-      this.#guarded();
+      void this.#guarded();
     });
   }
 
-  #guarded(): void {
+  /** Fires due steps, then starts due deliveries (not waiting for them to settle). */
+  async #guarded(): Promise<void> {
     try {
-      this.#service.fireDueSteps();
-      void this.#worker.tick();
+      await this.#service.fireDueSteps();
+      void this.#worker.tick().catch((err: unknown) => this.#log.error({ err }, 'outbox run failed'));
     } catch (err) {
       this.#log.error({ err }, 'alarm engine run failed');
     }
@@ -87,7 +89,7 @@ export class AlarmEngine {
   /** The timer's rule tick: in slices when the evaluator can (one at a time), else at once. */
   #tickRulesOnTimer(): void {
     const sliced = this.#evaluator.tickInSlices?.bind(this.#evaluator);
-    if (!sliced) return this.#tickRules();
+    if (!sliced) return void this.#tickRules().catch((err: unknown) => this.#log.error({ err }, 'rule tick failed'));
     if (this.#slicedTick) return; // the previous tick is still going through the fleet
     this.#slicedTick = sliced()
       .then((ms) => {
@@ -107,7 +109,7 @@ export class AlarmEngine {
       } catch (err) {
         this.#log.error({ err }, 'rule tick failed');
       }
-      this.#guarded();
+      void this.#guarded();
     }, intervalMs);
     this.#timer.unref();
     this.kick(); // after a restart: overdue steps and unsent notifications at once

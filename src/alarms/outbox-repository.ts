@@ -1,4 +1,5 @@
-import type { Db } from '../store/database.ts';
+import type { SqlClient } from '../store/sql-client.ts';
+import { sqlOf, type Tx } from '../store/unit-of-work.ts';
 import type { Delivery } from '../escalation/targets.ts';
 
 export type OutboxEvent = 'alarm.raised' | 'alarm.escalated' | 'alarm.reminder' | 'alarm.acknowledged' | 'alarm.resolved';
@@ -51,62 +52,65 @@ const toItem = (r: Row): OutboxItem => ({
   failureEntry: r.failure_entry,
 });
 
-/** Notifications owed, written in the same transaction as the alarm change that owes them. */
+/** Notifications owed, written in the same transaction as the alarm change that owes them. Portable SQL; `in(tx)` inside a transaction. */
 export class OutboxRepository {
-  readonly #db: Db;
-  readonly #insert;
-  constructor(db: Db) {
-    this.#db = db;
-    this.#insert = db.prepare(
-      `INSERT INTO outbox (alarm_id, event, step, channel, target, status, attempts, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-    );
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  enqueue(alarmId: string, event: OutboxEvent, step: number, deliveries: Delivery[], now: number): void {
-    for (const d of deliveries) this.#insert.run(alarmId, event, step, d.channel, JSON.stringify(d), now, now);
+  in(tx: Tx): OutboxRepository {
+    return new OutboxRepository(sqlOf(tx));
   }
 
-  due(now: number, limit = 500): OutboxItem[] {
-    return (this.#db.prepare("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?").all(now, limit) as Row[]).map(toItem);
+  async enqueue(alarmId: string, event: OutboxEvent, step: number, deliveries: Delivery[], now: number): Promise<void> {
+    for (const d of deliveries) {
+      await this.#sql.run(
+        `INSERT INTO outbox (alarm_id, event, step, channel, target, status, attempts, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+        [alarmId, event, step, d.channel, JSON.stringify(d), now, now],
+      );
+    }
   }
 
-  forAlarm(alarmId: string): OutboxItem[] {
-    return (this.#db.prepare('SELECT * FROM outbox WHERE alarm_id = ? ORDER BY id').all(alarmId) as Row[]).map(toItem);
+  async due(now: number, limit = 500): Promise<OutboxItem[]> {
+    return (await this.#sql.all<Row>("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?", [now, limit])).map(toItem);
   }
 
-  delivered(id: number, attempts: number, now: number): void {
-    this.#db.prepare("UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?").run(attempts, now, id);
+  async forAlarm(alarmId: string): Promise<OutboxItem[]> {
+    return (await this.#sql.all<Row>('SELECT * FROM outbox WHERE alarm_id = ? ORDER BY id', [alarmId])).map(toItem);
   }
 
-  retry(id: number, attempts: number, nextAttemptAt: number, error: string, failureEntry: number): void {
-    this.#db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, failure_entry = ? WHERE id = ?').run(attempts, nextAttemptAt, error, failureEntry, id);
+  async delivered(id: number, attempts: number, now: number): Promise<void> {
+    await this.#sql.run("UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?", [attempts, now, id]);
   }
 
-  failed(id: number, attempts: number, error: string): void {
-    this.#db.prepare("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?").run(attempts, error, id);
+  async retry(id: number, attempts: number, nextAttemptAt: number, error: string, failureEntry: number): Promise<void> {
+    await this.#sql.run('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, failure_entry = ? WHERE id = ?', [attempts, nextAttemptAt, error, failureEntry, id]);
+  }
+
+  async failed(id: number, attempts: number, error: string): Promise<void> {
+    await this.#sql.run("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?", [attempts, error, id]);
   }
 
   /** Once a person has the alarm, pending alerts about it are moot. */
-  cancelAlerts(alarmId: string): number {
-    return this.#db
-      .prepare("UPDATE outbox SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder')")
-      .run(alarmId).changes;
+  async cancelAlerts(alarmId: string): Promise<number> {
+    return (await this.#sql.run("UPDATE outbox SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder')", [alarmId])).changes;
   }
 
   /**
    * Who must hear that a person has the alarm: webhook targets already told
    * about it, and sirens switched on for it (to switch them off).
    */
-  toldAboutAlarm(alarmId: string): Delivery[] {
-    const rows = this.#db
-      .prepare("SELECT DISTINCT target FROM outbox WHERE alarm_id = ? AND channel IN ('webhook', 'mqtt') AND status = 'delivered' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder')")
-      .pluck()
-      .all(alarmId) as string[];
-    return rows.map((t) => JSON.parse(t) as Delivery).filter((d) => d.channel === 'webhook' || (d.channel === 'mqtt' && d.target.role === 'siren'));
+  async toldAboutAlarm(alarmId: string): Promise<Delivery[]> {
+    const rows = await this.#sql.all<{ target: string }>(
+      "SELECT DISTINCT target FROM outbox WHERE alarm_id = ? AND channel IN ('webhook', 'mqtt') AND status = 'delivered' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder') ORDER BY target",
+      [alarmId],
+    );
+    return rows.map((r) => JSON.parse(r.target) as Delivery).filter((d) => d.channel === 'webhook' || (d.channel === 'mqtt' && d.target.role === 'siren'));
   }
 
-  pendingCount(): number {
-    return this.#db.prepare("SELECT count(*) FROM outbox WHERE status = 'pending'").pluck().get() as number;
+  async pendingCount(): Promise<number> {
+    return Number((await this.#sql.get<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"))!.n);
   }
 }

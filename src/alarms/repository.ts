@@ -1,4 +1,5 @@
-import type { Db } from '../store/database.ts';
+import type { SqlClient } from '../store/sql-client.ts';
+import { sqlOf, type Tx } from '../store/unit-of-work.ts';
 import type { Alarm, AlarmState, ContactResponse, Severity, TimelineEntry, TimelineKind } from '../core/alarm.ts';
 
 interface Row {
@@ -64,103 +65,115 @@ export interface AlarmQuery {
   offset?: number;
 }
 
-/** One unresolved alarm per subject and type: the dedupe key. */
-export const openKey = (subject: string, type: string): string => `${subject}\u0000${type}`;
+/** What the statistics read of an alarm. */
+export interface StatisticsRow {
+  type: string;
+  severity: string;
+  raised_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  on_site_at: number | null;
+  outcome: string | null;
+}
 
+/**
+ * One unresolved alarm per subject and type: the dedupe key. `|` appears in
+ * neither a device id, a resident id nor an alarm type (and unlike the NUL it
+ * once was, PostgreSQL's text holds it).
+ */
+export const openKey = (subject: string, type: string): string => `${subject}|${type}`;
+
+/**
+ * Alarms and their timelines, on any backend (store/sql-client.ts): portable
+ * SQL only. Outside a transaction it runs on the store's client; `in(tx)` is
+ * the same repository inside an open transaction.
+ */
 export class AlarmRepository {
-  readonly #db: Db;
-  readonly #get;
-  readonly #byOpenKey;
-  readonly #timeline;
-  readonly #addTimeline;
-  constructor(db: Db) {
-    this.#db = db;
-    this.#get = db.prepare('SELECT * FROM alarms WHERE id = ?');
-    this.#byOpenKey = db.prepare('SELECT * FROM alarms WHERE open_key = ?');
-    this.#timeline = db.prepare('SELECT at, kind, actor, detail FROM alarm_timeline WHERE alarm_id = ? ORDER BY id');
-    this.#addTimeline = db.prepare('INSERT INTO alarm_timeline (alarm_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)');
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  insert(a: Alarm, key: string): void {
-    this.#db
-      .prepare(
-        `INSERT INTO alarms (id, type, severity, state, resident_id, device_id, station_id, raised_at, updated_at, count, escalation_level, policy, detail, open_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(a.id, a.type, a.severity, a.state, a.residentId, a.deviceId, a.stationId, a.raisedAt, a.updatedAt, a.count, a.escalationLevel, a.policy, a.detail ? JSON.stringify(a.detail) : null, key);
+  in(tx: Tx): AlarmRepository {
+    return new AlarmRepository(sqlOf(tx));
   }
 
-  get(id: string): Alarm | undefined {
-    const row = this.#get.get(id) as Row | undefined;
+  async insert(a: Alarm, key: string): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO alarms (id, type, severity, state, resident_id, device_id, station_id, raised_at, updated_at, count, escalation_level, policy, detail, open_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [a.id, a.type, a.severity, a.state, a.residentId, a.deviceId, a.stationId, a.raisedAt, a.updatedAt, a.count, a.escalationLevel, a.policy, a.detail ? JSON.stringify(a.detail) : null, key],
+    );
+  }
+
+  async get(id: string): Promise<Alarm | undefined> {
+    const row = await this.#sql.get<Row>('SELECT * FROM alarms WHERE id = ?', [id]);
     return row && toAlarm(row);
   }
 
-  findOpen(key: string): Alarm | undefined {
-    const row = this.#byOpenKey.get(key) as Row | undefined;
+  async findOpen(key: string): Promise<Alarm | undefined> {
+    const row = await this.#sql.get<Row>('SELECT * FROM alarms WHERE open_key = ?', [key]);
     return row && toAlarm(row);
   }
 
-  repeated(id: string, now: number): void {
-    this.#db.prepare('UPDATE alarms SET count = count + 1, updated_at = ? WHERE id = ?').run(now, id);
+  async repeated(id: string, now: number): Promise<void> {
+    await this.#sql.run('UPDATE alarms SET count = count + 1, updated_at = ? WHERE id = ?', [now, id]);
   }
 
-  raiseSeverity(id: string, severity: Severity, policy: string, now: number): void {
-    this.#db.prepare('UPDATE alarms SET severity = ?, policy = ?, updated_at = ? WHERE id = ?').run(severity, policy, now, id);
+  async raiseSeverity(id: string, severity: Severity, policy: string, now: number): Promise<void> {
+    await this.#sql.run('UPDATE alarms SET severity = ?, policy = ?, updated_at = ? WHERE id = ?', [severity, policy, now, id]);
   }
 
-  setEscalationLevel(id: string, level: number, now: number): void {
-    this.#db.prepare('UPDATE alarms SET escalation_level = max(escalation_level, ?), updated_at = ? WHERE id = ?').run(level, now, id);
+  async setEscalationLevel(id: string, level: number, now: number): Promise<void> {
+    await this.#sql.run('UPDATE alarms SET escalation_level = CASE WHEN escalation_level > ? THEN escalation_level ELSE ? END, updated_at = ? WHERE id = ?', [level, level, now, id]);
   }
 
-  assign(id: string, to: string | null, now: number): void {
-    this.#db.prepare('UPDATE alarms SET assigned_to = ?, updated_at = ? WHERE id = ?').run(to, now, id);
+  async assign(id: string, to: string | null, now: number): Promise<void> {
+    await this.#sql.run('UPDATE alarms SET assigned_to = ?, updated_at = ? WHERE id = ?', [to, now, id]);
   }
 
   /** Keeps each contact's latest answer. */
-  setResponses(id: string, responses: ContactResponse[], now: number): void {
-    this.#db.prepare('UPDATE alarms SET responses = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(responses), now, id);
+  async setResponses(id: string, responses: ContactResponse[], now: number): Promise<void> {
+    await this.#sql.run('UPDATE alarms SET responses = ?, updated_at = ? WHERE id = ?', [JSON.stringify(responses), now, id]);
   }
 
   /** The first responder on site is kept (the statistic is time to the first one). */
-  onSite(id: string, by: string, now: number): void {
-    this.#db.prepare('UPDATE alarms SET on_site_at = coalesce(on_site_at, ?), on_site_by = coalesce(on_site_by, ?), updated_at = ? WHERE id = ?').run(now, by, now, id);
+  async onSite(id: string, by: string, now: number): Promise<void> {
+    await this.#sql.run('UPDATE alarms SET on_site_at = coalesce(on_site_at, ?), on_site_by = coalesce(on_site_by, ?), updated_at = ? WHERE id = ?', [now, by, now, id]);
   }
 
-  acknowledge(id: string, by: string, now: number): void {
-    this.#db.prepare("UPDATE alarms SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ?").run(now, by, now, id);
+  async acknowledge(id: string, by: string, now: number): Promise<void> {
+    await this.#sql.run("UPDATE alarms SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ?", [now, by, now, id]);
   }
 
-  resolve(id: string, by: string, outcome: string, now: number): void {
-    this.#db
-      .prepare("UPDATE alarms SET state = 'resolved', resolved_at = ?, resolved_by = ?, outcome = ?, open_key = NULL, updated_at = ? WHERE id = ?")
-      .run(now, by, outcome, now, id);
+  async resolve(id: string, by: string, outcome: string, now: number): Promise<void> {
+    await this.#sql.run("UPDATE alarms SET state = 'resolved', resolved_at = ?, resolved_by = ?, outcome = ?, open_key = NULL, updated_at = ? WHERE id = ?", [now, by, outcome, now, id]);
   }
 
   /** Appends to an alarm's timeline; returns the entry's id. */
-  addTimeline(alarmId: string, at: number, kind: TimelineKind, actor: string, detail?: Record<string, unknown>): number {
-    return Number(this.#addTimeline.run(alarmId, at, kind, actor, detail ? JSON.stringify(detail) : null).lastInsertRowid);
+  async addTimeline(alarmId: string, at: number, kind: TimelineKind, actor: string, detail?: Record<string, unknown>): Promise<number> {
+    const row = await this.#sql.get<{ id: number }>('INSERT INTO alarm_timeline (alarm_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?) RETURNING id', [alarmId, at, kind, actor, detail ? JSON.stringify(detail) : null]);
+    return Number(row!.id);
   }
 
-  timelineEntry(entryId: number): TimelineEntry | undefined {
-    const r = this.#db.prepare('SELECT at, kind, actor, detail FROM alarm_timeline WHERE id = ?').get(entryId) as { at: number; kind: TimelineKind; actor: string; detail: string | null } | undefined;
+  async timelineEntry(entryId: number): Promise<TimelineEntry | undefined> {
+    const r = await this.#sql.get<{ at: number; kind: TimelineKind; actor: string; detail: string | null }>('SELECT at, kind, actor, detail FROM alarm_timeline WHERE id = ?', [entryId]);
     return r && { at: r.at, kind: r.kind, actor: r.actor, detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null };
   }
 
   /** Rewrites the detail of one entry (a delivery that keeps failing is one line, its count going up). */
-  updateTimelineDetail(entryId: number, detail: Record<string, unknown>): void {
-    this.#db.prepare('UPDATE alarm_timeline SET detail = ? WHERE id = ?').run(JSON.stringify(detail), entryId);
+  async updateTimelineDetail(entryId: number, detail: Record<string, unknown>): Promise<void> {
+    await this.#sql.run('UPDATE alarm_timeline SET detail = ? WHERE id = ?', [JSON.stringify(detail), entryId]);
   }
 
-  timeline(alarmId: string): TimelineEntry[] {
-    return (this.#timeline.all(alarmId) as Array<{ at: number; kind: TimelineKind; actor: string; detail: string | null }>).map((r) => ({
-      at: r.at,
-      kind: r.kind,
-      actor: r.actor,
-      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
-    }));
+  async timeline(alarmId: string): Promise<TimelineEntry[]> {
+    const rows = await this.#sql.all<{ at: number; kind: TimelineKind; actor: string; detail: string | null }>('SELECT at, kind, actor, detail FROM alarm_timeline WHERE alarm_id = ? ORDER BY id', [alarmId]);
+    return rows.map((r) => ({ at: r.at, kind: r.kind, actor: r.actor, detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null }));
   }
 
-  list(q: AlarmQuery): Alarm[] {
+  async list(q: AlarmQuery): Promise<Alarm[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.state) (where.push('state = ?'), args.push(q.state));
@@ -176,25 +189,20 @@ export class AlarmRepository {
     if (q.to !== undefined) (where.push('raised_at < ?'), args.push(q.to));
     const order = "CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 WHEN 'minor' THEN 2 ELSE 3 END, raised_at";
     const sql = `SELECT * FROM alarms ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${q.state === 'resolved' ? 'raised_at DESC' : order} LIMIT ? OFFSET ?`;
-    return (this.#db.prepare(sql).all(...args, q.limit, q.offset ?? 0) as Row[]).map(toAlarm);
+    return (await this.#sql.all<Row>(sql, [...args, q.limit, q.offset ?? 0])).map(toAlarm);
   }
 
   /** What the response statistics read of the alarms raised in [from, to) at these stations (jobs/statistics.ts). */
-  forStatistics(
-    stationIds: string[],
-    from: number,
-    to: number,
-  ): Array<{ type: string; severity: string; raised_at: number; acknowledged_at: number | null; acknowledged_by: string | null; resolved_at: number | null; resolved_by: string | null; on_site_at: number | null; outcome: string | null }> {
-    return this.#db
-      .prepare(
-        `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at, outcome FROM alarms
-         WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
-      )
-      .all(...stationIds, from, to) as ReturnType<AlarmRepository['forStatistics']>;
+  forStatistics(stationIds: string[], from: number, to: number): Promise<StatisticsRow[]> {
+    return this.#sql.all<StatisticsRow>(
+      `SELECT type, severity, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, on_site_at, outcome FROM alarms
+       WHERE station_id IN (${stationIds.map(() => '?').join(',') || 'NULL'}) AND raised_at >= ? AND raised_at < ?`,
+      [...stationIds, from, to],
+    );
   }
 
-  countOpenBySeverity(): Record<string, number> {
-    const rows = this.#db.prepare("SELECT severity, count(*) AS n FROM alarms WHERE state != 'resolved' GROUP BY severity").all() as Array<{ severity: string; n: number }>;
-    return Object.fromEntries(rows.map((r) => [r.severity, r.n]));
+  async countOpenBySeverity(): Promise<Record<string, number>> {
+    const rows = await this.#sql.all<{ severity: string; n: number }>("SELECT severity, count(*) AS n FROM alarms WHERE state != 'resolved' GROUP BY severity");
+    return Object.fromEntries(rows.map((r) => [r.severity, Number(r.n)]));
   }
 }

@@ -3,7 +3,7 @@ import { CarebellError, conflict, notFound } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import type { UnitOfWork } from '../store/unit-of-work.ts';
+import type { Tx, UnitOfWork } from '../store/unit-of-work.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import { policyById, policyFor, type EscalationPolicy, type TargetSpec } from '../escalation/policies.ts';
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
@@ -47,11 +47,22 @@ export interface RaiseInput {
   actor: string;
 }
 
+/** The repositories of the alarm core, inside one transaction. */
+interface Open {
+  tx: Tx;
+  alarms: AlarmRepository;
+  steps: EscalationStepRepository;
+  outbox: OutboxRepository;
+}
+
 /**
  * The alarm lifecycle: open → acknowledged → resolved. Every change is one
- * SQLite transaction holding the alarm, its timeline, its escalation deadlines
- * and the notifications it owes (transactional outbox); events for the live
- * stream go out only after the commit. Nothing is sent from inside a transaction.
+ * transaction holding the alarm, its timeline, its escalation deadlines and
+ * the notifications it owes (transactional outbox); events for the live
+ * stream go out only after the commit. Nothing is sent from inside a
+ * transaction. Every change takes an optional enclosing transaction
+ * (`within`): ingest and the rules record an event and the alarm it raises
+ * together; the outbox worker records a delivery and what it changes.
  */
 export class AlarmService {
   readonly #d: AlarmServiceDeps;
@@ -60,65 +71,74 @@ export class AlarmService {
     this.#d = deps;
   }
 
-  /** Runs `fn` in the unit of work (joining an enclosing transaction); effects run after the outermost commit. */
-  transaction<T>(fn: () => T): T {
-    return this.#d.uow.transaction(fn);
+  /** Runs `fn` in the unit of work (joining `within` when given); effects run after the outermost commit. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, within?: Tx): Promise<T> {
+    return this.#d.uow.transaction(fn, within);
   }
 
-  #emit(change: TimelineKind | 'raised_new', alarmId: string): void {
-    this.#d.uow.afterCommit(() => {
-      const alarm = this.#d.alarms.get(alarmId);
+  /** The alarm core's repositories inside `tx`. */
+  #open(tx: Tx): Open {
+    return { tx, alarms: this.#d.alarms.in(tx), steps: this.#d.steps.in(tx), outbox: this.#d.outbox.in(tx) };
+  }
+
+  #in<T>(within: Tx | undefined, fn: (o: Open) => Promise<T>): Promise<T> {
+    return this.#d.uow.transaction((tx) => fn(this.#open(tx)), within);
+  }
+
+  #emit(o: Open, change: TimelineKind | 'raised_new', alarmId: string): void {
+    // The alarm as this transaction leaves it, read once its work is done; sent once it commits.
+    o.tx.beforeCommit(async () => {
+      const alarm = await o.alarms.get(alarmId);
       if (!alarm) return;
-      if (change === 'raised_new') this.#d.bus.emit('alarm.raised', { alarm });
-      else this.#d.bus.emit('alarm.updated', { alarm, change });
+      o.tx.afterCommit(() => {
+        if (change === 'raised_new') this.#d.bus.emit('alarm.raised', { alarm });
+        else this.#d.bus.emit('alarm.updated', { alarm, change });
+      });
     });
   }
 
   /** Inside a transaction: tell the live stream about this change once it commits. */
-  changed(alarmId: string, change: TimelineKind): void {
-    this.#emit(change, alarmId);
+  changed(tx: Tx, alarmId: string, change: TimelineKind): void {
+    this.#emit(this.#open(tx), change, alarmId);
   }
 
-  #kick(): void {
-    this.#d.uow.afterCommit(this.#d.onWork);
+  #kick(o: Open): void {
+    o.tx.afterCommit(this.#d.onWork);
   }
 
   /** Owes `event` to the step's targets; a target with no way to reach it is said on the timeline at once. */
-  #notify(alarm: Alarm, event: OutboxEvent, step: number, targets: TargetSpec[], now: number): void {
+  async #notify(o: Open, alarm: Alarm, event: OutboxEvent, step: number, targets: TargetSpec[], now: number): Promise<void> {
     const { deliveries, unreachable } = resolveTargets(this.#d.targets, alarm, targets);
-    this.#d.outbox.enqueue(alarm.id, event, step, deliveries, now);
-    for (const who of unreachable) this.#d.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step, target: who.text, recipient: who.recipient, reason: 'no channel' });
-    if (unreachable.length > 0) this.#emit('notify_failed', alarm.id);
+    await o.outbox.enqueue(alarm.id, event, step, deliveries, now);
+    for (const who of unreachable) await o.alarms.addTimeline(alarm.id, now, 'notify_failed', 'system', { step, target: who.text, recipient: who.recipient, reason: 'no channel' });
+    if (unreachable.length > 0) this.#emit(o, 'notify_failed', alarm.id);
   }
 
-  #enqueueStep(alarm: Alarm, policy: EscalationPolicy, step: number, event: OutboxEvent, now: number): void {
-    this.#notify(alarm, event, step, policy.steps[step]!.targets, now);
+  #enqueueStep(o: Open, alarm: Alarm, policy: EscalationPolicy, step: number, event: OutboxEvent, now: number): Promise<void> {
+    return this.#notify(o, alarm, event, step, policy.steps[step]!.targets, now);
   }
 
   /** Schedules the ladder's later steps (and the first reminder, for a one-step ladder) relative to `from`. */
-  #scheduleLadder(alarmId: string, policy: EscalationPolicy, from: number): void {
-    policy.steps.forEach((s, i) => {
-      if (i > 0) this.#d.steps.schedule(alarmId, i, 'step', from + s.afterSeconds * 1000);
-    });
+  async #scheduleLadder(o: Open, alarmId: string, policy: EscalationPolicy, from: number): Promise<void> {
+    for (const [i, s] of policy.steps.entries()) if (i > 0) await o.steps.schedule(alarmId, i, 'step', from + s.afterSeconds * 1000);
     if (policy.reminder) {
       const last = policy.steps[policy.steps.length - 1]!;
-      this.#d.steps.schedule(alarmId, policy.steps.length, 'reminder', from + (last.afterSeconds + policy.reminder.everySeconds) * 1000);
+      await o.steps.schedule(alarmId, policy.steps.length, 'reminder', from + (last.afterSeconds + policy.reminder.everySeconds) * 1000);
     }
   }
 
   /** Raises an alarm, or counts a repeat of the open one for the same subject and type. */
-  raise(input: RaiseInput): Alarm {
-    const { alarms, clock } = this.#d;
-    return this.transaction(() => {
-      const now = clock.now();
+  raise(input: RaiseInput, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
+      const now = this.#d.clock.now();
       const key = openKey(input.subject, input.type);
-      const existing = alarms.findOpen(key);
+      const existing = await o.alarms.findOpen(key);
       if (existing) {
-        alarms.repeated(existing.id, now);
-        alarms.addTimeline(existing.id, now, 'repeated', input.actor, input.detail);
-        if (severityRank[input.severity] > severityRank[existing.severity]) this.#raiseSeverity(existing, input, now);
-        this.#emit('repeated', existing.id);
-        return alarms.get(existing.id)!;
+        await o.alarms.repeated(existing.id, now);
+        await o.alarms.addTimeline(existing.id, now, 'repeated', input.actor, input.detail);
+        if (severityRank[input.severity] > severityRank[existing.severity]) await this.#raiseSeverity(o, existing, input, now);
+        this.#emit(o, 'repeated', existing.id);
+        return (await o.alarms.get(existing.id))!;
       }
       const resident = input.residentId ? this.#d.residents.get(input.residentId) : undefined;
       const policy = policyFor(input.severity, resident?.livesAlone ?? false);
@@ -146,33 +166,33 @@ export class AlarmService {
         onSiteAt: null,
         onSiteBy: null,
       };
-      alarms.insert(alarm, key);
-      alarms.addTimeline(alarm.id, now, 'raised', input.actor, { ...input.detail, policy: policy.id });
-      this.#enqueueStep(alarm, policy, 0, 'alarm.raised', now);
-      this.#scheduleLadder(alarm.id, policy, now);
-      this.#emit('raised_new', alarm.id);
-      this.#kick();
+      await o.alarms.insert(alarm, key);
+      await o.alarms.addTimeline(alarm.id, now, 'raised', input.actor, { ...input.detail, policy: policy.id });
+      await this.#enqueueStep(o, alarm, policy, 0, 'alarm.raised', now);
+      await this.#scheduleLadder(o, alarm.id, policy, now);
+      this.#emit(o, 'raised_new', alarm.id);
+      this.#kick(o);
       return alarm;
     });
   }
 
-  #raiseSeverity(existing: Alarm, input: RaiseInput, now: number): void {
+  async #raiseSeverity(o: Open, existing: Alarm, input: RaiseInput, now: number): Promise<void> {
     const resident = existing.residentId ? this.#d.residents.get(existing.residentId) : undefined;
     const policy = policyFor(input.severity, resident?.livesAlone ?? false);
-    this.#d.alarms.raiseSeverity(existing.id, input.severity, policy.id, now);
-    this.#d.alarms.addTimeline(existing.id, now, 'severity_raised', input.actor, { from: existing.severity, to: input.severity, policy: policy.id });
+    await o.alarms.raiseSeverity(existing.id, input.severity, policy.id, now);
+    await o.alarms.addTimeline(existing.id, now, 'severity_raised', input.actor, { from: existing.severity, to: input.severity, policy: policy.id });
     if (existing.state === 'open') {
       // The ladder starts again under the stricter policy, from now.
-      this.#d.steps.cancelFor(existing.id);
+      await o.steps.cancelFor(existing.id);
       const upgraded = { ...existing, severity: input.severity, policy: policy.id };
-      this.#enqueueStep(upgraded, policy, 0, 'alarm.escalated', now);
-      this.#scheduleLadder(existing.id, policy, now);
-      this.#kick();
+      await this.#enqueueStep(o, upgraded, policy, 0, 'alarm.escalated', now);
+      await this.#scheduleLadder(o, existing.id, policy, now);
+      this.#kick(o);
     }
   }
 
-  #require(id: string, to: 'acknowledged' | 'resolved'): Alarm {
-    const alarm = this.#d.alarms.get(id);
+  async #require(o: Open, id: string, to: 'acknowledged' | 'resolved'): Promise<Alarm> {
+    const alarm = await o.alarms.get(id);
     if (!alarm) throw notFound('alarm', id);
     if (!transitions[alarm.state].includes(to)) {
       const by = alarm.state === 'acknowledged' ? ` by ${alarm.acknowledgedBy}` : alarm.state === 'resolved' ? ` by ${alarm.resolvedBy} (${alarm.outcome})` : '';
@@ -181,42 +201,48 @@ export class AlarmService {
     return alarm;
   }
 
+  /** An alarm that is not resolved yet, for a change that needs one. */
+  async #unresolved(o: Open, id: string): Promise<Alarm> {
+    const alarm = await o.alarms.get(id);
+    if (!alarm) throw notFound('alarm', id);
+    if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+    return alarm;
+  }
+
   /** A person has it: the ladder stops, pending alerts are withdrawn, and those already told hear so. */
-  acknowledge(id: string, actor: string, note?: string): Alarm {
-    return this.transaction(() => {
+  acknowledge(id: string, actor: string, note?: string, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
       const now = this.#d.clock.now();
-      const alarm = this.#require(id, 'acknowledged');
-      this.#d.alarms.acknowledge(id, actor, now);
-      this.#d.alarms.addTimeline(id, now, 'acknowledged', actor, note ? { note } : undefined);
-      this.#stopLadder(alarm, 'alarm.acknowledged', now);
-      this.#emit('acknowledged', id);
-      return this.#d.alarms.get(id)!;
+      const alarm = await this.#require(o, id, 'acknowledged');
+      await o.alarms.acknowledge(id, actor, now);
+      await o.alarms.addTimeline(id, now, 'acknowledged', actor, note ? { note } : undefined);
+      await this.#stopLadder(o, alarm, 'alarm.acknowledged', now);
+      this.#emit(o, 'acknowledged', id);
+      return (await o.alarms.get(id))!;
     });
   }
 
-  resolve(id: string, actor: string, outcome: Outcome, note?: string, kind: TimelineKind = 'resolved'): Alarm {
-    return this.transaction(() => {
+  resolve(id: string, actor: string, outcome: Outcome, note?: string, kind: TimelineKind = 'resolved', within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
       const now = this.#d.clock.now();
-      const alarm = this.#require(id, 'resolved');
-      this.#d.alarms.resolve(id, actor, outcome, now);
-      this.#d.alarms.addTimeline(id, now, kind, actor, { outcome, ...(note ? { note } : {}) });
-      this.#stopLadder(alarm, 'alarm.resolved', now);
-      this.#emit(kind, id);
-      return this.#d.alarms.get(id)!;
+      const alarm = await this.#require(o, id, 'resolved');
+      await o.alarms.resolve(id, actor, outcome, now);
+      await o.alarms.addTimeline(id, now, kind, actor, { outcome, ...(note ? { note } : {}) });
+      await this.#stopLadder(o, alarm, 'alarm.resolved', now);
+      this.#emit(o, kind, id);
+      return (await o.alarms.get(id))!;
     });
   }
 
   /** Someone takes the alarm in hand (or hands it over, or lets go with null); the ladder keeps running until acknowledged. */
-  assign(id: string, actor: string, to: string | null): Alarm {
-    return this.transaction(() => {
-      const alarm = this.#d.alarms.get(id);
-      if (!alarm) throw notFound('alarm', id);
-      if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+  assign(id: string, actor: string, to: string | null, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
+      const alarm = await this.#unresolved(o, id);
       const now = this.#d.clock.now();
-      this.#d.alarms.assign(id, to, now);
-      this.#d.alarms.addTimeline(id, now, 'assigned', actor, { to, from: alarm.assignedTo });
-      this.#emit('assigned', id);
-      return this.#d.alarms.get(id)!;
+      await o.alarms.assign(id, to, now);
+      await o.alarms.addTimeline(id, now, 'assigned', actor, { to, from: alarm.assignedTo });
+      this.#emit(o, 'assigned', id);
+      return (await o.alarms.get(id))!;
     });
   }
 
@@ -225,103 +251,98 @@ export class AlarmService {
    * timeline for the station to see. It is not an acknowledgement: the ladder
    * keeps running until a staff member acknowledges.
    */
-  respond(id: string, actor: string, response: Omit<ContactResponse, 'at' | 'recordedBy'>): Alarm {
-    return this.transaction(() => {
-      const alarm = this.#d.alarms.get(id);
-      if (!alarm) throw notFound('alarm', id);
-      if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+  respond(id: string, actor: string, response: Omit<ContactResponse, 'at' | 'recordedBy'>, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
+      const alarm = await this.#unresolved(o, id);
       const now = this.#d.clock.now();
       const entry: ContactResponse = { ...response, at: now, recordedBy: actor };
       const others = alarm.responses.filter((r) => r.name !== response.name || r.relation !== response.relation);
-      this.#d.alarms.setResponses(id, [...others, entry], now);
-      this.#d.alarms.addTimeline(id, now, 'responded', actor, { name: response.name, relation: response.relation, going: response.going, etaMinutes: response.etaMinutes });
-      this.#emit('responded', id);
-      return this.#d.alarms.get(id)!;
+      await o.alarms.setResponses(id, [...others, entry], now);
+      await o.alarms.addTimeline(id, now, 'responded', actor, { name: response.name, relation: response.relation, going: response.going, etaMinutes: response.etaMinutes });
+      this.#emit(o, 'responded', id);
+      return (await o.alarms.get(id))!;
     });
   }
 
   /** A responder (family, doctor, staff) reached the home; the first one is the on-site time. */
-  onSite(id: string, actor: string, who: string): Alarm {
-    return this.transaction(() => {
-      const alarm = this.#d.alarms.get(id);
-      if (!alarm) throw notFound('alarm', id);
-      if (alarm.state === 'resolved') throw conflict(`alarm ${id} is resolved`);
+  onSite(id: string, actor: string, who: string, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
+      const alarm = await this.#unresolved(o, id);
       const now = this.#d.clock.now();
-      this.#d.alarms.onSite(id, who, now);
-      this.#d.alarms.addTimeline(id, now, 'on_site', actor, { who, minutesAfterRaised: Math.round((now - alarm.raisedAt) / 60_000) });
-      this.#emit('on_site', id);
-      return this.#d.alarms.get(id)!;
+      await o.alarms.onSite(id, who, now);
+      await o.alarms.addTimeline(id, now, 'on_site', actor, { who, minutesAfterRaised: Math.round((now - alarm.raisedAt) / 60_000) });
+      this.#emit(o, 'on_site', id);
+      return (await o.alarms.get(id))!;
     });
   }
 
   /** Staff phoned a contact: the outcome goes on the timeline. */
-  logCall(id: string, actor: string, call: { contact: string; phone: string | null; outcome: CallOutcome; note?: string | undefined }): Alarm {
-    return this.transaction(() => {
-      if (!this.#d.alarms.get(id)) throw notFound('alarm', id);
-      this.#d.alarms.addTimeline(id, this.#d.clock.now(), 'call', actor, { contact: call.contact, phone: call.phone, outcome: call.outcome, ...(call.note ? { note: call.note } : {}) });
-      this.#emit('call', id);
-      return this.#d.alarms.get(id)!;
+  logCall(id: string, actor: string, call: { contact: string; phone: string | null; outcome: CallOutcome; note?: string | undefined }, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
+      if (!(await o.alarms.get(id))) throw notFound('alarm', id);
+      await o.alarms.addTimeline(id, this.#d.clock.now(), 'call', actor, { contact: call.contact, phone: call.phone, outcome: call.outcome, ...(call.note ? { note: call.note } : {}) });
+      this.#emit(o, 'call', id);
+      return (await o.alarms.get(id))!;
     });
   }
 
-  addNote(id: string, actor: string, text: string): Alarm {
-    return this.transaction(() => {
-      if (!this.#d.alarms.get(id)) throw notFound('alarm', id);
-      this.#d.alarms.addTimeline(id, this.#d.clock.now(), 'note', actor, { note: text });
-      this.#emit('note', id);
-      return this.#d.alarms.get(id)!;
+  addNote(id: string, actor: string, text: string, within?: Tx): Promise<Alarm> {
+    return this.#in(within, async (o) => {
+      if (!(await o.alarms.get(id))) throw notFound('alarm', id);
+      await o.alarms.addTimeline(id, this.#d.clock.now(), 'note', actor, { note: text });
+      this.#emit(o, 'note', id);
+      return (await o.alarms.get(id))!;
     });
   }
 
-  #stopLadder(alarm: Alarm, event: OutboxEvent, now: number): void {
-    this.#d.steps.cancelFor(alarm.id);
-    this.#d.outbox.cancelAlerts(alarm.id);
-    const told = this.#d.outbox.toldAboutAlarm(alarm.id);
+  async #stopLadder(o: Open, alarm: Alarm, event: OutboxEvent, now: number): Promise<void> {
+    await o.steps.cancelFor(alarm.id);
+    await o.outbox.cancelAlerts(alarm.id);
+    const told = await o.outbox.toldAboutAlarm(alarm.id);
     if (told.length > 0) {
-      this.#d.outbox.enqueue(alarm.id, event, alarm.escalationLevel, told, now);
-      this.#kick();
+      await o.outbox.enqueue(alarm.id, event, alarm.escalationLevel, told, now);
+      this.#kick(o);
     }
   }
 
   /** The resident cancelled within the window: a false alarm, resolved before the family is called. */
-  cancelByResident(subject: string, type: string, reason: string): Alarm | undefined {
-    const open = this.#d.alarms.findOpen(openKey(subject, type));
-    if (!open) return undefined;
-    return this.resolve(open.id, 'resident', 'false_alarm', reason, 'cancelled_by_resident');
+  cancelByResident(subject: string, type: string, reason: string, within?: Tx): Promise<Alarm | undefined> {
+    return this.#in(within, async (o) => {
+      const open = await o.alarms.findOpen(openKey(subject, type));
+      return open && this.resolve(open.id, 'resident', 'false_alarm', reason, 'cancelled_by_resident', o.tx);
+    });
   }
 
   /**
    * The condition ended by itself. Major, minor and info alarms are resolved;
    * a critical alarm stays open until a person resolves it, with a note.
    */
-  autoClear(subject: string, type: string, reason: string): Alarm | undefined {
-    const open = this.#d.alarms.findOpen(openKey(subject, type));
-    if (!open) return undefined;
-    if (open.severity === 'critical') {
-      return this.transaction(() => {
-        this.#d.alarms.addTimeline(open.id, this.#d.clock.now(), 'note', 'system', { note: `condition cleared (${reason}); a critical alarm stays open until a person resolves it` });
-        this.#emit('note', open.id);
-        return this.#d.alarms.get(open.id)!;
-      });
-    }
-    return this.resolve(open.id, 'system', 'other', reason, 'auto_cleared');
+  autoClear(subject: string, type: string, reason: string, within?: Tx): Promise<Alarm | undefined> {
+    return this.#in(within, async (o) => {
+      const open = await o.alarms.findOpen(openKey(subject, type));
+      if (!open) return undefined;
+      if (open.severity !== 'critical') return this.resolve(open.id, 'system', 'other', reason, 'auto_cleared', o.tx);
+      await o.alarms.addTimeline(open.id, this.#d.clock.now(), 'note', 'system', { note: `condition cleared (${reason}); a critical alarm stays open until a person resolves it` });
+      this.#emit(o, 'note', open.id);
+      return (await o.alarms.get(open.id))!;
+    });
   }
 
-  noteOnOpen(subject: string, type: string, kind: TimelineKind, detail: Record<string, unknown>): void {
-    const open = this.#d.alarms.findOpen(openKey(subject, type));
-    if (!open) return;
-    this.transaction(() => {
-      this.#d.alarms.addTimeline(open.id, this.#d.clock.now(), kind, 'resident', detail);
-      this.#emit(kind, open.id);
+  async noteOnOpen(subject: string, type: string, kind: TimelineKind, detail: Record<string, unknown>, within?: Tx): Promise<void> {
+    await this.#in(within, async (o) => {
+      const open = await o.alarms.findOpen(openKey(subject, type));
+      if (!open) return;
+      await o.alarms.addTimeline(open.id, this.#d.clock.now(), kind, 'resident', detail);
+      this.#emit(o, kind, open.id);
     });
   }
 
   /** Inside a transaction: the ladder's step `index` fires now (its deadline passed, or the step before reached nobody). */
-  #escalate(alarm: Alarm, policy: EscalationPolicy, index: number, now: number, detail: Record<string, unknown>): void {
-    this.#enqueueStep(alarm, policy, index, 'alarm.escalated', now);
-    this.#d.alarms.setEscalationLevel(alarm.id, index, now);
-    this.#d.alarms.addTimeline(alarm.id, now, 'escalated', 'system', { level: index, step: policy.steps[index]!.name, ...detail });
-    this.#emit('escalated', alarm.id);
+  async #escalate(o: Open, alarm: Alarm, policy: EscalationPolicy, index: number, now: number, detail: Record<string, unknown>): Promise<void> {
+    await this.#enqueueStep(o, alarm, policy, index, 'alarm.escalated', now);
+    await o.alarms.setEscalationLevel(alarm.id, index, now);
+    await o.alarms.addTimeline(alarm.id, now, 'escalated', 'system', { level: index, step: policy.steps[index]!.name, ...detail });
+    this.#emit(o, 'escalated', alarm.id);
   }
 
   /**
@@ -331,53 +352,54 @@ export class AlarmService {
    * level knows of the alarm: the next step fires now instead of at its
    * deadline. The failed deliveries go on being retried while the alarm is open.
    */
-  stepUnreached(alarmId: string, step: number): void {
-    this.transaction(() => {
-      const alarm = this.#d.alarms.get(alarmId);
+  async stepUnreached(alarmId: string, step: number, within?: Tx): Promise<void> {
+    await this.#in(within, async (o) => {
+      const alarm = await o.alarms.get(alarmId);
       if (!alarm || alarm.state !== 'open' || alarm.escalationLevel !== step) return;
       const policy = policyById(alarm.policy);
       if (!policy.steps[step + 1]) return;
-      const toPeople = this.#d.outbox
-        .forAlarm(alarmId)
-        .filter((i) => i.step === step && (i.event === 'alarm.raised' || i.event === 'alarm.escalated') && (i.delivery.channel === 'console' || i.delivery.channel === 'webhook'));
+      const toPeople = (await o.outbox.forAlarm(alarmId)).filter(
+        (i) => i.step === step && (i.event === 'alarm.raised' || i.event === 'alarm.escalated') && (i.delivery.channel === 'console' || i.delivery.channel === 'webhook'),
+      );
       if (toPeople.length === 0 || !toPeople.every((i) => i.status === 'failed' || (i.status === 'pending' && i.attempts >= UNREACHED_AFTER_ATTEMPTS))) return;
-      const next = this.#d.steps.pendingFor(alarmId).find((s) => s.kind === 'step' && s.step === step + 1);
+      const next = (await o.steps.pendingFor(alarmId)).find((s) => s.kind === 'step' && s.step === step + 1);
       if (!next) return;
       const now = this.#d.clock.now();
-      this.#d.steps.done(next.id, now);
-      this.#escalate(alarm, policy, step + 1, now, { dueAt: next.dueAt, early: true, unreachedLevel: step });
-      this.#kick();
+      if (!(await o.steps.done(next.id, now))) return;
+      await this.#escalate(o, alarm, policy, step + 1, now, { dueAt: next.dueAt, early: true, unreachedLevel: step });
+      this.#kick(o);
     });
   }
 
   /**
    * Fires every escalation deadline that has passed, oldest first, each in its
    * own transaction (marked done with the notifications it owes), so after a
-   * restart overdue steps fire at once, in order, once.
+   * restart overdue steps fire at once, in order, once. A step another run has
+   * fired meanwhile is left alone.
    */
-  fireDueSteps(): number {
+  async fireDueSteps(): Promise<number> {
     let fired = 0;
     for (;;) {
-      const due = this.#d.steps.due(this.#d.clock.now(), 100);
+      const due = await this.#d.steps.due(this.#d.clock.now(), 100);
       if (due.length === 0) return fired;
       for (const step of due) {
-        this.transaction(() => {
+        await this.#in(undefined, async (o) => {
           const now = this.#d.clock.now();
-          const alarm = this.#d.alarms.get(step.alarmId);
-          this.#d.steps.done(step.id, now);
+          if (!(await o.steps.done(step.id, now))) return;
+          const alarm = await o.alarms.get(step.alarmId);
           if (!alarm || alarm.state !== 'open') return;
           const policy = policyById(alarm.policy);
           if (step.kind === 'step') {
             if (!policy.steps[step.step]) return;
-            this.#escalate(alarm, policy, step.step, now, { dueAt: step.dueAt });
+            await this.#escalate(o, alarm, policy, step.step, now, { dueAt: step.dueAt });
           } else if (policy.reminder) {
-            this.#notify(alarm, 'alarm.reminder', step.step, policy.reminder.targets, now);
-            this.#d.alarms.addTimeline(alarm.id, now, 'reminder', 'system', { unacknowledgedSeconds: Math.round((now - alarm.raisedAt) / 1000) });
+            await this.#notify(o, alarm, 'alarm.reminder', step.step, policy.reminder.targets, now);
+            await o.alarms.addTimeline(alarm.id, now, 'reminder', 'system', { unacknowledgedSeconds: Math.round((now - alarm.raisedAt) / 1000) });
             // The next reminder counts from now: after downtime, one reminder, not a burst.
-            this.#d.steps.schedule(alarm.id, step.step, 'reminder', now + policy.reminder.everySeconds * 1000);
-            this.#emit('reminder', alarm.id);
+            await o.steps.schedule(alarm.id, step.step, 'reminder', now + policy.reminder.everySeconds * 1000);
+            this.#emit(o, 'reminder', alarm.id);
           }
-          this.#kick();
+          this.#kick(o);
           fired++;
         });
       }

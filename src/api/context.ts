@@ -58,7 +58,7 @@ export interface ApiContext {
   brokerPorts: () => { mqtt: number | null; mqtts: number | null };
   health: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
   /** Ready for traffic: listening, not shutting down, alarms being worked. */
-  ready: () => { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+  ready: () => Promise<{ ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> }>;
 }
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;

@@ -10,7 +10,7 @@ import type { Metrics } from '../core/metrics.ts';
 import { LogLimiter } from '../core/log-limiter.ts';
 import { hashDeviceSecret, isCurrentDeviceHash, verifyDeviceSecret, verifySecret } from '../core/secrets.ts';
 import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
-import type { Ingest } from '../ingest/ingest.ts';
+import type { Ingest, IngestResult } from '../ingest/ingest.ts';
 import { canPublish, canSubscribe } from './access.ts';
 import { defaultLoginLimits, LoginGuard, type LoginLimits } from './login-guard.ts';
 import { PacketGuard, type PacketLimits } from './packet-guard.ts';
@@ -183,23 +183,32 @@ export class DeviceBroker {
     const current = this.#sessions.get(device!.id);
     const receivedAt = this.#deps.clock.now();
     if (this.tap) this.tap({ deviceId: device!.id, profileId: device!.profile.id, topic: packet.topic, payload, receivedAt });
+    // Ingest fails only when the message cannot be recorded now (the disk is full).
+    // No PUBACK then: aedes drops the connection and the device redelivers its QoS 1 message later.
+    const failed = (err: unknown) => {
+      this.#deps.metrics.ingestFailures.inc();
+      if (this.#logLimiter.admit(`ingest\u0000${device!.id}`, receivedAt) !== undefined) this.#deps.log.error({ err, deviceId: device!.id, topic: packet.topic }, 'message not recorded; not acknowledged, the device will redeliver it');
+      done(err as Error);
+    };
+    const handled = (result: IngestResult) => {
+      if (result.outcome === 'dropped') this.#slowDown(client);
+      done(null);
+    };
+    let result: IngestResult | Promise<IngestResult>;
     try {
-      const result = this.#deps.ingest.handle({
+      result = this.#deps.ingest.handle({
         device: device!,
         topic: packet.topic,
         payload,
         receivedAt,
         superseded: current !== undefined && current !== client,
       });
-      if (result.outcome === 'dropped') this.#slowDown(client);
     } catch (err) {
-      // Ingest throws only when the message cannot be recorded now (the disk is full).
-      // No PUBACK: aedes drops the connection and the device redelivers its QoS 1 message later.
-      this.#deps.metrics.ingestFailures.inc();
-      if (this.#logLimiter.admit(`ingest\u0000${device!.id}`, receivedAt) !== undefined) this.#deps.log.error({ err, deviceId: device!.id, topic: packet.topic }, 'message not recorded; not acknowledged, the device will redeliver it');
-      return done(err as Error);
+      return failed(err);
     }
-    done(null);
+    // Routine telemetry is handled at once; a message with something to write is acknowledged once written.
+    if (result instanceof Promise) result.then(handled, failed);
+    else handled(result);
   }
 
   /**

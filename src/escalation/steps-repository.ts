@@ -1,4 +1,5 @@
-import type { Db } from '../store/database.ts';
+import type { SqlClient } from '../store/sql-client.ts';
+import { sqlOf, type Tx } from '../store/unit-of-work.ts';
 
 export interface EscalationStep {
   id: number;
@@ -8,39 +9,39 @@ export interface EscalationStep {
   dueAt: number;
 }
 
-/** Escalation deadlines in SQLite: a restart loses none of them. */
+type Row = { id: number; alarm_id: string; step: number; kind: 'step' | 'reminder'; due_at: number };
+const toStep = (r: Row): EscalationStep => ({ id: Number(r.id), alarmId: r.alarm_id, step: r.step, kind: r.kind, dueAt: Number(r.due_at) });
+
+/** Escalation deadlines in the database: a restart loses none of them. Portable SQL; `in(tx)` inside a transaction. */
 export class EscalationStepRepository {
-  readonly #db: Db;
-  constructor(db: Db) {
-    this.#db = db;
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  schedule(alarmId: string, step: number, kind: 'step' | 'reminder', dueAt: number): void {
-    this.#db.prepare("INSERT INTO escalation_steps (alarm_id, step, kind, due_at, status) VALUES (?, ?, ?, ?, 'pending')").run(alarmId, step, kind, dueAt);
+  in(tx: Tx): EscalationStepRepository {
+    return new EscalationStepRepository(sqlOf(tx));
+  }
+
+  async schedule(alarmId: string, step: number, kind: 'step' | 'reminder', dueAt: number): Promise<void> {
+    await this.#sql.run("INSERT INTO escalation_steps (alarm_id, step, kind, due_at, status) VALUES (?, ?, ?, ?, 'pending')", [alarmId, step, kind, dueAt]);
   }
 
   /** Overdue first, in order of their deadlines. */
-  due(now: number, limit = 200): EscalationStep[] {
-    return (
-      this.#db
-        .prepare("SELECT id, alarm_id, step, kind, due_at FROM escalation_steps WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?")
-        .all(now, limit) as Array<{ id: number; alarm_id: string; step: number; kind: 'step' | 'reminder'; due_at: number }>
-    ).map((r) => ({ id: r.id, alarmId: r.alarm_id, step: r.step, kind: r.kind, dueAt: r.due_at }));
+  async due(now: number, limit = 200): Promise<EscalationStep[]> {
+    return (await this.#sql.all<Row>("SELECT id, alarm_id, step, kind, due_at FROM escalation_steps WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?", [now, limit])).map(toStep);
   }
 
-  done(id: number, now: number): void {
-    this.#db.prepare("UPDATE escalation_steps SET status = 'done', fired_at = ? WHERE id = ?").run(now, id);
+  /** Marks a step fired; false when it was no longer pending (cancelled, or fired already). */
+  async done(id: number, now: number): Promise<boolean> {
+    return (await this.#sql.run("UPDATE escalation_steps SET status = 'done', fired_at = ? WHERE id = ? AND status = 'pending'", [now, id])).changes === 1;
   }
 
-  cancelFor(alarmId: string): number {
-    return this.#db.prepare("UPDATE escalation_steps SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending'").run(alarmId).changes;
+  async cancelFor(alarmId: string): Promise<number> {
+    return (await this.#sql.run("UPDATE escalation_steps SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending'", [alarmId])).changes;
   }
 
-  pendingFor(alarmId: string): EscalationStep[] {
-    return (
-      this.#db
-        .prepare("SELECT id, alarm_id, step, kind, due_at FROM escalation_steps WHERE alarm_id = ? AND status = 'pending' ORDER BY due_at, id")
-        .all(alarmId) as Array<{ id: number; alarm_id: string; step: number; kind: 'step' | 'reminder'; due_at: number }>
-    ).map((r) => ({ id: r.id, alarmId: r.alarm_id, step: r.step, kind: r.kind, dueAt: r.due_at }));
+  async pendingFor(alarmId: string): Promise<EscalationStep[]> {
+    return (await this.#sql.all<Row>("SELECT id, alarm_id, step, kind, due_at FROM escalation_steps WHERE alarm_id = ? AND status = 'pending' ORDER BY due_at, id", [alarmId])).map(toStep);
   }
 }

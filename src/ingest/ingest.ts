@@ -3,8 +3,8 @@ import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeviceEvent, Reading } from '../core/model.ts';
+import type { Tx } from '../core/tx.ts';
 import type { Decoded } from '../profiles/decoder.ts';
-import type { DeviceEventRepository } from '../store/device-events.ts';
 import { errorMessage } from '../core/errors.ts';
 import { isStorageUnavailable, StorageUnavailableError } from '../store/storage-errors.ts';
 import type { DeadLetterStore } from './dead-letter.ts';
@@ -18,15 +18,18 @@ import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
  * recorded, so the event is not recorded either and the device redelivers.
  */
 export interface RuleStep {
-  onReadings(device: KnownDevice, readings: Reading[], receivedAt: number): void;
-  onEvent(device: KnownDevice, event: DeviceEvent): void;
+  /** A promise when a rule's result had to be written (settles once written, never rejects); otherwise nothing. */
+  onReadings(device: KnownDevice, readings: Reading[], receivedAt: number): Promise<void> | undefined;
+  /** Inside ingest's transaction `tx`; rejects if an alarm change could not be written. */
+  onEvent(device: KnownDevice, event: DeviceEvent, tx: Tx): Promise<void>;
 }
 
 export interface IngestDeps {
   directory: DeviceDirectory;
   rules: RuleStep;
   deadLetters: DeadLetterStore;
-  events: DeviceEventRepository;
+  /** The event log (store/device-events.ts): redeliveries recognised, events recorded. */
+  events: { seenSince(deviceId: string, seq: number, since: number): Promise<boolean>; in(tx: Tx): { insert(e: DeviceEvent, receivedAt: number): Promise<void> } };
   bus: EventBus;
   clock: Clock;
   metrics: Metrics;
@@ -40,7 +43,7 @@ export interface IngestDeps {
   /** Per-device message and event rates. */
   rateLimits: RateLimits;
   /** Runs a unit of work in one transaction (store/unit-of-work.ts, so alarms raised by an event commit with it). */
-  transaction: <T>(fn: () => T) => T;
+  transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 }
 
 export interface IngestResult {
@@ -78,28 +81,37 @@ export class Ingest {
   }
 
   /**
-   * Handles one message. Throws only StorageUnavailableError (the data
-   * directory cannot be written now): the broker then withholds the PUBACK and
-   * the device redelivers. Whatever else goes wrong is about this message, or a
-   * bug it found: the message is dead-lettered with the reason and acknowledged,
-   * so a poison message can never stall a device's session (and its SOS behind it).
+   * Handles one message: at once when nothing of it needs writing (routine
+   * telemetry), else a promise that settles once it is written (an event, an
+   * alarm a reading raised); the broker acknowledges after that. Fails only
+   * with StorageUnavailableError (the data directory cannot be written now):
+   * the broker then withholds the PUBACK and the device redelivers. Whatever
+   * else goes wrong is about this message, or a bug it found: the message is
+   * dead-lettered with the reason and acknowledged, so a poison message can
+   * never stall a device's session (and its SOS behind it).
    */
-  handle(msg: Message): IngestResult {
+  handle(msg: Message): IngestResult | Promise<IngestResult> {
+    let result: IngestResult | Promise<IngestResult>;
     try {
-      return this.#steps(msg);
+      result = this.#steps(msg);
     } catch (err) {
-      if (err instanceof StorageUnavailableError || isStorageUnavailable(err)) {
-        this.#d.storage?.failed(err);
-        this.#d.metrics.storageWriteFailures.inc();
-        throw err instanceof StorageUnavailableError ? err : new StorageUnavailableError(`could not record the message: ${errorMessage(err)}`, { cause: err });
-      }
-      this.#d.metrics.ingestFailures.inc();
-      this.#d.log.error({ err, deviceId: msg.device.id, topic: msg.topic }, 'message could not be processed; dead-lettered');
-      return this.#reject(msg, 'processing_failed', `the gateway could not process this message: ${errorMessage(err)}`);
+      return this.#failed(msg, err);
     }
+    return result instanceof Promise ? result.catch((err: unknown) => this.#failed(msg, err)) : result;
   }
 
-  #steps(msg: Message): IngestResult {
+  #failed(msg: Message, err: unknown): IngestResult {
+    if (err instanceof StorageUnavailableError || isStorageUnavailable(err)) {
+      this.#d.storage?.failed(err);
+      this.#d.metrics.storageWriteFailures.inc();
+      throw err instanceof StorageUnavailableError ? err : new StorageUnavailableError(`could not record the message: ${errorMessage(err)}`, { cause: err });
+    }
+    this.#d.metrics.ingestFailures.inc();
+    this.#d.log.error({ err, deviceId: msg.device.id, topic: msg.topic }, 'message could not be processed; dead-lettered');
+    return this.#reject(msg, 'processing_failed', `the gateway could not process this message: ${errorMessage(err)}`);
+  }
+
+  #steps(msg: Message): IngestResult | Promise<IngestResult> {
     const { directory, metrics } = this.#d;
     const { device, topic, payload, receivedAt } = msg;
     const byProfile = metrics.hot.messagesByProfile;
@@ -134,14 +146,36 @@ export class Ingest {
     const decoded = outcome.decoded;
     if (!withinRate && (decoded.events.length === 0 || !rate.events.take(receivedAt))) return this.#drop(msg, rate);
 
+    if (decoded.events.length > 0) return this.#withEvents(msg, decoded);
+    this.#recordRejectedFields(msg, decoded);
+    const written = this.#evaluateReadings(device, decoded, receivedAt);
+    if (written) return written.then(() => this.#accepted(msg, decoded));
+    return this.#accepted(msg, decoded);
+  }
+
+  /** A message with events: dropRedelivery, then the readings and each event with the alarm changes it makes. */
+  async #withEvents(msg: Message, decoded: Decoded): Promise<IngestResult> {
+    const { device, receivedAt } = msg;
     // dropRedelivery: [MQTT-4.3.2] QoS 1 may deliver twice; a repeated (device, seq) is one event.
     const seq = decoded.events.find((e) => e.seq !== undefined)?.seq;
-    if (seq !== undefined && this.#d.events.seenSince(device.id, seq, receivedAt - this.#d.dedupeWindowMs)) {
-      metrics.duplicateEvents.inc();
+    if (seq !== undefined && (await this.#d.events.seenSince(device.id, seq, receivedAt - this.#d.dedupeWindowMs))) {
+      this.#d.metrics.duplicateEvents.inc();
       return { outcome: 'duplicate', readings: 0, events: 0, rejectedFields: 0 };
     }
+    this.#recordRejectedFields(msg, decoded);
+    await this.#evaluateReadings(device, decoded, receivedAt);
+    await this.#recordEvents(device, decoded, receivedAt);
+    return this.#accepted(msg, decoded);
+  }
 
-    // recordRejectedFields: the rest of the message still counts.
+  #accepted(msg: Message, decoded: Decoded): IngestResult {
+    this.#applyStatus(msg, decoded);
+    return { outcome: 'accepted', readings: decoded.readings.length, events: decoded.events.length, rejectedFields: decoded.rejected.length };
+  }
+
+  /** recordRejectedFields: the rest of the message still counts. */
+  #recordRejectedFields(msg: Message, decoded: Decoded): void {
+    const { device, topic, payload, receivedAt } = msg;
     if (decoded.rejected.length > 0) {
       this.#d.deadLetters.put({
         deviceId: device.id,
@@ -153,27 +187,28 @@ export class Ingest {
         receivedAt,
       });
     }
-
-    this.#evaluateReadings(device, decoded, receivedAt);
-    this.#recordEvents(device, decoded, receivedAt);
-    this.#applyStatus(msg, decoded);
-    return { outcome: 'accepted', readings: decoded.readings.length, events: decoded.events.length, rejectedFields: decoded.rejected.length };
   }
 
-  /** evaluateReadings: the rules see them first (an alarm they raise commits on its own), then the bus (telemetry, the live stream). */
-  #evaluateReadings(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
+  /**
+   * evaluateReadings: the rules see them first, then the bus (telemetry, the
+   * live stream). An alarm a reading raises commits on its own; the promise
+   * (only when there was something to write) settles once it has.
+   */
+  #evaluateReadings(device: KnownDevice, decoded: Decoded, receivedAt: number): Promise<void> | undefined {
     // The decoder built them as Readings already (device id, canonical unit, time).
     const readings: Reading[] = decoded.readings;
-    if (readings.length === 0) return;
+    if (readings.length === 0) return undefined;
     for (const r of readings) if (r.kind === 'battery') this.#d.directory.setBattery(device, r.value);
     this.#d.metrics.hot.readings += readings.length;
     const t0 = performance.now();
+    let written;
     try {
-      this.#d.rules.onReadings(device, readings, receivedAt);
+      written = this.#d.rules.onReadings(device, readings, receivedAt);
     } finally {
       this.#ruleTime(t0);
     }
     this.#d.bus.emit('device.readings', { device, readings, receivedAt });
+    return written;
   }
 
   /**
@@ -182,15 +217,15 @@ export class Ingest {
    * either: the error reaches the broker (no PUBACK) and the redelivery is
    * handled fresh. Once committed, the bus hears of it.
    */
-  #recordEvents(device: KnownDevice, decoded: Decoded, receivedAt: number): void {
+  async #recordEvents(device: KnownDevice, decoded: Decoded, receivedAt: number): Promise<void> {
     for (const e of decoded.events) {
       const event: DeviceEvent = { deviceId: device.id, type: e.type, ts: decoded.ts };
       if (e.seq !== undefined) event.seq = e.seq;
-      this.#d.transaction(() => {
-        this.#d.events.insert(event, receivedAt);
+      await this.#d.transaction(async (tx) => {
+        await this.#d.events.in(tx).insert(event, receivedAt);
         const t0 = performance.now();
         try {
-          this.#d.rules.onEvent(device, event);
+          await this.#d.rules.onEvent(device, event, tx);
         } finally {
           this.#ruleTime(t0);
         }

@@ -14,7 +14,7 @@ import type { DeviceHealthReport } from './device-health.ts';
 
 export interface JobsDeps {
   /** The alarms the monthly statistics count (alarms/repository.ts). */
-  alarms: { forStatistics(stationIds: string[], from: number, to: number): AlarmRow[] };
+  alarms: { forStatistics(stationIds: string[], from: number, to: number): Promise<AlarmRow[]> };
   directory: DeviceDirectory;
   stations: StationRepository;
   /** Names and addresses for the device health report. */
@@ -101,29 +101,27 @@ export class Jobs {
    * each station directly below it (the drill-down). `label` defaults to the
    * month in progress.
    */
-  stationMonth(stationId: string, label?: string): StationMonth {
+  async stationMonth(stationId: string, label?: string): Promise<StationMonth> {
     const now = this.#d.clock.now();
     const month = namedMonth(label ?? currentMonthLabel(now, this.#d.timeZone), now, this.#d.timeZone);
     const station = this.#d.stations.get(stationId)!;
-    const summary = (id: string) => {
+    const summary = async (id: string) => {
       const stationIds = this.#d.stations.subtree(id);
-      const rows = this.#d.alarms.forStatistics(stationIds, month.start, month.end);
+      const rows = await this.#d.alarms.forStatistics(stationIds, month.start, month.end);
       return { rows, stationIds };
     };
-    const { rows, stationIds } = summary(stationId);
+    const { rows, stationIds } = await summary(stationId);
     const critical = rows.filter((r) => r.severity === 'critical');
-    const below = this.#d.stations
-      .list()
-      .filter((s) => s.parentId === stationId)
-      .map((s) => {
-        const sub = summary(s.id);
-        return {
+    const below = [];
+    for (const s of this.#d.stations.list().filter((x) => x.parentId === stationId)) {
+      const sub = await summary(s.id);
+      below.push({
           station: { id: s.id, name: s.name, level: s.level },
           alarms: sub.rows.length,
           critical: responseFigures(sub.rows.filter((r) => r.severity === 'critical')),
           devices: this.#deviceCounts(new Set(sub.stationIds), now),
-        };
       });
+    }
     return {
       station: { id: station.id, name: station.name, level: station.level },
       month: month.label,
@@ -156,9 +154,9 @@ export class Jobs {
   }
 
   /** Statistics of a station and every station below it over [from, to). */
-  #statistics(stationId: string, from: number, to: number) {
+  async #statistics(stationId: string, from: number, to: number) {
     const stationIds = this.#d.stations.subtree(stationId);
-    return stationStatistics(this.#d.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
+    return stationStatistics(await this.#d.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
   }
 
   /**
@@ -166,19 +164,24 @@ export class Jobs {
    * now (what the job on the 1st reports); `label` ("2026-06") names another,
    * the current one included, reported up to now (`inProgress`).
    */
-  runMonthlyStatistics(label?: string): StoredReport[] {
+  async runMonthlyStatistics(label?: string): Promise<StoredReport[]> {
     const now = this.#d.clock.now();
     const month: { start: number; end: number; label: string; inProgress?: boolean } = label === undefined ? previousMonth(now, this.#d.timeZone) : namedMonth(label, now, this.#d.timeZone);
-    return this.#d.stations.list().map((station) =>
-      this.#d.reports.insert({
-        kind: 'station_monthly',
-        subject: station.id,
-        periodStart: month.start,
-        periodEnd: month.end,
-        createdAt: now,
-        body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...(month.inProgress ? { inProgress: true } : {}), ...this.#statistics(station.id, month.start, month.end) },
-      }),
-    );
+    const stored: StoredReport[] = [];
+    for (const station of this.#d.stations.list()) {
+      const statistics = await this.#statistics(station.id, month.start, month.end);
+      stored.push(
+        this.#d.reports.insert({
+          kind: 'station_monthly',
+          subject: station.id,
+          periodStart: month.start,
+          periodEnd: month.end,
+          createdAt: now,
+          body: { station: { id: station.id, name: station.name, level: station.level }, month: month.label, ...(month.inProgress ? { inProgress: true } : {}), ...statistics },
+        }),
+      );
+    }
+    return stored;
   }
 
   async runRetention(): Promise<{ telemetry: number; deadLetters: number }> {

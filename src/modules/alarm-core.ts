@@ -18,7 +18,7 @@ export interface AlarmCoreModule {
  * is told after a commit that owes deliveries or deadlines; the notify module
  * (built later, as it needs the broker) answers it.
  */
-export function alarmCoreModule(needs: Basics & { storage: StorageModule; devices: DevicesModule; onWork: () => void }): AlarmCoreModule {
+export async function alarmCoreModule(needs: Basics & { storage: StorageModule; devices: DevicesModule; onWork: () => void }): Promise<AlarmCoreModule> {
   const { storage, devices, bus, clock, log, metrics } = needs;
   const { repos } = storage;
   const alarms = new AlarmService({
@@ -41,7 +41,7 @@ export function alarmCoreModule(needs: Basics & { storage: StorageModule; device
     clock,
     log,
   });
-  evaluator.load();
+  await evaluator.load();
 
   bus.on('alarm.raised', ({ alarm }) => metrics.alarmsRaised.inc({ type: alarm.type, severity: alarm.severity }));
   bus.on('alarm.updated', ({ change }) => {
@@ -52,8 +52,8 @@ export function alarmCoreModule(needs: Basics & { storage: StorageModule; device
     help: 'Alarms not yet resolved, by severity',
     labelNames: ['severity'] as const,
     registers: [metrics.registry],
-    collect() {
-      const counts = repos.alarms.countOpenBySeverity();
+    async collect() {
+      const counts = await repos.alarms.countOpenBySeverity();
       for (const severity of ['critical', 'major', 'minor', 'info']) this.set({ severity }, counts[severity] ?? 0);
     },
   });

@@ -69,7 +69,7 @@ export function apiModule(
       traffic: new TrafficTap(broker),
       catalogue,
       sink: telemetry.sink,
-      importDeps: { onboarding: people.onboarding, stations: repos.stations, devices: repos.devices, profiles, transaction: (fn) => storage.uow.transaction(fn) },
+      importDeps: { onboarding: people.onboarding, stations: repos.stations, devices: repos.devices, profiles, transaction: (fn) => storage.uow.transactionSync(fn) },
       metrics,
       brokerPorts: () => broker.ports(),
       health: () => {
@@ -83,13 +83,14 @@ export function apiModule(
           },
         };
       },
-      ready: () => {
+      ready: async () => {
         const closing = needs.shuttingDown();
+        const pending = await repos.outbox.pendingCount();
         const checks = {
           broker: { ok: !broker.aedes.closed && broker.listening() },
           database: { ok: db.open },
           shutdown: { ok: !closing, ...(closing ? { detail: 'shutting down' } : {}) },
-          alarms: { ok: !notify.engine.stopped, detail: `${repos.outbox.pendingCount()} notifications pending` },
+          alarms: { ok: !notify.engine.stopped, detail: `${pending} notifications pending` },
           storage: { ok: storage.health.status.writable, detail: storage.health.describe() },
         };
         return { ok: Object.values(checks).every((c) => c.ok), checks };

@@ -80,8 +80,8 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
     name: 'carebell_outbox_pending',
     help: 'Notifications owed and not yet delivered',
     registers: [metrics.registry],
-    collect() {
-      this.set(repos.outbox.pendingCount());
+    async collect() {
+      this.set(await repos.outbox.pendingCount());
     },
   });
   const tickMs = needs.options?.tickMs ?? 1_000;

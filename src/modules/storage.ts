@@ -4,6 +4,7 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { Checkpointer } from '../store/checkpointer.ts';
 import { StorageHealth } from '../store/storage-health.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
+import { SqliteClient, type SqlClient } from '../store/sql-client.ts';
 import { ApiTokenRepository } from '../store/api-tokens.ts';
 import { DeadLetterRepository } from '../store/dead-letters.ts';
 import { DeviceEventRepository } from '../store/device-events.ts';
@@ -20,26 +21,32 @@ import type { Basics, Closes } from './module.ts';
 
 export type Repositories = ReturnType<typeof repositories>;
 
-function repositories(db: Db) {
+/**
+ * The alarm core's repositories run on the SqlClient (any backend); the rest
+ * still on the embedded database's synchronous API.
+ */
+function repositories(db: Db, sql: SqlClient) {
   return {
     stations: new StationRepository(db),
     residents: new ResidentRepository(db),
     devices: new DeviceRepository(db),
     deadLetters: new DeadLetterRepository(db),
-    events: new DeviceEventRepository(db),
+    events: new DeviceEventRepository(sql),
     tokens: new ApiTokenRepository(db),
-    alarms: new AlarmRepository(db),
-    outbox: new OutboxRepository(db),
-    steps: new EscalationStepRepository(db),
+    alarms: new AlarmRepository(sql),
+    outbox: new OutboxRepository(sql),
+    steps: new EscalationStepRepository(sql),
     reports: new ReportRepository(db),
     users: new UserRepository(db),
     providers: new ProviderRepository(db),
-    ruleState: new RuleStateRepository(db),
+    ruleState: new RuleStateRepository(sql),
   };
 }
 
 export interface StorageModule extends Closes {
   db: Db;
+  /** The store's client (store/sql-client.ts): the alarm core's statements, on any backend. */
+  sql: SqlClient;
   repos: Repositories;
   /** The one unit of work every writer uses (store/unit-of-work.ts). */
   uow: UnitOfWork;
@@ -80,10 +87,12 @@ export function storageModule(needs: Basics & { config: Config }): StorageModule
     }
   }, 2_000);
   timer.unref();
+  const sql = new SqliteClient(db);
   return {
     db,
-    repos: repositories(db),
-    uow: new UnitOfWork(db),
+    sql,
+    repos: repositories(db, sql),
+    uow: new UnitOfWork(sql, db),
     health,
     checkpointer,
     async close() {

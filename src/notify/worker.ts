@@ -65,15 +65,15 @@ export class OutboxWorker {
   }
 
   /** Starts every due delivery that is not already under way; resolves when those started now have settled. */
-  tick(): Promise<void> {
+  async tick(): Promise<void> {
     const started: Promise<void>[] = [];
-    for (const item of this.#d.outbox.due(this.#d.clock.now())) {
+    for (const item of await this.#d.outbox.due(this.#d.clock.now())) {
       if (this.#inFlight.has(item.id)) continue;
       const p = this.#deliver(item).finally(() => this.#inFlight.delete(item.id));
       this.#inFlight.set(item.id, p);
       started.push(p);
     }
-    return Promise.all(started).then(() => undefined);
+    await Promise.all(started);
   }
 
   /** Resolves when nothing is in flight. */
@@ -82,14 +82,14 @@ export class OutboxWorker {
   }
 
   /** When this delivery first failed, from its failure line. */
-  #firstFailure(item: OutboxItem): number | undefined {
-    const first = item.failureEntry === null ? undefined : this.#d.alarms.timelineEntry(item.failureEntry)?.detail?.firstFailedAt;
+  async #firstFailure(alarms: AlarmRepository, item: OutboxItem): Promise<number | undefined> {
+    const first = item.failureEntry === null ? undefined : (await alarms.timelineEntry(item.failureEntry))?.detail?.firstFailedAt;
     return typeof first === 'string' ? Date.parse(first) : undefined;
   }
 
   async #deliver(item: OutboxItem): Promise<void> {
     const { alarms, residents, service, clock, log } = this.#d;
-    const alarm = alarms.get(item.alarmId);
+    const alarm = await alarms.get(item.alarmId);
     const channel = this.#channels.get(item.delivery.channel);
     const attempt = item.attempts + 1;
     let error: string | undefined;
@@ -107,32 +107,34 @@ export class OutboxWorker {
     const now = clock.now();
     const target = describeTarget(item);
     const about = { channel: item.delivery.channel, target, recipient: recipientOf(item.delivery.target), event: item.event, step: item.step };
-    // One line per failing delivery, rewritten at each attempt: how many, the last error, the next try.
-    const failureLine = (detail: Record<string, unknown>): number => {
-      const full = { ...about, attempts: attempt, firstFailedAt: new Date(item.failureEntry === null ? now : (this.#firstFailure(item) ?? now)).toISOString(), ...detail };
-      if (item.failureEntry === null) return alarms.addTimeline(item.alarmId, now, 'notify_failed', 'system', full);
-      alarms.updateTimelineDetail(item.failureEntry, full);
-      return item.failureEntry;
-    };
     try {
-      service.transaction(() => {
+      await service.transaction(async (tx) => {
+        const timeline = alarms.in(tx);
+        const outbox = this.#d.outbox.in(tx);
+        // One line per failing delivery, rewritten at each attempt: how many, the last error, the next try.
+        const failureLine = async (detail: Record<string, unknown>): Promise<number> => {
+          const full = { ...about, attempts: attempt, firstFailedAt: new Date(item.failureEntry === null ? now : ((await this.#firstFailure(timeline, item)) ?? now)).toISOString(), ...detail };
+          if (item.failureEntry === null) return timeline.addTimeline(item.alarmId, now, 'notify_failed', 'system', full);
+          await timeline.updateTimelineDetail(item.failureEntry, full);
+          return item.failureEntry;
+        };
         if (error === undefined) {
-          this.#d.outbox.delivered(item.id, attempt, now);
-          if (item.failureEntry !== null) failureLine({ attempts: attempt - 1, error: item.lastError, deliveredAt: new Date(now).toISOString() });
-          alarms.addTimeline(item.alarmId, now, 'notified', 'system', { ...about, attempt, result: 'delivered', ...receipt });
-          service.changed(item.alarmId, 'notified');
+          await outbox.delivered(item.id, attempt, now);
+          if (item.failureEntry !== null) await failureLine({ attempts: attempt - 1, error: item.lastError, deliveredAt: new Date(now).toISOString() });
+          await timeline.addTimeline(item.alarmId, now, 'notified', 'system', { ...about, attempt, result: 'delivered', ...receipt });
+          service.changed(tx, item.alarmId, 'notified');
         } else if (alarm && (attempt < this.#retry.maxAttempts || (alertEvents.has(item.event) && alarm.state === 'open'))) {
           const next = now + backoffMs(this.#retry, attempt);
-          const entry = failureLine({ error, retryAt: new Date(next).toISOString() });
-          this.#d.outbox.retry(item.id, attempt, next, error, entry);
-          service.changed(item.alarmId, 'notify_failed');
-          if (alertEvents.has(item.event)) service.stepUnreached(item.alarmId, item.step);
+          const entry = await failureLine({ error, retryAt: new Date(next).toISOString() });
+          await outbox.retry(item.id, attempt, next, error, entry);
+          service.changed(tx, item.alarmId, 'notify_failed');
+          if (alertEvents.has(item.event)) await service.stepUnreached(item.alarmId, item.step, tx);
         } else {
-          this.#d.outbox.failed(item.id, attempt, error);
+          await outbox.failed(item.id, attempt, error);
           if (alarm) {
-            failureLine({ error, final: true });
-            service.changed(item.alarmId, 'notify_failed');
-            if (alertEvents.has(item.event)) service.stepUnreached(item.alarmId, item.step);
+            await failureLine({ error, final: true });
+            service.changed(tx, item.alarmId, 'notify_failed');
+            if (alertEvents.has(item.event)) await service.stepUnreached(item.alarmId, item.step, tx);
           }
           log.error({ alarmId: item.alarmId, channel: item.delivery.channel, target, error }, 'notification failed after the last attempt');
         }

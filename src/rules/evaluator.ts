@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import type { Tx } from '../core/tx.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceContext, DeviceEvent, Reading } from '../core/model.ts';
 import type { KnownDevice } from '../devices/directory.ts';
@@ -100,16 +101,21 @@ interface ResidentEntry {
   profileRules: Map<string, ProfileRules>;
 }
 
-/** Where rule state survives a restart (store/rule-state.ts). */
-export interface RuleStateStore {
-  all(): Array<{ subject: string; rule: string; state: string }>;
-  save(subject: string, rule: string, state: string, at: number): void;
+/** Writes an input's rules started, to wait for together. */
+interface Writes {
+  pending: Array<Promise<void>> | undefined;
 }
 
-/** What the evaluator's intents go to (alarms/apply-intents.ts): one unit of work per rule result. */
+/** Where rule state survives a restart (store/rule-state.ts). */
+export interface RuleStateStore {
+  all(): Promise<Array<{ subject: string; rule: string; state: string }>>;
+  in(tx: Tx): { save(subject: string, rule: string, state: string, at: number): Promise<void> };
+}
+
+/** What the evaluator's intents go to (alarms/apply-intents.ts): one unit of work per rule result (or the caller's). */
 export interface IntentSink {
-  transaction<T>(fn: () => T): T;
-  apply(device: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean): void;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, within?: Tx): Promise<T>;
+  apply(device: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean, tx: Tx): Promise<void>;
 }
 
 export interface EvaluatorDeps {
@@ -148,8 +154,8 @@ export class RuleEvaluator {
   }
 
   /** Loads persisted rule state. */
-  load(): void {
-    for (const r of this.#d.ruleState.all()) {
+  async load(): Promise<void> {
+    for (const r of await this.#d.ruleState.all()) {
       const key = `${r.subject}\u0000${r.rule}`;
       this.#persisted.set(key, r.state);
       this.#loaded.set(key, JSON.parse(r.state));
@@ -224,18 +230,25 @@ export class RuleEvaluator {
     return rules;
   }
 
-  /** `now`: when the message arrived (read from the clock when not given). */
-  onReadings(device: DeviceContext, readings: Reading[], now = this.#d.clock.now()): void {
+  /**
+   * `now`: when the message arrived (read from the clock when not given).
+   * Returns a promise only when a rule's result had to be written (an alarm
+   * change, durable state): the common case stays synchronous. The promise
+   * settles once written; a failed write is logged and the rule's state put
+   * back, so the next reading tries again.
+   */
+  onReadings(device: DeviceContext, readings: Reading[], now = this.#d.clock.now()): Promise<void> | undefined {
     let plan = this.#plans.get(device.id);
     if (plan === undefined || plan.profileId !== device.profileId || plan.residentId !== device.residentId) {
       const built = this.#planFor(device);
-      if (built === null) return;
+      if (built === null) return undefined;
       this.#plans.set(device.id, (plan = built));
     }
+    const writes: Writes = { pending: undefined };
     if (plan.byKind.size > 0) {
       for (let i = 0; i < readings.length; i++) {
         const steps = plan.byKind.get(readings[i]!.kind);
-        if (steps !== undefined) this.#steps(device, steps, { kind: 'reading', reading: readings[i]! }, now);
+        if (steps !== undefined) this.#steps(device, steps, { kind: 'reading', reading: readings[i]! }, now, writes);
       }
     }
     const latest = plan.latest;
@@ -249,7 +262,7 @@ export class RuleEvaluator {
           entry.ts = r.ts;
         }
       }
-      this.#steps(device, plan.batched, { kind: 'readings', readings, latest }, now);
+      this.#steps(device, plan.batched, { kind: 'readings', readings, latest }, now, writes);
     }
     if (plan.residentByKind.size > 0) {
       const everyReading = plan.residentByKind.get(undefined);
@@ -257,30 +270,38 @@ export class RuleEvaluator {
         const steps = plan.residentByKind.get(readings[i]!.kind);
         if (steps === undefined && everyReading === undefined) continue;
         const input: RuleInput = { kind: 'reading', reading: readings[i]! };
-        if (steps !== undefined) this.#steps(device, steps, input, now);
-        if (everyReading !== undefined) this.#steps(device, everyReading, input, now);
+        if (steps !== undefined) this.#steps(device, steps, input, now, writes);
+        if (everyReading !== undefined) this.#steps(device, everyReading, input, now, writes);
       }
     }
+    return writes.pending && Promise.all(writes.pending).then(() => undefined);
   }
 
-  #steps(device: DeviceContext, steps: Step[], input: RuleInput, now: number): void {
+  #steps(device: DeviceContext, steps: Step[], input: RuleInput, now: number, writes: Writes): void {
     for (let j = 0; j < steps.length; j++) {
       const step = steps[j]!;
-      this.#evaluate(device, step.rule, step.states, step.subject, input, now, false, step.residentLevel);
+      const written = this.#evaluate(device, step.rule, step.states, step.subject, input, now, step.residentLevel);
+      if (written) (writes.pending ??= []).push(written.catch(() => {}));
     }
   }
 
-  /** Throws if an alarm could not be recorded, so ingest withholds the PUBACK and the device redelivers. */
-  onEvent(device: KnownDevice, event: DeviceEvent): void {
+  /**
+   * Runs the event's rules inside ingest's transaction `tx`, one after the
+   * other. Rejects if an alarm could not be recorded, so the event is not
+   * recorded either, ingest withholds the PUBACK and the device redelivers.
+   */
+  async onEvent(device: KnownDevice, event: DeviceEvent, tx: Tx): Promise<void> {
     const now = this.#d.clock.now();
-    for (const rule of this.#rulesOf(device.profile, device.residentId).byEvent) this.#run(device, rule, { kind: 'event', event }, now, true);
+    for (const rule of this.#rulesOf(device.profile, device.residentId).byEvent) await this.#run(device, rule, { kind: 'event', event }, now, false, tx);
     const resident = this.#resident(device.residentId);
-    if (resident) for (const rule of resident.rules) this.#run(device, rule, { kind: 'event', event }, now, true, true);
+    if (resident) for (const rule of resident.rules) await this.#run(device, rule, { kind: 'event', event }, now, true, tx);
   }
 
-  /** Time-driven rules: silence for every device; inactivity and night bed exit for every resident. */
-  tick(): void {
-    for (const _ of this.#tickSteps());
+  /** Time-driven rules: silence for every device; inactivity and night bed exit for every resident. Resolves when what they raised is written. */
+  async tick(): Promise<void> {
+    const writes: Writes = { pending: undefined };
+    for (const _ of this.#tickSteps(writes));
+    if (writes.pending) await Promise.all(writes.pending);
   }
 
   /**
@@ -292,40 +313,55 @@ export class RuleEvaluator {
     let busy = 0;
     let n = 0;
     let t0 = performance.now();
-    for (const _ of this.#tickSteps()) {
+    const writes: Writes = { pending: undefined };
+    for (const _ of this.#tickSteps(writes)) {
       if (++n % size !== 0) continue;
       busy += performance.now() - t0;
+      if (writes.pending) await Promise.all(writes.pending.splice(0));
       await new Promise<void>((resolve) => setImmediate(resolve));
       t0 = performance.now();
     }
-    return busy + performance.now() - t0;
+    busy += performance.now() - t0;
+    if (writes.pending) await Promise.all(writes.pending);
+    return busy;
   }
 
   /** One step per device, then one per resident (the devices are a snapshot taken at the start). */
-  *#tickSteps(): Generator<void> {
+  *#tickSteps(writes: Writes): Generator<void> {
     const residents = new Map<string, DeviceContext>();
     const now = this.#d.clock.now();
     for (const device of this.#d.devices.all()) {
       if (device.decommissioned) continue; // taken out of service: its silence is expected
       const rules = this.#rulesOf(device.profile, device.residentId).ticking;
-      for (const rule of rules) this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen }, now);
+      for (const rule of rules) this.#collect(writes, this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen }, now));
       if (device.residentId) residents.set(device.residentId, device);
       yield;
     }
     for (const [residentId, context] of residents) {
       const resident = this.#resident(residentId);
-      if (resident) for (const rule of resident.rules) this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, false, true);
+      if (resident) for (const rule of resident.rules) this.#collect(writes, this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, true));
       yield;
     }
   }
 
-  /** `residentLevel`: the rule watches the resident (all their devices), not one device. */
-  #run(device: DeviceContext, rule: Rule, input: RuleInput, now: number, rethrow = false, residentLevel = false): void {
-    const subject = residentLevel ? device.residentId! : device.id;
-    this.#evaluate(device, rule, this.#statesOf(subject), subject, input, now, rethrow, residentLevel);
+  #collect(writes: Writes, written: Promise<void> | undefined): void {
+    if (written) (writes.pending ??= []).push(written.catch(() => {}));
   }
 
-  #evaluate(device: DeviceContext, rule: Rule, states: Map<string, unknown>, subject: string, input: RuleInput, now: number, rethrow: boolean, residentLevel: boolean): void {
+  /** `residentLevel`: the rule watches the resident (all their devices), not one device. */
+  #run(device: DeviceContext, rule: Rule, input: RuleInput, now: number, residentLevel = false, within?: Tx): Promise<void> | undefined {
+    const subject = residentLevel ? device.residentId! : device.id;
+    return this.#evaluate(device, rule, this.#statesOf(subject), subject, input, now, residentLevel, within);
+  }
+
+  /**
+   * Runs one rule. Its new state is taken at once (a message or a tick that
+   * comes while the write is under way sees it); what must be written (alarm
+   * changes, durable state) goes in one transaction, `within` the caller's
+   * when given. If that write fails the state is put back, so the next input
+   * tries again, and the promise rejects (logged here).
+   */
+  #evaluate(device: DeviceContext, rule: Rule, states: Map<string, unknown>, subject: string, input: RuleInput, now: number, residentLevel: boolean, within?: Tx): Promise<void> | undefined {
     let state = states.get(rule.key);
     if (state === undefined) {
       const key = `${subject}\u0000${rule.key}`;
@@ -339,28 +375,32 @@ export class RuleEvaluator {
       result = rule.evaluate(state, input, now);
     } catch (err) {
       this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'rule failed');
-      return;
+      return undefined;
     }
-    if (result === null || (result.state === state && result.intents.length === 0)) return; // nothing changed: the common case
+    if (result === null || (result.state === state && result.intents.length === 0)) return undefined; // nothing changed: the common case
     const key = `${subject}\u0000${rule.key}`;
     const durable = rule.durable ? rule.durable(result.state) : JSON.stringify(result.state);
-    const persist = durable !== this.#persisted.get(key);
-    if (result.intents.length === 0 && !persist) {
-      states.set(rule.key, result.state);
-      return;
-    }
-    try {
-      const { intents, ruleState } = this.#d;
-      intents.transaction(() => {
-        for (const intent of result.intents) intents.apply(device, rule.key, intent, residentLevel);
-        if (persist) ruleState.save(subject, rule.key, durable, this.#d.clock.now());
+    const wasPersisted = this.#persisted.get(key);
+    const persist = durable !== wasPersisted;
+    states.set(rule.key, result.state);
+    if (result.intents.length === 0 && !persist) return undefined;
+    if (persist) this.#persisted.set(key, durable);
+    const { intents, ruleState } = this.#d;
+    const next = result.state;
+    return intents
+      .transaction(async (tx) => {
+        for (const intent of result.intents) await intents.apply(device, rule.key, intent, residentLevel, tx);
+        if (persist) await ruleState.in(tx).save(subject, rule.key, durable, this.#d.clock.now());
+      }, within)
+      .catch((err: unknown) => {
+        // Put back what this evaluation took, unless a later one has moved on since.
+        if (states.get(rule.key) === next) states.set(rule.key, state);
+        if (persist && this.#persisted.get(key) === durable) {
+          if (wasPersisted === undefined) this.#persisted.delete(key);
+          else this.#persisted.set(key, wasPersisted);
+        }
+        this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
+        throw err;
       });
-      states.set(rule.key, result.state);
-      if (persist) this.#persisted.set(key, durable);
-    } catch (err) {
-      // The state stays as it was, so the next input tries again.
-      this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
-      if (rethrow) throw err;
-    }
   }
 }

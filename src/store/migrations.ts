@@ -278,6 +278,15 @@ export const migrations: Migration[] = [
       ALTER TABLE residents ADD COLUMN deactivation TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'open alarm keys without a NUL (PostgreSQL text cannot hold one)',
+    sql: `
+      -- subject NUL type becomes subject|type; the subject is the alarm's device, or its resident for a resident-level rule.
+      UPDATE alarms SET open_key = device_id || '|' || type WHERE open_key IS NOT NULL AND device_id IS NOT NULL AND open_key = device_id || char(0) || type;
+      UPDATE alarms SET open_key = resident_id || '|' || type WHERE open_key IS NOT NULL AND resident_id IS NOT NULL AND open_key = resident_id || char(0) || type;
+    `,
+  },
 ];
 
 /**

@@ -1,4 +1,5 @@
-import type { Db } from './database.ts';
+import type { SqlClient } from './sql-client.ts';
+import { sqlOf, type Tx } from './unit-of-work.ts';
 
 /** One rule's persisted state: the durable part of it, as JSON text. */
 export interface RuleStateRow {
@@ -9,21 +10,27 @@ export interface RuleStateRow {
 
 /**
  * Where rule state survives a restart (`rule_state`): one row per (subject,
- * rule). Written inside the transaction of the alarm change it goes with.
+ * rule). Written inside the transaction of the alarm change it goes with
+ * (`in(tx)`). Portable SQL (an upsert both dialects read alike).
  */
 export class RuleStateRepository {
-  readonly #all;
-  readonly #save;
-  constructor(db: Db) {
-    this.#all = db.prepare('SELECT subject, rule, state FROM rule_state');
-    this.#save = db.prepare('INSERT OR REPLACE INTO rule_state (subject, rule, state, updated_at) VALUES (?, ?, ?, ?)');
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  all(): RuleStateRow[] {
-    return this.#all.all() as RuleStateRow[];
+  in(tx: Tx): RuleStateRepository {
+    return new RuleStateRepository(sqlOf(tx));
   }
 
-  save(subject: string, rule: string, state: string, at: number): void {
-    this.#save.run(subject, rule, state, at);
+  all(): Promise<RuleStateRow[]> {
+    return this.#sql.all<RuleStateRow>('SELECT subject, rule, state FROM rule_state');
+  }
+
+  async save(subject: string, rule: string, state: string, at: number): Promise<void> {
+    await this.#sql.run(
+      'INSERT INTO rule_state (subject, rule, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (subject, rule) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+      [subject, rule, state, at],
+    );
   }
 }

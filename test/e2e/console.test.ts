@@ -165,7 +165,7 @@ describe('web console in Chromium', () => {
     await page.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = true));
     const alarm = await sos('own');
     // A major alarm beside it: its ladder (the resident lives alone) is 5 and 15 minutes, not seconds.
-    const major = gw.app.alarms.raise({ type: 'heart_rate_high', severity: 'major', subject: `${t.residents.own}:hr`, deviceId: null, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
+    const major = await gw.app.alarms.raise({ type: 'heart_rate_high', severity: 'major', subject: `${t.residents.own}:hr`, deviceId: null, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
     await row(page, alarm.id).waitFor();
     await row(page, major.id).waitFor();
     expect(await row(page, alarm.id).getAttribute('data-urgency')).toBe('fresh');
@@ -207,7 +207,7 @@ describe('web console in Chromium', () => {
     await screenshot(page, 'live-lost');
     const meanwhile = await sos('other'); // another station's: not this operator's, not counted
     // The own pendant's SOS is already open (a press now would repeat it): a fall is new.
-    const missed = gw.app.alarms.raise({ type: 'fall', severity: 'critical', subject: `${t.residents.own}:fall`, deviceId: null, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
+    const missed = await gw.app.alarms.raise({ type: 'fall', severity: 'critical', subject: `${t.residents.own}:fall`, deviceId: null, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
     await page.unroute('**/api/v1/stream');
     await page.waitForSelector('.live-connected', { timeout: 20_000 });
     const back = page.locator('[data-testid=back-banner]');
@@ -379,8 +379,8 @@ describe('web console in Chromium', () => {
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     // As the threshold and early-warning rules raise them (their detail shapes), for the band's resident.
     const base = { residentId: t.residents.own, stationId: t.stations.communityA, deviceId: 'band-own', actor: 'rule:test' };
-    const hr = gw.app.alarms.raise({ ...base, type: 'heart_rate_high', severity: 'major', subject: 'band-own', detail: { reading: 'heart_rate', value: 132, unit: 'bpm', above: 120, forSeconds: 120, since: Date.now() - 120_000 } });
-    const news = gw.app.alarms.raise({ ...base, type: 'vitals_warning', severity: 'major', subject: 'band-own', detail: { score: 5, parts: {}, values: { heart_rate: { value: 132 }, spo2: { value: 93 } } } });
+    const hr = await gw.app.alarms.raise({ ...base, type: 'heart_rate_high', severity: 'major', subject: 'band-own', detail: { reading: 'heart_rate', value: 132, unit: 'bpm', above: 120, forSeconds: 120, since: Date.now() - 120_000 } });
+    const news = await gw.app.alarms.raise({ ...base, type: 'vitals_warning', severity: 'major', subject: 'band-own', detail: { score: 5, parts: {}, values: { heart_rate: { value: 132 }, spo2: { value: 93 } } } });
     await row(page, hr.id).waitFor();
     expect(await row(page, hr.id).locator('.values').innerText()).toBe('心率 132 次/分（> 120，持续 2 分钟）');
     expect(await row(page, news.id).locator('.values').innerText()).toBe('预警评分 5 · 心率 132 · 血氧 93');

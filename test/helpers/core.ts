@@ -3,8 +3,10 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { EventBus } from '../../src/core/event-bus.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { Alarm } from '../../src/core/alarm.ts';
+import type { Tx } from '../../src/core/tx.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import { UnitOfWork } from '../../src/store/unit-of-work.ts';
+import { SqliteClient, type SqlClient } from '../../src/store/sql-client.ts';
 import { StationRepository, type Station } from '../../src/store/stations.ts';
 import { ResidentRepository, type Contact, type Resident } from '../../src/store/residents.ts';
 import { DeviceRepository } from '../../src/store/devices.ts';
@@ -54,12 +56,15 @@ export class TestChannel implements Channel {
 
 export interface CoreOptions {
   retry?: RetryPolicy;
+  /** Where the alarm core keeps its data (store/sql-client.ts): another backend than the in-memory SQLite that holds the stations and residents. */
+  sql?: SqlClient;
   /** The community station's own webhook (the street and district have theirs too unless null). */
   webhooks?: boolean;
 }
 
 export function buildCore(opts: CoreOptions = {}) {
   const db: Db = openDatabase(null);
+  const sql: SqlClient = opts.sql ?? new SqliteClient(db);
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 2, 0));
   const log = silentLogger;
   const bus = new EventBus(log);
@@ -67,15 +72,15 @@ export function buildCore(opts: CoreOptions = {}) {
     stations: new StationRepository(db),
     residents: new ResidentRepository(db),
     devices: new DeviceRepository(db),
-    alarms: new AlarmRepository(db),
-    outbox: new OutboxRepository(db),
-    steps: new EscalationStepRepository(db),
+    alarms: new AlarmRepository(sql),
+    outbox: new OutboxRepository(sql),
+    steps: new EscalationStepRepository(sql),
   };
   const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
-  const uow = new UnitOfWork(db);
+  const uow = new UnitOfWork(sql, opts.sql ? null : db);
   let kicks = 0;
   /** An alarm service over this store; a second one is what a restart sees (nothing in memory, the same database). */
-  const newService = (unitOfWork = new UnitOfWork(db)) =>
+  const newService = (unitOfWork = new UnitOfWork(sql, opts.sql ? null : db)) =>
     new AlarmService({
       ...repos,
       uow: unitOfWork,
@@ -99,7 +104,7 @@ export function buildCore(opts: CoreOptions = {}) {
     log,
     ...(opts.retry ? { retry: opts.retry } : {}),
   });
-  const engine = new AlarmEngine({ service, evaluator: { tick: () => undefined }, worker, log });
+  const engine = new AlarmEngine({ service, evaluator: { tick: async () => undefined }, worker, log });
 
   const events: Array<{ name: 'alarm.raised' | 'alarm.updated'; alarmId: string; change?: string }> = [];
   bus.on('alarm.raised', ({ alarm }) => events.push({ name: 'alarm.raised', alarmId: alarm.id }));
@@ -143,15 +148,15 @@ export function buildCore(opts: CoreOptions = {}) {
     return directory.add(record);
   };
 
-  const raise = (input: Partial<RaiseInput> & { residentId: string | null }): Alarm =>
-    service.raise({ type: 'sos', severity: 'critical', subject: input.deviceId ?? input.residentId ?? 'subject', deviceId: null, stationId: null, detail: {}, actor: 'device', ...input });
+  const raise = (input: Partial<RaiseInput> & { residentId: string | null }, within?: Tx): Promise<Alarm> =>
+    service.raise({ type: 'sos', severity: 'critical', subject: input.deviceId ?? input.residentId ?? 'subject', deviceId: null, stationId: null, detail: {}, actor: 'device', ...input }, within);
 
   /** Timeline kinds of an alarm, in order. */
-  const kinds = (alarmId: string) => repos.alarms.timeline(alarmId).map((e) => e.kind);
+  const kinds = async (alarmId: string) => (await repos.alarms.timeline(alarmId)).map((e) => e.kind);
   const outbox = (alarmId: string) => repos.outbox.forAlarm(alarmId);
-  const pendingSteps = (alarmId: string) => repos.steps.pendingFor(alarmId).map((s) => ({ step: s.step, kind: s.kind, inSeconds: (s.dueAt - clock.now()) / 1000 }));
+  const pendingSteps = async (alarmId: string) => (await repos.steps.pendingFor(alarmId)).map((s) => ({ step: s.step, kind: s.kind, inSeconds: (s.dueAt - clock.now()) / 1000 }));
 
-  return { db, clock, newService, bus, repos, directory, uow, service, worker, engine, channels, sent, events, kicks: () => kicks, resident, device, raise, kinds, outbox, pendingSteps, close: () => db.close() };
+  return { db, sql, clock, newService, bus, repos, directory, uow, service, worker, engine, channels, sent, events, kicks: () => kicks, resident, device, raise, kinds, outbox, pendingSteps, close: () => db.close() };
 }
 
 export type Core = ReturnType<typeof buildCore>;

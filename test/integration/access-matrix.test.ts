@@ -45,8 +45,9 @@ describe('access matrix: every route × every role × own and other scope', () =
   const standing: { own: string; other: string } = { own: '', other: '' };
 
   /** A fresh open alarm for the own or other resident (acting on an alarm changes it). */
-  const alarm = (w: Which): string =>
-    gw.app.alarms.raise({
+  const alarm = async (w: Which): Promise<string> =>
+    (
+      await gw.app.alarms.raise({
       type: unique('test'),
       severity: 'major',
       subject: t.residents[w],
@@ -55,7 +56,8 @@ describe('access matrix: every route × every role × own and other scope', () =
       stationId: w === 'own' ? t.stations.communityA : t.stations.communityB,
       detail: {},
       actor: 'test',
-    }).id;
+    })
+    ).id;
 
   /** A new model: the reference door contact under a new id. */
   const newProfile = () => ({ ...JSON.parse(readFileSync(join(root, 'device-profiles/carebell-door-contact.json'), 'utf8')), $schema: undefined, id: unique('acme-door').toLowerCase() });
@@ -228,27 +230,27 @@ describe('access matrix: every route × every role × own and other scope', () =
 
     'GET /api/v1/alarms': { kind: 'list', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/alarms?state=open' }), ids: () => standing, idOf: (a) => a.id },
     'GET /api/v1/alarms/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/alarms/${standing[w]}` }) },
-    'POST /api/v1/alarms/:id/ack': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/ack`, body: {} }) },
+    'POST /api/v1/alarms/:id/ack': { kind: 'item', roles: ['admin', 'operator'], call: async (w) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/ack`, body: {} }) },
     'POST /api/v1/alarms/:id/respond': {
       kind: 'item',
       roles: ['admin', 'operator', 'family'],
       // Staff record a named contact's answer; a family member answers for themselves.
-      call: (w, role) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/respond`, body: { going: true, etaMinutes: 20, ...(role === 'family' ? {} : { contact: `${w === 'own' ? '王秀英' : '陈桂芳'}的家属` }) } }),
+      call: async (w, role) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/respond`, body: { going: true, etaMinutes: 20, ...(role === 'family' ? {} : { contact: `${w === 'own' ? '王秀英' : '陈桂芳'}的家属` }) } }),
     },
-    'GET /api/v1/alarms/:id/handlers': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'GET', url: `/api/v1/alarms/${alarm(w)}/handlers` }) },
-    'POST /api/v1/alarms/:id/on-site': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/on-site`, body: { who: '社区医生' } }) },
+    'GET /api/v1/alarms/:id/handlers': { kind: 'item', roles: ['admin', 'operator'], call: async (w) => ({ method: 'GET', url: `/api/v1/alarms/${await alarm(w)}/handlers` }) },
+    'POST /api/v1/alarms/:id/on-site': { kind: 'item', roles: ['admin', 'operator'], call: async (w) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/on-site`, body: { who: '社区医生' } }) },
     'POST /api/v1/alarms/:id/calls': {
       kind: 'item',
       roles: ['admin', 'operator'],
-      call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/calls`, body: { contact: `${w === 'own' ? '王秀英' : '陈桂芳'}的家属`, outcome: 'no_answer' } }),
+      call: async (w) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/calls`, body: { contact: `${w === 'own' ? '王秀英' : '陈桂芳'}的家属`, outcome: 'no_answer' } }),
     },
     'POST /api/v1/alarms/:id/resolve': {
       kind: 'item',
       roles: ['admin', 'operator'],
-      call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/resolve`, body: { outcome: 'false_alarm' } }),
+      call: async (w) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/resolve`, body: { outcome: 'false_alarm' } }),
     },
-    'POST /api/v1/alarms/:id/assign': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/assign`, body: {} }) },
-    'POST /api/v1/alarms/:id/notes': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/alarms/${alarm(w)}/notes`, body: { note: '电话联系中' } }) },
+    'POST /api/v1/alarms/:id/assign': { kind: 'item', roles: ['admin', 'operator'], call: async (w) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/assign`, body: {} }) },
+    'POST /api/v1/alarms/:id/notes': { kind: 'item', roles: ['admin', 'operator'], call: async (w) => ({ method: 'POST', url: `/api/v1/alarms/${await alarm(w)}/notes`, body: { note: '电话联系中' } }) },
 
     'GET /api/v1/traffic': { kind: 'elsewhere', why: 'record-replay.test.ts: records a run and replays it (admin only: 403 for others is checked there)' },
     'GET /api/v1/stream': { kind: 'elsewhere', why: 'stream-scope.test.ts: each role receives only the events in its scope' },
@@ -282,8 +284,8 @@ describe('access matrix: every route × every role × own and other scope', () =
   beforeAll(async () => {
     gw = await startGateway();
     t = await seedTenants(gw);
-    standing.own = alarm('own');
-    standing.other = alarm('other');
+    standing.own = await alarm('own');
+    standing.other = await alarm('other');
     for (const w of ['own', 'other'] as const) {
       const client = await gw.connect(t.devices[w]);
       const stored = gw.waitFor('deadletter.stored', (d) => d.deviceId === t.devices[w].id);

@@ -344,11 +344,11 @@ describe('a slow notification target', () => {
     await started; // the son's request is under way and hangs
     const street = await hooks.next((w) => w.path === '/street' && w.body.event === 'alarm.escalated');
     expect(street.body.step.level).toBe(1);
-    const webhooks = () => gw.app.repos.outbox.forAlarm(street.body.alarm.id).filter((o) => o.delivery.channel === 'webhook' && o.step === 1);
-    const streetRecorded = () => webhooks().some((o) => o.delivery.channel === 'webhook' && o.delivery.url.endsWith('/street') && o.status === 'delivered');
-    while (!streetRecorded()) await gw.waitFor('alarm.updated', (u) => u.change === 'notified');
+    const webhooks = async () => (await gw.app.repos.outbox.forAlarm(street.body.alarm.id)).filter((o) => o.delivery.channel === 'webhook' && o.step === 1);
+    const streetRecorded = async () => (await webhooks()).some((o) => o.delivery.channel === 'webhook' && o.delivery.url.endsWith('/street') && o.status === 'delivered');
+    await expect.poll(streetRecorded).toBe(true);
     // The street centre's delivery is done and on record while the son's is still waiting for an answer.
-    expect(webhooks().map((o) => `${(o.delivery as { url: string }).url.split('/').pop()}:${o.status}:${o.attempts}`).sort()).toEqual(['hang:pending:0', 'street:delivered:1']);
+    expect((await webhooks()).map((o) => `${(o.delivery as { url: string }).url.split('/').pop()}:${o.status}:${o.attempts}`).sort()).toEqual(['hang:pending:0', 'street:delivered:1']);
     expect(hangingResponses).toHaveLength(1);
     await client.endAsync();
   });

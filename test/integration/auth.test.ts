@@ -116,7 +116,7 @@ describe('accounts and logins', () => {
   });
 
   it('records who acted, in which role, on the alarm timeline', async () => {
-    const alarm = gw.app.alarms.raise({ type: 'sos', severity: 'critical', subject: t.devices.own.id, deviceId: t.devices.own.id, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
+    const alarm = await gw.app.alarms.raise({ type: 'sos', severity: 'critical', subject: t.devices.own.id, deviceId: t.devices.own.id, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
     const family = (await login('family.own', PASSWORD)).body.token;
     expect((await gw.api('POST', `/api/v1/alarms/${alarm.id}/respond`, { going: true, etaMinutes: 15 }, family)).status).toBe(200);
     const operator = (await login('operator.own', PASSWORD)).body.token;

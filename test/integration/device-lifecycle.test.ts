@@ -83,7 +83,7 @@ describe('device lifecycle for providers: provisioning check, secret rotation, d
     expect((await asProvider('POST', '/api/v1/devices/door-retired/rotate-secret')).status).toBe(409);
 
     clock.advance(7 * 86_400_000);
-    gw.app.evaluator.tick();
+    await gw.app.evaluator.tick();
     const offline = await gw.api('GET', `/api/v1/alarms?state=open&residentId=${t.residents.own}`);
     expect(offline.body.filter((a: { deviceId: string }) => a.deviceId === 'door-retired')).toEqual([]);
     expect(offline.body.some((a: { type: string }) => a.type === 'device_offline')).toBe(true); // the devices still in service do alarm
@@ -102,7 +102,7 @@ describe('assigning alarms', () => {
   afterAll(() => gw?.stop());
 
   it('an operator takes an alarm, hands it to a colleague who can see it, and the timeline says who did what', async () => {
-    const alarm = gw.app.alarms.raise({ type: 'fall', severity: 'critical', subject: t.devices.own.id, deviceId: t.devices.own.id, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
+    const alarm = await gw.app.alarms.raise({ type: 'fall', severity: 'critical', subject: t.devices.own.id, deviceId: t.devices.own.id, residentId: t.residents.own, stationId: t.stations.communityA, detail: {}, actor: 'test' });
     const op = (body: unknown) => gw.api('POST', `/api/v1/alarms/${alarm.id}/assign`, body, t.users.operator.token);
     expect((await op({})).body.assignedTo).toBe('operator.own');
     expect((await op({ username: 'colleague.op' })).body.assignedTo).toBe('colleague.op');

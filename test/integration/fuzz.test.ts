@@ -37,7 +37,7 @@ describe('fuzzing every profile with mutated fixtures', () => {
     expect(profiles().length).toBeGreaterThanOrEqual(11);
   });
 
-  it(`ingest never throws, and raises only what the decoded message can cause (${RUNS} cases a profile)`, () => {
+  it(`ingest never throws, and raises only what the decoded message can cause (${RUNS} cases a profile)`, async () => {
     const alarms: string[] = [];
     const seen = { alarms: 0, rejected: 0, accepted: 0 };
     const offRaised = gw.app.bus.on('alarm.raised', ({ alarm }) => alarms.push(alarm.type));
@@ -45,12 +45,12 @@ describe('fuzzing every profile with mutated fixtures', () => {
     try {
       for (const profile of profiles()) {
         const device = gw.app.directory.get(devices.get(profile.id)!.id)!;
-        fc.assert(
-          fc.property(mutants(profile), (mutant) => {
+        await fc.assert(
+          fc.asyncProperty(mutants(profile), async (mutant) => {
             alarms.length = 0;
             clock.advance(100);
             const topic = fillTopic(mutant.topic, device.id);
-            const result = gw.app.ingest.handle({ device, topic, payload: mutant.payload, receivedAt: clock.now() });
+            const result = await gw.app.ingest.handle({ device, topic, payload: mutant.payload, receivedAt: clock.now() });
             const allowed = alarmsAllowed(profile, mutant, device.id, clock.now());
             seen.alarms += alarms.length;
             if (result.outcome === 'rejected') seen.rejected++;

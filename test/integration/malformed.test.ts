@@ -127,11 +127,16 @@ describe('a storage failure while recording an event', () => {
     const pendant = await gw.onboardDevice('carebell-sos-pendant', residentId, 'sos-fault');
     // Fault injection at the storage boundary: the first insert fails as a full disk would.
     const events = gw.app.repos.events;
-    const insert = events.insert.bind(events);
+    const inTransaction = events.in.bind(events);
     let failures = 0;
-    events.insert = (e, at) => {
-      if (failures++ === 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-      insert(e, at);
+    events.in = (tx) => {
+      const repo = inTransaction(tx);
+      const insert = repo.insert.bind(repo);
+      repo.insert = async (e, at) => {
+        if (failures++ === 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        return insert(e, at);
+      };
+      return repo;
     };
     const client = await gw.connect(pendant, { reconnectPeriod: 50 });
     const recorded = gw.waitFor('device.event', (e) => e.event.deviceId === 'sos-fault');

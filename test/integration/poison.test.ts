@@ -59,9 +59,9 @@ describe('poison payloads', () => {
     // A rule step that throws on this device's event stands in for any bug a payload may find.
     const evaluator = gw.app.evaluator;
     const onEvent = evaluator.onEvent.bind(evaluator);
-    evaluator.onEvent = (device, event) => {
+    evaluator.onEvent = async (device, event, tx) => {
       if (event.deviceId === pendant.id && event.seq === 900) throw new TypeError('a bug this payload found');
-      onEvent(device, event);
+      return onEvent(device, event, tx);
     };
     const off = () => void (evaluator.onEvent = onEvent);
     try {

@@ -20,7 +20,7 @@ describe('scheduled reports', () => {
   it('reports the month\'s time to answer per station against the telecare targets', async () => {
     await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'sos-rpt');
     for (const [i, answerAfter] of [20, 40, 50, 150, 400].entries()) {
-      sos('sos-rpt', i + 1);
+      await sos('sos-rpt', i + 1);
       const [alarm] = (await gw.api('GET', '/api/v1/alarms?state=open')).body;
       clock.advance(answerAfter * 1000);
       await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
@@ -50,8 +50,8 @@ describe('scheduled reports', () => {
     await gw.onboardDevice('carebell-door-contact', ids.residentId, 'door-rpt');
     const send = (id: string, topic: string, body: object) =>
       gw.app.ingest.handle({ device: gw.app.directory.get(id)!, topic, payload: Buffer.from(JSON.stringify({ ts: clock.now(), ...body })), receivedAt: clock.now() });
-    send('pir-rpt', 'devices/pir-rpt/telemetry', { motion: 1, battery: 9 });
-    send('pir-rpt', 'devices/pir-rpt/telemetry', { motion: 'yes' }); // dead-lettered
+    await send('pir-rpt', 'devices/pir-rpt/telemetry', { motion: 1, battery: 9 });
+    await send('pir-rpt', 'devices/pir-rpt/telemetry', { motion: 'yes' }); // dead-lettered
     clock.advance(2 * 3_600_000); // PIR heartbeat 30 min: silent after 90 min
     const run = await gw.api('POST', '/api/v1/reports/run', { kind: 'device_health' });
     const report = (await gw.api('GET', `/api/v1/reports/${run.body[0].id}`)).body.body;
@@ -74,7 +74,7 @@ describe('scheduled reports', () => {
   it('runs a station\'s month on request, the current one up to now, and names a bad request\'s field', async () => {
     clock.set(Date.UTC(2026, 5, 10, 2, 0)); // 10 June
     await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'sos-june');
-    sos('sos-june', 1);
+    await sos('sos-june', 1);
     const [alarm] = (await gw.api('GET', '/api/v1/alarms?state=open')).body;
     clock.advance(30_000);
     await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});

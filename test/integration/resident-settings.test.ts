@@ -36,30 +36,30 @@ describe('per-resident settings', () => {
     expect(res.body.settings).toMatchObject({ cancelWindowSeconds: 60 });
     await gw.onboardDevice('carebell-vitals-band', residentId, 'band-s');
 
-    send('band-s', 'devices/band-s/event', { type: 'fall', seq: 1 });
+    await send('band-s', 'devices/band-s/event', { type: 'fall', seq: 1 });
     clock.advance(45_000); // past the profile's 30 s, within this resident's 60 s
-    send('band-s', 'devices/band-s/event', { type: 'cancel', seq: 2 });
+    await send('band-s', 'devices/band-s/event', { type: 'cancel', seq: 2 });
     expect(await alarms('fall')).toEqual([expect.objectContaining({ state: 'resolved', outcome: 'false_alarm' })]);
 
-    send('band-s', 'devices/band-s/telemetry', { hr: 105 });
+    await send('band-s', 'devices/band-s/telemetry', { hr: 105 });
     clock.advance(60_000);
-    send('band-s', 'devices/band-s/telemetry', { hr: 106 });
+    await send('band-s', 'devices/band-s/telemetry', { hr: 106 });
     expect(await alarms('heart_rate_high')).toEqual([expect.objectContaining({ state: 'open', severity: 'major' })]);
   });
 
   it('applies new settings to a device that is already reporting', async () => {
     const { residentId: other } = await gw.seedResident();
     await gw.onboardDevice('carebell-vitals-band', other, 'band-t');
-    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    await send('band-t', 'devices/band-t/telemetry', { hr: 108 });
     clock.advance(180_000);
-    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    await send('band-t', 'devices/band-t/telemetry', { hr: 108 });
     const mine = async () => (await alarms('heart_rate_high')).filter((a) => a.deviceId === 'band-t');
     expect(await mine()).toEqual([]); // the profile's limit is 120
 
     expect((await gw.api('PUT', `/api/v1/residents/${other}/settings`, { thresholds: { heart_rate_high: { above: 100, forSeconds: 60 } } })).status).toBe(200);
-    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    await send('band-t', 'devices/band-t/telemetry', { hr: 108 });
     clock.advance(60_000);
-    send('band-t', 'devices/band-t/telemetry', { hr: 108 });
+    await send('band-t', 'devices/band-t/telemetry', { hr: 108 });
     expect(await mine()).toEqual([expect.objectContaining({ state: 'open', severity: 'major' })]);
   });
 
@@ -68,13 +68,13 @@ describe('per-resident settings', () => {
     await gw.onboardDevice('carebell-pir-motion', residentId, 'pir-s');
     await gw.api('PUT', `/api/v1/residents/${residentId}/settings`, { inactivity: { hours: 6 } });
 
-    send('pir-s', 'devices/pir-s/event', { type: 'motion', seq: 1 }); // 10:45 local: last movement
+    await send('pir-s', 'devices/pir-s/event', { type: 'motion', seq: 1 }); // 10:45 local: last movement
     clock.set(Date.UTC(2026, 3, 1, 18, 30)); // 02:30 local, the next night: almost 16 quiet hours
     await gw.app.engine.runDue();
     const [quiet] = await alarms('no_activity');
     expect(quiet).toMatchObject({ severity: 'major', residentId, deviceId: null, state: 'open' });
 
-    send('bed-s', 'devices/bed-s/event', { type: 'leave', seq: 1 }); // getting up is activity: the wellbeing alarm clears
+    await send('bed-s', 'devices/bed-s/event', { type: 'leave', seq: 1 }); // getting up is activity: the wellbeing alarm clears
     expect((await alarms('no_activity'))[0]).toMatchObject({ state: 'resolved', outcome: 'other' });
     clock.advance(19 * 60_000);
     await gw.app.engine.runDue();
@@ -84,7 +84,7 @@ describe('per-resident settings', () => {
     const [night] = await alarms('night_bed_exit');
     expect(night).toMatchObject({ severity: 'major', residentId, deviceId: 'bed-s', state: 'open' });
 
-    send('bed-s', 'devices/bed-s/event', { type: 'enter', seq: 2 });
+    await send('bed-s', 'devices/bed-s/event', { type: 'enter', seq: 2 });
     expect((await alarms('night_bed_exit'))[0]).toMatchObject({ state: 'resolved', outcome: 'other' });
   });
 });

@@ -18,7 +18,7 @@ describe('rule state across a restart', () => {
     const device = app.directory.get('band-r')!;
     return app.ingest.handle({ device, topic, payload: Buffer.from(JSON.stringify({ ts: clock.now(), ...body })), receivedAt: clock.now() });
   };
-  const alarmsOf = (app: CarebellApp, type: string) => app.repos.alarms.list({ limit: 100 }).filter((a) => a.type === type);
+  const alarmsOf = async (app: CarebellApp, type: string) => (await app.repos.alarms.list({ limit: 100 })).filter((a) => a.type === type);
 
   it('remembers a duration in progress, and does not raise a silence alarm twice', async () => {
     let app = await build();
@@ -28,37 +28,37 @@ describe('rule state across a restart', () => {
     const r = app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
     await app.onboarding.createDevice({ profile: 'carebell-vitals-band', residentId: r.id, id: 'band-r' });
 
-    send(app, 'devices/band-r/telemetry', { hr: 130 }); // the 2-minute duration starts
+    await send(app, 'devices/band-r/telemetry', { hr: 130 }); // the 2-minute duration starts
     clock.advance(60_000);
-    send(app, 'devices/band-r/telemetry', { hr: 131 });
+    await send(app, 'devices/band-r/telemetry', { hr: 131 });
     app.directory.persist();
     await app.close();
 
     app = await build(); // restart one minute into the duration
     clock.advance(60_000);
-    send(app, 'devices/band-r/telemetry', { hr: 132 });
-    expect(alarmsOf(app, 'heart_rate_high')).toHaveLength(1); // raised at 2 min: the start was not forgotten
+    await send(app, 'devices/band-r/telemetry', { hr: 132 });
+    expect((await alarmsOf(app, 'heart_rate_high'))).toHaveLength(1); // raised at 2 min: the start was not forgotten
 
     clock.advance(16 * 60_000); // 3 heartbeats of 5 min without a message
     await app.engine.runDue();
-    expect(alarmsOf(app, 'device_offline')).toHaveLength(1);
+    expect((await alarmsOf(app, 'device_offline'))).toHaveLength(1);
     await app.close();
 
     app = await build();
     clock.advance(60_000);
     await app.engine.runDue();
-    const offline = alarmsOf(app, 'device_offline');
+    const offline = (await alarmsOf(app, 'device_offline'));
     expect(offline).toHaveLength(1);
     expect(offline[0]!.count).toBe(1); // not raised again after the restart
 
-    send(app, 'devices/band-r/telemetry', { hr: 70 });
+    await send(app, 'devices/band-r/telemetry', { hr: 70 });
     app.directory.persist();
     await app.engine.runDue();
-    const cleared = app.repos.alarms.get(offline[0]!.id)!;
+    const cleared = (await app.repos.alarms.get(offline[0]!.id))!;
     expect(cleared).toMatchObject({ state: 'resolved', outcome: 'other', resolvedBy: 'system' });
-    expect(app.repos.alarms.timeline(cleared.id).at(-1)).toMatchObject({ kind: 'auto_cleared' });
+    expect((await app.repos.alarms.timeline(cleared.id)).at(-1)).toMatchObject({ kind: 'auto_cleared' });
     // The heart rate came down to 70: at or under the 110 hysteresis value, the major alarm clears too.
-    expect(alarmsOf(app, 'heart_rate_high')[0]).toMatchObject({ state: 'resolved', outcome: 'other' });
+    expect((await alarmsOf(app, 'heart_rate_high'))[0]).toMatchObject({ state: 'resolved', outcome: 'other' });
     await app.close();
   });
 });

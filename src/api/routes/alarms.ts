@@ -25,7 +25,7 @@ const note = z.string().trim().min(1).max(2000);
 export type AlarmRoutesDeps = Pick<ApiContext, 'alarmService' | 'alarms' | 'devices' | 'residents' | 'stations' | 'steps' | 'users'>;
 
 export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
-  const visibleAlarm = (req: FastifyRequest<{ Params: { id: string } }>) => Access.must(ctx.alarms.get(req.params.id), (a) => access(req).placed(a), 'alarm', req.params.id);
+  const visibleAlarm = async (req: FastifyRequest<{ Params: { id: string } }>) => Access.must(await ctx.alarms.get(req.params.id), (a) => access(req).placed(a), 'alarm', req.params.id);
   /** Timeline actor: role and name, e.g. `family:li.ming`, so a reader sees who acted in which capacity. */
   const actor = (req: FastifyRequest) => (req.principal!.via === 'login' ? `${req.principal!.role}:${req.principal!.label}` : req.principal!.label);
   app.get('/alarms', { schema: { querystring: listQuery, summary: 'Alarms: filter by state, severity, station, resident, time; paged', tags: ['alarms'] } }, async (req) => {
@@ -41,8 +41,8 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
       a.role === 'provider'
         ? { residentIds: ctx.residents.list({}).filter((r) => a.resident(r)).map((r) => r.id), deviceIds: ctx.devices.list().filter((d) => a.device(d)).map((d) => d.id) }
         : undefined;
-    return ctx.alarms
-      .list({
+    return (
+      await ctx.alarms.list({
         limit: q.limit,
         offset: q.offset,
         ...(q.state ? { state: q.state } : {}),
@@ -53,13 +53,13 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
         ...(q.from ? { from: Date.parse(q.from) } : {}),
         ...(q.to ? { to: Date.parse(q.to) } : {}),
       })
-      .map(alarmView);
+    ).map(alarmView);
   });
 
   app.get('/alarms/:id', { schema: { params: idParam, summary: 'One alarm with its timeline and next escalation', tags: ['alarms'] } }, async (req) => {
-    const alarm = visibleAlarm(req);
-    const next = ctx.steps.pendingFor(alarm.id)[0];
-    const timeline = ctx.alarms.timeline(alarm.id);
+    const alarm = await visibleAlarm(req);
+    const next = (await ctx.steps.pendingFor(alarm.id))[0];
+    const timeline = await ctx.alarms.timeline(alarm.id);
     // The people named on it, by username: their display names ("张护士") for the reader.
     const usernames = new Set([...timeline.map((e) => e.actor), alarm.acknowledgedBy, alarm.resolvedBy].filter((a): a is string => !!a && a.includes(':')).map((a) => a.slice(a.indexOf(':') + 1)));
     if (alarm.assignedTo) usernames.add(alarm.assignedTo);
@@ -84,8 +84,8 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
       schema: { params: idParam, body: z.object({ note: note.optional() }).strict().default({}), summary: 'Acknowledge (staff): stops the escalation ladder and tells who was notified. A contact answers with /respond instead.', tags: ['alarms'] },
     },
     async (req) => {
-      visibleAlarm(req);
-      return alarmView(ctx.alarmService.acknowledge(req.params.id, actor(req), req.body.note));
+      await visibleAlarm(req);
+      return alarmView(await ctx.alarmService.acknowledge(req.params.id, actor(req), req.body.note));
     },
   );
 
@@ -93,8 +93,8 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
     '/alarms/:id/resolve',
     { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: z.object({ outcome: outcomeSchema, note: note.optional() }).strict(), summary: 'Resolve with an outcome', tags: ['alarms'] } },
     async (req) => {
-      visibleAlarm(req);
-      return alarmView(ctx.alarmService.resolve(req.params.id, actor(req), req.body.outcome, req.body.note));
+      await visibleAlarm(req);
+      return alarmView(await ctx.alarmService.resolve(req.params.id, actor(req), req.body.outcome, req.body.note));
     },
   );
 
@@ -110,7 +110,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
       },
     },
     async (req) => {
-      const alarm = visibleAlarm(req);
+      const alarm = await visibleAlarm(req);
       const p = req.principal!;
       let to: string | null;
       if (req.body.username === null) to = null;
@@ -123,7 +123,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
         if (!canHandle) throw invalid('username', `${req.body.username} is not an active admin or operator who can see this alarm`);
         to = user.username;
       }
-      return alarmView(ctx.alarmService.assign(alarm.id, actor(req), to));
+      return alarmView(await ctx.alarmService.assign(alarm.id, actor(req), to));
     },
   );
 
@@ -131,7 +131,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
     '/alarms/:id/handlers',
     { onRequest: roles('admin', 'operator'), schema: { params: idParam, summary: 'Who this alarm can be handed to: active admins and operators who can see it', tags: ['alarms'] } },
     async (req) => {
-      const alarm = visibleAlarm(req);
+      const alarm = await visibleAlarm(req);
       return ctx.users
         .list()
         .filter((u) => u.disabledAt === null && (u.role === 'admin' || u.role === 'operator') && new Access(principalOf(u), ctx).placed(alarm))
@@ -157,7 +157,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
       },
     },
     async (req) => {
-      const alarm = visibleAlarm(req);
+      const alarm = await visibleAlarm(req);
       const p = req.principal!;
       const body = req.body;
       if (body.going === false && body.etaMinutes !== undefined) throw invalid('etaMinutes', 'an ETA goes with going: true');
@@ -173,7 +173,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
         if (!contact) throw invalid('contact', `${body.contact} is not a contact of this alarm's resident`);
         who = { name: contact.name, relation: contact.relation };
       }
-      return alarmView(ctx.alarmService.respond(alarm.id, actor(req), { ...who, going: body.going, etaMinutes: body.etaMinutes ?? null }));
+      return alarmView(await ctx.alarmService.respond(alarm.id, actor(req), { ...who, going: body.going, etaMinutes: body.etaMinutes ?? null }));
     },
   );
 
@@ -188,7 +188,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
         tags: ['alarms'],
       },
     },
-    async (req) => alarmView(ctx.alarmService.onSite(visibleAlarm(req).id, actor(req), req.body.who)),
+    async (req) => alarmView(await ctx.alarmService.onSite((await visibleAlarm(req)).id, actor(req), req.body.who)),
   );
 
   app.post(
@@ -203,16 +203,16 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
       },
     },
     async (req) => {
-      const alarm = visibleAlarm(req);
+      const alarm = await visibleAlarm(req);
       const resident = alarm.residentId ? ctx.residents.get(alarm.residentId) : undefined;
       const contact = resident?.contacts.find((c) => c.name === req.body.contact);
       if (!contact) throw invalid('contact', `${req.body.contact} is not a contact of this alarm's resident`);
-      return alarmView(ctx.alarmService.logCall(alarm.id, actor(req), { contact: contact.name, phone: contact.phone, outcome: req.body.outcome, note: req.body.note }));
+      return alarmView(await ctx.alarmService.logCall(alarm.id, actor(req), { contact: contact.name, phone: contact.phone, outcome: req.body.outcome, note: req.body.note }));
     },
   );
 
   app.post('/alarms/:id/notes', { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: z.object({ note }).strict(), summary: 'Add a note to the timeline', tags: ['alarms'] } }, async (req) => {
-    visibleAlarm(req);
-    return alarmView(ctx.alarmService.addNote(req.params.id, actor(req), req.body.note));
+    await visibleAlarm(req);
+    return alarmView(await ctx.alarmService.addNote(req.params.id, actor(req), req.body.note));
   });
 }

@@ -36,7 +36,7 @@ export function healthRoutes(app: Api, ctx: HealthRoutesDeps): void {
       schema: { tags: ['service'], summary: 'Readiness: accepting devices and requests, alarms being delivered (503 while starting or shutting down)', security: [] },
     },
     async (_req, reply) => {
-      const ready = ctx.ready();
+      const ready = await ctx.ready();
       return reply.status(ready.ok ? 200 : 503).send({ status: ready.ok ? 'ready' : 'not_ready', checks: ready.checks });
     },
   );

@@ -60,7 +60,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       },
     },
     async (req, reply) => {
-    const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : ctx.jobs.runMonthlyStatistics(req.body.month);
+    const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : await ctx.jobs.runMonthlyStatistics(req.body.month);
     return reply.status(201).send(stored.map((r) => ({ id: r.id, kind: r.kind, subject: r.subject })));
     },
   );
@@ -116,7 +116,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       const to = req.query.to ? Date.parse(req.query.to) : ctx.clock.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 30 * 86_400_000;
       const stationIds = ctx.stations.subtree(req.params.id);
-      return stationStatistics(ctx.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
+      return stationStatistics(await ctx.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
     },
   );
 }

@@ -18,7 +18,7 @@ describe('escalation ladder', () => {
   afterEach(() => core.close());
 
   it('a critical alarm: station at once, street centre and the first contact at 60 s, district and every contact at 180 s, then reminders', async () => {
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.engine.runDue();
     expect(sentAt(core)).toEqual(['alarm.raised:0:community-1']);
 
@@ -28,12 +28,12 @@ describe('escalation ladder', () => {
 
     core.clock.advance(1_000);
     await core.engine.runDue();
-    expect(core.repos.alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    expect((await core.repos.alarms.get(alarm.id))!.escalationLevel).toBe(1);
     expect(sentAt(core).slice(1).sort()).toEqual(['alarm.escalated:1:street-1', 'alarm.escalated:1:王强']);
 
     core.clock.advance(120_000);
     await core.engine.runDue();
-    expect(core.repos.alarms.get(alarm.id)!.escalationLevel).toBe(2);
+    expect((await core.repos.alarms.get(alarm.id))!.escalationLevel).toBe(2);
     expect(sentAt(core).slice(3).sort()).toEqual(['alarm.escalated:2:district-1', 'alarm.escalated:2:王强', 'alarm.escalated:2:王芳']);
 
     core.clock.advance(120_000); // 300 s: the first reminder to every level
@@ -42,9 +42,9 @@ describe('escalation ladder', () => {
     core.clock.advance(120_000);
     await core.engine.runDue();
     expect(sentAt(core)).toHaveLength(12);
-    expect(core.kinds(alarm.id).filter((k) => k === 'reminder')).toHaveLength(2);
+    expect((await core.kinds(alarm.id)).filter((k) => k === 'reminder')).toHaveLength(2);
 
-    core.service.acknowledge(alarm.id, 'nurse-zhang');
+    await core.service.acknowledge(alarm.id, 'nurse-zhang');
     core.clock.advance(3_600_000);
     await core.engine.runDue();
     // Nothing more alerts; the contacts already told hear that a person has it.
@@ -53,44 +53,44 @@ describe('escalation ladder', () => {
   });
 
   it('after downtime, overdue steps fire once each, in order, and one reminder rather than a burst', async () => {
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.engine.runDue();
     core.clock.advance(3_600_000); // an hour down: both steps and 28 reminder periods overdue
-    const fired = core.service.fireDueSteps();
+    const fired = await core.service.fireDueSteps();
     expect(fired).toBe(3);
-    expect(core.kinds(alarm.id).filter((k) => k === 'escalated' || k === 'reminder')).toEqual(['escalated', 'escalated', 'reminder']);
-    expect(core.repos.alarms.timeline(alarm.id).filter((e) => e.kind === 'escalated').map((e) => e.detail!.level)).toEqual([1, 2]);
-    expect(core.pendingSteps(alarm.id)).toEqual([{ step: 3, kind: 'reminder', inSeconds: 120 }]);
-    expect(core.service.fireDueSteps()).toBe(0);
+    expect((await core.kinds(alarm.id)).filter((k) => k === 'escalated' || k === 'reminder')).toEqual(['escalated', 'escalated', 'reminder']);
+    expect((await core.repos.alarms.timeline(alarm.id)).filter((e) => e.kind === 'escalated').map((e) => e.detail!.level)).toEqual([1, 2]);
+    expect(await core.pendingSteps(alarm.id)).toEqual([{ step: 3, kind: 'reminder', inSeconds: 120 }]);
+    expect(await core.service.fireDueSteps()).toBe(0);
   });
 
   it('deadlines are in the database: a new service over the same store carries on the ladder', async () => {
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.engine.runDue();
     // A restart: everything in memory is new, the database is the same.
     const restarted = core.newService();
     core.clock.advance(61_000);
-    expect(restarted.fireDueSteps()).toBe(1);
-    expect(core.repos.alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    expect(await restarted.fireDueSteps()).toBe(1);
+    expect((await core.repos.alarms.get(alarm.id))!.escalationLevel).toBe(1);
   });
 
   it('a step that reached nobody escalates early: every console delivery failing three times moves to the next level', async () => {
     core.channels.console.down = (item) => (item.delivery.target.kind === 'station' && item.delivery.target.id === 'community-1' ? 'no console of the station is open' : undefined);
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.engine.runDue(); // attempt 1
     for (let i = 0; i < 2; i++) {
       core.clock.advance(2_500 * 2 ** i);
       await core.engine.runDue();
     }
     await core.engine.runDue(); // the next level's alerts go out
-    const escalated = core.repos.alarms.timeline(alarm.id).find((e) => e.kind === 'escalated');
+    const escalated = (await core.repos.alarms.timeline(alarm.id)).find((e) => e.kind === 'escalated');
     expect(escalated?.detail).toMatchObject({ level: 1, early: true, unreachedLevel: 0 });
     expect(core.clock.now() - alarm.raisedAt).toBeLessThan(60_000);
     expect(sentAt(core).sort()).toEqual(['alarm.escalated:1:street-1', 'alarm.escalated:1:王强']);
     // The station's console goes on being tried while the alarm is open.
-    expect(core.outbox(alarm.id).find((i) => i.step === 0)).toMatchObject({ status: 'pending', attempts: 3 });
+    expect((await core.outbox(alarm.id)).find((i) => i.step === 0)).toMatchObject({ status: 'pending', attempts: 3 });
     // Step 2 keeps its own deadline, counted from the raise.
-    expect(core.pendingSteps(alarm.id).find((s) => s.step === 2)!.inSeconds).toBeCloseTo(180 - (core.clock.now() - alarm.raisedAt) / 1000, 5);
+    expect((await core.pendingSteps(alarm.id)).find((s) => s.step === 2)!.inSeconds).toBeCloseTo(180 - (core.clock.now() - alarm.raisedAt) / 1000, 5);
   });
 
   it('a step that reached someone waits for its deadline, even when other deliveries of it fail', async () => {
@@ -98,14 +98,14 @@ describe('escalation ladder', () => {
     try {
       withHook.resident('res-1');
       withHook.channels.webhook.down = () => 'connection refused';
-      const alarm = withHook.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+      const alarm = await withHook.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
       await withHook.engine.runDue();
       for (let i = 0; i < 4; i++) {
         withHook.clock.advance(2_500 * 2 ** i);
         await withHook.engine.runDue();
       }
-      expect(withHook.kinds(alarm.id)).not.toContain('escalated');
-      expect(withHook.repos.alarms.get(alarm.id)!.escalationLevel).toBe(0);
+      expect(await withHook.kinds(alarm.id)).not.toContain('escalated');
+      expect((await withHook.repos.alarms.get(alarm.id))!.escalationLevel).toBe(0);
     } finally {
       withHook.close();
     }

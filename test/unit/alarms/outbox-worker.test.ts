@@ -13,13 +13,13 @@ describe('outbox worker', () => {
   afterEach(() => core.close());
 
   it('a delivered notification is marked so and said on the timeline with the channel\'s receipt', async () => {
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.worker.tick();
-    expect(core.outbox(alarm.id).map((i) => [i.delivery.channel, i.status, i.attempts])).toEqual([
+    expect((await core.outbox(alarm.id)).map((i) => [i.delivery.channel, i.status, i.attempts])).toEqual([
       ['console', 'delivered', 1],
       ['webhook', 'delivered', 1],
     ]);
-    const notified = core.repos.alarms.timeline(alarm.id).filter((e) => e.kind === 'notified');
+    const notified = (await core.repos.alarms.timeline(alarm.id)).filter((e) => e.kind === 'notified');
     expect(notified.map((e) => e.detail)).toEqual([
       expect.objectContaining({ channel: 'console', result: 'delivered', consoles: 1, attempt: 1, recipient: { kind: 'station', name: 'community-1 name', level: 'community' } }),
       expect.objectContaining({ channel: 'webhook', result: 'delivered', attempt: 1 }),
@@ -30,65 +30,65 @@ describe('outbox worker', () => {
 
   it('a failing delivery is retried with backoff, on one timeline line that counts the attempts', async () => {
     core.channels.webhook.down = () => 'connect ECONNREFUSED';
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.worker.tick();
-    const item = () => core.outbox(alarm.id).find((i) => i.delivery.channel === 'webhook')!;
-    expect(item()).toMatchObject({ status: 'pending', attempts: 1, lastError: 'connect ECONNREFUSED' });
-    const wait = item().nextAttemptAt - core.clock.now();
+    const item = async () => (await core.outbox(alarm.id)).find((i) => i.delivery.channel === 'webhook')!;
+    expect((await item())).toMatchObject({ status: 'pending', attempts: 1, lastError: 'connect ECONNREFUSED' });
+    const wait = (await item()).nextAttemptAt - core.clock.now();
     expect(wait).toBeGreaterThanOrEqual(1_600);
     expect(wait).toBeLessThanOrEqual(2_400);
 
     await core.worker.tick(); // not yet due
-    expect(item().attempts).toBe(1);
+    expect((await item()).attempts).toBe(1);
     core.clock.advance(wait);
     await core.worker.tick();
-    expect(item().attempts).toBe(2);
+    expect((await item()).attempts).toBe(2);
 
-    const failures = () => core.repos.alarms.timeline(alarm.id).filter((e) => e.kind === 'notify_failed');
-    expect(failures()).toHaveLength(1);
-    expect(failures()[0]!.detail).toMatchObject({ channel: 'webhook', attempts: 2, error: 'connect ECONNREFUSED' });
+    const failures = async () => (await core.repos.alarms.timeline(alarm.id)).filter((e) => e.kind === 'notify_failed');
+    expect((await failures())).toHaveLength(1);
+    expect((await failures())[0]!.detail).toMatchObject({ channel: 'webhook', attempts: 2, error: 'connect ECONNREFUSED' });
 
     core.channels.webhook.down = () => undefined;
-    core.clock.advance(item().nextAttemptAt - core.clock.now());
+    core.clock.advance((await item()).nextAttemptAt - core.clock.now());
     await core.worker.tick();
-    expect(item()).toMatchObject({ status: 'delivered', attempts: 3 });
-    expect(failures()).toHaveLength(1);
-    expect(failures()[0]!.detail).toMatchObject({ attempts: 2, deliveredAt: new Date(core.clock.now()).toISOString() });
-    expect(core.kinds(alarm.id).filter((k) => k === 'notified')).toHaveLength(2);
+    expect((await item())).toMatchObject({ status: 'delivered', attempts: 3 });
+    expect((await failures())).toHaveLength(1);
+    expect((await failures())[0]!.detail).toMatchObject({ attempts: 2, deliveredAt: new Date(core.clock.now()).toISOString() });
+    expect((await core.kinds(alarm.id)).filter((k) => k === 'notified')).toHaveLength(2);
   });
 
   it('an alert about an open alarm is retried past the attempt limit; a notice about an acknowledged one is not', async () => {
     core.channels.webhook.down = () => 'HTTP 503';
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     for (let i = 0; i < 6; i++) {
       await core.worker.tick();
       core.clock.advance(80_000); // beyond the longest backoff (60 s + 20 %)
     }
-    const alert = core.outbox(alarm.id).find((i) => i.delivery.channel === 'webhook' && i.event === 'alarm.raised')!;
+    const alert = (await core.outbox(alarm.id)).find((i) => i.delivery.channel === 'webhook' && i.event === 'alarm.raised')!;
     expect(alert).toMatchObject({ status: 'pending', attempts: 6 });
 
     core.channels.webhook.down = (item) => (item.event === 'alarm.raised' ? undefined : 'HTTP 503');
     await core.worker.tick(); // the alert gets through at last
-    core.service.acknowledge(alarm.id, 'nurse-zhang');
+    await core.service.acknowledge(alarm.id, 'nurse-zhang');
     for (let i = 0; i < 5; i++) {
       await core.worker.tick();
       core.clock.advance(80_000); // beyond the longest backoff (60 s + 20 %)
     }
-    const notice = core.outbox(alarm.id).find((i) => i.event === 'alarm.acknowledged')!;
+    const notice = (await core.outbox(alarm.id)).find((i) => i.event === 'alarm.acknowledged')!;
     expect(notice).toMatchObject({ status: 'failed', attempts: 3, lastError: 'HTTP 503' });
-    const last = core.repos.alarms.timeline(alarm.id).filter((e) => e.kind === 'notify_failed').at(-1)!;
+    const last = (await core.repos.alarms.timeline(alarm.id)).filter((e) => e.kind === 'notify_failed').at(-1)!;
     expect(last.detail).toMatchObject({ event: 'alarm.acknowledged', final: true, attempts: 3 });
   });
 
   it('a slow channel does not hold up another', async () => {
     let release!: () => void;
     core.channels.webhook.gate = new Promise<void>((r) => (release = r));
-    const alarm = core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     const tick = core.worker.tick();
     await vi.waitFor(() => expect(core.worker.inFlight).toBe(1));
     expect(core.channels.console.sent).toHaveLength(1);
-    expect(core.outbox(alarm.id).find((i) => i.delivery.channel === 'console')!.status).toBe('delivered');
-    expect(core.outbox(alarm.id).find((i) => i.delivery.channel === 'webhook')!.status).toBe('pending');
+    expect((await core.outbox(alarm.id)).find((i) => i.delivery.channel === 'console')!.status).toBe('delivered');
+    expect((await core.outbox(alarm.id)).find((i) => i.delivery.channel === 'webhook')!.status).toBe('pending');
     // A second tick does not start the delivery under way again.
     void core.worker.tick();
     expect(core.worker.inFlight).toBe(1);
@@ -98,7 +98,7 @@ describe('outbox worker', () => {
     expect(core.channels.webhook.sent).toHaveLength(1);
   });
 
-  it('backoff doubles from the base up to the cap, within ±20 %', () => {
+  it('backoff doubles from the base up to the cap, within ±20 %', async () => {
     expect([1, 2, 3, 4, 5, 6, 7].map((a) => backoffMs(defaultRetry, a, () => 0.5))).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
     expect(backoffMs(defaultRetry, 1, () => 0)).toBe(1_600);
     expect(backoffMs(defaultRetry, 1, () => 0.999_999)).toBe(2_400);

@@ -13,7 +13,7 @@ const who = (d: Delivery): string => {
 describe('target resolution', () => {
   let core: Core;
   const targets = () => ({ stations: core.repos.stations, residents: core.repos.residents, directory: core.directory });
-  const alarmFor = (residentId: string | null, stationId: string | null): Alarm => ({ ...core.raise({ residentId, stationId }) });
+  const alarmFor = async (residentId: string | null, stationId: string | null): Promise<Alarm> => ({ ...(await core.raise({ residentId, stationId })) });
 
   beforeEach(() => {
     core = buildCore({ webhooks: true });
@@ -24,33 +24,33 @@ describe('target resolution', () => {
   });
   afterEach(() => core.close());
 
-  it('the first step: the community station (console and webhook), its siren and the resident\'s devices that take commands', () => {
-    const r = resolveTargets(targets(), alarmFor('res-1', null), ['community_station', 'station_siren', 'resident_device']);
+  it('the first step: the community station (console and webhook), its siren and the resident\'s devices that take commands', async () => {
+    const r = resolveTargets(targets(), await alarmFor('res-1', null), ['community_station', 'station_siren', 'resident_device']);
     expect(r.deliveries.map(who)).toEqual(['console:community-1', 'webhook:community-1', 'mqtt:siren/siren-1', 'mqtt:resident_device/pendant-1']);
     expect(r.unreachable).toEqual([]);
   });
 
-  it('walks up the station tree for the street and district centres', () => {
-    const r = resolveTargets(targets(), alarmFor('res-1', null), ['street_centre', 'district_centre']);
+  it('walks up the station tree for the street and district centres', async () => {
+    const r = resolveTargets(targets(), await alarmFor('res-1', null), ['street_centre', 'district_centre']);
     expect(r.deliveries.map(who)).toEqual(['console:street-1', 'webhook:street-1', 'console:district-1', 'webhook:district-1']);
   });
 
-  it('a contact without a webhook is unreachable and said so by name; a contact named twice in a step is told once', () => {
-    const r = resolveTargets(targets(), alarmFor('res-1', null), ['primary_contact', 'all_contacts']);
+  it('a contact without a webhook is unreachable and said so by name; a contact named twice in a step is told once', async () => {
+    const r = resolveTargets(targets(), await alarmFor('res-1', null), ['primary_contact', 'all_contacts']);
     expect(r.deliveries.map(who)).toEqual(['webhook:王强', 'webhook:李医生']);
     expect(r.unreachable).toEqual([{ text: 'contact 王芳 (daughter, 13800000001) has no notification webhook', recipient: { kind: 'contact', name: '王芳', relation: 'daughter' } }]);
   });
 
-  it('says who could not be reached when the resident has no contacts or no station above', () => {
+  it('says who could not be reached when the resident has no contacts or no station above', async () => {
     core.repos.stations.insert({ id: 'lone-community', name: 'lone', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 0 });
     core.resident('res-lone', { stationId: 'lone-community' });
-    const r = resolveTargets(targets(), alarmFor('res-lone', null), ['community_station', 'street_centre', 'primary_contact', 'station_siren']);
+    const r = resolveTargets(targets(), await alarmFor('res-lone', null), ['community_station', 'street_centre', 'primary_contact', 'station_siren']);
     expect(r.deliveries.map(who)).toEqual(['console:lone-community']);
     expect(r.unreachable.map((u) => u.text)).toEqual(['street station (none above this resident)', 'primary contact (the resident has no contacts)']);
   });
 
-  it('an alarm with no resident (a station device) reaches its station and no one\'s devices', () => {
-    const r = resolveTargets(targets(), alarmFor(null, 'community-1'), ['community_station', 'resident_device', 'all_contacts']);
+  it('an alarm with no resident (a station device) reaches its station and no one\'s devices', async () => {
+    const r = resolveTargets(targets(), await alarmFor(null, 'community-1'), ['community_station', 'resident_device', 'all_contacts']);
     expect(r.deliveries.map(who)).toEqual(['console:community-1', 'webhook:community-1']);
     expect(r.unreachable).toEqual([]);
   });

@@ -35,20 +35,20 @@ describe('event de-duplication', () => {
     await app.onboarding.createDevice({ profile: 'carebell-sos-pendant', residentId: r.id, id: 'sos-1' });
 
     let events = collect(app);
-    expect(sos(app, 41).outcome).toBe('accepted');
+    expect((await sos(app, 41)).outcome).toBe('accepted');
     clock.advance(5_000);
-    expect(sos(app, 41).outcome).toBe('duplicate'); // QoS 1 redelivery
-    expect(sos(app, 42).outcome).toBe('accepted');
+    expect((await sos(app, 41)).outcome).toBe('duplicate'); // QoS 1 redelivery
+    expect((await sos(app, 42)).outcome).toBe('accepted');
     expect(events.map((e) => e.seq)).toEqual([41, 42]);
 
     await app.close();
     app = await build(); // the gateway restarted; the device redelivers after reconnecting
     events = collect(app);
     clock.advance(60_000);
-    expect(sos(app, 42).outcome).toBe('duplicate');
+    expect((await sos(app, 42)).outcome).toBe('duplicate');
 
     clock.advance(EVENT_DEDUPE_WINDOW_MS); // long after: a device whose counter wrapped is heard again
-    expect(sos(app, 41).outcome).toBe('accepted');
+    expect((await sos(app, 41)).outcome).toBe('accepted');
     expect(events.map((e) => e.seq)).toEqual([41]);
     await app.close();
   });

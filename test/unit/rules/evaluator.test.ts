@@ -8,6 +8,7 @@ import type { KnownDevice } from '../../../src/devices/directory.ts';
 import { loadProfileDirectory } from '../../../src/profiles/registry.ts';
 import { RuleEvaluator, type IntentSink, type RuleStateStore } from '../../../src/rules/evaluator.ts';
 import type { AlarmIntent } from '../../../src/rules/types.ts';
+import type { Tx } from '../../../src/core/tx.ts';
 
 /**
  * The evaluator alone: real rules built from the shipped profiles, in-memory
@@ -50,17 +51,23 @@ class RecordingSink implements IntentSink {
   applied: Applied[] = [];
   failing = false;
   transactions = 0;
-  transaction<T>(fn: () => T): T {
+  /** The transactions joined rather than opened (the caller's, e.g. ingest's for an event). */
+  joined = 0;
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, within?: Tx): Promise<T> {
+    if (within) {
+      this.joined++;
+      return fn(within);
+    }
     this.transactions++;
     const before = this.applied.length;
-    const result = fn();
+    const result = await fn({ handle: null, afterCommit: () => {}, beforeCommit: () => {} });
     if (this.failing) {
       this.applied.length = before;
       throw new Error('database is locked');
     }
     return result;
   }
-  apply(d: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean): void {
+  async apply(d: DeviceContext, ruleKey: string, intent: AlarmIntent, residentLevel: boolean): Promise<void> {
     this.applied.push({ subject: residentLevel ? d.residentId! : d.id, rule: ruleKey, action: intent.action, alarm: intent.alarm, residentLevel });
   }
 }
@@ -68,14 +75,21 @@ class RecordingSink implements IntentSink {
 class MemoryRuleState implements RuleStateStore {
   rows = new Map<string, { subject: string; rule: string; state: string; at: number }>();
   saves = 0;
-  all() {
+  async all() {
     return [...this.rows.values()];
   }
-  save(subject: string, rule: string, state: string, at: number): void {
-    this.saves++;
-    this.rows.set(`${subject}/${rule}`, { subject, rule, state, at });
+  in() {
+    return {
+      save: async (subject: string, rule: string, state: string, at: number): Promise<void> => {
+        this.saves++;
+        this.rows.set(`${subject}/${rule}`, { subject, rule, state, at });
+      },
+    };
   }
 }
+
+/** Ingest's transaction, for an event: the sink sees it joined. */
+const ingestTx = (sink: RecordingSink): Promise<Tx> => sink.transaction(async (tx) => tx);
 
 const reading = (kind: string, value: number, ts: number): Reading => ({ deviceId: 'band-1', kind, value, unit: '', ts });
 
@@ -106,77 +120,83 @@ describe('rule evaluator', () => {
     ruleState = new MemoryRuleState();
   });
 
-  it('raises once when a reading stays beyond the profile threshold for its duration, and clears at the clear level', () => {
+  it('raises once when a reading stays beyond the profile threshold for its duration, and clears at the clear level', async () => {
     const e = evaluator();
     const band = devices.get('band-1')!;
     const t0 = clock.now();
-    e.onReadings(band, [reading('heart_rate', 125, t0)]);
+    await e.onReadings(band, [reading('heart_rate', 125, t0)]);
     expect(sink.applied).toEqual([]);
-    e.onReadings(band, [reading('heart_rate', 126, t0 + 121_000)]);
-    e.onReadings(band, [reading('heart_rate', 128, t0 + 180_000)]);
+    await e.onReadings(band, [reading('heart_rate', 126, t0 + 121_000)]);
+    await e.onReadings(band, [reading('heart_rate', 128, t0 + 180_000)]);
     expect(sink.applied).toEqual([{ subject: 'band-1', rule: 'threshold:heart_rate:heart_rate_high', action: 'raise', alarm: 'heart_rate_high', residentLevel: false }]);
-    e.onReadings(band, [reading('heart_rate', 115, t0 + 200_000)]);
+    await e.onReadings(band, [reading('heart_rate', 115, t0 + 200_000)]);
     expect(sink.applied).toHaveLength(1); // 115 is above the clear level of 110
-    e.onReadings(band, [reading('heart_rate', 100, t0 + 240_000)]);
+    await e.onReadings(band, [reading('heart_rate', 100, t0 + 240_000)]);
     expect(sink.applied.map((a) => a.action)).toEqual(['raise', 'clear']);
   });
 
-  it("applies a resident's own thresholds, and rebuilds the rules when the settings change", () => {
+  it("applies a resident's own thresholds, and rebuilds the rules when the settings change", async () => {
     residents.set('res-1', { settings: { thresholds: { heart_rate_high: { above: 100 } } }, timezone: 'Asia/Shanghai' });
     const e = evaluator();
     const band = devices.get('band-1')!;
     const t0 = clock.now();
-    e.onReadings(band, [reading('heart_rate', 105, t0)]);
-    e.onReadings(band, [reading('heart_rate', 105, t0 + 121_000)]);
+    await e.onReadings(band, [reading('heart_rate', 105, t0)]);
+    await e.onReadings(band, [reading('heart_rate', 105, t0 + 121_000)]);
     expect(sink.applied.map((a) => a.alarm)).toEqual(['heart_rate_high']);
 
     residents.set('res-1', { settings: { thresholds: { heart_rate_high: { above: 130, clearAt: 125 } } }, timezone: 'Asia/Shanghai' });
     e.residentChanged('res-1');
-    e.onReadings(band, [reading('heart_rate', 120, t0 + 300_000)]);
+    await e.onReadings(band, [reading('heart_rate', 120, t0 + 300_000)]);
     expect(sink.applied.map((a) => a.action)).toEqual(['raise', 'clear']); // 120 is under the new clear level, not the profile's 110
   });
 
-  it('keeps the state unchanged when the alarm change cannot be recorded, so the next input tries again; an event rethrows', () => {
+  it('keeps the state unchanged when the alarm change cannot be recorded, so the next input tries again; an event rethrows', async () => {
     const e = evaluator();
     const pendant = devices.get('pendant-1')!;
-    sink.failing = true;
-    expect(() => e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 })).toThrow('database is locked');
+    // An event's rules run in ingest's transaction: when it fails, so does the event.
+    await expect(
+      sink.transaction(async (tx) => {
+        await e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 }, tx);
+        sink.failing = true;
+      }),
+    ).rejects.toThrow('database is locked');
     expect(sink.applied).toEqual([]);
     sink.failing = false;
-    e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 });
+    await e.onEvent(pendant, { deviceId: 'pendant-1', type: 'sos', ts: clock.now(), seq: 1 }, await ingestTx(sink));
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:sos']);
+    expect(sink.joined).toBeGreaterThan(0); // in ingest's transaction, not one of its own
 
     const band = devices.get('band-1')!;
     const t0 = clock.now();
-    e.onReadings(band, [reading('battery', 10, t0)]);
+    await e.onReadings(band, [reading('battery', 10, t0)]);
     sink.failing = true;
-    e.onReadings(band, [reading('battery', 30, t0 + 1_000)]); // a reading does not throw: logged, retried on the next one
+    await e.onReadings(band, [reading('battery', 30, t0 + 1_000)]); // a reading does not reject: logged, retried on the next one
     sink.failing = false;
-    e.onReadings(band, [reading('battery', 31, t0 + 2_000)]);
+    await e.onReadings(band, [reading('battery', 31, t0 + 2_000)]);
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:sos', 'raise:low_battery', 'clear:low_battery']);
   });
 
-  it('saves durable state in the same unit of work as the intents, and a new evaluator resumes from it', () => {
+  it('saves durable state in the same unit of work as the intents, and a new evaluator resumes from it', async () => {
     const e = evaluator();
     const band = devices.get('band-1')!;
     band.lastSeen = clock.now();
     clock.advance(3 * 300_000 - 1);
-    e.tick();
+    await e.tick();
     expect(sink.applied).toEqual([]);
     clock.advance(1);
     const before = sink.transactions;
-    e.tick();
+    await e.tick();
     expect(sink.applied.map((a) => `${a.subject}:${a.action}:${a.alarm}`)).toEqual(['band-1:raise:device_offline']);
     expect(sink.transactions).toBe(before + 1);
     expect(JSON.parse(ruleState.rows.get('band-1/silence:device_offline')!.state)).toEqual({ active: true });
 
     const restarted = evaluator();
-    restarted.load();
+    await restarted.load();
     clock.advance(60_000);
-    restarted.tick();
+    await restarted.tick();
     expect(sink.applied).toHaveLength(1); // still silent, already raised: not raised twice
     band.lastSeen = clock.now();
-    restarted.tick();
+    await restarted.tick();
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:device_offline', 'clear:device_offline']);
   });
 
@@ -199,40 +219,41 @@ describe('rule evaluator', () => {
     const raised = sink.applied.filter((a) => a.alarm === 'device_offline').map((a) => a.subject).sort();
     expect(raised).toEqual([...devices.keys()].sort());
     await e.tickInSlices(2);
-    e.tick();
+    await e.tick();
     expect(sink.applied.filter((a) => a.alarm === 'device_offline')).toHaveLength(devices.size); // not raised twice
   });
 
-  it('writes nothing when a rule changes only the part of its state that is rebuilt from input', () => {
+  it('writes nothing when a rule changes only the part of its state that is rebuilt from input', async () => {
     const e = evaluator();
     const band = devices.get('band-1')!;
     const t0 = clock.now();
-    for (let i = 0; i < 20; i++) e.onReadings(band, [reading('heart_rate', 70 + (i % 5), t0 + i * 60_000), reading('spo2', 97, t0 + i * 60_000)]);
+    // Nothing to write: each message is handled at once, without a promise.
+    for (let i = 0; i < 20; i++) expect(e.onReadings(band, [reading('heart_rate', 70 + (i % 5), t0 + i * 60_000), reading('spo2', 97, t0 + i * 60_000)])).toBeUndefined();
     expect(sink.applied).toEqual([]);
     expect(sink.transactions).toBe(0);
   });
 
-  it("does not tick a decommissioned device's silence, and skips devices it does not know", () => {
+  it("does not tick a decommissioned device's silence, and skips devices it does not know", async () => {
     const e = evaluator();
     const band = devices.get('band-1')!;
     band.lastSeen = clock.now();
     band.decommissioned = true;
     clock.advance(3_600_000);
-    e.tick();
+    await e.tick();
     expect(sink.applied.filter((a) => a.subject === 'band-1')).toEqual([]);
-    e.onReadings({ id: 'ghost', profileId: 'carebell-vitals-band', residentId: null, stationId: null, providerId: null }, [reading('heart_rate', 200, clock.now())]);
+    await e.onReadings({ id: 'ghost', profileId: 'carebell-vitals-band', residentId: null, stationId: null, providerId: null }, [reading('heart_rate', 200, clock.now())]);
     expect(sink.applied).toEqual([]);
   });
 
-  it("runs the resident's own rules across their devices, in their time zone, as resident-level alarms", () => {
+  it("runs the resident's own rules across their devices, in their time zone, as resident-level alarms", async () => {
     residents.set('res-1', { settings: { nightBedExit: { enabled: true, from: '22:00', to: '06:00', returnMinutes: 20 } }, timezone: 'Asia/Shanghai' });
     devices.set('bed-1', device('bed-1', 'carebell-bed-mat', 'res-1'));
     const e = evaluator();
     const bed = devices.get('bed-1')!;
     clock.set(Date.UTC(2026, 0, 1, 15, 0)); // 23:00 in Shanghai
-    e.onEvent(bed, { deviceId: 'bed-1', type: 'bed_exit', ts: clock.now(), seq: 1 });
+    await e.onEvent(bed, { deviceId: 'bed-1', type: 'bed_exit', ts: clock.now(), seq: 1 }, await ingestTx(sink));
     clock.advance(21 * 60_000);
-    e.tick();
+    await e.tick();
     expect(sink.applied).toContainEqual({ subject: 'res-1', rule: expect.stringContaining('night'), action: 'raise', alarm: 'night_bed_exit', residentLevel: true });
   });
 });

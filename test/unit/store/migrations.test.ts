@@ -36,4 +36,19 @@ describe('schema migrations', () => {
     const telemetry = openDatabase(null, telemetryMigrations);
     expect(telemetry.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('telemetry', 'telemetry_devices')").pluck().all()).toHaveLength(2);
   });
+
+  it('rewrites the open alarms\' keys of a database made before version 9, so their dedupe still holds', () => {
+    const db = new Database(':memory:');
+    migrate(db, migrations.filter((m) => m.version < 9));
+    const insert = db.prepare("INSERT INTO alarms (id, type, severity, state, resident_id, device_id, station_id, raised_at, updated_at, policy, open_key) VALUES (?, ?, 'critical', ?, ?, ?, 'st', 0, 0, 'critical', ?)");
+    insert.run('by-device', 'sos', 'open', 'res-1', 'pendant-1', 'pendant-1\u0000sos');
+    insert.run('by-resident', 'inactivity', 'open', 'res-1', 'pir-1', 'res-1\u0000inactivity');
+    insert.run('resolved', 'sos', 'resolved', 'res-1', 'pendant-1', null);
+    expect(migrate(db, migrations)).toEqual([9]);
+    expect(db.prepare('SELECT id, open_key FROM alarms ORDER BY id').all()).toEqual([
+      { id: 'by-device', open_key: 'pendant-1|sos' },
+      { id: 'by-resident', open_key: 'res-1|inactivity' },
+      { id: 'resolved', open_key: null },
+    ]);
+  });
 });

@@ -1,0 +1,246 @@
+import pg from 'pg';
+import type { Db } from './database.ts';
+
+/**
+ * The storage interface every backend offers, asynchronous because
+ * PostgreSQL's is: statements in the portable subset of SQL both dialects
+ * share, `?` for parameters (turned into `$1, $2 …` for PostgreSQL), and
+ * transactions that hand their body a client bound to them. Repositories
+ * written against it run unchanged on embedded SQLite and on PostgreSQL, and
+ * the same contract tests check both (test/contract/).
+ *
+ * Where the dialects differ, the repository asks `dialect` (e.g. `FOR UPDATE
+ * SKIP LOCKED`, which SQLite has no need of: it has one writer).
+ */
+export interface SqlClient {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Rows of a query, columns as named in it. */
+  all<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** The first row, if any. */
+  get<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R | undefined>;
+  /** A statement that changes rows: how many it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
+  /**
+   * Runs `fn` in one transaction: everything it does through `tx` commits
+   * together or not at all (a throw rolls back and rethrows). Inside, use
+   * `tx`, never the outer client: on PostgreSQL that is another connection.
+   */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A first-come, first-served lock for async work. A waiter that has not got
+ * it after `timeoutMs` gives up with an error: on the embedded database a
+ * transaction takes milliseconds, so that long means a statement waiting for
+ * the very transaction it runs in (a bug), which should fail loudly rather
+ * than hang every write.
+ */
+class Mutex {
+  #held = false;
+  readonly #queue: Array<{ resolve: () => void; timer: NodeJS.Timeout }> = [];
+  constructor(readonly timeoutMs: number) {}
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  acquire(): Promise<void> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          this.#queue.splice(this.#queue.indexOf(waiter), 1);
+          reject(new Error(`waited ${this.timeoutMs} ms for the database: a statement outside a transaction while that transaction waits for it?`));
+        }, this.timeoutMs),
+      };
+      this.#queue.push(waiter);
+    });
+  }
+
+  release(): void {
+    const next = this.#queue.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      next.resolve();
+    } else this.#held = false;
+  }
+}
+
+/** SQLite integers come back as numbers; values are bound as they are (booleans as 0/1). */
+const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+
+/**
+ * SQLite behind the async interface, on the gateway's one connection. A
+ * transaction holds the connection from BEGIN IMMEDIATE to COMMIT across its
+ * awaits; statements from outside it wait until it ends, so nothing outside
+ * joins it by accident. The synchronous unit of work (store/unit-of-work.ts)
+ * refuses to start while one is open (`asyncTransactionOpen`).
+ */
+export class SqliteClient implements SqlClient {
+  readonly dialect = 'sqlite' as const;
+  readonly #db: Db;
+  readonly #mutex: Mutex;
+  #open = false;
+
+  constructor(db: Db, options: { lockTimeoutMs?: number } = {}) {
+    this.#db = db;
+    this.#mutex = new Mutex(options.lockTimeoutMs ?? 10_000);
+  }
+
+  /** An async transaction holds the connection now. */
+  get asyncTransactionOpen(): boolean {
+    return this.#open;
+  }
+
+  #all<R>(sql: string, params: readonly unknown[]): R[] {
+    return this.#db.prepare(sql).all(...bind(params)) as R[];
+  }
+  #run(sql: string, params: readonly unknown[]): { changes: number } {
+    const statement = this.#db.prepare(sql);
+    // A statement with RETURNING hands back rows; run() would discard them, so it is read.
+    if (statement.reader) return { changes: statement.all(...bind(params)).length };
+    return { changes: statement.run(...bind(params)).changes };
+  }
+
+  async #outside<T>(fn: () => T): Promise<T> {
+    if (!this.#mutex.held) return fn();
+    await this.#mutex.acquire();
+    try {
+      return fn();
+    } finally {
+      this.#mutex.release();
+    }
+  }
+
+  all<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return this.#outside(() => this.#all<R>(sql, params));
+  }
+  async get<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return (await this.all<R>(sql, params))[0];
+  }
+  run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    return this.#outside(() => this.#run(sql, params));
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    await this.#mutex.acquire();
+    this.#open = true;
+    let ended = false;
+    const tx: SqlClient = {
+      dialect: 'sqlite',
+      all: async <R>(sql: string, params: readonly unknown[] = []) => {
+        if (ended) throw new Error('transaction already ended');
+        return this.#all<R>(sql, params);
+      },
+      get: async <R>(sql: string, params: readonly unknown[] = []) => (await tx.all<R>(sql, params))[0],
+      run: async (sql: string, params: readonly unknown[] = []) => {
+        if (ended) throw new Error('transaction already ended');
+        return this.#run(sql, params);
+      },
+      transaction: (inner) => inner(tx), // nested: joins
+      close: async () => {},
+    };
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (err) {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+        throw err;
+      }
+      this.#db.exec('COMMIT');
+      return result;
+    } finally {
+      ended = true;
+      this.#open = false;
+      this.#mutex.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the gateway's storage module, which closes it.
+  }
+}
+
+/** `?` → `$1, $2 …`, leaving question marks inside quoted strings alone. */
+export function numberedParameters(sql: string): string {
+  let n = 0;
+  let out = '';
+  let quoted = false;
+  for (const c of sql) {
+    if (c === "'") quoted = !quoted;
+    out += c === '?' && !quoted ? `$${++n}` : c;
+  }
+  return out;
+}
+
+// int8 (count(*), bigint columns) as a number: carebell's values (epoch milliseconds, counts) fit in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** PostgreSQL behind the same interface, with node-postgres' pool; a transaction has a connection of its own. */
+export class PostgresClient implements SqlClient {
+  readonly dialect = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #sql = new Map<string, string>();
+
+  constructor(url: string, options: { max?: number; applicationName?: string } = {}) {
+    this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.applicationName ?? 'carebell' });
+    // An idle connection that dies (the server restarted) is dropped from the pool, not thrown at the process.
+    this.#pool.on('error', () => {});
+  }
+
+  #text(sql: string): string {
+    let text = this.#sql.get(sql);
+    if (text === undefined) this.#sql.set(sql, (text = numberedParameters(sql)));
+    return text;
+  }
+
+  static #on(q: pg.Pool | pg.PoolClient, text: (sql: string) => string): SqlClient {
+    const client: SqlClient = {
+      dialect: 'postgres',
+      all: async <R>(sql: string, params: readonly unknown[] = []) => (await q.query(text(sql), params as unknown[])).rows as R[],
+      get: async <R>(sql: string, params: readonly unknown[] = []) => (await q.query(text(sql), params as unknown[])).rows[0] as R | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => ({ changes: (await q.query(text(sql), params as unknown[])).rowCount ?? 0 }),
+      transaction: (inner) => inner(client),
+      close: async () => {},
+    };
+    return client;
+  }
+
+  all<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+    return PostgresClient.#on(this.#pool, (s) => this.#text(s)).all<R>(sql, params);
+  }
+  get<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R | undefined> {
+    return PostgresClient.#on(this.#pool, (s) => this.#text(s)).get<R>(sql, params);
+  }
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
+    return PostgresClient.#on(this.#pool, (s) => this.#text(s)).run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    const connection = await this.#pool.connect();
+    try {
+      await connection.query('BEGIN');
+      try {
+        const result = await fn(PostgresClient.#on(connection, (s) => this.#text(s)));
+        await connection.query('COMMIT');
+        return result;
+      } catch (err) {
+        await connection.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    } finally {
+      connection.release();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.end();
+  }
+}

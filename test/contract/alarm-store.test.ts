@@ -1,0 +1,333 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Alarm } from '../../src/core/alarm.ts';
+import type { Tx } from '../../src/core/tx.ts';
+import { AlarmRepository, openKey } from '../../src/alarms/repository.ts';
+import { OutboxRepository } from '../../src/alarms/outbox-repository.ts';
+import { EscalationStepRepository } from '../../src/escalation/steps-repository.ts';
+import type { Delivery } from '../../src/escalation/targets.ts';
+import { DeviceEventRepository } from '../../src/store/device-events.ts';
+import { RuleStateRepository } from '../../src/store/rule-state.ts';
+import { numberedParameters, type SqlClient } from '../../src/store/sql-client.ts';
+import { UnitOfWork } from '../../src/store/unit-of-work.ts';
+import { migratePostgres } from '../../src/store/postgres/migrations.ts';
+import { buildCore } from '../helpers/core.ts';
+import { backends } from '../helpers/store-backends.ts';
+
+/**
+ * The alarm core's store contract, run unchanged against every backend:
+ * embedded SQLite (what a single gateway uses) and PostgreSQL (what several
+ * nodes share). Each backend starts empty for each test.
+ */
+
+const alarm = (id: string, patch: Partial<Alarm> = {}): Alarm => ({
+  id,
+  type: 'sos',
+  severity: 'critical',
+  state: 'open',
+  residentId: 'res-1',
+  deviceId: 'pendant-1',
+  stationId: 'community-1',
+  raisedAt: 1_000,
+  updatedAt: 1_000,
+  count: 1,
+  escalationLevel: 0,
+  policy: 'critical',
+  detail: { button: 1 },
+  acknowledgedAt: null,
+  acknowledgedBy: null,
+  resolvedAt: null,
+  resolvedBy: null,
+  outcome: null,
+  assignedTo: null,
+  responses: [],
+  onSiteAt: null,
+  onSiteBy: null,
+  ...patch,
+});
+
+const console1: Delivery = { channel: 'console', target: { kind: 'station', id: 'community-1', name: '江汉社区', level: 'community' } };
+const hook: Delivery = { channel: 'webhook', target: { kind: 'contact', name: '王强', relation: 'son', phone: '13800000000', priority: 1 }, url: 'http://127.0.0.1:9/son' };
+
+it('numbers parameters for PostgreSQL, leaving a question mark inside a string alone', () => {
+  expect(numberedParameters("SELECT * FROM t WHERE a = ? AND b = '?' AND c IN (?, ?)")).toBe("SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)");
+});
+
+for (const backend of backends()) {
+  describe(`the alarm core's store on ${backend.name}`, () => {
+    let sql: SqlClient;
+    let uow: UnitOfWork;
+    beforeAll(() => backend.start(), 60_000);
+    afterAll(() => backend.stop());
+    beforeEach(async () => {
+      sql = await backend.fresh();
+      uow = new UnitOfWork(sql);
+    });
+
+    describe('the client', () => {
+      it('binds parameters and reads integers back as numbers', async () => {
+        await new RuleStateRepository(sql).save('dev-1', 'silence', '{"active":true}', 1_767_225_600_000);
+        const row = await sql.get<{ state: string; updated_at: number }>('SELECT state, updated_at FROM rule_state WHERE subject = ? AND rule = ?', ['dev-1', 'silence']);
+        expect(row).toEqual({ state: '{"active":true}', updated_at: 1_767_225_600_000 });
+        expect(await sql.get('SELECT state FROM rule_state WHERE subject = ?', ['nobody'])).toBeUndefined();
+        expect((await sql.run("UPDATE rule_state SET state = '?' WHERE subject = ?", ['dev-1'])).changes).toBe(1);
+      });
+
+      it('commits a transaction whole, and a throw rolls all of it back', async () => {
+        const states = new RuleStateRepository(sql);
+        await uow.transaction(async (tx) => {
+          await states.in(tx).save('a', 'r', '1', 1);
+          await states.in(tx).save('b', 'r', '2', 1);
+        });
+        await expect(
+          uow.transaction(async (tx) => {
+            await states.in(tx).save('c', 'r', '3', 1);
+            throw new Error('disk full');
+          }),
+        ).rejects.toThrow('disk full');
+        expect((await states.all()).map((r) => r.subject).sort()).toEqual(['a', 'b']);
+      });
+
+      it('a reader outside an open transaction never sees what it rolls back', async () => {
+        const states = new RuleStateRepository(sql);
+        let outside: Promise<unknown> | undefined;
+        await expect(
+          uow.transaction(async (tx) => {
+            await states.in(tx).save('ghost', 'r', '1', 1);
+            outside = sql.get('SELECT subject FROM rule_state WHERE subject = ?', ['ghost']);
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow('rolled back');
+        expect(await outside).toBeUndefined();
+      });
+
+      it('joins an enclosing transaction, and effects run once, after the outermost commit, only if it commits', async () => {
+        const states = new RuleStateRepository(sql);
+        const effects: string[] = [];
+        await uow.transaction(async (outer) => {
+          await uow.transaction(async (inner) => {
+            await states.in(inner).save('joined', 'r', '1', 1);
+            inner.afterCommit(() => effects.push('inner'));
+          }, outer);
+          outer.afterCommit(() => effects.push('outer'));
+          expect(effects).toEqual([]);
+        });
+        expect(effects).toEqual(['inner', 'outer']);
+        await expect(
+          uow.transaction(async (outer) => {
+            await uow.transaction(async (inner) => {
+              await states.in(inner).save('dropped', 'r', '1', 1);
+              inner.afterCommit(() => effects.push('never'));
+            }, outer);
+            throw new Error('outer fails');
+          }),
+        ).rejects.toThrow('outer fails');
+        expect(effects).toEqual(['inner', 'outer']);
+        expect((await states.all()).map((r) => r.subject)).toEqual(['joined']);
+      });
+    });
+
+    describe('alarms and their timelines', () => {
+      let alarms: AlarmRepository;
+      beforeEach(() => {
+        alarms = new AlarmRepository(sql);
+      });
+
+      it('stores an alarm as it was given, finds it by its open key, and frees the key once resolved', async () => {
+        await alarms.insert(alarm('alm-1'), openKey('pendant-1', 'sos'));
+        expect(await alarms.get('alm-1')).toEqual(alarm('alm-1'));
+        expect((await alarms.findOpen(openKey('pendant-1', 'sos')))?.id).toBe('alm-1');
+        await expect(alarms.insert(alarm('alm-2'), openKey('pendant-1', 'sos'))).rejects.toThrow(); // one open alarm per subject and type
+        await alarms.resolve('alm-1', 'nurse', 'false_alarm', 2_000);
+        expect(await alarms.findOpen(openKey('pendant-1', 'sos'))).toBeUndefined();
+        await alarms.insert(alarm('alm-2'), openKey('pendant-1', 'sos'));
+        expect(await alarms.get('alm-1')).toMatchObject({ state: 'resolved', resolvedBy: 'nurse', resolvedAt: 2_000, outcome: 'false_alarm' });
+      });
+
+      it('changes: a repeat counts, escalation never goes down, the first responder on site is kept, answers are stored', async () => {
+        await alarms.insert(alarm('alm-1'), 'k');
+        await alarms.repeated('alm-1', 1_500);
+        await alarms.setEscalationLevel('alm-1', 2, 1_600);
+        await alarms.setEscalationLevel('alm-1', 1, 1_700);
+        await alarms.onSite('alm-1', 'son', 1_800);
+        await alarms.onSite('alm-1', 'doctor', 1_900);
+        await alarms.assign('alm-1', 'nurse.li', 1_950);
+        await alarms.setResponses('alm-1', [{ name: '王强', relation: 'son', going: true, etaMinutes: 20, at: 1_960, recordedBy: 'family:wq' }], 1_960);
+        await alarms.raiseSeverity('alm-1', 'critical', 'critical-lives-alone', 1_970);
+        await alarms.acknowledge('alm-1', 'nurse.li', 2_000);
+        expect(await alarms.get('alm-1')).toMatchObject({
+          count: 2,
+          escalationLevel: 2,
+          onSiteBy: 'son',
+          onSiteAt: 1_800,
+          assignedTo: 'nurse.li',
+          responses: [{ name: '王强', going: true, etaMinutes: 20 }],
+          policy: 'critical-lives-alone',
+          state: 'acknowledged',
+          acknowledgedAt: 2_000,
+          updatedAt: 2_000,
+        });
+      });
+
+      it('keeps the timeline in order; an entry can be read back and rewritten', async () => {
+        await alarms.insert(alarm('alm-1'), 'k');
+        const first = await alarms.addTimeline('alm-1', 1_000, 'raised', 'device', { button: 1 });
+        const second = await alarms.addTimeline('alm-1', 1_001, 'notify_failed', 'system', { attempts: 1 });
+        await alarms.addTimeline('alm-1', 1_002, 'acknowledged', 'nurse');
+        expect(second).toBeGreaterThan(first);
+        await alarms.updateTimelineDetail(second, { attempts: 2 });
+        expect(await alarms.timelineEntry(second)).toEqual({ at: 1_001, kind: 'notify_failed', actor: 'system', detail: { attempts: 2 } });
+        expect((await alarms.timeline('alm-1')).map((e) => [e.kind, e.detail])).toEqual([
+          ['raised', { button: 1 }],
+          ['notify_failed', { attempts: 2 }],
+          ['acknowledged', null],
+        ]);
+      });
+
+      it('lists critical first, then the longest waiting; filters by state, station, scope and time; pages', async () => {
+        await alarms.insert(alarm('minor-old', { severity: 'minor', raisedAt: 100 }), 'a');
+        await alarms.insert(alarm('crit-new', { raisedAt: 300 }), 'b');
+        await alarms.insert(alarm('crit-old', { raisedAt: 200 }), 'c');
+        await alarms.insert(alarm('other-station', { stationId: 'community-2', raisedAt: 150, residentId: 'res-2', deviceId: 'pendant-2' }), 'd');
+        await alarms.resolve('minor-old', 'n', 'other', 400);
+        expect((await alarms.list({ limit: 10 })).map((a) => a.id)).toEqual(['other-station', 'crit-old', 'crit-new', 'minor-old']);
+        expect((await alarms.list({ limit: 10, state: 'open', stationIds: ['community-1'] })).map((a) => a.id)).toEqual(['crit-old', 'crit-new']);
+        expect((await alarms.list({ limit: 10, stationIds: [] })).map((a) => a.id)).toEqual([]);
+        expect((await alarms.list({ limit: 10, within: { residentIds: ['res-2'], deviceIds: [] } })).map((a) => a.id)).toEqual(['other-station']);
+        expect((await alarms.list({ limit: 10, from: 150, to: 300 })).map((a) => a.id)).toEqual(['other-station', 'crit-old']);
+        expect((await alarms.list({ limit: 1, offset: 1 })).map((a) => a.id)).toEqual(['crit-old']);
+        expect((await alarms.list({ limit: 10, state: 'resolved' })).map((a) => a.id)).toEqual(['minor-old']);
+        expect(await alarms.countOpenBySeverity()).toEqual({ critical: 3 });
+        expect((await alarms.forStatistics(['community-1'], 0, 1_000)).map((r) => [r.type, r.severity, r.raised_at, r.outcome]).sort()).toEqual([
+          ['sos', 'critical', 200, null],
+          ['sos', 'critical', 300, null],
+          ['sos', 'minor', 100, 'other'],
+        ]);
+      });
+    });
+
+    describe('the outbox and the ladder', () => {
+      let outbox: OutboxRepository;
+      let steps: EscalationStepRepository;
+      beforeEach(async () => {
+        await new AlarmRepository(sql).insert(alarm('alm-1'), 'k');
+        outbox = new OutboxRepository(sql);
+        steps = new EscalationStepRepository(sql);
+      });
+
+      it('owes deliveries in order of their next attempt; records delivery, retry and failure', async () => {
+        await outbox.enqueue('alm-1', 'alarm.raised', 0, [console1, hook], 1_000);
+        const [a, b] = await outbox.due(1_000);
+        expect([a!.delivery, b!.delivery]).toEqual([console1, hook]);
+        expect(a).toMatchObject({ alarmId: 'alm-1', event: 'alarm.raised', step: 0, status: 'pending', attempts: 0, nextAttemptAt: 1_000, failureEntry: null });
+        await outbox.delivered(a!.id, 1, 1_010);
+        await outbox.retry(b!.id, 1, 3_000, 'ECONNREFUSED', 7);
+        expect(await outbox.due(2_000)).toEqual([]);
+        expect(await outbox.due(3_000)).toMatchObject([{ id: b!.id, attempts: 1, lastError: 'ECONNREFUSED', failureEntry: 7 }]);
+        expect(await outbox.pendingCount()).toBe(1);
+        await outbox.failed(b!.id, 8, 'gave up');
+        expect((await outbox.forAlarm('alm-1')).map((i) => [i.status, i.attempts, i.deliveredAt])).toEqual([
+          ['delivered', 1, 1_010],
+          ['failed', 8, null],
+        ]);
+        expect(await outbox.pendingCount()).toBe(0);
+      });
+
+      it('withdraws pending alerts but not notices, and names who was told (once each)', async () => {
+        await outbox.enqueue('alm-1', 'alarm.raised', 0, [console1, hook], 1_000);
+        await outbox.enqueue('alm-1', 'alarm.reminder', 1, [hook], 1_100);
+        await outbox.enqueue('alm-1', 'alarm.acknowledged', 0, [hook], 1_200);
+        const [, raisedHook, reminder] = await outbox.forAlarm('alm-1');
+        await outbox.delivered(raisedHook!.id, 1, 1_001);
+        await outbox.delivered(reminder!.id, 1, 1_101);
+        expect(await outbox.cancelAlerts('alm-1')).toBe(1); // the console alert; the acknowledgement notice stays
+        expect((await outbox.forAlarm('alm-1')).map((i) => `${i.event}:${i.status}`)).toEqual(['alarm.raised:cancelled', 'alarm.raised:delivered', 'alarm.reminder:delivered', 'alarm.acknowledged:pending']);
+        expect(await outbox.toldAboutAlarm('alm-1')).toEqual([hook]);
+      });
+
+      it('fires a deadline once: a second run finds it done', async () => {
+        await steps.schedule('alm-1', 1, 'step', 61_000);
+        await steps.schedule('alm-1', 2, 'step', 181_000);
+        await steps.schedule('alm-1', 3, 'reminder', 301_000);
+        expect((await steps.due(200_000)).map((s) => s.step)).toEqual([1, 2]);
+        const [first] = await steps.due(200_000);
+        expect(await steps.done(first!.id, 200_000)).toBe(true);
+        expect(await steps.done(first!.id, 200_001)).toBe(false);
+        expect((await steps.pendingFor('alm-1')).map((s) => [s.step, s.kind, s.dueAt])).toEqual([
+          [2, 'step', 181_000],
+          [3, 'reminder', 301_000],
+        ]);
+        expect(await steps.cancelFor('alm-1')).toBe(2);
+        expect(await steps.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
+      });
+    });
+
+    describe('rule state and the event log', () => {
+      it('keeps one state per subject and rule, the latest', async () => {
+        const states = new RuleStateRepository(sql);
+        await states.save('band-1', 'threshold:hr', '{"since":1}', 1);
+        await states.save('band-1', 'threshold:hr', '{"since":2}', 2);
+        await states.save('band-1', 'silence', '{"active":false}', 2);
+        expect((await states.all()).sort((a, b) => a.rule.localeCompare(b.rule))).toEqual([
+          { subject: 'band-1', rule: 'silence', state: '{"active":false}' },
+          { subject: 'band-1', rule: 'threshold:hr', state: '{"since":2}' },
+        ]);
+      });
+
+      it('recognises an event seen within the window, and only then', async () => {
+        const events = new DeviceEventRepository(sql);
+        await uow.transaction((tx: Tx) => events.in(tx).insert({ deviceId: 'pendant-1', type: 'sos', ts: 1_000, seq: 41, data: { button: 1 } }, 1_000));
+        expect(await events.seenSince('pendant-1', 41, 500)).toBe(true);
+        expect(await events.seenSince('pendant-1', 41, 1_001)).toBe(false);
+        expect(await events.seenSince('pendant-1', 42, 0)).toBe(false);
+        expect(await events.seenSince('pendant-2', 41, 0)).toBe(false);
+      });
+    });
+
+    describe('the alarm service on this store', () => {
+      it('raises, escalates on its deadlines, delivers and stops at the acknowledgement, as on any other store', async () => {
+        const core = buildCore({ sql, webhooks: true });
+        try {
+          core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
+          const raised = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+          expect(core.events).toEqual([{ name: 'alarm.raised', alarmId: raised.id }]);
+          await core.engine.runDue();
+          core.clock.advance(60_000);
+          await core.engine.runDue();
+          expect(await core.kinds(raised.id)).toEqual(['raised', 'notified', 'notified', 'escalated', 'notified', 'notified', 'notified']);
+          await core.service.acknowledge(raised.id, 'nurse.li');
+          expect(await core.pendingSteps(raised.id)).toEqual([]);
+          core.clock.advance(600_000);
+          await core.engine.runDue();
+          expect((await core.kinds(raised.id)).filter((k) => k === 'escalated')).toHaveLength(1);
+        } finally {
+          core.close();
+        }
+      });
+
+      it('two services on one store (two nodes) fire each deadline once', async () => {
+        const core = buildCore({ sql: await backend.another(), webhooks: false });
+        const other = buildCore({ sql: await backend.another(), webhooks: false });
+        try {
+          core.resident('res-1');
+          other.resident('res-1');
+          const raised = await Promise.all(['p-1', 'p-2', 'p-3'].map((deviceId) => core.raise({ residentId: 'res-1', deviceId })));
+          for (const c of [core, other]) c.clock.advance(200_000);
+          await Promise.all([core.service.fireDueSteps(), other.service.fireDueSteps(), core.service.fireDueSteps()]);
+          for (const a of raised) expect((await core.kinds(a.id)).filter((k) => k === 'escalated')).toHaveLength(2); // steps 1 and 2, each once
+        } finally {
+          core.close();
+          other.close();
+        }
+      });
+    });
+
+    if (backend.dialect === 'postgres') {
+      it('migrates once when several nodes start together', async () => {
+        const nodes = await Promise.all([backend.another(), backend.another(), backend.another()]);
+        const applied = await Promise.all(nodes.map((n) => migratePostgres(n)));
+        expect(applied.flat()).toEqual([]); // this file's first client applied version 1 already
+        expect(await sql.get('SELECT count(*) AS n FROM schema_migrations')).toEqual({ n: 1 });
+      });
+    }
+  });
+}
