@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config/config.ts';
+import type { VisitService } from '../care/visits.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeviceDirectory } from '../devices/directory.ts';
 import type { Onboarding } from '../onboarding/onboarding.ts';
@@ -53,6 +54,7 @@ export interface ApiContext {
   sessions: LiveSessions;
   reports: ReportRepository;
   jobs: Jobs;
+  visits: VisitService;
   clock: Clock;
   /** The ports devices connect to, printed on an installer's sheet with the credentials. */
   brokerPorts: () => { mqtt: number | null; mqtts: number | null };

@@ -17,6 +17,7 @@ import { stationRoutes } from './routes/stations.ts';
 import { alarmRoutes } from './routes/alarms.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { visitRoutes } from './routes/visits.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { trafficRoutes } from './routes/traffic.ts';
 import { consoleRoutes } from '../console/serve.ts';
@@ -124,6 +125,7 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       alarmRoutes(api, ctx);
       streamRoutes(api, ctx);
       reportRoutes(api, ctx);
+      visitRoutes(api, ctx);
       trafficRoutes(api, ctx);
     },
     { prefix: '/api/v1' },

@@ -6,6 +6,7 @@ import type { Resident } from '../store/residents.ts';
 import type { Station } from '../store/stations.ts';
 import type { Alarm, TimelineEntry } from '../core/alarm.ts';
 import { policies } from '../escalation/policies.ts';
+import { ageAt, nextAssessmentDue, OLDEST_OLD } from '../core/care-profile.ts';
 
 const ladderOf = (policy: string): number[] => policies[policy]?.steps.map((s) => s.afterSeconds) ?? [0];
 
@@ -22,24 +23,36 @@ export const stationView = (s: Station) => ({
   createdAt: iso(s.createdAt),
 });
 
-export const residentView = (r: Resident) => ({
-  id: r.id,
-  name: r.name,
-  address: r.address,
-  stationId: r.stationId,
-  providerId: r.providerId,
-  livesAlone: r.livesAlone,
-  capabilityLevel: r.capabilityLevel,
-  timezone: r.timezone,
-  notes: r.notes,
-  settings: r.settings,
-  careRecord: r.careRecord,
-  contacts: r.contacts,
-  createdAt: iso(r.createdAt),
-  active: r.deactivatedAt === null,
-  deactivatedAt: iso(r.deactivatedAt),
-  deactivation: r.deactivation,
-});
+/** A resident as the API shows them; `now` for their age (the gateway's clock). */
+export const residentView = (r: Resident, now = Date.now()) => {
+  const age = r.birthDate ? ageAt(r.birthDate, now, r.timezone) : null;
+  return {
+    id: r.id,
+    name: r.name,
+    address: r.address,
+    stationId: r.stationId,
+    providerId: r.providerId,
+    livesAlone: r.livesAlone,
+    capabilityLevel: r.capabilityLevel,
+    timezone: r.timezone,
+    notes: r.notes,
+    settings: r.settings,
+    careRecord: r.careRecord,
+    contacts: r.contacts,
+    createdAt: iso(r.createdAt),
+    active: r.deactivatedAt === null,
+    deactivatedAt: iso(r.deactivatedAt),
+    deactivation: r.deactivation,
+    birthDate: r.birthDate,
+    age,
+    /** 80 and over (老老人): precise profiles and yearly assessment. */
+    oldestOld: age !== null && age >= OLDEST_OLD,
+    categories: r.categories,
+    capabilityAssessedAt: r.capabilityAssessedAt,
+    capabilityAssessmentDue: nextAssessmentDue(r.capabilityAssessedAt, age),
+    visitPlan: r.visitPlan,
+  };
+};
 
 export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined) => {
   const firstMessageAt = live?.firstMessageAt ?? record.firstMessageAt;

@@ -65,6 +65,7 @@ export function apiModule(
       users: repos.users,
       providers: repos.providers,
       accounts: people.accounts,
+      visits: people.visits,
       provisioning: people.provisioning,
       traffic: new TrafficTap(broker),
       catalogue,

@@ -17,6 +17,7 @@ import { AlarmRepository } from '../alarms/repository.ts';
 import { OutboxRepository } from '../alarms/outbox-repository.ts';
 import { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { ReportRepository } from '../jobs/reports-repository.ts';
+import { VisitRepository } from '../care/visits.ts';
 import type { Basics, Closes } from './module.ts';
 
 export type Repositories = ReturnType<typeof repositories>;
@@ -40,6 +41,7 @@ function repositories(db: Db, sql: SqlClient) {
     users: new UserRepository(db),
     providers: new ProviderRepository(db),
     ruleState: new RuleStateRepository(sql),
+    visits: new VisitRepository(sql),
   };
 }
 

@@ -6,6 +6,7 @@ import type { DeviceRepository } from '../store/devices.ts';
 import type { Station, StationRepository } from '../store/stations.ts';
 import { parseCsv } from './csv.ts';
 import type { DeviceCredentials, NewResident, Onboarding } from './onboarding.ts';
+import { careCategories, isoDate, type CareCategory } from '../core/care-profile.ts';
 
 /** The import file's columns: one row per resident, their devices in one cell. */
 export const IMPORT_COLUMNS = [
@@ -22,6 +23,9 @@ export const IMPORT_COLUMNS = [
   'contact2_phone',
   'devices',
   'notes',
+  'birth_date',
+  'categories',
+  'capability_assessed_at',
 ] as const;
 type Column = (typeof IMPORT_COLUMNS)[number];
 const REQUIRED: Column[] = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'devices'];
@@ -83,6 +87,22 @@ interface PlannedRow {
   resident: NewResident;
   devices: Array<{ profile: string; id: string | undefined }>;
 }
+
+/** Care categories by their name in the API or in Chinese, as a spreadsheet may have them. */
+const categoryByWord = new Map<string, CareCategory>([
+  ...careCategories.map((c) => [c, c] as const),
+  ['独居', 'lives_alone'],
+  ['空巢', 'empty_nest'],
+  ['留守', 'left_behind'],
+  ['残疾', 'disabled'],
+  ['失能', 'disabled'],
+  ['重度残疾', 'severely_disabled'],
+  ['重度失能', 'severely_disabled'],
+  ['特困', 'special_family'],
+  ['计划生育特殊家庭', 'special_family'],
+  ['低保', 'low_income'],
+  ['低收入', 'low_income'],
+]);
 
 const yes = new Set(['yes', 'y', 'true', '1', '是', '独居']);
 const no = new Set(['no', 'n', 'false', '0', '否', '']);
@@ -149,6 +169,17 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
     const level = Number(get('capability_level'));
     if (get('capability_level') !== '' && !(Number.isInteger(level) && level >= 0 && level <= 4)) problem('capability_level', 'a whole number 0 to 4', 'capability');
 
+    const birthDate = get('birth_date');
+    if (birthDate !== '' && !isoDate.safeParse(birthDate).success) problem('birth_date', `not a date as YYYY-MM-DD: ${JSON.stringify(birthDate)}`, 'date', { value: birthDate });
+    const assessedAt = get('capability_assessed_at');
+    if (assessedAt !== '' && !isoDate.safeParse(assessedAt).success) problem('capability_assessed_at', `not a date as YYYY-MM-DD: ${JSON.stringify(assessedAt)}`, 'date', { value: assessedAt });
+    const categories: CareCategory[] = [];
+    for (const word of get('categories').split(/[;,，、|\s]+/).map((w) => w.trim()).filter(Boolean)) {
+      const category = categoryByWord.get(word.toLowerCase());
+      if (category) categories.push(category);
+      else problem('categories', `unknown category ${word}; known: ${careCategories.join(', ')} (or 独居, 空巢, 留守, 残疾, 重度残疾, 特困, 低保)`, 'category', { value: word });
+    }
+
     const contacts: NewResident['contacts'] = [];
     for (const [prefix, priority] of [['contact', 1], ['contact2', 2]] as const) {
       const name = get(`${prefix}_name`);
@@ -189,6 +220,9 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
           capabilityLevel: level,
           notes: get('notes') || null,
           contacts,
+          ...(birthDate ? { birthDate } : {}),
+          ...(assessedAt ? { capabilityAssessedAt: assessedAt } : {}),
+          ...(categories.length > 0 ? { categories } : {}),
         },
         devices,
       });

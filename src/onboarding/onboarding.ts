@@ -9,6 +9,7 @@ import type { DeviceDirectory } from '../devices/directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { UnitOfWork } from '../store/unit-of-work.ts';
+import type { CareCategory, VisitPlanItem } from '../core/care-profile.ts';
 import type { ProviderRepository } from '../store/users.ts';
 import type { Deactivation, Resident, ResidentRepository } from '../store/residents.ts';
 import { parentLevel, type Station, type StationLevel, type StationRepository } from '../store/stations.ts';
@@ -47,6 +48,17 @@ export interface NewResident {
   settings?: ResidentSettings | undefined;
   careRecord?: CareRecord | undefined;
   contacts: Array<{ name: string; relation: string; phone: string; priority: number; webhookUrl?: string | null | undefined }>;
+  birthDate?: string | null | undefined;
+  categories?: CareCategory[] | undefined;
+  capabilityAssessedAt?: string | null | undefined;
+  visitPlan?: VisitPlanItem[] | null | undefined;
+}
+
+/** `livesAlone` and the `lives_alone` category say the same thing: either sets both (the flag, when both are given). */
+function aloneAndCategories(livesAlone: boolean | undefined, categories: CareCategory[] | undefined, current: { livesAlone: boolean; categories: CareCategory[] }): { livesAlone: boolean; categories: CareCategory[] } {
+  const alone = livesAlone ?? (categories ? categories.includes('lives_alone') : current.livesAlone);
+  const others = (categories ?? current.categories).filter((c) => c !== 'lives_alone');
+  return { livesAlone: alone, categories: [...new Set<CareCategory>(alone ? ['lives_alone', ...others] : others)] };
 }
 
 export interface NewDevice {
@@ -100,13 +112,14 @@ export class Onboarding {
     const priorities = input.contacts.map((c) => c.priority);
     if (new Set(priorities).size !== priorities.length) throw invalid('contacts', 'each contact needs a different priority');
     this.#checkProvider(input.providerId);
+    const alone = aloneAndCategories(input.livesAlone, input.categories, { livesAlone: false, categories: [] });
     const resident: Resident = {
       id: newId('res'),
       name: input.name,
       address: input.address,
       stationId: input.stationId,
       providerId: input.providerId ?? null,
-      livesAlone: input.livesAlone,
+      livesAlone: alone.livesAlone,
       capabilityLevel: input.capabilityLevel,
       timezone: input.timezone ?? 'Asia/Shanghai',
       notes: input.notes ?? null,
@@ -118,6 +131,10 @@ export class Onboarding {
       createdAt: this.#d.clock.now(),
       deactivatedAt: null,
       deactivation: null,
+      birthDate: input.birthDate ?? null,
+      categories: alone.categories,
+      capabilityAssessedAt: input.capabilityAssessedAt ?? null,
+      visitPlan: input.visitPlan ?? null,
     };
     this.#d.residents.insert(resident);
     return resident;
@@ -148,16 +165,29 @@ export class Onboarding {
   }
 
   /** Changes a resident's details or contacts (given contacts replace the old ones). */
-  updateResident(id: string, patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord'>>): Resident {
-    if (!this.#d.residents.get(id)) throw notFound('resident', id);
+  updateResident(
+    id: string,
+    patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan'>>,
+  ): Resident {
+    const current = this.#d.residents.get(id);
+    if (!current) throw notFound('resident', id);
     const contacts = patch.contacts?.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null }));
     if (contacts) {
       const priorities = contacts.map((c) => c.priority);
       if (new Set(priorities).size !== priorities.length) throw invalid('contacts', 'each contact needs a different priority');
       contacts.sort((a, b) => a.priority - b.priority);
     }
-    const { contacts: _c, notes, ...rest } = patch;
-    this.#d.residents.update(id, { ...rest, ...(notes !== undefined ? { notes: notes ?? null } : {}), ...(contacts ? { contacts } : {}) });
+    const { contacts: _c, notes, livesAlone, categories, birthDate, capabilityAssessedAt, visitPlan, ...rest } = patch;
+    const alone = livesAlone !== undefined || categories !== undefined ? aloneAndCategories(livesAlone, categories, current) : {};
+    this.#d.residents.update(id, {
+      ...rest,
+      ...alone,
+      ...(notes !== undefined ? { notes: notes ?? null } : {}),
+      ...(contacts ? { contacts } : {}),
+      ...(birthDate !== undefined ? { birthDate: birthDate ?? null } : {}),
+      ...(capabilityAssessedAt !== undefined ? { capabilityAssessedAt: capabilityAssessedAt ?? null } : {}),
+      ...(visitPlan !== undefined ? { visitPlan: visitPlan ?? null } : {}),
+    });
     this.#d.onResidentChanged?.(id);
     return this.#d.residents.get(id)!;
   }

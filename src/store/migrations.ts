@@ -287,6 +287,38 @@ export const migrations: Migration[] = [
       UPDATE alarms SET open_key = resident_id || '|' || type WHERE open_key IS NOT NULL AND resident_id IS NOT NULL AND open_key = resident_id || char(0) || type;
     `,
   },
+  {
+    version: 10,
+    name: 'care programmes: resident profiles and visits',
+    sql: `
+      -- YYYY-MM-DD; the 80+ are derived from it.
+      ALTER TABLE residents ADD COLUMN birth_date TEXT;
+      -- JSON array: lives_alone, empty_nest, left_behind, disabled, severely_disabled, special_family, low_income.
+      ALTER TABLE residents ADD COLUMN categories TEXT;
+      -- When the capability level was last assessed (YYYY-MM-DD).
+      ALTER TABLE residents ADD COLUMN capability_assessed_at TEXT;
+      -- The resident's own visit plan, [{kind, everyDays}] (JSON); NULL: from their categories.
+      ALTER TABLE residents ADD COLUMN visit_plan TEXT;
+      -- A station's plans by category (JSON), overriding the defaults for its residents.
+      ALTER TABLE stations ADD COLUMN visit_plans TEXT;
+
+      -- A visit or phone greeting to a resident (探访关爱) and how it went.
+      CREATE TABLE visits (
+        id           TEXT PRIMARY KEY,
+        resident_id  TEXT NOT NULL,
+        station_id   TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('phone', 'home')),
+        at           INTEGER NOT NULL,
+        visited_by   TEXT NOT NULL,
+        outcome      TEXT NOT NULL CHECK (outcome IN ('well', 'needs_follow_up', 'not_reached')),
+        observations TEXT,
+        note         TEXT,
+        created_at   INTEGER NOT NULL
+      );
+      CREATE INDEX visits_resident ON visits(resident_id, at);
+      CREATE INDEX visits_station ON visits(station_id, at);
+    `,
+  },
 ];
 
 /**

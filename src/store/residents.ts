@@ -1,6 +1,7 @@
 import type { Db } from './database.ts';
 import type { ResidentSettings } from '../core/resident-settings.ts';
 import type { CareRecord } from './care-record.ts';
+import type { CareCategory, VisitPlanItem } from '../core/care-profile.ts';
 
 export interface Contact {
   name: string;
@@ -28,6 +29,14 @@ export interface Resident {
   /** When the resident left the programme (null: in it), and why. Their alarms and records are kept. */
   deactivatedAt: number | null;
   deactivation: Deactivation | null;
+  /** YYYY-MM-DD, when known. */
+  birthDate: string | null;
+  /** Who the policies single out for visits (lives_alone is also `livesAlone`). */
+  categories: CareCategory[];
+  /** When the capability level was last assessed (YYYY-MM-DD). */
+  capabilityAssessedAt: string | null;
+  /** The resident's own visit plan; null: from their categories and station. */
+  visitPlan: VisitPlanItem[] | null;
 }
 
 export const deactivationReasons = ['moved_to_care_home', 'died', 'moved_away', 'other'] as const;
@@ -53,6 +62,10 @@ interface Row {
   created_at: number;
   deactivated_at: number | null;
   deactivation: string | null;
+  birth_date: string | null;
+  categories: string | null;
+  capability_assessed_at: string | null;
+  visit_plan: string | null;
 }
 interface ContactRow {
   resident_id: string;
@@ -85,10 +98,27 @@ export class ResidentRepository {
     this.#db.transaction(() => {
       this.#db
         .prepare(
-          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at, birth_date, categories, capability_assessed_at, visit_plan)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.id, r.name, r.address, r.stationId, r.providerId, r.livesAlone ? 1 : 0, r.capabilityLevel, r.timezone, r.notes, JSON.stringify(r.settings), JSON.stringify(r.careRecord), r.createdAt);
+        .run(
+          r.id,
+          r.name,
+          r.address,
+          r.stationId,
+          r.providerId,
+          r.livesAlone ? 1 : 0,
+          r.capabilityLevel,
+          r.timezone,
+          r.notes,
+          JSON.stringify(r.settings),
+          JSON.stringify(r.careRecord),
+          r.createdAt,
+          r.birthDate,
+          JSON.stringify(r.categories),
+          r.capabilityAssessedAt,
+          r.visitPlan ? JSON.stringify(r.visitPlan) : null,
+        );
       const insertContact = this.#db.prepare(
         'INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)',
       );
@@ -97,15 +127,28 @@ export class ResidentRepository {
   }
 
   /** Changes the given details and, when `contacts` is given, replaces the contacts; one transaction. */
-  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord'>>): void {
+  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan'>>): void {
     this.#db.transaction(() => {
       const sets: string[] = [];
       const args: unknown[] = [];
-      const column = { name: 'name', address: 'address', livesAlone: 'lives_alone', capabilityLevel: 'capability_level', notes: 'notes', careRecord: 'care_record' } as const;
+      const column = {
+        name: 'name',
+        address: 'address',
+        livesAlone: 'lives_alone',
+        capabilityLevel: 'capability_level',
+        notes: 'notes',
+        careRecord: 'care_record',
+        birthDate: 'birth_date',
+        categories: 'categories',
+        capabilityAssessedAt: 'capability_assessed_at',
+        visitPlan: 'visit_plan',
+      } as const;
+      const json = new Set(['careRecord', 'categories', 'visitPlan']);
       for (const [key, col] of Object.entries(column) as Array<[keyof typeof column, string]>) {
-        if (patch[key] === undefined) continue;
+        const value = patch[key];
+        if (value === undefined) continue;
         sets.push(`${col} = ?`);
-        args.push(key === 'livesAlone' ? (patch.livesAlone ? 1 : 0) : key === 'careRecord' ? JSON.stringify(patch.careRecord) : patch[key]);
+        args.push(key === 'livesAlone' ? (value ? 1 : 0) : json.has(key) && value !== null ? JSON.stringify(value) : value);
       }
       if (sets.length > 0) this.#db.prepare(`UPDATE residents SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
       if (patch.contacts) {
@@ -165,6 +208,10 @@ export class ResidentRepository {
       createdAt: r.created_at,
       deactivatedAt: r.deactivated_at,
       deactivation: r.deactivation ? (JSON.parse(r.deactivation) as Deactivation) : null,
+      birthDate: r.birth_date,
+      categories: r.categories ? (JSON.parse(r.categories) as CareCategory[]) : [],
+      capabilityAssessedAt: r.capability_assessed_at,
+      visitPlan: r.visit_plan ? (JSON.parse(r.visit_plan) as VisitPlanItem[]) : null,
     };
   }
 }

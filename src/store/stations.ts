@@ -1,4 +1,5 @@
 import type { Db } from './database.ts';
+import type { StationVisitPlans } from '../core/care-profile.ts';
 
 export type StationLevel = 'district' | 'street' | 'community';
 
@@ -60,6 +61,23 @@ export class StationRepository {
 
   setResponsePlans(id: string, plans: Record<string, string>): void {
     this.#db.prepare('UPDATE stations SET response_plans = ? WHERE id = ?').run(JSON.stringify(plans), id);
+  }
+
+  /** A station's own visit plans by category (care programmes); a station below inherits what it does not say itself. */
+  setVisitPlans(id: string, plans: StationVisitPlans): void {
+    this.#db.prepare('UPDATE stations SET visit_plans = ? WHERE id = ?').run(JSON.stringify(plans), id);
+  }
+
+  ownVisitPlans(id: string): StationVisitPlans {
+    const text = this.#db.prepare('SELECT visit_plans FROM stations WHERE id = ?').pluck().get(id) as string | null | undefined;
+    return text ? (JSON.parse(text) as StationVisitPlans) : {};
+  }
+
+  /** The visit plans by category that apply at a station: for each category, its own, else the nearest station above's. */
+  visitPlans(stationId: string): StationVisitPlans {
+    const merged: StationVisitPlans = {};
+    for (const s of [...this.chain(stationId)].reverse()) Object.assign(merged, this.ownVisitPlans(s.id));
+    return merged;
   }
 
   /** The plan for an alarm type that applies at a station: its own, else the nearest station above's. */

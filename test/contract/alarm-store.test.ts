@@ -9,8 +9,9 @@ import { DeviceEventRepository } from '../../src/store/device-events.ts';
 import { RuleStateRepository } from '../../src/store/rule-state.ts';
 import { numberedParameters, type SqlClient } from '../../src/store/sql-client.ts';
 import { UnitOfWork } from '../../src/store/unit-of-work.ts';
-import { migratePostgres } from '../../src/store/postgres/migrations.ts';
+import { migratePostgres, postgresMigrations } from '../../src/store/postgres/migrations.ts';
 import { buildCore } from '../helpers/core.ts';
+import { VisitRepository } from '../../src/care/visits.ts';
 import { backends } from '../helpers/store-backends.ts';
 
 /**
@@ -283,6 +284,25 @@ for (const backend of backends()) {
       });
     });
 
+    describe('visits (care programmes)', () => {
+      it('keeps visits by resident, latest first; by station and period; and when each kind last reached someone', async () => {
+        const visits = new VisitRepository(sql);
+        const v = (id: string, residentId: string, kind: 'phone' | 'home', at: number, outcome: 'well' | 'not_reached' = 'well') =>
+          visits.insert({ id, residentId, stationId: residentId === 'res-3' ? 'community-2' : 'community-1', kind, at, by: 'operator:li', outcome, observations: null, note: null, createdAt: at });
+        await v('v1', 'res-1', 'phone', 1_000);
+        await v('v2', 'res-1', 'home', 2_000);
+        await v('v3', 'res-1', 'phone', 3_000, 'not_reached');
+        await v('v4', 'res-2', 'phone', 1_500);
+        await v('v5', 'res-3', 'home', 1_200);
+        expect((await visits.forResident('res-1')).map((x) => x.id)).toEqual(['v3', 'v2', 'v1']);
+        expect((await visits.forResident('res-1', 1))[0]).toEqual({ id: 'v3', residentId: 'res-1', stationId: 'community-1', kind: 'phone', at: 3_000, by: 'operator:li', outcome: 'not_reached', observations: null, note: null, createdAt: 3_000 });
+        expect((await visits.inPeriod(['community-1'], 1_000, 3_000)).map((x) => x.id)).toEqual(['v1', 'v4', 'v2']);
+        const latest = await visits.latestReached(['community-1', 'community-2']);
+        expect(Object.fromEntries(latest)).toEqual({ 'res-1': { phone: 1_000, home: 2_000 }, 'res-2': { phone: 1_500 }, 'res-3': { home: 1_200 } });
+        expect((await visits.latestReached([])).size).toBe(0);
+      });
+    });
+
     describe('the alarm service on this store', () => {
       it('raises, escalates on its deadlines, delivers and stops at the acknowledgement, as on any other store', async () => {
         const core = buildCore({ sql, webhooks: true });
@@ -325,8 +345,8 @@ for (const backend of backends()) {
       it('migrates once when several nodes start together', async () => {
         const nodes = await Promise.all([backend.another(), backend.another(), backend.another()]);
         const applied = await Promise.all(nodes.map((n) => migratePostgres(n)));
-        expect(applied.flat()).toEqual([]); // this file's first client applied version 1 already
-        expect(await sql.get('SELECT count(*) AS n FROM schema_migrations')).toEqual({ n: 1 });
+        expect(applied.flat()).toEqual([]); // this file's first client applied them already
+        expect(await sql.get('SELECT count(*) AS n FROM schema_migrations')).toEqual({ n: postgresMigrations.length });
       });
     }
   });

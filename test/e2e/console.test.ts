@@ -742,10 +742,13 @@ describe('web console in Chromium', () => {
     await created.locator('[data-contact="0"] input[name=contactName]').fill('严军');
     await created.locator('[data-contact="0"] input[name=contactPhone]').fill('139 0000 5201');
     await created.locator('input[name=care-allergies]').fill('青霉素');
+    await created.locator('input[name=birthDate]').fill('1942-08-15');
+    await created.locator('input[name=category-low_income]').check();
     await created.locator('button[type=submit]').click();
     await page.waitForSelector('tr[data-resident="严桂兰"]');
     const yan = ((await gw.api('GET', '/api/v1/residents')).body as Array<{ name: string }>).find((r) => r.name === '严桂兰');
-    expect(yan).toMatchObject({ address: '江汉路 52 号 3 单元 101', stationId: t.stations.communityA, livesAlone: true, contacts: [{ name: '严军', relation: 'son', phone: '139 0000 5201', priority: 1 }], careRecord: { allergies: ['青霉素'] } });
+    expect(yan).toMatchObject({ address: '江汉路 52 号 3 单元 101', stationId: t.stations.communityA, livesAlone: true, contacts: [{ name: '严军', relation: 'son', phone: '139 0000 5201', priority: 1 }], careRecord: { allergies: ['青霉素'] }, birthDate: '1942-08-15', categories: ['lives_alone', 'low_income'], oldestOld: true });
+    expect(await page.locator('tr[data-resident="严桂兰"]').innerText()).toContain('80+');
     await page.fill('[data-testid=residents-search]', '孔秀兰');
     await page.click('tr[data-resident="孔秀兰"] [data-action=edit]');
     const form = page.locator('[data-testid=resident-form]');

@@ -136,6 +136,10 @@ export function buildCore(opts: CoreOptions = {}) {
       createdAt: 0,
       deactivatedAt: null,
       deactivation: null,
+      birthDate: null,
+      categories: [],
+      capabilityAssessedAt: null,
+      visitPlan: null,
       ...patch,
     } as Resident;
     repos.residents.insert(r);

@@ -270,6 +270,22 @@ describe('access matrix: every route × every role × own and other scope', () =
         url: `/api/v1/reports/${role === 'provider' ? (w === 'own' ? reports.providerOwn : reports.providerOther) : w === 'own' ? reports.stationA : reports.stationB}`,
       }),
     },
+    'POST /api/v1/residents/:id/visits': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/residents/${t.residents[w]}/visits`, body: { kind: 'phone', outcome: 'well' } }) },
+    'GET /api/v1/residents/:id/visits': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}/visits` }) },
+    'GET /api/v1/visits/due': {
+      kind: 'list',
+      roles: ['admin', 'operator'],
+      // Both residents live alone: a weekly phone greeting falls due within the month.
+      call: () => ({ method: 'GET', url: '/api/v1/visits/due?withinDays=31' }),
+      ids: () => ({ own: t.residents.own, other: t.residents.other }),
+      idOf: (d) => d.residentId,
+    },
+    'GET /api/v1/stations/:id/visit-plans': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'GET', url: `/api/v1/stations/${w === 'own' ? t.stations.communityA : t.stations.communityB}/visit-plans` }) },
+    'PUT /api/v1/stations/:id/visit-plans': {
+      kind: 'item',
+      roles: ['admin', 'operator'],
+      call: (w) => ({ method: 'PUT', url: `/api/v1/stations/${w === 'own' ? t.stations.communityA : t.stations.communityB}/visit-plans`, body: { lives_alone: [{ kind: 'phone', everyDays: 7 }] } }),
+    },
     'GET /api/v1/reports/station-month': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'GET', url: `/api/v1/reports/station-month?station=${w === 'own' ? t.stations.communityA : t.stations.communityB}` }) },
     'GET /api/v1/reports/device-health': {
       kind: 'list',

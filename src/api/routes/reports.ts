@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '../../core/errors.ts';
-import { stationStatistics } from '../../jobs/statistics.ts';
+import { answerHistogram, stationStatistics } from '../../jobs/statistics.ts';
 import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import type { StoredReport } from '../../jobs/reports-repository.ts';
@@ -17,7 +17,7 @@ function reportVisible(a: Access, r: Pick<StoredReport, 'kind' | 'subject'>): bo
 }
 
 /** What these routes use. */
-export type ReportRoutesDeps = Pick<ApiContext, 'alarms' | 'clock' | 'jobs' | 'providers' | 'reports' | 'stations'>;
+export type ReportRoutesDeps = Pick<ApiContext, 'alarms' | 'clock' | 'jobs' | 'providers' | 'reports' | 'stations' | 'visits'>;
 
 const monthQuery = z
   .string()
@@ -72,7 +72,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       onRequest: roles('admin', 'operator'),
       schema: {
         querystring: z.object({ station: z.string().optional().describe("default: the operator's station, or an administrator's first top-level station"), month: monthQuery }),
-        summary: "A station's month: answer times against the 60 s / 180 s targets, alarms by type and outcome, on-site times, devices, and each station directly below it",
+        summary: "A station's month: answer times against the 60 s / 180 s targets, alarms by type and outcome, on-site times, devices, the visit rate, and each station directly below it",
         tags: ['reports'],
       },
     },
@@ -81,7 +81,8 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       const stationId = req.query.station ?? (a.role === 'operator' ? a.principal.stationId! : ctx.stations.list().find((s) => s.parentId === null)?.id);
       if (stationId === undefined) throw notFound('station', '(none yet)');
       Access.must(ctx.stations.get(stationId), (s) => a.station(s.id), 'station', stationId);
-      return ctx.jobs.stationMonth(stationId, req.query.month);
+      const month = await ctx.jobs.stationMonth(stationId, req.query.month);
+      return { ...month, visits: await ctx.visits.statistics(month.stationIds, Date.parse(month.from), Date.parse(month.to)) };
     },
   );
 
@@ -116,7 +117,12 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       const to = req.query.to ? Date.parse(req.query.to) : ctx.clock.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 30 * 86_400_000;
       const stationIds = ctx.stations.subtree(req.params.id);
-      return stationStatistics(await ctx.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
+      const rows = await ctx.alarms.forStatistics(stationIds, from, to);
+      return {
+        ...stationStatistics(rows, stationIds, from, to),
+        answerTimes: answerHistogram(rows.filter((r) => r.severity === 'critical')),
+        visits: await ctx.visits.statistics(stationIds, from, to),
+      };
     },
   );
 }

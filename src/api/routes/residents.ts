@@ -8,6 +8,7 @@ import { IMPORT_COLUMNS, importResidents } from '../../onboarding/import.ts';
 import { CsvEncodingError, decodeCsv } from '../../onboarding/csv.ts';
 import { timeZoneSchema } from '../../core/time-zone.ts';
 import { residentSettingsSchema } from '../../core/resident-settings.ts';
+import { careCategories, isoDate, visitPlanSchema } from '../../core/care-profile.ts';
 import { careRecordSchema } from '../../store/care-record.ts';
 import { deactivationReasons } from '../../store/residents.ts';
 
@@ -34,6 +35,10 @@ const createResident = z
     contacts: z.array(contact).max(10).default([]),
     settings: residentSettingsSchema.optional(),
     careRecord: careRecordSchema.optional(),
+    birthDate: isoDate.nullish().describe('YYYY-MM-DD; the 80+ (老老人) are derived from it'),
+    categories: z.array(z.enum(careCategories)).max(careCategories.length).optional().describe('who the visit programme is for: lives_alone (the same as livesAlone), empty_nest, left_behind, disabled, severely_disabled, special_family, low_income'),
+    capabilityAssessedAt: isoDate.nullish().describe('when the capability level was last assessed (能力综合评估); the next is due a year later for the 80+, two otherwise'),
+    visitPlan: visitPlanSchema.nullish().describe("the resident's own visit plan, [{kind: phone|home, everyDays}]; null: from their categories and station"),
   })
   .strict();
 
@@ -78,7 +83,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     const a = access(req);
     const body = { ...req.body, providerId: a.providerFor(req.body.providerId, 'residents') };
     if (!a.station(body.stationId)) throw invalid('stationId', `station ${body.stationId} does not exist`); // out of scope reads like absent
-    return reply.status(201).send(residentView(ctx.onboarding.createResident(body)));
+    return reply.status(201).send(residentView(ctx.onboarding.createResident(body), ctx.clock.now()));
   });
 
   app.get(
@@ -95,7 +100,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
         .list(req.query.stationId ? { stationId: req.query.stationId } : {})
         .filter((r) => req.query.include === 'all' || (req.query.include === 'active') === (r.deactivatedAt === null))
         .filter((r) => access(req).resident(r))
-        .map(residentView),
+        .map((r) => residentView(r, ctx.clock.now())),
   );
 
   app.post(
@@ -113,7 +118,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
       Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
       const p = req.principal!;
       const { resident, devicesDecommissioned } = ctx.onboarding.deactivateResident(req.params.id, { reason: req.body.reason, note: req.body.note ?? null, by: `${p.role}:${p.label}` });
-      return { ...residentView(resident), devicesDecommissioned };
+      return { ...residentView(resident, ctx.clock.now()), devicesDecommissioned };
     },
   );
 
@@ -123,20 +128,24 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
       onRequest: roles('admin', 'operator', 'provider'),
       schema: {
         params: idParam,
-        body: createResident.pick({ name: true, address: true, livesAlone: true, capabilityLevel: true, notes: true, careRecord: true }).partial().extend({ contacts: z.array(contact).max(10).optional() }).strict(),
+        body: createResident
+          .pick({ name: true, address: true, livesAlone: true, capabilityLevel: true, notes: true, careRecord: true, birthDate: true, categories: true, capabilityAssessedAt: true, visitPlan: true })
+          .partial()
+          .extend({ contacts: z.array(contact).max(10).optional() })
+          .strict(),
         summary: 'Change a resident\'s details; contacts, when given, replace the old ones (priority order = escalation order); a care record, when given, replaces the old one',
         tags: ['residents'],
       },
     },
     async (req) => {
       Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
-      return residentView(ctx.onboarding.updateResident(req.params.id, req.body));
+      return residentView(ctx.onboarding.updateResident(req.params.id, req.body), ctx.clock.now());
     },
   );
 
   app.put('/residents/:id/settings', { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: residentSettingsSchema, summary: 'Replace a resident\'s care settings (thresholds, cancel window, night hours)', tags: ['residents'] } }, async (req) => {
     Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
-    return residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body));
+    return residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body), ctx.clock.now());
   });
 
   app.get(
@@ -167,6 +176,6 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
   app.get('/residents/:id', { schema: { params: idParam, summary: 'One resident with contacts and device ids', tags: ['residents'] } }, async (req) => {
     const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
     const devices = ctx.devices.list().filter((d) => d.residentId === resident.id).map((d) => d.id);
-    return { ...residentView(resident), devices };
+    return { ...residentView(resident, ctx.clock.now()), devices };
   });
 }

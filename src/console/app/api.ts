@@ -70,6 +70,12 @@ export interface Resident {
   notes: string | null;
   contacts: Contact[];
   careRecord: CareRecord;
+  birthDate?: string | null;
+  age?: number | null;
+  oldestOld?: boolean;
+  categories?: string[];
+  capabilityAssessedAt?: string | null;
+  capabilityAssessmentDue?: string | null;
 }
 export interface CareRecord {
   conditions?: string[];

@@ -544,6 +544,26 @@ const zh = {
   'residents.add': '添加老人',
   'residents.station': '所属社区站',
   'residents.chooseStation': '选择社区站…',
+  'column.birth_date': '出生日期',
+  'column.categories': '关爱类别',
+  'column.capability_assessed_at': '能力评估日期',
+  'problem.date': '“{value}”不是日期（格式 YYYY-MM-DD）',
+  'problem.category': '不认识的类别“{value}”；可用：独居、空巢、留守、残疾、重度残疾、特困、低保',
+  'field.birthDate': '出生日期',
+  'field.categories': '关爱类别',
+  'field.capabilityAssessedAt': '能力评估日期',
+  'field.visitPlan': '探访计划',
+  'reports.visits': '探访关爱完成率（目标 100%）',
+  'reports.visitFigures': '应访 {due} 次，已访 {done} 次；{residents} 位重点老人',
+  'residents.age': '年龄',
+  'residents.oldestOld': '80+',
+  'category.lives_alone': '独居',
+  'category.empty_nest': '空巢',
+  'category.left_behind': '留守',
+  'category.disabled': '残疾/失能',
+  'category.severely_disabled': '重度残疾/失能',
+  'category.special_family': '特困/计生特殊家庭',
+  'category.low_income': '低保/低收入',
 };
 
 export type Key = keyof typeof zh;
@@ -1091,6 +1111,26 @@ const en: Record<Key, string> = {
   'residents.add': 'Add a resident',
   'residents.station': 'Community station',
   'residents.chooseStation': 'Choose a community station…',
+  'column.birth_date': 'Birth date',
+  'column.categories': 'Care categories',
+  'column.capability_assessed_at': 'Capability assessed on',
+  'problem.date': '"{value}" is not a date (YYYY-MM-DD)',
+  'problem.category': 'unknown category "{value}"; known: lives_alone, empty_nest, left_behind, disabled, severely_disabled, special_family, low_income',
+  'field.birthDate': 'Birth date',
+  'field.categories': 'Care categories',
+  'field.capabilityAssessedAt': 'Capability assessed on',
+  'field.visitPlan': 'Visit plan',
+  'reports.visits': 'Visits made (target 100 %)',
+  'reports.visitFigures': '{done} of {due} visits due; {residents} residents at risk',
+  'residents.age': 'Age',
+  'residents.oldestOld': '80+',
+  'category.lives_alone': 'Lives alone',
+  'category.empty_nest': 'Empty nest',
+  'category.left_behind': 'Left behind',
+  'category.disabled': 'Disabled',
+  'category.severely_disabled': 'Severely disabled',
+  'category.special_family': 'Special-difficulty family',
+  'category.low_income': 'Low income',
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { zh, en };
@@ -1100,7 +1140,7 @@ export function translate(lang: Lang, key: Key, vars: Record<string, string | nu
 }
 
 /** A word from the data (alarm type, timeline kind …): translated when known, else shown as is. */
-export function term(lang: Lang, prefix: 'alarm' | 'timeline' | 'severity' | 'state' | 'outcome' | 'reading' | 'level' | 'relation' | 'capability' | 'kind' | 'leave', value: string | number): string {
+export function term(lang: Lang, prefix: 'alarm' | 'timeline' | 'severity' | 'state' | 'outcome' | 'reading' | 'level' | 'relation' | 'capability' | 'kind' | 'leave' | 'category', value: string | number): string {
   const key = `${prefix}.${value}` as Key;
   return key in dictionaries[lang] ? dictionaries[lang][key] : String(value).replace(/_/g, ' ');
 }

@@ -12,7 +12,8 @@ export interface PostgresMigration {
  * SQL runs on both: times are epoch milliseconds (BIGINT), JSON is text, ids
  * of log tables are generated. So far the alarm core: alarms and their
  * timelines, escalation deadlines, the outbox, rule state and the device
- * event log; stations, residents, devices and accounts follow.
+ * event log, and the visits of the care programmes; stations, residents,
+ * devices and accounts follow.
  */
 export const postgresMigrations: PostgresMigration[] = [
   {
@@ -107,6 +108,26 @@ export const postgresMigrations: PostgresMigration[] = [
         updated_at BIGINT NOT NULL,
         PRIMARY KEY (subject, rule)
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'care programmes: visits',
+    sql: `
+      CREATE TABLE visits (
+        id           TEXT PRIMARY KEY,
+        resident_id  TEXT NOT NULL,
+        station_id   TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('phone', 'home')),
+        at           BIGINT NOT NULL,
+        visited_by   TEXT NOT NULL,
+        outcome      TEXT NOT NULL CHECK (outcome IN ('well', 'needs_follow_up', 'not_reached')),
+        observations TEXT,
+        note         TEXT,
+        created_at   BIGINT NOT NULL
+      );
+      CREATE INDEX visits_resident ON visits(resident_id, at);
+      CREATE INDEX visits_station ON visits(station_id, at);
     `,
   },
 ];

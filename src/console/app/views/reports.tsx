@@ -39,6 +39,8 @@ export interface StationMonth {
   answerTimes: { buckets: Array<{ upTo: number | null; count: number }>; unanswered: number };
   devices: DeviceCounts;
   below: Array<{ station: StationRef; alarms: number; critical: Response; devices: DeviceCounts }>;
+  /** The care programme's visits: due, done, rate (target 100 %). */
+  visits?: { due: number; done: number; rate: number | null; residents: number };
 }
 interface Health {
   providerId: string | null;
@@ -167,6 +169,9 @@ function MonthView({ m, stations, open }: { m: StationMonth; stations: Station[]
       ['on site minutes p50', m.onSite.minutesToOnSite.p50],
       ...Object.entries(m.byType).map(([k, n]) => [`type ${k}`, n]),
       ...Object.entries(m.byOutcome).map(([k, n]) => [`outcome ${k}`, n]),
+      ['visits due', m.visits?.due ?? null],
+      ['visits done', m.visits?.done ?? null],
+      ['visit rate', m.visits?.rate ?? null],
       ['devices', m.devices.total],
       ['devices online', m.devices.online],
       ['devices silent', m.devices.silent],
@@ -214,6 +219,13 @@ function MonthView({ m, stations, open }: { m: StationMonth; stations: Station[]
             </span>
           </div>
         ))}
+        {m.visits && (
+          <div class={`card kpi ${m.visits.rate === null ? '' : m.visits.rate >= 1 ? 'meet' : 'miss'}`} data-testid="kpi-visits">
+            <span class="muted">{t('reports.visits')}</span>
+            <strong>{pct(m.visits.rate)}</strong>
+            <span>{t('reports.visitFigures', { done: m.visits.done, due: m.visits.due, residents: m.visits.residents })}</span>
+          </div>
+        )}
       </div>
       <AnswerChart m={m} />
       <div class="report-grid">

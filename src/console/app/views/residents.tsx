@@ -8,6 +8,8 @@ import { ErrorLine } from './error-line.tsx';
 type Listed = Resident & { active: boolean; deactivation: { reason: string; note: string | null } | null };
 const relations = ['son', 'daughter', 'spouse', 'grandson', 'granddaughter', 'son_in_law', 'daughter_in_law', 'nephew', 'niece', 'neighbour', 'friend', 'carer', 'other'];
 const reasons = ['moved_to_care_home', 'died', 'moved_away', 'other'] as const;
+/** The visit programme's categories (lives alone is the checkbox of its own). */
+const categories = ['empty_nest', 'left_behind', 'disabled', 'severely_disabled', 'special_family', 'low_income'] as const;
 
 /** Residents in the user's scope (staff): search, edit details and contacts, record that someone left the programme. */
 export function Residents() {
@@ -79,6 +81,7 @@ export function Residents() {
             <th>{t('fleet.station')}</th>
             <th>{t('residents.livesAlone')}</th>
             <th>{t('residents.capability')}</th>
+            <th>{t('residents.age')}</th>
             <th>{t(include === 'inactive' ? 'residents.leftBecause' : 'residents.contacts')}</th>
             <th />
           </tr>
@@ -91,6 +94,10 @@ export function Residents() {
               <td>{stationName(r.stationId)}</td>
               <td>{r.livesAlone ? t('residents.yes') : ''}</td>
               <td>{term(s.lang, 'capability', r.capabilityLevel)}</td>
+              <td>
+                {r.age ?? ''}
+                {r.oldestOld ? ` · ${t('residents.oldestOld')}` : ''}
+              </td>
               <td>{r.active ? r.contacts.map((c) => `${c.name}（${term(s.lang, 'relation', c.relation)}）`).join('、') : [term(s.lang, 'leave', r.deactivation?.reason ?? 'other'), r.deactivation?.note].filter(Boolean).join('：')}</td>
               <td class="actions">
                 <div>
@@ -145,6 +152,7 @@ function ResidentForm({
   const s = useConsole();
   const [stationId, setStationId] = useState(resident.stationId);
   const [form, setForm] = useState({ name: resident.name, address: resident.address, livesAlone: resident.livesAlone, capabilityLevel: resident.capabilityLevel, notes: resident.notes ?? '' });
+  const [profile, setProfile] = useState({ birthDate: resident.birthDate ?? '', capabilityAssessedAt: resident.capabilityAssessedAt ?? '', categories: (resident.categories ?? []).filter((c) => c !== 'lives_alone') });
   const [contacts, setContacts] = useState<Contact[]>(resident.contacts.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority })));
   const c0: CareRecord = resident.careRecord ?? {};
   const [care, setCare] = useState({
@@ -168,7 +176,13 @@ function ResidentForm({
       data-testid="resident-form"
       onSubmit={(e) => {
         e.preventDefault();
-        onSave({ ...form, ...(communities ? { stationId } : {}), notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })), careRecord: careRecordOf(care) });
+        onSave({
+          ...form,
+          ...(communities ? { stationId } : {}),
+          birthDate: profile.birthDate || null,
+          capabilityAssessedAt: profile.capabilityAssessedAt || null,
+          categories: [...(form.livesAlone ? ['lives_alone'] : []), ...profile.categories],
+          notes: form.notes.trim() || null, contacts: contacts.map((c, i) => ({ ...c, priority: i + 1 })), careRecord: careRecordOf(care) });
       }}
     >
       <h2>{communities ? t('residents.add') : resident.name}</h2>
@@ -203,6 +217,28 @@ function ResidentForm({
           ))}
         </select>
       </label>
+      <label>
+        {t('field.birthDate')}
+        <input name="birthDate" type="date" value={profile.birthDate} onInput={(e) => setProfile({ ...profile, birthDate: (e.target as HTMLInputElement).value })} />
+      </label>
+      <label>
+        {t('field.capabilityAssessedAt')}
+        <input name="capabilityAssessedAt" type="date" value={profile.capabilityAssessedAt} onInput={(e) => setProfile({ ...profile, capabilityAssessedAt: (e.target as HTMLInputElement).value })} />
+      </label>
+      <fieldset class="categories" data-testid="categories">
+        <legend>{t('field.categories')}</legend>
+        {categories.map((c) => (
+          <label class="check">
+            <input
+              type="checkbox"
+              name={`category-${c}`}
+              checked={profile.categories.includes(c)}
+              onChange={(e) => setProfile({ ...profile, categories: (e.target as HTMLInputElement).checked ? [...profile.categories, c] : profile.categories.filter((x) => x !== c) })}
+            />
+            {term(s.lang, 'category', c)}
+          </label>
+        ))}
+      </fieldset>
       <label class="wide-field">
         {t('residents.notes')}
         <input name="notes" value={form.notes} onInput={(e) => setForm({ ...form, notes: (e.target as HTMLInputElement).value })} />
