@@ -944,6 +944,30 @@ describe('web console in Chromium', () => {
     expect(pageErrors(admin)).toEqual([]);
   });
 
+  it('the duty desk sees who is due a visit, only in its own stations, and records one in a few clicks', async () => {
+    // The station asks for a home visit every 3 days for those living alone: its resident falls due within the week.
+    expect((await gw.api('PUT', `/api/v1/stations/${t.stations.communityA}/visit-plans`, { lives_alone: [{ kind: 'home', everyDays: 3 }] })).status).toBe(200);
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    await page.click('[data-testid=nav-visits]');
+    await page.locator('[data-testid=visits-within]').selectOption('7');
+    const row = page.locator(`[data-testid=visits-due] tr[data-resident="${t.residents.own}"][data-kind=home]`);
+    await row.waitFor();
+    expect(await row.innerText()).toContain('尚未探访');
+    expect(await page.locator(`[data-testid=visits-due] tr[data-resident="${t.residents.other}"]`).count()).toBe(0); // another street's resident
+    await screenshot(page, 'page-visits-due-zh');
+    await row.locator('[data-action=record-visit]').click();
+    const form = page.locator('[data-testid=record-visit]');
+    await form.locator('input[name=outcome][value=needs_follow_up]').check();
+    await form.locator('input[name=observations]').fill('膝盖疼，走路慢');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => page.locator('[data-testid=visit-recorded]').innerText()).toBe('已记录对王秀英的探访');
+    const visits = (await gw.api('GET', `/api/v1/residents/${t.residents.own}/visits`)).body.visits;
+    expect(visits[0]).toMatchObject({ kind: 'home', outcome: 'needs_follow_up', observations: '膝盖疼，走路慢', by: 'operator:operator.own' });
+    await expect.poll(() => row.innerText()).not.toContain('尚未探访'); // the row now says when they were last visited
+    expect(pageErrors(page)).toEqual([]);
+  });
+
   it('every page in both languages: screenshots to look at, and no untranslated word of the console left', async () => {
     const alarm = await sos('own');
     await gw.api('POST', `/api/v1/alarms/${alarm.id}/respond`, { going: true, etaMinutes: 30, contact: '王秀英的家属' });
@@ -959,6 +983,7 @@ describe('web console in Chromium', () => {
         ['card', `#/card/${t.residents.own}`, '[data-testid=emergency-card]'],
         ['account', '#/account', '[data-testid=password-form]'],
         ['reports', '#/reports', '[data-testid=station-month]'],
+        ['visits', '#/visits', '[data-testid=visits]'],
         ['residents', '#/residents', '[data-testid=residents] tbody tr'],
       ];
       for (const [name, hash, ready] of pages) {

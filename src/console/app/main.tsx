@@ -17,6 +17,7 @@ import { Stations } from './views/stations.tsx';
 import { Import } from './views/import.tsx';
 import { Residents } from './views/residents.tsx';
 import { Reports } from './views/reports.tsx';
+import { Visits } from './views/visits.tsx';
 import { Bell } from './views/icon.tsx';
 import './app.css';
 
@@ -189,6 +190,11 @@ function App() {
             <a href="#/fleet" class={page === 'fleet' ? 'active' : ''}>
               {t('nav.fleet')}
             </a>
+            {handles && (
+              <a href="#/visits" class={page === 'visits' ? 'active' : ''} data-testid="nav-visits">
+                {t('nav.visits')}
+              </a>
+            )}
             <a href="#/residents" class={`nav-admin ${page === 'residents' ? 'active' : ''}`} data-testid="nav-residents">
               {t('nav.residents')}
             </a>
@@ -263,6 +269,8 @@ function App() {
           <Import />
         ) : page === 'residents' ? (
           <Residents />
+        ) : page === 'visits' && handles ? (
+          <Visits />
         ) : page === 'reports' ? (
           <Reports {...(route[1] ? { station: route[1] } : {})} {...(route[2] ? { month: route[2] } : {})} />
         ) : (
