@@ -7,6 +7,7 @@ import type { Tx } from '../core/tx.ts';
 import type { Decoded } from '../profiles/decoder.ts';
 import { errorMessage } from '../core/errors.ts';
 import { isStorageUnavailable, StorageUnavailableError } from '../store/storage-errors.ts';
+import { StoreBusyError } from '../store/sql-client.ts';
 import type { DeadLetterStore } from './dead-letter.ts';
 import { newDeviceRate, type DeviceRate, type RateLimits } from './rate-limit.ts';
 import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
@@ -101,6 +102,11 @@ export class Ingest {
   }
 
   #failed(msg: Message, err: unknown): IngestResult {
+    if (err instanceof StoreBusyError) {
+      // The database was busy too long (or out of reach): not the disk, so no storage alarm; the device redelivers.
+      this.#d.metrics.storageWriteFailures.inc();
+      throw new StorageUnavailableError(`could not record the message now: ${err.message}`, { cause: err });
+    }
     if (err instanceof StorageUnavailableError || isStorageUnavailable(err)) {
       this.#d.storage?.failed(err);
       this.#d.metrics.storageWriteFailures.inc();

@@ -30,6 +30,19 @@ export interface SqlClient {
 }
 
 /**
+ * The store could not take the statement now (its connection stayed busy
+ * too long, or the database server is unreachable); the same write may work
+ * later, so a device's message that needed it is not acknowledged.
+ */
+export class StoreBusyError extends Error {
+  readonly code = 'store_busy';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreBusyError';
+  }
+}
+
+/**
  * A first-come, first-served lock for async work. A waiter that has not got
  * it after `timeoutMs` gives up with an error: on the embedded database a
  * transaction takes milliseconds, so that long means a statement waiting for
@@ -55,7 +68,7 @@ class Mutex {
         resolve,
         timer: setTimeout(() => {
           this.#queue.splice(this.#queue.indexOf(waiter), 1);
-          reject(new Error(`waited ${this.timeoutMs} ms for the database: a statement outside a transaction while that transaction waits for it?`));
+          reject(new StoreBusyError(`waited ${this.timeoutMs} ms for the database: a statement outside a transaction while that transaction waits for it?`));
         }, this.timeoutMs),
       };
       this.#queue.push(waiter);
@@ -78,27 +91,26 @@ const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeo
  * SQLite behind the async interface, on the gateway's one connection. A
  * transaction holds the connection from BEGIN IMMEDIATE to COMMIT across its
  * awaits; statements from outside it wait until it ends, so nothing outside
- * joins it by accident. The synchronous unit of work (store/unit-of-work.ts)
- * refuses to start while one is open (`asyncTransactionOpen`).
+ * joins it by accident. (Writers still on the synchronous API, which do not
+ * go through this client, run in other event-loop turns than an alarm
+ * transaction's microtasks; they move behind the interface with the rest of
+ * the data.)
  */
 export class SqliteClient implements SqlClient {
   readonly dialect = 'sqlite' as const;
   readonly #db: Db;
   readonly #mutex: Mutex;
-  #open = false;
 
   constructor(db: Db, options: { lockTimeoutMs?: number } = {}) {
     this.#db = db;
     this.#mutex = new Mutex(options.lockTimeoutMs ?? 10_000);
   }
 
-  /** An async transaction holds the connection now. */
-  get asyncTransactionOpen(): boolean {
-    return this.#open;
-  }
-
   #all<R>(sql: string, params: readonly unknown[]): R[] {
     return this.#db.prepare(sql).all(...bind(params)) as R[];
+  }
+  #get<R>(sql: string, params: readonly unknown[]): R | undefined {
+    return this.#db.prepare(sql).get(...bind(params)) as R | undefined;
   }
   #run(sql: string, params: readonly unknown[]): { changes: number } {
     const statement = this.#db.prepare(sql);
@@ -120,8 +132,8 @@ export class SqliteClient implements SqlClient {
   all<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
     return this.#outside(() => this.#all<R>(sql, params));
   }
-  async get<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
-    return (await this.all<R>(sql, params))[0];
+  get<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return this.#outside(() => this.#get<R>(sql, params));
   }
   run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
     return this.#outside(() => this.#run(sql, params));
@@ -129,36 +141,30 @@ export class SqliteClient implements SqlClient {
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     await this.#mutex.acquire();
-    this.#open = true;
     let ended = false;
+    const open = <R>(run: () => R): Promise<R> => {
+      if (ended) return Promise.reject(new Error('transaction already ended'));
+      return Promise.resolve(run());
+    };
     const tx: SqlClient = {
       dialect: 'sqlite',
-      all: async <R>(sql: string, params: readonly unknown[] = []) => {
-        if (ended) throw new Error('transaction already ended');
-        return this.#all<R>(sql, params);
-      },
-      get: async <R>(sql: string, params: readonly unknown[] = []) => (await tx.all<R>(sql, params))[0],
-      run: async (sql: string, params: readonly unknown[] = []) => {
-        if (ended) throw new Error('transaction already ended');
-        return this.#run(sql, params);
-      },
+      all: <R>(sql: string, params: readonly unknown[] = []) => open(() => this.#all<R>(sql, params)),
+      get: <R>(sql: string, params: readonly unknown[] = []) => open(() => this.#get<R>(sql, params)),
+      run: (sql: string, params: readonly unknown[] = []) => open(() => this.#run(sql, params)),
       transaction: (inner) => inner(tx), // nested: joins
       close: async () => {},
     };
     try {
       this.#db.exec('BEGIN IMMEDIATE');
-      let result: T;
-      try {
-        result = await fn(tx);
-      } catch (err) {
-        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-        throw err;
-      }
+      const result = await fn(tx);
       this.#db.exec('COMMIT');
       return result;
+    } catch (err) {
+      // A failed body, or a COMMIT that failed (a full disk): the connection must not stay inside this transaction.
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw err;
     } finally {
       ended = true;
-      this.#open = false;
       this.#mutex.release();
     }
   }
@@ -188,11 +194,14 @@ export class PostgresClient implements SqlClient {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #sql = new Map<string, string>();
+  /** Statements outside a transaction, on any connection of the pool. */
+  readonly #outside: SqlClient;
 
   constructor(url: string, options: { max?: number; applicationName?: string } = {}) {
     this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.applicationName ?? 'carebell' });
     // An idle connection that dies (the server restarted) is dropped from the pool, not thrown at the process.
     this.#pool.on('error', () => {});
+    this.#outside = PostgresClient.#on(this.#pool, (s) => this.#text(s));
   }
 
   #text(sql: string): string {
@@ -214,13 +223,13 @@ export class PostgresClient implements SqlClient {
   }
 
   all<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-    return PostgresClient.#on(this.#pool, (s) => this.#text(s)).all<R>(sql, params);
+    return this.#outside.all<R>(sql, params);
   }
   get<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R | undefined> {
-    return PostgresClient.#on(this.#pool, (s) => this.#text(s)).get<R>(sql, params);
+    return this.#outside.get<R>(sql, params);
   }
   run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
-    return PostgresClient.#on(this.#pool, (s) => this.#text(s)).run(sql, params);
+    return this.#outside.run(sql, params);
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import { StoreBusyError } from '../../src/store/sql-client.ts';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
 
 /**
@@ -147,6 +148,43 @@ describe('a storage failure while recording an event', () => {
     await acked; // redelivered after the reconnect, and acknowledged this time
     expect(gw.app.db.prepare("SELECT count(*) FROM device_events WHERE device_id = 'sos-fault'").pluck().get()).toBe(1);
     expect((await gw.app.metrics.ingestFailures.get()).values[0]?.value).toBe(1);
+    await client.endAsync();
+  });
+
+});
+
+describe('a database busy too long while recording an event', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(() => gw.stop());
+
+  it('a database busy too long is not a full disk: the PUBACK is withheld, the device redelivers, and no storage alarm goes up', async () => {
+    const { residentId } = await gw.seedResident();
+    const pendant = await gw.onboardDevice('carebell-sos-pendant', residentId, 'sos-busy');
+    const events = gw.app.repos.events;
+    const inTransaction = events.in.bind(events);
+    let failures = 0;
+    events.in = (tx) => {
+      const repo = inTransaction(tx);
+      const insert = repo.insert.bind(repo);
+      repo.insert = async (e, at) => {
+        if (e.deviceId === 'sos-busy' && failures++ === 0) throw new StoreBusyError('waited 10000 ms for the database');
+        return insert(e, at);
+      };
+      return repo;
+    };
+    const client = await gw.connect(pendant, { reconnectPeriod: 50 });
+    const raised = gw.waitFor('alarm.raised', (a) => a.alarm.deviceId === 'sos-busy');
+    const dropped = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const acked = client.publishAsync('devices/sos-busy/event', JSON.stringify({ ts: Date.now(), type: 'sos', seq: 7 }), { qos: 1 });
+    await dropped; // not acknowledged, not dead-lettered
+    expect((await raised).alarm.type).toBe('sos'); // the redelivery raised it
+    await acked;
+    expect(gw.app.db.prepare("SELECT count(*) FROM dead_letters WHERE device_id = 'sos-busy'").pluck().get()).toBe(0);
+    const ready = await fetch(`${gw.urls.httpUrl}/readyz`);
+    expect(((await ready.json()) as { checks: { storage: { ok: boolean } } }).checks.storage.ok).toBe(true);
     await client.endAsync();
   });
 });
