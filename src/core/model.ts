@@ -67,3 +67,4 @@ export interface DeviceStatusChange {
   lastSeen: number;
   reason: 'connected' | 'disconnected' | 'will' | 'status_message';
 }
+

@@ -1,6 +1,6 @@
 import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
+import { isLowBattery } from '../core/battery.ts';
 
-export const LOW_BATTERY_PERCENT = 15;
 
 export interface DeviceHealthReport {
   providerId: string | null;
@@ -27,6 +27,12 @@ export interface DeviceHealthReport {
 export interface DevicePlaces {
   resident(id: string): { name: string; address: string } | undefined;
   station(id: string): { name: string } | undefined;
+}
+
+/** What a device's state says it needs: never heard since onboarding, silent for 3 heartbeats (for how long), a low battery. */
+export function deviceCondition(d: KnownDevice, now: number): { neverHeard: boolean; silentMs: number | null; lowBattery: boolean } {
+  const silentMs = d.lastSeen !== null && now - d.lastSeen > 3 * d.profile.profile.heartbeatSeconds * 1000 ? now - d.lastSeen : null;
+  return { neverHeard: d.lastSeen === null, silentMs, lowBattery: isLowBattery(d.battery) };
 }
 
 /**
@@ -57,19 +63,20 @@ export function deviceHealthReports(
     t.devices++;
     if (d.online) t.online++;
     else t.offline++;
-    if (d.lastSeen === null) {
+    const condition = deviceCondition(d, now);
+    if (condition.neverHeard) {
       t.neverHeard++;
       issues.push('never heard since onboarding');
       codes.push({ code: 'never_heard' });
-    } else if (now - d.lastSeen > 3 * d.profile.profile.heartbeatSeconds * 1000) {
+    } else if (condition.silentMs !== null) {
       t.silent++;
-      issues.push(`silent for ${Math.round((now - d.lastSeen) / 3_600_000)} h`);
-      codes.push({ code: 'silent', value: Math.round((now - d.lastSeen) / 3_600_000) });
+      issues.push(`silent for ${Math.round(condition.silentMs / 3_600_000)} h`);
+      codes.push({ code: 'silent', value: Math.round(condition.silentMs / 3_600_000) });
     }
-    if (d.battery !== null && d.battery < LOW_BATTERY_PERCENT) {
+    if (condition.lowBattery) {
       t.lowBattery++;
       issues.push(`battery ${d.battery} %`);
-      codes.push({ code: 'low_battery', value: d.battery });
+      codes.push({ code: 'low_battery', value: d.battery! });
     }
     if (dl > 0) {
       t.deadLetters24h += dl;

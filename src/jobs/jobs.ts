@@ -7,7 +7,7 @@ import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { StationRepository } from '../store/stations.ts';
 import type { TelemetrySink } from '../telemetry/point.ts';
 import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
-import { deviceHealthReports, LOW_BATTERY_PERCENT } from './device-health.ts';
+import { deviceCondition, deviceHealthReports } from './device-health.ts';
 import type { ReportRepository, StoredReport } from './reports-repository.ts';
 import { answerHistogram, responseFigures, stationStatistics, type AlarmRow } from './statistics.ts';
 import type { DeviceHealthReport } from './device-health.ts';
@@ -138,11 +138,12 @@ export class Jobs {
     const counts = { total: 0, online: 0, silent: 0, neverHeard: 0, lowBattery: 0 };
     for (const d of this.#d.directory.all()) {
       if (d.decommissioned || d.stationId === null || !stations.has(d.stationId)) continue;
+      const condition = deviceCondition(d, now);
       counts.total++;
       if (d.online) counts.online++;
-      if (d.lastSeen === null) counts.neverHeard++;
-      else if (now - d.lastSeen > 3 * d.profile.profile.heartbeatSeconds * 1000) counts.silent++;
-      if (d.battery !== null && d.battery < LOW_BATTERY_PERCENT) counts.lowBattery++;
+      if (condition.neverHeard) counts.neverHeard++;
+      if (condition.silentMs !== null) counts.silent++;
+      if (condition.lowBattery) counts.lowBattery++;
     }
     return counts;
   }

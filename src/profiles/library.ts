@@ -1,3 +1,4 @@
+import { LOW_BATTERY_PERCENT } from '../core/battery.ts';
 import type { QuantityKind } from './quantities.ts';
 
 /**
@@ -33,7 +34,7 @@ export const clinicalDefaults = {
   respiration_low: { reading: 'respiration_rate', below: 8, forSeconds: 60, clearAt: 10, severity: 'major' },
   respiration_high: { reading: 'respiration_rate', above: 25, forSeconds: 120, clearAt: 22, severity: 'major' },
   wearable_removed: { reading: 'worn', below: 0.5, forSeconds: 1800, severity: 'minor' },
-  low_battery: { reading: 'battery', below: 15, forSeconds: 0, clearAt: 25, severity: 'minor' },
+  low_battery: { reading: 'battery', below: LOW_BATTERY_PERCENT, forSeconds: 0, clearAt: 25, severity: 'minor' },
   gas: { reading: 'gas_level', above: 10, forSeconds: 0, clearAt: 5, severity: 'critical' },
   /** Hypertensive crisis (systolic ≥ 180 mmHg): a measurement, not a trend, so no duration. */
   bp_high: { reading: 'systolic_bp', above: 179, forSeconds: 0, clearAt: 160, severity: 'major' },

@@ -148,6 +148,8 @@ export class RuleEvaluator {
   /** Persisted state not yet merged into a rule's current shape (done on first use), and what is on disk. */
   readonly #loaded = new Map<string, unknown>();
   readonly #persisted = new Map<string, string>();
+  /** Writes one message's readings started; reused, so a message with nothing to write allocates nothing for it. */
+  readonly #readingWrites: Writes = { pending: undefined };
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
@@ -244,7 +246,8 @@ export class RuleEvaluator {
       if (built === null) return undefined;
       this.#plans.set(device.id, (plan = built));
     }
-    const writes: Writes = { pending: undefined };
+    const writes = this.#readingWrites;
+    writes.pending = undefined;
     if (plan.byKind.size > 0) {
       for (let i = 0; i < readings.length; i++) {
         const steps = plan.byKind.get(readings[i]!.kind);
@@ -274,14 +277,15 @@ export class RuleEvaluator {
         if (everyReading !== undefined) this.#steps(device, everyReading, input, now, writes);
       }
     }
-    return writes.pending && Promise.all(writes.pending).then(() => undefined);
+    const pending = writes.pending;
+    writes.pending = undefined;
+    return pending && Promise.all(pending).then(() => undefined);
   }
 
   #steps(device: DeviceContext, steps: Step[], input: RuleInput, now: number, writes: Writes): void {
     for (let j = 0; j < steps.length; j++) {
       const step = steps[j]!;
-      const written = this.#evaluate(device, step.rule, step.states, step.subject, input, now, step.residentLevel);
-      if (written) (writes.pending ??= []).push(written.catch(() => {}));
+      this.#collect(writes, this.#evaluate(device, step.rule, step.states, step.subject, input, now, step.residentLevel));
     }
   }
 
@@ -344,6 +348,7 @@ export class RuleEvaluator {
     }
   }
 
+  /** Keeps a write to wait for; its failure is already logged and the state put back (#evaluate). */
   #collect(writes: Writes, written: Promise<void> | undefined): void {
     if (written) (writes.pending ??= []).push(written.catch(() => {}));
   }

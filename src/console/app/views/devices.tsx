@@ -1,12 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import type { Device } from '../api.ts';
+import { isLowBattery } from '../../../core/battery.ts';
 import { term, type Lang } from '../i18n.ts';
 import { t, useConsole, when } from '../state.ts';
 
-export const LOW_BATTERY = 20;
 
 export function deviceOk(d: Device): boolean {
-  return d.online && (d.battery === null || d.battery >= LOW_BATTERY);
+  return d.online && !isLowBattery(d.battery);
 }
 
 /** "平安铃", "健康手环": what the device is, in the reader's language (the vendor's model name is secondary). */
@@ -36,7 +36,7 @@ export function DeviceSummary({ devices }: { devices: Device[] }) {
         .filter((d) => !d.decommissioned)
         .map((d) => (
           <DeviceItem device={d}>
-            <span>{t(!d.online ? 'device.offline' : d.battery !== null && d.battery < LOW_BATTERY ? 'device.lowBattery' : 'device.fine')}</span>
+            <span>{t(!d.online ? 'device.offline' : isLowBattery(d.battery) ? 'device.lowBattery' : 'device.fine')}</span>
           </DeviceItem>
         ))}
     </ul>
@@ -56,7 +56,7 @@ export function DeviceList({ devices, compact = false }: { devices: Device[]; co
               {s.profiles.get(d.profile)?.model ?? d.profile} · {d.id}
             </span>
             <span>{t(d.online ? 'device.online' : 'device.offline')}</span>
-            <span class={d.battery !== null && d.battery < LOW_BATTERY ? 'warn' : ''}>
+            <span class={isLowBattery(d.battery) ? 'warn' : ''}>
               {t('device.battery')} {d.battery === null ? '—' : `${Math.round(d.battery)} %`}
             </span>
             <span class="muted">

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type DeadLetter, type Device, type Provider, type Station } from '../api.ts';
 import { store, t, useConsole, when } from '../state.ts';
-import { LOW_BATTERY } from './devices.tsx';
+import { isLowBattery } from '../../../core/battery.ts';
 import { AddDevice, CredentialsDialog, DeviceDialog, type Credentials } from './device-admin.tsx';
 
 type StateFilter = 'all' | 'online' | 'offline' | 'low' | 'unprovisioned';
@@ -68,7 +68,7 @@ export function Fleet() {
       (state === 'all' ||
         (state === 'online' && d.online) ||
         (state === 'offline' && !d.online) ||
-        (state === 'low' && d.battery !== null && d.battery < LOW_BATTERY) ||
+        (state === 'low' && isLowBattery(d.battery)) ||
         (state === 'unprovisioned' && !d.provisioned)),
   );
 
@@ -152,7 +152,7 @@ export function Fleet() {
               <td>
                 <span class={`dot ${d.online ? 'on' : 'off'}`} /> {t(d.online ? 'device.online' : 'device.offline')}
               </td>
-              <td class={d.battery !== null && d.battery < LOW_BATTERY ? 'warn' : ''}>{d.battery === null ? '—' : `${Math.round(d.battery)} %`}</td>
+              <td class={isLowBattery(d.battery) ? 'warn' : ''}>{d.battery === null ? '—' : `${Math.round(d.battery)} %`}</td>
               <td>{d.lastSeen ? when(d.lastSeen, s.lang) : t('device.never')}</td>
               <td>{d.provisioned ? `✓ ${t('device.provisioned')}` : `✗ ${t('device.notProvisioned')}`}</td>
               <td>
