@@ -23,6 +23,7 @@ import type { OutboxWorker, RetryPolicy } from './notify/worker.ts';
 import type { RuleEvaluator } from './rules/evaluator.ts';
 import type { Jobs } from './jobs/jobs.ts';
 import type { Accounts } from './accounts/accounts.ts';
+import type { VisitService } from './care/visits.ts';
 import type { Closes } from './modules/module.ts';
 import { storageModule, type Repositories } from './modules/storage.ts';
 import { devicesModule } from './modules/devices.ts';
@@ -82,6 +83,8 @@ export interface CarebellApp {
   /** On a first start, once listening: the admin account and token to print once (modules/people.ts). */
   firstStart(): Promise<FirstStart>;
   accounts: Accounts;
+  /** The care programme's visits (care/visits.ts). */
+  visits: VisitService;
   /** Whether the data directory takes writes (a full disk is survived, see storage-health.ts). */
   storage: StorageHealth;
   close(): Promise<void>;
@@ -111,7 +114,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest });
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
-  const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, schedule: opts.jobs !== false });
+  const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, people, schedule: opts.jobs !== false });
   let closing: Promise<void> | undefined;
   const api = apiModule({ ...basics, config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, jobs, shuttingDown: () => closing !== undefined });
 
@@ -148,6 +151,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     repos: storage.repos,
     firstStart: people.firstStart,
     accounts: people.accounts,
+    visits: people.visits,
     storage: storage.health,
     close: () =>
       (closing ??= (async () => {

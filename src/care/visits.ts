@@ -1,7 +1,7 @@
 import { conflict, invalid, notFound } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
-import { careCategories, visitPlanFor, type CareCategory, type VisitKind, type VisitPlanItem } from '../core/care-profile.ts';
+import { careCategories, visitKinds, visitPlanFor, type CareCategory, type StationVisitPlans, type VisitKind, type VisitPlanItem } from '../core/care-profile.ts';
 import type { SqlClient } from '../store/sql-client.ts';
 import type { Resident, ResidentRepository } from '../store/residents.ts';
 import type { StationRepository } from '../store/stations.ts';
@@ -94,6 +94,12 @@ const DAY = 86_400_000;
 /** A home visit also does for a phone greeting; a phone call does not do for a home visit. */
 const satisfies = (visit: VisitKind, planned: VisitKind): boolean => visit === planned || (visit === 'home' && planned === 'phone');
 
+/** When a visit that does for `kind` last reached the resident. */
+function lastFor(last: Partial<Record<VisitKind, number>>, kind: VisitKind): number | null {
+  const times = visitKinds.filter((k) => satisfies(k, kind)).flatMap((k) => (last[k] === undefined ? [] : [last[k]]));
+  return times.length > 0 ? Math.max(...times) : null;
+}
+
 export interface DueVisit {
   residentId: string;
   name: string;
@@ -151,6 +157,21 @@ export class VisitService {
     return visitPlanFor(resident, this.#d.stations.visitPlans(resident.stationId));
   }
 
+  /** The residents of these stations, each with their plan (a station's plans read once). */
+  #planned(stationIds: string[]): Array<{ resident: Resident; plan: VisitPlanItem[] }> {
+    const stations = new Set(stationIds);
+    const plans = new Map<string, StationVisitPlans>();
+    const out: Array<{ resident: Resident; plan: VisitPlanItem[] }> = [];
+    for (const resident of this.#d.residents.list()) {
+      if (!stations.has(resident.stationId)) continue;
+      let station = plans.get(resident.stationId);
+      if (!station) plans.set(resident.stationId, (station = this.#d.stations.visitPlans(resident.stationId)));
+      const plan = visitPlanFor(resident, station);
+      if (plan.length > 0) out.push({ resident, plan });
+    }
+    return out;
+  }
+
   async record(residentId: string, input: VisitInput, by: string): Promise<Visit> {
     const resident = this.#d.residents.get(residentId);
     if (!resident) throw notFound('resident', residentId);
@@ -168,17 +189,14 @@ export class VisitService {
     const now = this.#d.clock.now();
     const latest = await this.#d.visits.latestReached(stationIds);
     const out: DueVisit[] = [];
-    for (const stationId of stationIds) {
-      for (const r of this.#d.residents.list({ stationId })) {
-        if (r.deactivatedAt !== null) continue;
-        const last = latest.get(r.id) ?? {};
-        for (const item of this.planOf(r)) {
-          const reached = Math.max(...Object.entries(last).filter(([kind]) => satisfies(kind as VisitKind, item.kind)).map(([, at]) => at as number), -Infinity);
-          const lastVisitAt = Number.isFinite(reached) ? reached : null;
-          const dueAt = (lastVisitAt ?? r.createdAt) + item.everyDays * DAY;
-          if (dueAt > now + withinDays * DAY) continue;
-          out.push({ residentId: r.id, name: r.name, address: r.address, stationId: r.stationId, categories: r.categories, kind: item.kind, everyDays: item.everyDays, dueAt, overdue: dueAt < now, lastVisitAt });
-        }
+    for (const { resident: r, plan } of this.#planned(stationIds)) {
+      if (r.deactivatedAt !== null) continue;
+      const last = latest.get(r.id) ?? {};
+      for (const item of plan) {
+        const lastVisitAt = lastFor(last, item.kind);
+        const dueAt = (lastVisitAt ?? r.createdAt) + item.everyDays * DAY;
+        if (dueAt > now + withinDays * DAY) continue;
+        out.push({ residentId: r.id, name: r.name, address: r.address, stationId: r.stationId, categories: r.categories, kind: item.kind, everyDays: item.everyDays, dueAt, overdue: dueAt < now, lastVisitAt });
       }
     }
     return out.sort((a, b) => a.dueAt - b.dueAt);
@@ -196,30 +214,26 @@ export class VisitService {
     const total = { due: 0, done: 0 };
     const byCategory = new Map<CareCategory, { due: number; done: number }>();
     const byKind = new Map<VisitKind, { due: number; done: number }>();
+    const add = <K,>(map: Map<K, { due: number; done: number }>, key: K, due: number, done: number) => {
+      const f = map.get(key) ?? { due: 0, done: 0 };
+      f.due += due;
+      f.done += done;
+      map.set(key, f);
+    };
     let residents = 0;
-    for (const stationId of stationIds) {
-      for (const r of this.#d.residents.list({ stationId })) {
-        const start = Math.max(from, r.createdAt);
-        const end = Math.min(to, r.deactivatedAt ?? to);
-        if (end <= start) continue;
-        const plan = this.planOf(r);
-        if (plan.length === 0) continue;
-        residents++;
-        for (const item of plan) {
-          const due = Math.floor((end - start) / (item.everyDays * DAY));
-          if (due === 0) continue;
-          const done = Math.min(due, (byResident.get(r.id) ?? []).filter((v) => satisfies(v.kind, item.kind)).length);
-          total.due += due;
-          total.done += done;
-          const add = (map: Map<any, { due: number; done: number }>, key: unknown) => {
-            const f = map.get(key) ?? { due: 0, done: 0 };
-            f.due += due;
-            f.done += done;
-            map.set(key, f);
-          };
-          add(byKind, item.kind);
-          for (const c of r.categories) add(byCategory, c);
-        }
+    for (const { resident: r, plan } of this.#planned(stationIds)) {
+      const start = Math.max(from, r.createdAt);
+      const end = Math.min(to, r.deactivatedAt ?? to);
+      if (end <= start) continue;
+      residents++;
+      for (const item of plan) {
+        const due = Math.floor((end - start) / (item.everyDays * DAY));
+        if (due === 0) continue;
+        const done = Math.min(due, (byResident.get(r.id) ?? []).filter((v) => satisfies(v.kind, item.kind)).length);
+        add(byKind, item.kind, due, done);
+        for (const c of r.categories) add(byCategory, c, due, done);
+        total.due += due;
+        total.done += done;
       }
     }
     const figures = (f: { due: number; done: number }): VisitFigures => ({ due: f.due, done: f.done, rate: f.due === 0 ? null : Math.round((f.done / f.due) * 10_000) / 10_000, target: 1 });

@@ -69,8 +69,13 @@ export function visitPlanFor(resident: { categories: readonly CareCategory[]; vi
 export const isoDate = z.iso.date();
 
 /** Full years at `now` of someone born on `birthDate` (YYYY-MM-DD), in a time zone. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 export function ageAt(birthDate: string, now: number, timeZone: string): number {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(now));
+  let format = dayFormats.get(timeZone);
+  // A formatter per time zone, made once: a list of residents asks for thousands of ages.
+  if (!format) dayFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const today = format.format(new Date(now));
   const [y, m, d] = today.split('-').map(Number) as [number, number, number];
   const [by, bm, bd] = birthDate.split('-').map(Number) as [number, number, number];
   return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);

@@ -9,7 +9,8 @@ import type { TelemetrySink } from '../telemetry/point.ts';
 import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
 import { deviceCondition, deviceHealthReports } from './device-health.ts';
 import type { ReportRepository, StoredReport } from './reports-repository.ts';
-import { answerHistogram, responseFigures, stationStatistics, type AlarmRow } from './statistics.ts';
+import { responseFigures, stationStatistics, type AlarmRow, type StationStatistics } from './statistics.ts';
+import type { VisitStatistics } from '../care/visits.ts';
 import type { DeviceHealthReport } from './device-health.ts';
 
 export interface JobsDeps {
@@ -17,6 +18,8 @@ export interface JobsDeps {
   alarms: { forStatistics(stationIds: string[], from: number, to: number): Promise<AlarmRow[]> };
   directory: DeviceDirectory;
   stations: StationRepository;
+  /** The visit rate of the care programme (care/visits.ts). */
+  visits: { statistics(stationIds: string[], from: number, to: number): Promise<VisitStatistics> };
   /** Names and addresses for the device health report. */
   residents: { get(id: string): { name: string; address: string } | undefined };
   reports: ReportRepository;
@@ -66,8 +69,8 @@ export function namedMonth(label: string, now: number, timeZone: string): { star
 }
 
 /** What `Jobs.stationMonth` answers. */
-export type StationMonth = { station: { id: string; name: string; level: string }; month: string; inProgress: boolean } & ReturnType<typeof stationStatistics> & {
-    answerTimes: ReturnType<typeof answerHistogram>;
+export type StationMonth = { station: { id: string; name: string; level: string }; month: string; inProgress: boolean } & StationStatistics & {
+    visits: VisitStatistics;
     devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number };
     below: Array<{ station: { id: string; name: string; level: string }; alarms: number; critical: ReturnType<typeof responseFigures>; devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number } }>;
   };
@@ -105,30 +108,24 @@ export class Jobs {
     const now = this.#d.clock.now();
     const month = namedMonth(label ?? currentMonthLabel(now, this.#d.timeZone), now, this.#d.timeZone);
     const station = this.#d.stations.get(stationId)!;
-    const summary = async (id: string) => {
-      const stationIds = this.#d.stations.subtree(id);
-      const rows = await this.#d.alarms.forStatistics(stationIds, month.start, month.end);
-      return { rows, stationIds };
-    };
-    const { rows, stationIds } = await summary(stationId);
-    const critical = rows.filter((r) => r.severity === 'critical');
     const below = [];
     for (const s of this.#d.stations.list().filter((x) => x.parentId === stationId)) {
-      const sub = await summary(s.id);
+      const stationIds = this.#d.stations.subtree(s.id);
+      const rows = await this.#d.alarms.forStatistics(stationIds, month.start, month.end);
       below.push({
-          station: { id: s.id, name: s.name, level: s.level },
-          alarms: sub.rows.length,
-          critical: responseFigures(sub.rows.filter((r) => r.severity === 'critical')),
-          devices: this.#deviceCounts(new Set(sub.stationIds), now),
+        station: { id: s.id, name: s.name, level: s.level },
+        alarms: rows.length,
+        critical: responseFigures(rows.filter((r) => r.severity === 'critical')),
+        devices: this.#deviceCounts(new Set(stationIds), now),
       });
     }
+    const figures = await this.statistics(stationId, month.start, month.end);
     return {
       station: { id: station.id, name: station.name, level: station.level },
       month: month.label,
       inProgress: month.inProgress === true,
-      ...stationStatistics(rows, stationIds, month.start, month.end),
-      answerTimes: answerHistogram(critical),
-      devices: this.#deviceCounts(new Set(stationIds), now),
+      ...figures,
+      devices: this.#deviceCounts(new Set(figures.stationIds), now),
       below,
     };
   }
@@ -154,10 +151,11 @@ export class Jobs {
     return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, this.#d.clock.now(), include);
   }
 
-  /** Statistics of a station and every station below it over [from, to). */
-  async #statistics(stationId: string, from: number, to: number) {
+  /** Statistics of a station and every station below it over [from, to): alarms, answer and on-site times, visits. */
+  async statistics(stationId: string, from: number, to: number): Promise<StationStatistics & { visits: VisitStatistics }> {
     const stationIds = this.#d.stations.subtree(stationId);
-    return stationStatistics(await this.#d.alarms.forStatistics(stationIds, from, to), stationIds, from, to);
+    const rows = await this.#d.alarms.forStatistics(stationIds, from, to);
+    return { ...stationStatistics(rows, stationIds, from, to), visits: await this.#d.visits.statistics(stationIds, from, to) };
   }
 
   /**
@@ -170,7 +168,7 @@ export class Jobs {
     const month: { start: number; end: number; label: string; inProgress?: boolean } = label === undefined ? previousMonth(now, this.#d.timeZone) : namedMonth(label, now, this.#d.timeZone);
     const stored: StoredReport[] = [];
     for (const station of this.#d.stations.list()) {
-      const statistics = await this.#statistics(station.id, month.start, month.end);
+      const statistics = await this.statistics(station.id, month.start, month.end);
       stored.push(
         this.#d.reports.insert({
           kind: 'station_monthly',

@@ -97,11 +97,14 @@ export interface StationStatistics {
   /** How alarms ended (false_alarm, visited…); "open" while not resolved, "cleared" when resolved without an outcome. */
   byOutcome: Record<string, number>;
   response: { all: ResponseFigures; critical: ResponseFigures };
+  /** Where the critical alarms' answer times fall, for a chart against the 60 s and 180 s lines. */
+  answerTimes: AnswerHistogram;
   onSite: OnSiteFigures;
 }
 
 /** Alarms raised in [from, to) at the station and every station below it (`rows`: those alarms). */
 export function stationStatistics(rows: AlarmRow[], stationIds: string[], from: number, to: number): StationStatistics {
+  const critical = rows.filter((r) => r.severity === 'critical');
   const count = (key: (r: AlarmRow) => string) => rows.reduce<Record<string, number>>((acc, r) => ((acc[key(r)] = (acc[key(r)] ?? 0) + 1), acc), {});
   return {
     stationIds,
@@ -111,7 +114,8 @@ export function stationStatistics(rows: AlarmRow[], stationIds: string[], from: 
     byType: count((r) => r.type),
     bySeverity: count((r) => r.severity),
     byOutcome: count((r) => (r.resolved_at === null ? 'open' : (r.outcome ?? 'cleared'))),
-    response: { all: responseFigures(rows), critical: responseFigures(rows.filter((r) => r.severity === 'critical')) },
+    response: { all: responseFigures(rows), critical: responseFigures(critical) },
+    answerTimes: answerHistogram(critical),
     onSite: onSiteFigures(rows),
   };
 }

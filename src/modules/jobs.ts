@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.ts';
 import { Jobs } from '../jobs/jobs.ts';
 import type { DevicesModule } from './devices.ts';
+import type { PeopleModule } from './people.ts';
 import type { Basics, Closes } from './module.ts';
 import type { StorageModule } from './storage.ts';
 import type { TelemetryModule } from './telemetry.ts';
@@ -10,11 +11,12 @@ export interface JobsModule extends Closes {
 }
 
 /** Scheduled work: device health, statistics reports, retention. `schedule: false` leaves them to the caller (tests). */
-export function jobsModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; telemetry: TelemetryModule; schedule: boolean }): JobsModule {
-  const { config, storage, devices, telemetry, clock, log } = needs;
+export function jobsModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; telemetry: TelemetryModule; people: PeopleModule; schedule: boolean }): JobsModule {
+  const { config, storage, devices, telemetry, people, clock, log } = needs;
   const { repos } = storage;
   const jobs = new Jobs({
     alarms: repos.alarms,
+    visits: people.visits,
     directory: devices.directory,
     stations: repos.stations,
     residents: repos.residents,

@@ -127,7 +127,7 @@ describe('scheduled reports', () => {
   it('schedules the jobs in the organisation\'s time zone', async () => {
     const app = gw.app;
     const { Jobs } = await import('../../src/jobs/jobs.ts');
-    const jobs = new Jobs({ alarms: app.repos.alarms, directory: app.directory, stations: app.repos.stations, residents: app.repos.residents, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
+    const jobs = new Jobs({ alarms: app.repos.alarms, visits: app.visits, directory: app.directory, stations: app.repos.stations, residents: app.repos.residents, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
     jobs.start();
     const next = jobs.nextRuns();
     await jobs.stop();

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { notFound } from '../../core/errors.ts';
-import { answerHistogram, stationStatistics } from '../../jobs/statistics.ts';
 import { access, Access, roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
 import type { StoredReport } from '../../jobs/reports-repository.ts';
@@ -17,7 +16,7 @@ function reportVisible(a: Access, r: Pick<StoredReport, 'kind' | 'subject'>): bo
 }
 
 /** What these routes use. */
-export type ReportRoutesDeps = Pick<ApiContext, 'alarms' | 'clock' | 'jobs' | 'providers' | 'reports' | 'stations' | 'visits'>;
+export type ReportRoutesDeps = Pick<ApiContext, 'clock' | 'jobs' | 'providers' | 'reports' | 'stations'>;
 
 const monthQuery = z
   .string()
@@ -81,8 +80,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       const stationId = req.query.station ?? (a.role === 'operator' ? a.principal.stationId! : ctx.stations.list().find((s) => s.parentId === null)?.id);
       if (stationId === undefined) throw notFound('station', '(none yet)');
       Access.must(ctx.stations.get(stationId), (s) => a.station(s.id), 'station', stationId);
-      const month = await ctx.jobs.stationMonth(stationId, req.query.month);
-      return { ...month, visits: await ctx.visits.statistics(month.stationIds, Date.parse(month.from), Date.parse(month.to)) };
+      return ctx.jobs.stationMonth(stationId, req.query.month);
     },
   );
 
@@ -116,13 +114,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
       const to = req.query.to ? Date.parse(req.query.to) : ctx.clock.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 30 * 86_400_000;
-      const stationIds = ctx.stations.subtree(req.params.id);
-      const rows = await ctx.alarms.forStatistics(stationIds, from, to);
-      return {
-        ...stationStatistics(rows, stationIds, from, to),
-        answerTimes: answerHistogram(rows.filter((r) => r.severity === 'critical')),
-        visits: await ctx.visits.statistics(stationIds, from, to),
-      };
+      return ctx.jobs.statistics(req.params.id, from, to);
     },
   );
 }
