@@ -3,8 +3,14 @@ import { dictionaries, type Key } from './i18n.ts';
 import { store, t } from './state.ts';
 
 /** A key of the dictionary if it exists (codes come from the server and may be newer than this console). */
-function known(key: string): Key | null {
+export function known(key: string): Key | null {
   return key in dictionaries[store.state.lang] ? (key as Key) : null;
+}
+
+/** What the server said by code (`prefix.code`), in the user's language; its own words when this console does not know the code. */
+export function sayCode(prefix: string, code: string | undefined, vars: Record<string, string | number>, fallback: string): string {
+  const key = code === undefined ? null : known(`${prefix}.${code}`);
+  return key ? t(key, vars) : fallback;
 }
 
 /**
@@ -42,12 +48,10 @@ export function describeError(err: unknown): string {
 
 /** An import's problem on a line, in the user's language (the server's English reason when the code is unknown). */
 export function describeProblem(p: { reason: string; code?: string; vars?: Record<string, string | number> }): string {
-  const key = p.code ? known(`problem.${p.code}`) : null;
-  if (!key) return p.reason;
   const vars = { ...p.vars };
   if (typeof vars.level === 'string') vars.level = t(known(`stations.level.${vars.level}`) ?? 'stations.level.community');
   if (typeof vars.more === 'number') vars.more = vars.more > 0 ? t('problem.more', { n: vars.more }) : '';
-  return t(key, vars);
+  return sayCode('problem', p.code, vars, p.reason);
 }
 
 /** A column of the import file as the user knows it. */

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Device, type Resident } from '../api.ts';
-import { describeError } from '../errors.ts';
-import { dictionaries, term, type Key } from '../i18n.ts';
+import { describeError, sayCode } from '../errors.ts';
+import { term } from '../i18n.ts';
 import { store, t, useConsole, when } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
+import { FormDialog } from './dialogs.tsx';
 
 /** What registering a device or giving it a new password answers: shown once, never stored by the console. */
 export interface Credentials {
@@ -27,15 +28,11 @@ interface Provisioning {
   checks: Check[];
 }
 
-const known = (key: string): Key | null => (key in dictionaries[store.state.lang] ? (key as Key) : null);
-
 /** A check's line in the user's language (the server's English when this console does not know the code). */
 function checkText(c: Check): { label: string; detail: string } {
-  const label = known(`check.${c.name}`);
-  const detail = c.code ? known(`prov.${c.code}`) : null;
-  const reason = typeof c.vars?.reason === 'string' && c.name === 'connected' ? known(`refusal.${c.vars.reason}`) : null;
-  const vars = { ...c.vars, ...(typeof c.vars?.at === 'string' ? { at: when(c.vars.at, store.state.lang) } : {}), ...(reason ? { reason: t(reason) } : {}) };
-  return { label: label ? t(label) : c.name, detail: detail ? t(detail, vars) : c.detail };
+  const reason = typeof c.vars?.reason === 'string' && c.name === 'connected' ? sayCode('refusal', c.vars.reason, {}, c.vars.reason) : undefined;
+  const vars = { ...c.vars, ...(typeof c.vars?.at === 'string' ? { at: when(c.vars.at, store.state.lang) } : {}), ...(reason ? { reason } : {}) };
+  return { label: sayCode('check', c.name, {}, c.name), detail: sayCode('prov', c.code, vars, c.detail) };
 }
 
 /** Registers a device in a home: resident, model, optional id; answers the credentials. */
@@ -47,58 +44,50 @@ export function AddDevice({ onDone, onClose }: { onDone: (c: Credentials, reside
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   return (
-    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
-      <form
-        class="dialog card"
-        aria-label={t('devices.addTitle')}
-        data-testid="add-device"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
-          api<Credentials>('POST', '/devices', { profile: form.profile, residentId: form.residentId, ...(form.id.trim() ? { id: form.id.trim() } : {}) })
-            .then((c) => onDone(c, form.residentId))
-            .catch((err: unknown) => setError(describeError(err)))
-            .finally(() => setBusy(false));
-        }}
-      >
-        <h2>{t('devices.addTitle')}</h2>
-        <label>
-          {t('devices.resident')}
-          <select name="residentId" value={form.residentId} onChange={(e) => setForm({ ...form, residentId: (e.target as HTMLSelectElement).value })} required>
-            <option value="">{t('devices.chooseResident')}</option>
-            {residents.map((r: Resident) => (
-              <option value={r.id}>
-                {r.name} · {r.address}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t('devices.profile')}
-          <select name="profile" value={form.profile} onChange={(e) => setForm({ ...form, profile: (e.target as HTMLSelectElement).value })}>
-            {profiles.map((p) => (
-              <option value={p.id}>
-                {term(s.lang, 'kind', p.kind)} · {p.model}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t('devices.id')}
-          <input name="id" value={form.id} onInput={(e) => setForm({ ...form, id: (e.target as HTMLInputElement).value })} />
-        </label>
-        <ErrorLine error={error} />
-        <div class="row end">
-          <button type="button" class="ghost" onClick={onClose}>
-            {t('stations.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {t('devices.create')}
-          </button>
-        </div>
-      </form>
-    </div>
+    <FormDialog
+      label={t('devices.addTitle')}
+      testid="add-device"
+      dirty={form.residentId !== '' || form.id.trim() !== ''}
+      busy={busy}
+      error={error}
+      submitLabel={t('devices.create')}
+      onSubmit={() => {
+        if (!form.residentId) return setError(t('error.field', { field: t('devices.resident'), problem: t('rule.required') }));
+        setBusy(true);
+        setError(null);
+        return api<Credentials>('POST', '/devices', { profile: form.profile, residentId: form.residentId, ...(form.id.trim() ? { id: form.id.trim() } : {}) })
+          .then((c) => onDone(c, form.residentId))
+          .catch((err: unknown) => setError(describeError(err)))
+          .finally(() => setBusy(false));
+      }}
+      onCancel={onClose}
+    >
+      <label>
+        {t('devices.resident')}
+        <select name="residentId" value={form.residentId} onChange={(e) => setForm({ ...form, residentId: (e.target as HTMLSelectElement).value })} required>
+          <option value="">{t('devices.chooseResident')}</option>
+          {residents.map((r: Resident) => (
+            <option value={r.id}>
+              {r.name} · {r.address}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('devices.profile')}
+        <select name="profile" value={form.profile} onChange={(e) => setForm({ ...form, profile: (e.target as HTMLSelectElement).value })}>
+          {profiles.map((p) => (
+            <option value={p.id}>
+              {term(s.lang, 'kind', p.kind)} · {p.model}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('devices.id')}
+        <input name="id" value={form.id} onInput={(e) => setForm({ ...form, id: (e.target as HTMLInputElement).value })} />
+      </label>
+    </FormDialog>
   );
 }
 

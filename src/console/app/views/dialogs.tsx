@@ -1,8 +1,10 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { addNote, handOver, logCall, onSite, outcomes, recordResponse, resolve } from '../actions.ts';
 import { api, type Contact } from '../api.ts';
 import { term } from '../i18n.ts';
 import { store, t } from '../state.ts';
+import { ErrorLine } from './error-line.tsx';
 
 export type DialogKind =
   | { kind: 'resolve' | 'note' | 'onsite' | 'handover'; alarmId: string; contacts?: Contact[] }
@@ -49,8 +51,7 @@ export function Dialog({ dialog, close }: { dialog: DialogKind; close: () => voi
   const lang = store.state.lang;
   const titles = { resolve: 'resolve.title', note: 'note.title', call: 'call.title', onsite: 'onsite.title', handover: 'handover.title' } as const;
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const submit = async () => {
     try {
       if (dialog.kind === 'resolve') await resolve(dialog.alarmId, outcome, text.trim() || undefined);
       else if (dialog.kind === 'note') {
@@ -72,33 +73,28 @@ export function Dialog({ dialog, close }: { dialog: DialogKind; close: () => voi
       /* shown in the error banner */
     }
   };
-  /** Escape or the cancel button: what was typed is kept unless the user agrees to drop it. */
-  const cancel = () => {
-    if (text.trim() && !window.confirm(t('dialog.discard'))) return;
-    close();
-  };
-  const onKey = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      cancel();
-    } else if (e.key === 'Enter' && !(e.target instanceof HTMLTextAreaElement && !(e.ctrlKey || e.metaKey)) && !(e.target instanceof HTMLButtonElement && e.target.type === 'button')) {
-      // Enter confirms from the fields (a textarea needs Ctrl+Enter, so lines can be written).
-      void submit(e);
-    }
-  };
+  const contact = dialog.kind === 'call' && (
+    <>
+      {' '}
+      {term(lang, 'relation', dialog.contact.relation)} {dialog.contact.name} · <a href={`tel:${dialog.contact.phone.replace(/[\s-]/g, '')}`}>{dialog.contact.phone}</a>
+    </>
+  );
 
   return (
-    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && cancel()} onKeyDown={onKey}>
-      <form class="dialog card" aria-modal="true" aria-label={t(titles[dialog.kind])} onSubmit={submit} data-testid={`${dialog.kind}-dialog`}>
-        <h2>
+    <FormDialog
+      label={t(titles[dialog.kind])}
+      title={
+        <>
           {t(titles[dialog.kind])}
-          {dialog.kind === 'call' && (
-            <>
-              {' '}
-              {term(lang, 'relation', dialog.contact.relation)} {dialog.contact.name} · <a href={`tel:${dialog.contact.phone.replace(/[\s-]/g, '')}`}>{dialog.contact.phone}</a>
-            </>
-          )}
-        </h2>
+          {contact}
+        </>
+      }
+      testid={`${dialog.kind}-dialog`}
+      dirty={text.trim() !== ''}
+      submitLabel={t(dialog.kind === 'resolve' ? 'action.resolve' : dialog.kind === 'handover' ? 'action.handOver' : 'action.save')}
+      onSubmit={submit}
+      onCancel={close}
+    >
         {dialog.kind === 'resolve' && (
           <label>
             {t('resolve.outcome')}
@@ -170,10 +166,71 @@ export function Dialog({ dialog, close }: { dialog: DialogKind; close: () => voi
             />
           </label>
         )}
+    </FormDialog>
+  );
+}
+
+/**
+ * The frame of a dialog holding a form, the same for every one: the backdrop,
+ * Escape to cancel (asking before dropping what was typed), Enter to submit
+ * from a field (a textarea needs Ctrl+Enter), the primary button first in the
+ * tab order and shown on the right, an error line under the fields.
+ */
+export function FormDialog({
+  label,
+  title,
+  testid,
+  dirty,
+  busy = false,
+  error = null,
+  submitLabel,
+  onSubmit,
+  onCancel,
+  children,
+}: {
+  label: string;
+  title?: ComponentChildren;
+  testid: string;
+  dirty: boolean;
+  busy?: boolean;
+  error?: string | null;
+  submitLabel: string;
+  onSubmit: () => void | Promise<void>;
+  onCancel: () => void;
+  children: ComponentChildren;
+}) {
+  const cancel = () => {
+    if (dirty && !window.confirm(t('dialog.discard'))) return;
+    onCancel();
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      cancel();
+    } else if (e.key === 'Enter' && !(e.target instanceof HTMLTextAreaElement && !(e.ctrlKey || e.metaKey)) && !(e.target instanceof HTMLButtonElement && e.target.type === 'button')) {
+      e.preventDefault();
+      void onSubmit();
+    }
+  };
+  return (
+    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && cancel()} onKeyDown={onKey}>
+      <form
+        class="dialog card"
+        aria-modal="true"
+        aria-label={label}
+        data-testid={testid}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void onSubmit();
+        }}
+      >
+        <h2>{title ?? label}</h2>
+        {children}
+        <ErrorLine error={error} />
         {/* The primary action first in the tab order, shown on the right. */}
         <div class="row end dialog-buttons">
-          <button type="submit" class="primary" data-action="confirm">
-            {t(dialog.kind === 'resolve' ? 'action.resolve' : dialog.kind === 'handover' ? 'action.handOver' : 'action.save')}
+          <button type="submit" class="primary" data-action="confirm" disabled={busy}>
+            {submitLabel}
           </button>
           <button type="button" class="ghost" onClick={cancel} data-action="cancel">
             {t('action.cancel')}

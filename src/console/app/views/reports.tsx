@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Station } from '../api.ts';
 import { csvRows, download } from '../csv.ts';
-import { describeError } from '../errors.ts';
+import { describeError, sayCode } from '../errors.ts';
 import { term } from '../i18n.ts';
 import { t, useConsole, when } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
@@ -64,11 +64,7 @@ const pct = (share: number | null): string => (share === null ? '—' : `${(Math
 /** A device's issues in the reader's language. */
 function issueText(p: Health['problems'][number]): string {
   if (!p.codes) return p.issues.join('；');
-  return p.codes
-    .map((c) =>
-      c.code === 'never_heard' ? t('health.neverHeard') : c.code === 'silent' ? t('health.silent', { h: c.value ?? 0 }) : c.code === 'low_battery' ? t('health.lowBattery', { b: c.value ?? 0 }) : c.code === 'rejected' ? t('health.rejected', { n: c.value ?? 0 }) : c.code,
-    )
-    .join('；');
+  return p.codes.map((c, i) => sayCode('health', c.code, { value: c.value ?? '' }, p.issues[i] ?? c.code)).join('；');
 }
 
 /**

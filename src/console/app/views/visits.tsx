@@ -4,6 +4,7 @@ import { describeError } from '../errors.ts';
 import { term } from '../i18n.ts';
 import { t, useConsole, when } from '../state.ts';
 import { ErrorLine } from './error-line.tsx';
+import { FormDialog } from './dialogs.tsx';
 
 interface Due {
   residentId: string;
@@ -113,57 +114,46 @@ function RecordVisit({ due, onDone, onClose }: { due: Due; onDone: (message: str
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   return (
-    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
-      <form
-        class="dialog card"
-        aria-label={t('visits.record')}
-        data-testid="record-visit"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setBusy(true);
-          api('POST', `/residents/${due.residentId}/visits`, { kind, outcome, ...(observations.trim() ? { observations: observations.trim() } : {}), ...(note.trim() ? { note: note.trim() } : {}) })
-            .then(() => onDone(t('visits.recorded', { name: due.name })))
-            .catch((err: unknown) => setError(describeError(err)))
-            .finally(() => setBusy(false));
-        }}
-      >
-        <h2>
-          {t('visits.record')} · {due.name}
-        </h2>
-        <fieldset class="choices">
-          <legend>{t('visits.kind')}</legend>
-          {(['phone', 'home'] as const).map((k) => (
-            <label>
-              <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} /> {t(k === 'phone' ? 'visits.phone' : 'visits.home')}
-            </label>
-          ))}
-        </fieldset>
-        <fieldset class="choices">
-          <legend>{t('visits.outcome')}</legend>
-          {outcomes.map((o) => (
-            <label>
-              <input type="radio" name="outcome" value={o} checked={outcome === o} onChange={() => setOutcome(o)} /> {t(`visits.outcome.${o}`)}
-            </label>
-          ))}
-        </fieldset>
-        <label>
-          {t('visits.observations')}
-          <input name="observations" value={observations} onInput={(e) => setObservations((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          {t('visits.note')}
-          <input name="note" value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
-        </label>
-        <ErrorLine error={error} />
-        <div class="row end">
-          <button type="button" class="ghost" onClick={onClose}>
-            {t('stations.cancel')}
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {t('visits.save')}
-          </button>
-        </div>
-      </form>
-    </div>
+    <FormDialog
+      label={`${t('visits.record')} · ${due.name}`}
+      testid="record-visit"
+      dirty={observations.trim() !== '' || note.trim() !== ''}
+      busy={busy}
+      error={error}
+      submitLabel={t('visits.save')}
+      onSubmit={() => {
+        setBusy(true);
+        return api('POST', `/residents/${due.residentId}/visits`, { kind, outcome, ...(observations.trim() ? { observations: observations.trim() } : {}), ...(note.trim() ? { note: note.trim() } : {}) })
+          .then(() => onDone(t('visits.recorded', { name: due.name })))
+          .catch((err: unknown) => setError(describeError(err)))
+          .finally(() => setBusy(false));
+      }}
+      onCancel={onClose}
+    >
+      <fieldset class="choices">
+        <legend>{t('visits.kind')}</legend>
+        {(['phone', 'home'] as const).map((k) => (
+          <label>
+            <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} /> {t(k === 'phone' ? 'visits.phone' : 'visits.home')}
+          </label>
+        ))}
+      </fieldset>
+      <fieldset class="choices">
+        <legend>{t('visits.outcome')}</legend>
+        {outcomes.map((o) => (
+          <label>
+            <input type="radio" name="outcome" value={o} checked={outcome === o} onChange={() => setOutcome(o)} /> {t(`visits.outcome.${o}`)}
+          </label>
+        ))}
+      </fieldset>
+      <label>
+        {t('visits.observations')}
+        <input name="observations" value={observations} onInput={(e) => setObservations((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        {t('visits.note')}
+        <input name="note" value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+      </label>
+    </FormDialog>
   );
 }
