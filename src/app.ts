@@ -29,6 +29,7 @@ import { storageModule, type Repositories } from './modules/storage.ts';
 import { devicesModule } from './modules/devices.ts';
 import { alarmCoreModule } from './modules/alarm-core.ts';
 import { ingestModule } from './modules/ingest.ts';
+import { careModule, type CareModule } from './modules/care.ts';
 import { telemetryModule } from './modules/telemetry.ts';
 import { mqttModule } from './modules/mqtt.ts';
 import { notifyModule, type NotifyModule } from './modules/notify.ts';
@@ -83,6 +84,8 @@ export interface CarebellApp {
   /** On a first start, once listening: the admin account and token to print once (modules/people.ts). */
   firstStart(): Promise<FirstStart>;
   accounts: Accounts;
+  /** The care programmes: visits, service requests, device tests (modules/care.ts). */
+  care: CareModule;
   /** The care programme's visits (care/visits.ts). */
   visits: VisitService;
   /** Whether the data directory takes writes (a full disk is survived, see storage-health.ts). */
@@ -109,14 +112,15 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   // The alarm core owes work to the engine, which needs the broker (device commands): bound once the engine exists.
   let notify: NotifyModule | undefined;
   const core = await alarmCoreModule({ ...basics, storage, devices, onWork: () => notify?.engine.kick() });
-  const ingest = ingestModule({ ...basics, config, storage, devices, core });
+  const care = careModule({ ...basics, config, storage, profiles });
+  const ingest = ingestModule({ ...basics, config, storage, devices, core, care });
   const telemetry = telemetryModule({ ...basics, config, storage, devices, options: opts.telemetry });
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest });
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
-  const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, people, schedule: opts.jobs !== false });
+  const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs !== false });
   let closing: Promise<void> | undefined;
-  const api = apiModule({ ...basics, config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, jobs, shuttingDown: () => closing !== undefined });
+  const api = apiModule({ ...basics, config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, care, jobs, shuttingDown: () => closing !== undefined });
 
   /**
    * Shutdown order: no new jobs; no new device traffic; deliveries under way
@@ -151,7 +155,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     repos: storage.repos,
     firstStart: people.firstStart,
     accounts: people.accounts,
-    visits: people.visits,
+    care,
+    visits: care.visits,
     storage: storage.health,
     close: () =>
       (closing ??= (async () => {

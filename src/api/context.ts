@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDe
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config/config.ts';
 import type { VisitService } from '../care/visits.ts';
+import type { ServiceRequestService } from '../care/service-requests.ts';
+import type { DeviceTestService } from '../care/device-tests.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeviceDirectory } from '../devices/directory.ts';
 import type { Onboarding } from '../onboarding/onboarding.ts';
@@ -55,6 +57,8 @@ export interface ApiContext {
   reports: ReportRepository;
   jobs: Jobs;
   visits: VisitService;
+  serviceRequests: ServiceRequestService;
+  deviceTests: DeviceTestService;
   clock: Clock;
   /** The ports devices connect to, printed on an installer's sheet with the credentials. */
   brokerPorts: () => { mqtt: number | null; mqtts: number | null };

@@ -1,10 +1,10 @@
 import type { EventBus } from '../core/event-bus.ts';
 import type { Alarm } from '../core/alarm.ts';
-import { alarmView } from './views.ts';
+import { alarmView, iso, serviceRequestView } from './views.ts';
 
 export interface LiveEvent {
   id: number;
-  event: 'alarm.raised' | 'alarm.updated' | 'device.status' | 'gateway.storage';
+  event: 'alarm.raised' | 'alarm.updated' | 'device.status' | 'device.test' | 'service.request' | 'gateway.storage';
   /** For every staff member whatever their scope (the gateway's own state), not for families. */
   staff?: boolean;
   data: unknown;
@@ -34,7 +34,10 @@ export class LiveStream {
   readonly #capacity: number;
   #nextId = 1;
 
-  constructor(bus: EventBus, opts: { capacity?: number; stationOf?: (deviceId: string) => { stationId: string | null; residentId: string | null } } = {}) {
+  constructor(
+    bus: EventBus,
+    opts: { capacity?: number; stationOf?: (deviceId: string) => { stationId: string | null; residentId: string | null }; names?: { resident(id: string): string | undefined; provider(id: string): string | undefined } } = {},
+  ) {
     this.#capacity = opts.capacity ?? 2_000;
     const alarmEvent = (event: 'alarm.raised' | 'alarm.updated', alarm: Alarm, extra: Record<string, unknown> = {}) =>
       this.#publish(event, { ...alarmView(alarm), ...extra }, alarm.stationId, alarm.residentId, alarm.deviceId);
@@ -46,6 +49,15 @@ export class LiveStream {
       const where = opts.stationOf?.(s.deviceId) ?? { stationId: null, residentId: null };
       this.#publish('device.status', { deviceId: s.deviceId, online: s.online, lastSeen: new Date(s.lastSeen).toISOString(), reason: s.reason }, where.stationId, where.residentId, s.deviceId);
     });
+    // A button test is shown at once ("test received"), never as an alarm.
+    bus.on('device.event', ({ device, event }) => {
+      if (event.type !== 'test') return;
+      const stationId = device.stationId ?? opts.stationOf?.(device.id).stationId ?? null;
+      this.#publish('device.test', { deviceId: device.id, profileId: device.profileId, residentId: device.residentId, residentName: device.residentId ? (opts.names?.resident(device.residentId) ?? null) : null, at: iso(event.ts) }, stationId, device.residentId, device.id);
+    });
+    bus.on('service.request', ({ request, change }) =>
+      this.#publish('service.request', { ...serviceRequestView(request, { resident: opts.names?.resident(request.residentId), provider: request.providerId ? opts.names?.provider(request.providerId) : undefined }), change }, request.stationId, request.residentId, request.deviceId),
+    );
   }
 
   /** Numbers, buffers and writes an event; returns how many consoles of `consoleOf` it was written to. */

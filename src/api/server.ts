@@ -18,6 +18,7 @@ import { alarmRoutes } from './routes/alarms.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { visitRoutes } from './routes/visits.ts';
+import { careRoutes } from './routes/care.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { trafficRoutes } from './routes/traffic.ts';
 import { consoleRoutes } from '../console/serve.ts';
@@ -126,6 +127,7 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       streamRoutes(api, ctx);
       reportRoutes(api, ctx);
       visitRoutes(api, ctx);
+      careRoutes(api, ctx);
       trafficRoutes(api, ctx);
     },
     { prefix: '/api/v1' },

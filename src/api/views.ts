@@ -1,3 +1,4 @@
+import type { ServiceRequest } from '../core/service-request.ts';
 import type { Provider, User } from '../store/users.ts';
 import type { KnownDevice } from '../devices/directory.ts';
 import type { DeadLetter } from '../store/dead-letters.ts';
@@ -135,3 +136,28 @@ export const userView = (u: User) => ({
 });
 
 export const providerView = (p: Provider) => ({ id: p.id, name: p.name, createdAt: iso(p.createdAt) });
+
+const stampView = (s: { at: number; by: string } | null) => (s === null ? null : { at: iso(s.at), by: s.by });
+
+export const serviceRequestView = (r: ServiceRequest, names?: { resident?: string | undefined; provider?: string | undefined }) => ({
+  id: r.id,
+  residentId: r.residentId,
+  ...(names?.resident !== undefined ? { residentName: names.resident } : {}),
+  stationId: r.stationId,
+  kind: r.kind,
+  note: r.note,
+  source: r.source,
+  deviceId: r.deviceId,
+  presses: r.presses,
+  state: r.state,
+  providerId: r.providerId,
+  ...(names?.provider !== undefined ? { providerName: names.provider } : {}),
+  worker: r.worker,
+  created: stampView(r.created),
+  assigned: stampView(r.assigned),
+  started: stampView(r.started),
+  arrived: stampView(r.arrived),
+  done: stampView(r.done),
+  cancelled: r.cancelled === null ? null : { at: iso(r.cancelled.at), by: r.cancelled.by, reason: r.cancelled.reason },
+  updatedAt: iso(r.updatedAt),
+});

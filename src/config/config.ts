@@ -52,6 +52,8 @@ export const configSchema = z.object({
   minFreeMb: z.coerce.number().min(0).max(1_000_000).default(64),
   telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
   loginTtlHours: z.coerce.number().positive().max(24 * 90).default(12),
+  /** Alarm and call buttons are tested this often (JGJ/T 484-2019 §10.3.1: weekly); older is listed and reminded. */
+  deviceTestDays: z.coerce.number().int().min(1).max(366).default(7),
   timeZone: timeZoneSchema.default('Asia/Shanghai'),
   mode: z.enum(['production', 'demo', 'test']).default('production'),
   simSpeed: z.coerce.number().positive().max(10_000).optional(),
@@ -97,6 +99,7 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_MIN_FREE_MB: 'minFreeMb',
   CAREBELL_TIMEZONE: 'timeZone',
   CAREBELL_LOGIN_TTL_HOURS: 'loginTtlHours',
+  CAREBELL_DEVICE_TEST_DAYS: 'deviceTestDays',
   CAREBELL_MODE: 'mode',
   CAREBELL_SIM_SPEED: 'simSpeed',
   CAREBELL_SIM_EPOCH: 'simEpoch',

@@ -2,6 +2,7 @@ import type { Logger } from './logger.ts';
 import type { DeviceContext, DeviceEvent, DeviceStatusChange, Reading } from './model.ts';
 import type { Alarm, TimelineKind } from './alarm.ts';
 import type { StorageStatus } from './storage-status.ts';
+import type { ServiceRequest, ServiceStep } from './service-request.ts';
 
 /** Every event the gateway raises internally, by name, with its payload. */
 export interface BusEvents {
@@ -15,6 +16,8 @@ export interface BusEvents {
   'alarm.raised': { alarm: Alarm };
   /** Any later change to an alarm (repeat, escalation, acknowledgement, resolution …). */
   'alarm.updated': { alarm: Alarm; change: TimelineKind };
+  /** A service request was made or moved on, after its transaction committed. */
+  'service.request': { request: ServiceRequest; change: 'created' | 'pressed_again' | ServiceStep };
   /** The data directory became unwritable or low on space, or recovered. */
   'storage.changed': StorageStatus;
   /** Logins that stopped being valid: a token (its SHA-256 digest) or every token of a user. */

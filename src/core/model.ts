@@ -29,6 +29,8 @@ export const deviceEventTypes = [
   'worn',
   'removed',
   'test',
+  /** A service button (the second button of a two-button pendant): a need, not an alarm. */
+  'service',
   'power_on',
 ] as const;
 export type DeviceEventType = (typeof deviceEventTypes)[number];

@@ -43,6 +43,8 @@ export interface IngestDeps {
   storage?: { failed(err: unknown): boolean };
   /** Per-device message and event rates. */
   rateLimits: RateLimits;
+  /** The care programmes' step: inside the event's transaction (a service button press becomes a request that commits with it). */
+  care?: { onEvent(device: KnownDevice, event: DeviceEvent, tx: Tx): Promise<void> };
   /** Runs a unit of work in one transaction (store/unit-of-work.ts, so alarms raised by an event commit with it). */
   transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 }
@@ -235,6 +237,7 @@ export class Ingest {
         } finally {
           this.#ruleTime(t0);
         }
+        await this.#d.care?.onEvent(device, event, tx);
       });
       this.#d.metrics.deviceEvents.inc({ type: e.type });
       this.#d.bus.emit('device.event', { device, event });

@@ -11,17 +11,30 @@ import { deviceCondition, deviceHealthReports } from './device-health.ts';
 import type { ReportRepository, StoredReport } from './reports-repository.ts';
 import { responseFigures, stationStatistics, type AlarmRow, type StationStatistics } from './statistics.ts';
 import type { VisitStatistics } from '../care/visits.ts';
+import type { DeviceTestFigures, DueTest } from '../care/device-tests.ts';
+import { serviceRequestStatistics, type ServiceRequestQuery, type ServiceRequestStatistics } from '../care/service-requests.ts';
+import type { ServiceRequest } from '../core/service-request.ts';
+import { ageAt, careCategories, type CareCategory } from '../core/care-profile.ts';
+import type { Alarm, Outcome } from '../core/alarm.ts';
+import type { RaiseInput } from '../alarms/service.ts';
+import type { Resident } from '../store/residents.ts';
 import type { DeviceHealthReport } from './device-health.ts';
 
 export interface JobsDeps {
   /** The alarms the monthly statistics count (alarms/repository.ts). */
-  alarms: { forStatistics(stationIds: string[], from: number, to: number): Promise<AlarmRow[]> };
+  alarms: { forStatistics(stationIds: string[], from: number, to: number): Promise<AlarmRow[]>; findOpen(key: string): Promise<Alarm | undefined> };
+  /** Reminders go out as a station's alarm, through the alarm core's channels (console, webhook). */
+  alarmService: { raise(input: RaiseInput): Promise<Alarm>; resolve(id: string, actor: string, outcome: Outcome, note?: string): Promise<Alarm> };
   directory: DeviceDirectory;
   stations: StationRepository;
   /** The visit rate of the care programme (care/visits.ts). */
   visits: { statistics(stationIds: string[], from: number, to: number): Promise<VisitStatistics> };
-  /** Names and addresses for the device health report. */
-  residents: { get(id: string): { name: string; address: string } | undefined };
+  /** Service requests made in a period (care/service-requests.ts). */
+  serviceRequests: { list(q: ServiceRequestQuery): Promise<ServiceRequest[]> };
+  /** Button tests (care/device-tests.ts). */
+  deviceTests: { readonly policyDays: number; statistics(stationIds: string[], from: number, to: number): Promise<DeviceTestFigures>; due(include: (d: { stationId: string | null }) => boolean): Promise<DueTest[]> };
+  /** Names and addresses for the device health report; everyone, for the population figures. */
+  residents: { get(id: string): { name: string; address: string } | undefined; list(): Resident[] };
   reports: ReportRepository;
   deadLetters: DeadLetterRepository;
   sink: TelemetrySink;
@@ -68,9 +81,32 @@ export function namedMonth(label: string, now: number, timeZone: string): { star
   return end > now ? { start, end: now, label, inProgress: true } : { start, end, label };
 }
 
+/** The alarm a station gets each day while any of its buttons is overdue for its test. */
+export const DEVICE_TEST_OVERDUE = 'device_test_overdue';
+
+export const ageBands = ['under_60', '60_69', '70_79', '80_89', '90_plus', 'unknown'] as const;
+export type AgeBand = (typeof ageBands)[number];
+const ageBand = (age: number | null): AgeBand => (age === null ? 'unknown' : age < 60 ? 'under_60' : age < 70 ? '60_69' : age < 80 ? '70_79' : age < 90 ? '80_89' : '90_plus');
+
+/** Who the programme served: residents by category and age band. */
+export interface Population {
+  total: number;
+  /** 80 and over (老老人). */
+  oldestOld: number;
+  byCategory: Partial<Record<CareCategory, number>>;
+  byAgeBand: Record<AgeBand, number>;
+}
+
+/** A station's statistics for a period (GET /stations/{id}/statistics, the monthly reports). */
+export type CareStatistics = StationStatistics & {
+  residents: Population;
+  visits: VisitStatistics;
+  serviceRequests: ServiceRequestStatistics;
+  deviceTests: DeviceTestFigures;
+};
+
 /** What `Jobs.stationMonth` answers. */
-export type StationMonth = { station: { id: string; name: string; level: string }; month: string; inProgress: boolean } & StationStatistics & {
-    visits: VisitStatistics;
+export type StationMonth = { station: { id: string; name: string; level: string }; month: string; inProgress: boolean } & CareStatistics & {
     devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number };
     below: Array<{ station: { id: string; name: string; level: string }; alarms: number; critical: ReturnType<typeof responseFigures>; devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number } }>;
   };
@@ -151,11 +187,75 @@ export class Jobs {
     return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, this.#d.clock.now(), include);
   }
 
-  /** Statistics of a station and every station below it over [from, to): alarms, answer and on-site times, visits. */
-  async statistics(stationId: string, from: number, to: number): Promise<StationStatistics & { visits: VisitStatistics }> {
+  /**
+   * Statistics of a station and every station below it over [from, to):
+   * residents by category and age band, alarms with answer and on-site
+   * times, visits, service requests, device tests.
+   */
+  async statistics(stationId: string, from: number, to: number): Promise<CareStatistics> {
     const stationIds = this.#d.stations.subtree(stationId);
     const rows = await this.#d.alarms.forStatistics(stationIds, from, to);
-    return { ...stationStatistics(rows, stationIds, from, to), visits: await this.#d.visits.statistics(stationIds, from, to) };
+    const requests = await this.#d.serviceRequests.list({ stationIds, from, to, limit: 1_000_000 });
+    return {
+      ...stationStatistics(rows, stationIds, from, to),
+      residents: this.#population(new Set(stationIds), from, to),
+      visits: await this.#d.visits.statistics(stationIds, from, to),
+      serviceRequests: serviceRequestStatistics(requests),
+      deviceTests: await this.#d.deviceTests.statistics(stationIds, from, to),
+    };
+  }
+
+  /** Residents in the programme during [from, to), by category and by age band (their age at `to`). */
+  #population(stations: Set<string>, from: number, to: number): Population {
+    const out: Population = { total: 0, oldestOld: 0, byCategory: {}, byAgeBand: Object.fromEntries(ageBands.map((b) => [b, 0])) as Population['byAgeBand'] };
+    for (const r of this.#d.residents.list()) {
+      if (!stations.has(r.stationId) || r.createdAt >= to || (r.deactivatedAt !== null && r.deactivatedAt < from)) continue;
+      out.total++;
+      for (const c of r.categories) out.byCategory[c] = (out.byCategory[c] ?? 0) + 1;
+      const age = r.birthDate ? ageAt(r.birthDate, to - 1, this.#d.timeZone) : null;
+      out.byAgeBand[ageBand(age)]++;
+      if (age !== null && age >= 80) out.oldestOld++;
+    }
+    out.byCategory = Object.fromEntries(careCategories.filter((c) => out.byCategory[c] !== undefined).map((c) => [c, out.byCategory[c]!]));
+    return out;
+  }
+
+  /**
+   * The daily reminder of button tests (JGJ/T 484-2019 §10.3.1): each station
+   * with devices whose last test is older than the policy gets one alarm
+   * (minor, `device_test_overdue`) listing them, through the alarm core's
+   * channels; raised again the next day while any is still overdue, and
+   * resolved by the system once every one of them has been tested.
+   */
+  async runDeviceTestReminders(): Promise<Array<{ stationId: string; overdue: number; alarmId: string }>> {
+    const overdue = (await this.#d.deviceTests.due(() => true)).filter((d) => d.overdue && d.stationId !== null);
+    const byStation = new Map<string, DueTest[]>();
+    for (const d of overdue) byStation.set(d.stationId!, [...(byStation.get(d.stationId!) ?? []), d]);
+    const out: Array<{ stationId: string; overdue: number; alarmId: string }> = [];
+    for (const [stationId, devices] of byStation) {
+      const alarm = await this.#d.alarmService.raise({
+        type: DEVICE_TEST_OVERDUE,
+        severity: 'minor',
+        subject: `station:${stationId}`,
+        deviceId: null,
+        residentId: null,
+        stationId,
+        actor: 'system',
+        detail: {
+          devices: devices.length,
+          policyDays: this.#d.deviceTests.policyDays,
+          list: devices.slice(0, 50).map((d) => ({ deviceId: d.deviceId, model: d.model, resident: d.name, address: d.address, providerId: d.providerId, lastTestAt: d.lastTestAt === null ? null : new Date(d.lastTestAt).toISOString() })),
+        },
+      });
+      out.push({ stationId, overdue: devices.length, alarmId: alarm.id });
+    }
+    // Stations with a reminder open and nothing overdue any more: every device was tested.
+    for (const station of this.#d.stations.list()) {
+      if (byStation.has(station.id)) continue;
+      const open = await this.#d.alarms.findOpen(`station:${station.id}|${DEVICE_TEST_OVERDUE}`);
+      if (open) await this.#d.alarmService.resolve(open.id, 'system', 'handled_remotely', 'every device has been tested');
+    }
+    return out;
   }
 
   /**
@@ -202,6 +302,7 @@ export class Jobs {
     };
     this.#tasks.push(
       cron.schedule('0 6 * * *', guard('device-health', () => this.runDeviceHealth()), { ...options, name: 'device-health' }),
+      cron.schedule('0 9 * * *', guard('device-tests', () => this.runDeviceTestReminders()), { ...options, name: 'device-tests' }),
       cron.schedule('0 1 1 * *', guard('station-monthly', () => this.runMonthlyStatistics()), { ...options, name: 'station-monthly' }),
       cron.schedule('17 * * * *', guard('retention', () => this.runRetention()), { ...options, name: 'retention' }),
     );

@@ -12,6 +12,7 @@ import type { Basics, Closes } from './module.ts';
 import type { MqttModule } from './mqtt.ts';
 import type { NotifyModule } from './notify.ts';
 import type { PeopleModule } from './people.ts';
+import type { CareModule } from './care.ts';
 import type { StorageModule } from './storage.ts';
 import type { TelemetryModule } from './telemetry.ts';
 
@@ -35,12 +36,13 @@ export function apiModule(
     mqtt: MqttModule;
     notify: NotifyModule;
     people: PeopleModule;
+    care: CareModule;
     jobs: JobsModule;
     /** The gateway is shutting down: not ready for traffic. */
     shuttingDown: () => boolean;
   },
 ): ApiModule {
-  const { config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, jobs, bus, clock, log, metrics } = needs;
+  const { config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, care, jobs, bus, clock, log, metrics } = needs;
   const { repos, db } = storage;
   const { broker } = mqtt;
   const api = buildApi(
@@ -65,7 +67,9 @@ export function apiModule(
       users: repos.users,
       providers: repos.providers,
       accounts: people.accounts,
-      visits: people.visits,
+      visits: care.visits,
+      serviceRequests: care.serviceRequests,
+      deviceTests: care.deviceTests,
       provisioning: people.provisioning,
       traffic: new TrafficTap(broker),
       catalogue,

@@ -2,6 +2,7 @@ import type { Config } from '../config/config.ts';
 import { DeadLetterStore } from '../ingest/dead-letter.ts';
 import { Ingest } from '../ingest/ingest.ts';
 import type { AlarmCoreModule } from './alarm-core.ts';
+import type { CareModule } from './care.ts';
 import type { DevicesModule } from './devices.ts';
 import type { Basics } from './module.ts';
 import type { StorageModule } from './storage.ts';
@@ -15,8 +16,8 @@ export interface IngestModule {
 }
 
 /** Messages in: decode, dedupe, record, evaluate, apply (ingest/ingest.ts). */
-export function ingestModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; core: AlarmCoreModule }): IngestModule {
-  const { config, storage, devices, core, bus, clock, metrics, log } = needs;
+export function ingestModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; core: AlarmCoreModule; care: CareModule }): IngestModule {
+  const { config, storage, devices, core, care, bus, clock, metrics, log } = needs;
   const deadLetters = new DeadLetterStore({ repo: storage.repos.deadLetters, bus, metrics, log });
   const ingest = new Ingest({
     directory: devices.directory,
@@ -31,6 +32,7 @@ export function ingestModule(needs: Basics & { config: Config; storage: StorageM
     rateLimits: { messagesPerSecond: config.deviceRate, messageBurst: config.deviceBurst, eventsPerSecond: config.deviceEventRate, eventBurst: config.deviceEventBurst },
     dedupeWindowMs: EVENT_DEDUPE_WINDOW_MS,
     storage: storage.health,
+    care,
     transaction: (fn) => storage.uow.transaction(fn),
   });
   return { ingest, deadLetters };

@@ -1,7 +1,8 @@
 import type { Config } from '../config/config.ts';
 import { Jobs } from '../jobs/jobs.ts';
 import type { DevicesModule } from './devices.ts';
-import type { PeopleModule } from './people.ts';
+import type { AlarmCoreModule } from './alarm-core.ts';
+import type { CareModule } from './care.ts';
 import type { Basics, Closes } from './module.ts';
 import type { StorageModule } from './storage.ts';
 import type { TelemetryModule } from './telemetry.ts';
@@ -10,13 +11,16 @@ export interface JobsModule extends Closes {
   jobs: Jobs;
 }
 
-/** Scheduled work: device health, statistics reports, retention. `schedule: false` leaves them to the caller (tests). */
-export function jobsModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; telemetry: TelemetryModule; people: PeopleModule; schedule: boolean }): JobsModule {
-  const { config, storage, devices, telemetry, people, clock, log } = needs;
+/** Scheduled work: device health, button test reminders, statistics reports, retention. `schedule: false` leaves them to the caller (tests). */
+export function jobsModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; telemetry: TelemetryModule; core: AlarmCoreModule; care: CareModule; schedule: boolean }): JobsModule {
+  const { config, storage, devices, telemetry, core, care, clock, log } = needs;
   const { repos } = storage;
   const jobs = new Jobs({
     alarms: repos.alarms,
-    visits: people.visits,
+    alarmService: core.alarms,
+    visits: care.visits,
+    serviceRequests: care.serviceRequests,
+    deviceTests: care.deviceTests,
     directory: devices.directory,
     stations: repos.stations,
     residents: repos.residents,

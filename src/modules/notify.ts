@@ -53,6 +53,7 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
       const d = devices.directory.get(deviceId);
       return { stationId: d?.stationId ?? null, residentId: d?.residentId ?? null };
     },
+    names: { resident: (id) => repos.residents.get(id)?.name, provider: (id) => repos.providers.get(id)?.name },
   });
   const outbox = new OutboxWorker({
     outbox: repos.outbox,

@@ -3,7 +3,6 @@ import { newSecret } from '../core/secrets.ts';
 import { Accounts } from '../accounts/accounts.ts';
 import { Onboarding } from '../onboarding/onboarding.ts';
 import { Provisioning } from '../onboarding/provisioning.ts';
-import { VisitService } from '../care/visits.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { AlarmCoreModule } from './alarm-core.ts';
 import type { DevicesModule } from './devices.ts';
@@ -13,8 +12,6 @@ import type { StorageModule } from './storage.ts';
 
 export interface PeopleModule {
   onboarding: Onboarding;
-  /** The care programmes' visits (care/visits.ts). */
-  visits: VisitService;
   provisioning: Provisioning;
   accounts: Accounts;
   /**
@@ -59,6 +56,5 @@ export function peopleModule(
     }
     return { firstAdmin, bootstrapAdminToken };
   };
-  const visits = new VisitService({ visits: repos.visits, residents: repos.residents, stations: repos.stations, clock });
-  return { onboarding, provisioning, accounts, visits, firstStart };
+  return { onboarding, provisioning, accounts, firstStart };
 }

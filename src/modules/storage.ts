@@ -18,6 +18,8 @@ import { OutboxRepository } from '../alarms/outbox-repository.ts';
 import { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { ReportRepository } from '../jobs/reports-repository.ts';
 import { VisitRepository } from '../care/visits.ts';
+import { ServiceRequestRepository } from '../care/service-requests.ts';
+import { DeviceTestRepository } from '../care/device-tests.ts';
 import type { Basics, Closes } from './module.ts';
 
 export type Repositories = ReturnType<typeof repositories>;
@@ -42,6 +44,8 @@ function repositories(db: Db, sql: SqlClient) {
     providers: new ProviderRepository(db),
     ruleState: new RuleStateRepository(sql),
     visits: new VisitRepository(sql),
+    serviceRequests: new ServiceRequestRepository(sql),
+    deviceTests: new DeviceTestRepository(sql),
   };
 }
 

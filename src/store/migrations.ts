@@ -319,6 +319,50 @@ export const migrations: Migration[] = [
       CREATE INDEX visits_station ON visits(station_id, at);
     `,
   },
+  {
+    version: 11,
+    name: 'care programmes: service requests and device tests',
+    sql: `
+      -- A request for a service (需求响应): from a device's service button, the
+      -- family page or staff on the phone; dispatched to a provider or a named
+      -- worker and tracked new → assigned → on_the_way → on_site → done (or
+      -- cancelled), each step with its time and who did it.
+      CREATE TABLE service_requests (
+        id            TEXT PRIMARY KEY,
+        resident_id   TEXT NOT NULL,
+        station_id    TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('meals', 'housekeeping', 'home_nursing', 'repair', 'errand', 'other')),
+        note          TEXT,
+        source        TEXT NOT NULL CHECK (source IN ('device', 'family', 'staff')),
+        device_id     TEXT,
+        presses       INTEGER NOT NULL DEFAULT 1,
+        state         TEXT NOT NULL CHECK (state IN ('new', 'assigned', 'on_the_way', 'on_site', 'done', 'cancelled')),
+        provider_id   TEXT,
+        worker        TEXT,
+        created_at    INTEGER NOT NULL,
+        created_by    TEXT NOT NULL,
+        assigned_at   INTEGER,
+        assigned_by   TEXT,
+        started_at    INTEGER,
+        started_by    TEXT,
+        arrived_at    INTEGER,
+        arrived_by    TEXT,
+        done_at       INTEGER,
+        done_by       TEXT,
+        cancelled_at  INTEGER,
+        cancelled_by  TEXT,
+        cancel_reason TEXT,
+        updated_at    INTEGER NOT NULL
+      );
+      CREATE INDEX service_requests_station ON service_requests(station_id, created_at);
+      CREATE INDEX service_requests_resident ON service_requests(resident_id, created_at);
+      CREATE INDEX service_requests_provider ON service_requests(provider_id, state);
+      CREATE INDEX service_requests_open ON service_requests(state) WHERE state NOT IN ('done', 'cancelled');
+
+      -- Button tests (JGJ/T 484-2019 §10.3.1: weekly): the latest per device, and those in a period.
+      CREATE INDEX device_events_test ON device_events(type, device_id, received_at);
+    `,
+  },
 ];
 
 /**

@@ -12,6 +12,8 @@ import { UnitOfWork } from '../../src/store/unit-of-work.ts';
 import { migratePostgres, postgresMigrations } from '../../src/store/postgres/migrations.ts';
 import { buildCore } from '../helpers/core.ts';
 import { VisitRepository } from '../../src/care/visits.ts';
+import { ServiceRequestRepository } from '../../src/care/service-requests.ts';
+import { DeviceTestRepository } from '../../src/care/device-tests.ts';
 import { backends } from '../helpers/store-backends.ts';
 
 /**
@@ -300,6 +302,75 @@ for (const backend of backends()) {
         const latest = await visits.latestReached(['community-1', 'community-2']);
         expect(Object.fromEntries(latest)).toEqual({ 'res-1': { phone: 1_000, home: 2_000 }, 'res-2': { phone: 1_500 }, 'res-3': { home: 1_200 } });
         expect((await visits.latestReached([])).size).toBe(0);
+      });
+    });
+
+    describe('service requests and button tests (care programmes)', () => {
+      const request = (id: string, patch: Partial<import('../../src/core/service-request.ts').ServiceRequest> = {}) => ({
+        id,
+        residentId: 'res-1',
+        stationId: 'community-1',
+        kind: 'other' as const,
+        note: null,
+        source: 'device' as const,
+        deviceId: 'pendant-1',
+        presses: 1,
+        state: 'new' as const,
+        providerId: null,
+        worker: null,
+        created: { at: 1_000, by: 'device:pendant-1' },
+        assigned: null,
+        started: null,
+        arrived: null,
+        done: null,
+        cancelled: null,
+        updatedAt: 1_000,
+        ...patch,
+      });
+
+      it('stores a request as given; steps only from the states allowed, once, each stamped; lists by scope, state and period', async () => {
+        const requests = new ServiceRequestRepository(sql);
+        await requests.insert(request('s1'));
+        await requests.insert(request('s2', { residentId: 'res-2', stationId: 'community-2', source: 'staff', deviceId: null, kind: 'meals', created: { at: 2_000, by: 'operator:li' }, updatedAt: 2_000 }));
+        expect(await requests.get('s1')).toEqual(request('s1'));
+        expect(await requests.pendingFromDevice('pendant-1', 500)).toMatchObject({ id: 's1' });
+        expect(await requests.pendingFromDevice('pendant-1', 1_500)).toBeUndefined();
+        await requests.pressedAgain('s1', 1_100);
+        expect((await requests.get('s1'))!.presses).toBe(2);
+
+        expect(await requests.step('s1', 'start', 'provider:yk', 1_200)).toBe(false); // not dispatched yet
+        expect(await requests.step('s1', 'assign', 'operator:li', 1_300, { providerId: 'prov-1', worker: '陈阿姨', kind: 'meals' })).toBe(true);
+        expect(await requests.step('s1', 'arrive', 'provider:yk', 1_400)).toBe(true);
+        expect(await requests.step('s1', 'done', 'provider:yk', 1_500)).toBe(true);
+        expect(await requests.step('s1', 'done', 'provider:yk', 1_600)).toBe(false); // once
+        expect(await requests.step('s2', 'cancel', 'family:li.ming', 2_100, { reason: '不需要了' })).toBe(true);
+        expect(await requests.get('s1')).toMatchObject({ state: 'done', kind: 'meals', providerId: 'prov-1', worker: '陈阿姨', assigned: { at: 1_300, by: 'operator:li' }, started: null, arrived: { at: 1_400 }, done: { at: 1_500, by: 'provider:yk' }, updatedAt: 1_500 });
+        expect((await requests.get('s2'))!.cancelled).toEqual({ at: 2_100, by: 'family:li.ming', reason: '不需要了' });
+
+        const ids = async (q: Parameters<ServiceRequestRepository['list']>[0]) => (await requests.list(q)).map((r) => r.id);
+        expect(await ids({})).toEqual(['s2', 's1']);
+        expect(await ids({ stationIds: ['community-1'] })).toEqual(['s1']);
+        expect(await ids({ stationIds: [] })).toEqual([]);
+        expect(await ids({ providerId: 'prov-1' })).toEqual(['s1']);
+        expect(await ids({ states: ['cancelled'] })).toEqual(['s2']);
+        expect(await ids({ from: 1_500, to: 3_000 })).toEqual(['s2']);
+        expect(await ids({ residentId: 'res-1', limit: 1 })).toEqual(['s1']);
+      });
+
+      it('reads button tests from the event log by the time they arrived', async () => {
+        const events = new DeviceEventRepository(sql);
+        await events.insert({ deviceId: 'pendant-1', type: 'test', ts: 10, seq: 1 }, 1_000);
+        await events.insert({ deviceId: 'pendant-1', type: 'sos', ts: 20, seq: 2 }, 2_000);
+        await events.insert({ deviceId: 'pendant-1', type: 'test', ts: 30, seq: 3 }, 3_000);
+        await events.insert({ deviceId: 'smoke-1', type: 'test', ts: 40 }, 4_000);
+        const tests = new DeviceTestRepository(sql);
+        expect(Object.fromEntries(await tests.latest())).toEqual({ 'pendant-1': 3_000, 'smoke-1': 4_000 });
+        expect(await tests.forDevice('pendant-1', 10)).toEqual([3_000, 1_000]);
+        expect(await tests.inPeriod(['pendant-1', 'smoke-1'], 1_000, 4_000)).toEqual([
+          { deviceId: 'pendant-1', at: 1_000 },
+          { deviceId: 'pendant-1', at: 3_000 },
+        ]);
+        expect(await tests.inPeriod([], 0, 10_000)).toEqual([]);
       });
     });
 

@@ -43,6 +43,13 @@ describe('access matrix: every route × every role × own and other scope', () =
   const reports: { stationA: string; stationB: string; providerOwn: string; providerOther: string } = { stationA: '', stationB: '', providerOwn: '', providerOther: '' };
   const deadLetters: { own: string; other: string } = { own: '', other: '' };
   const standing: { own: string; other: string } = { own: '', other: '' };
+  /** Service requests for each side, dispatched to that side's provider (so its provider sees them). */
+  const standingRequest: { own: string; other: string } = { own: '', other: '' };
+  const serviceRequest = async (w: Which, steps: string[] = ['assign']): Promise<string> => {
+    const id = (await gw.api('POST', '/api/v1/service-requests', { residentId: t.residents[w], kind: 'meals' })).body.id as string;
+    for (const step of steps) await gw.api('POST', `/api/v1/service-requests/${id}/${step}`, step === 'assign' ? { providerId: t.providers[w] } : undefined);
+    return id;
+  };
 
   /** A fresh open alarm for the own or other resident (acting on an alarm changes it). */
   const alarm = async (w: Which): Promise<string> =>
@@ -280,6 +287,31 @@ describe('access matrix: every route × every role × own and other scope', () =
       ids: () => ({ own: t.residents.own, other: t.residents.other }),
       idOf: (d) => d.residentId,
     },
+    'POST /api/v1/service-requests': {
+      kind: 'create',
+      roles: ['admin', 'operator', 'family'],
+      call: (w) => ({ method: 'POST', url: '/api/v1/service-requests', body: { residentId: t.residents[w], kind: 'housekeeping' } }),
+    },
+    'GET /api/v1/service-requests': { kind: 'list', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/service-requests?state=open' }), ids: () => standingRequest, idOf: (r) => r.id },
+    'GET /api/v1/service-requests/:id': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/service-requests/${standingRequest[w]}` }) },
+    'POST /api/v1/service-requests/:id/assign': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/service-requests/${await serviceRequest(w)}/assign`, body: { worker: '张师傅 139 0000 0000' } }) },
+    'POST /api/v1/service-requests/:id/start': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/service-requests/${await serviceRequest(w)}/start` }) },
+    'POST /api/v1/service-requests/:id/arrive': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/service-requests/${await serviceRequest(w)}/arrive` }) },
+    'POST /api/v1/service-requests/:id/done': { kind: 'item', roles: staff, call: async (w) => ({ method: 'POST', url: `/api/v1/service-requests/${await serviceRequest(w, ['assign', 'arrive'])}/done` }) },
+    'POST /api/v1/service-requests/:id/cancel': {
+      kind: 'item',
+      roles: ['admin', 'operator', 'family'],
+      call: async (w) => ({ method: 'POST', url: `/api/v1/service-requests/${await serviceRequest(w)}/cancel`, body: { reason: '家属已处理' } }),
+    },
+    'GET /api/v1/device-tests/due': {
+      kind: 'list',
+      roles: staff,
+      // Neither pendant has been tested: both fall due within a week of onboarding.
+      call: () => ({ method: 'GET', url: '/api/v1/device-tests/due?withinDays=8' }),
+      ids: () => ({ own: t.devices.own.id, other: t.devices.other.id }),
+      idOf: (d) => d.deviceId,
+    },
+    'GET /api/v1/devices/:id/tests': { kind: 'item', roles: everyone, call: (w) => ({ method: 'GET', url: `/api/v1/devices/${t.devices[w].id}/tests` }) },
     'GET /api/v1/stations/:id/visit-plans': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'GET', url: `/api/v1/stations/${w === 'own' ? t.stations.communityA : t.stations.communityB}/visit-plans` }) },
     'PUT /api/v1/stations/:id/visit-plans': {
       kind: 'item',
@@ -300,6 +332,8 @@ describe('access matrix: every route × every role × own and other scope', () =
   beforeAll(async () => {
     gw = await startGateway();
     t = await seedTenants(gw);
+    standingRequest.own = await serviceRequest('own');
+    standingRequest.other = await serviceRequest('other');
     standing.own = await alarm('own');
     standing.other = await alarm('other');
     for (const w of ['own', 'other'] as const) {

@@ -127,12 +127,13 @@ describe('scheduled reports', () => {
   it('schedules the jobs in the organisation\'s time zone', async () => {
     const app = gw.app;
     const { Jobs } = await import('../../src/jobs/jobs.ts');
-    const jobs = new Jobs({ alarms: app.repos.alarms, visits: app.visits, directory: app.directory, stations: app.repos.stations, residents: app.repos.residents, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
+    const jobs = new Jobs({ alarms: app.repos.alarms, alarmService: app.alarms, visits: app.visits, serviceRequests: app.care.serviceRequests, deviceTests: app.care.deviceTests, directory: app.directory, stations: app.repos.stations, residents: app.repos.residents, reports: app.repos.reports, deadLetters: app.repos.deadLetters, sink: app.sink, clock, log: app.log, timeZone: 'Asia/Shanghai', telemetryRetentionDays: 90, deadLetterRetentionDays: 30 });
     jobs.start();
     const next = jobs.nextRuns();
     await jobs.stop();
     const local = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16);
     expect(local(next['device-health']!)).toBe('06:00');
+    expect(local(next['device-tests']!)).toBe('09:00');
     expect(local(next['station-monthly']!)).toBe('01:00');
     expect(new Date(Date.parse(next['station-monthly']!) + 8 * 3_600_000).getUTCDate()).toBe(1);
     expect(local(next['retention']!).slice(3)).toBe('17');

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { ManualClock } from '../../src/core/clock.ts';
+import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
+import { openStream } from '../helpers/sse.ts';
+
+const DAY = 86_400_000;
+const MIN = 60_000;
+const PASSWORD = 'correct horse battery staple';
+
+/**
+ * Service requests and button tests through the real broker and the API on
+ * simulated time: a press of the pendant's service button becomes a request
+ * that the station dispatches, the provider works and the family follows; a
+ * weekly test is recorded (never an alarm), one missed is listed and the
+ * station reminded until the button is tested; the month's statistics count
+ * what the test did.
+ */
+describe('care programmes: service requests and device tests', () => {
+  const start = Date.UTC(2026, 2, 1, 1, 0); // 1 March 2026, 09:00 Shanghai
+  const clock = new ManualClock(start);
+  let gw: TestGateway;
+  let ids: { districtId: string; streetId: string; communityId: string; residentId: string };
+  let pendant: DeviceCredentials;
+  let smoke: DeviceCredentials;
+  let band: DeviceCredentials;
+  let device: MqttClient;
+  let providerId: string;
+  /** A login lasts a shift (12 h of the gateway's clock): each call logs in afresh at the simulated time. */
+  const tokens = {
+    async get(username: string): Promise<string> {
+      return (await gw.api('POST', '/api/v1/auth/login', { username, password: PASSWORD }, null)).body.token as string;
+    },
+    get provider() {
+      return this.get('yikang.dispatch');
+    },
+    get family() {
+      return this.get('li.ming');
+    },
+  };
+  let seq = 10;
+
+  const press = async (type: 'service' | 'test' | 'sos') => {
+    await device.publishAsync(`devices/${pendant.id}/event`, JSON.stringify({ ts: clock.now(), type, seq: ++seq }), { qos: 1 });
+  };
+  const toDay = (day: number, hour = 10, minute = 0) => clock.set(Date.UTC(2026, 2, day, hour - 8, minute));
+
+  beforeAll(async () => {
+    gw = await startGateway({ clock, alarms: { tickMs: 0 } });
+    ids = await gw.seedResident();
+    await gw.api('PATCH', `/api/v1/residents/${ids.residentId}`, { birthDate: '1938-04-02', categories: ['lives_alone', 'low_income'] });
+    pendant = await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'pendant-care');
+    smoke = await gw.onboardDevice('anxin-smoke-sd3', ids.residentId, 'smoke-care');
+    band = await gw.onboardDevice('carebell-vitals-band', ids.residentId, 'band-care');
+    device = await gw.connect(pendant);
+    providerId = (await gw.api('POST', '/api/v1/providers', { name: '颐康居家服务有限公司' })).body.id;
+    const account = async (body: object) => {
+      const created = await gw.api('POST', '/api/v1/users', { password: PASSWORD, ...body });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+    };
+    await account({ username: 'yikang.dispatch', role: 'provider', providerId });
+    await account({ username: 'li.ming', role: 'family', residentId: ids.residentId, relation: 'son', displayName: '李明' });
+  });
+  afterAll(() => gw.stop());
+
+  it('turns a press of the service button into a request, dispatched, worked and closed with each time', async () => {
+    const stream = await openStream(`${gw.urls.httpUrl}/api/v1/stream`, 'test-admin-token-0123456789abcdef');
+    toDay(3, 11, 0);
+    const created = gw.waitFor('service.request', (e) => e.change === 'created');
+    await press('service');
+    const { request } = await created;
+    expect(request).toMatchObject({ residentId: ids.residentId, stationId: ids.communityId, kind: 'other', source: 'device', deviceId: pendant.id, state: 'new', presses: 1 });
+    // On the operator's live stream at once, with the resident's name; and never an alarm.
+    const live = await stream.next((e) => e.event === 'service.request');
+    expect(live.data).toMatchObject({ id: request.id, change: 'created', residentName: '王秀英', state: 'new' });
+    expect((await gw.api('GET', `/api/v1/alarms?residentId=${ids.residentId}`)).body).toEqual([]);
+
+    // A worried second press three minutes later is the same request.
+    clock.advance(3 * MIN);
+    const again = gw.waitFor('service.request', (e) => e.change === 'pressed_again');
+    await press('service');
+    expect((await again).request).toMatchObject({ id: request.id, presses: 2 });
+    expect((await gw.api('GET', '/api/v1/service-requests?state=new')).body.map((r: { id: string }) => r.id)).toEqual([request.id]);
+
+    // The station calls back: she wants lunch brought. Dispatched to the provider at 11:05.
+    clock.advance(2 * MIN);
+    const assigned = await gw.api('POST', `/api/v1/service-requests/${request.id}/assign`, { providerId, kind: 'meals', note: '午餐，少盐' });
+    expect(assigned.status, JSON.stringify(assigned.body)).toBe(200);
+    expect(assigned.body).toMatchObject({ state: 'assigned', kind: 'meals', providerId, providerName: '颐康居家服务有限公司', assigned: { at: new Date(start + 2 * DAY + 2 * 3_600_000 + 5 * MIN).toISOString(), by: 'admin' } });
+
+    // The provider sees it in its queue and names the worker; out of order it is refused, saying why.
+    const queue = (await gw.api('GET', '/api/v1/service-requests?state=open', undefined, await tokens.provider)).body;
+    expect(queue.map((r: { id: string }) => r.id)).toEqual([request.id]);
+    expect((await gw.api('POST', `/api/v1/service-requests/${request.id}/done`, undefined, await tokens.provider)).body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining('assigned') });
+    expect((await gw.api('POST', `/api/v1/service-requests/${request.id}/assign`, { worker: '陈阿姨 139 0000 1234' }, await tokens.provider)).body).toMatchObject({ providerId, worker: '陈阿姨 139 0000 1234' });
+    clock.advance(10 * MIN);
+    expect((await gw.api('POST', `/api/v1/service-requests/${request.id}/start`, undefined, await tokens.provider)).body.state).toBe('on_the_way');
+    clock.advance(15 * MIN);
+    expect((await gw.api('POST', `/api/v1/service-requests/${request.id}/arrive`, undefined, await tokens.provider)).body.state).toBe('on_site');
+
+    // The family follows it on their page.
+    const seen = (await gw.api('GET', `/api/v1/service-requests/${request.id}`, undefined, await tokens.family)).body;
+    expect(seen).toMatchObject({ state: 'on_site', worker: '陈阿姨 139 0000 1234', arrived: { by: 'provider:yikang.dispatch' } });
+
+    clock.advance(20 * MIN);
+    const done = (await gw.api('POST', `/api/v1/service-requests/${request.id}/done`, undefined, await tokens.provider)).body;
+    expect(done.state).toBe('done');
+    expect([done.created.at, done.assigned.at, done.started.at, done.arrived.at, done.done.at].map((t: string) => (Date.parse(t) - Date.parse(done.created.at)) / MIN)).toEqual([0, 5, 15, 30, 50]);
+    expect((await gw.api('POST', `/api/v1/service-requests/${request.id}/cancel`, { reason: '不要了' })).status).toBe(409);
+    await stream.close();
+  });
+
+  it('takes requests from the family and from staff on the phone, cancelled with a reason', async () => {
+    toDay(5, 16);
+    const fromFamily = await gw.api('POST', '/api/v1/service-requests', { kind: 'housekeeping', note: '周六打扫' }, await tokens.family);
+    expect(fromFamily.status, JSON.stringify(fromFamily.body)).toBe(201);
+    expect(fromFamily.body).toMatchObject({ state: 'new', source: 'family', created: { by: 'family:li.ming' } });
+    // A family account asks for its own resident only; a bad kind is named.
+    expect((await gw.api('POST', '/api/v1/service-requests', { residentId: 'res_nobody', kind: 'meals' }, await tokens.family)).status).toBe(400);
+    expect((await gw.api('POST', '/api/v1/service-requests', { residentId: ids.residentId, kind: 'massage' })).body.error).toMatchObject({ field: 'kind' });
+    const cancelled = await gw.api('POST', `/api/v1/service-requests/${fromFamily.body.id}/cancel`, { reason: '女儿周六回家' }, await tokens.family);
+    expect(cancelled.body).toMatchObject({ state: 'cancelled', cancelled: { by: 'family:li.ming', reason: '女儿周六回家' } });
+    const byPhone = await gw.api('POST', '/api/v1/service-requests', { residentId: ids.residentId, kind: 'repair', note: '水龙头漏水' });
+    expect(byPhone.body).toMatchObject({ source: 'staff', state: 'new' });
+    // The provider does not see what was not dispatched to it.
+    expect((await gw.api('GET', `/api/v1/service-requests/${byPhone.body.id}`, undefined, await tokens.provider)).status).toBe(404);
+  });
+
+  it('records a button test (never an alarm), lists buttons overdue, reminds the station daily until tested', async () => {
+    const stream = await openStream(`${gw.urls.httpUrl}/api/v1/stream`, 'test-admin-token-0123456789abcdef');
+    toDay(6, 10);
+    await press('test');
+    const live = await stream.next((e) => e.event === 'device.test');
+    expect(live.data).toMatchObject({ deviceId: pendant.id, residentName: '王秀英' });
+    expect((await gw.api('GET', `/api/v1/alarms?residentId=${ids.residentId}`)).body).toEqual([]);
+    expect((await gw.api('GET', `/api/v1/devices/${pendant.id}/tests`)).body.tests).toEqual([new Date(clock.now()).toISOString()]);
+    await stream.close();
+
+    // Day 9: the smoke detector, onboarded on the 1st and never tested, is two days overdue; the pendant is not (tested on the 6th); the band has no test.
+    toDay(10, 9);
+    const due = (await gw.api('GET', `/api/v1/device-tests/due?stationId=${ids.streetId}`)).body;
+    expect(due.map((d: { deviceId: string }) => d.deviceId)).toEqual([smoke.id]);
+    expect(due[0]).toMatchObject({ lastTestAt: null, dueAt: new Date(start + 7 * DAY).toISOString(), overdue: true, name: '王秀英' });
+    expect((await gw.api('GET', '/api/v1/device-tests/due?withinDays=4')).body.map((d: { deviceId: string }) => d.deviceId)).toEqual([smoke.id, pendant.id]);
+    expect(band.id).not.toBe(smoke.id);
+
+    // The daily reminder: one minor alarm for the station, listing the device, through the alarm core's channels.
+    const [reminder] = await gw.app.jobs.runDeviceTestReminders();
+    expect(reminder).toMatchObject({ stationId: ids.communityId, overdue: 1 });
+    const alarm = (await gw.api('GET', `/api/v1/alarms/${reminder!.alarmId}`)).body;
+    expect(alarm).toMatchObject({ type: 'device_test_overdue', severity: 'minor', state: 'open', stationId: ids.communityId, detail: { devices: 1, policyDays: 7 } });
+    expect(alarm.detail.list).toEqual([expect.objectContaining({ deviceId: smoke.id, resident: '王秀英', lastTestAt: null })]);
+    // The next day, still untested: the same alarm, counted again.
+    toDay(11, 9);
+    expect((await gw.app.jobs.runDeviceTestReminders())[0]!.alarmId).toBe(reminder!.alarmId);
+    expect((await gw.api('GET', `/api/v1/alarms/${reminder!.alarmId}`)).body.count).toBe(2);
+
+    // The smoke detector is tested; the next run resolves the reminder.
+    const smokeClient = await gw.connect(smoke);
+    const tested = gw.waitFor('device.event', (e) => e.event.type === 'test');
+    // Its binary frame with the test-button flag (A5 01 seq flags battery temp sum8).
+    await smokeClient.publishAsync(`devices/${smoke.id}/raw`, Buffer.from('a50103025c00d7de', 'hex'), { qos: 1 });
+    await tested;
+    toDay(12, 9);
+    expect(await gw.app.jobs.runDeviceTestReminders()).toEqual([]);
+    expect((await gw.api('GET', `/api/v1/alarms/${reminder!.alarmId}`)).body).toMatchObject({ state: 'resolved', resolvedBy: 'system' });
+  });
+
+  it("counts the month's requests, tests, residents and their ages in the station's statistics", async () => {
+    toDay(31, 20);
+    const from = new Date(start).toISOString();
+    const to = new Date(Date.UTC(2026, 3, 1) - 8 * 3_600_000).toISOString();
+    const stats = (await gw.api('GET', `/api/v1/stations/${ids.streetId}/statistics?from=${from}&to=${to}`)).body;
+    expect(stats.serviceRequests).toMatchObject({
+      count: 3,
+      done: 1,
+      cancelled: 1,
+      open: 1,
+      bySource: { device: 1, family: 1, staff: 1 },
+      byKind: { meals: { count: 1, done: 1, medianToAssignSeconds: 300, medianToOnSiteSeconds: 1800, medianToDoneSeconds: 3000 }, housekeeping: { count: 1, cancelled: 1 }, repair: { count: 1, open: 1 } },
+    });
+    expect(stats.deviceTests).toMatchObject({ devices: 2, tests: 2, devicesTested: 2, policyDays: 7 });
+    expect(stats.residents).toMatchObject({ total: 1, oldestOld: 1, byCategory: { lives_alone: 1, low_income: 1 }, byAgeBand: { '80_89': 1, '70_79': 0 } });
+  });
+});
