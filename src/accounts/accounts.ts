@@ -210,9 +210,9 @@ export class Accounts {
     this.#d.onRevoked?.({ userId, reason: 'password changed' });
   }
 
-  createProvider(name: string): Provider {
+  createProvider(name: string, webhookUrl: string | null = null): Provider {
     if (this.#d.providers.byName(name)) throw conflict(`provider ${name} exists`);
-    const provider: Provider = { id: newId('prv'), name, createdAt: this.#d.clock.now() };
+    const provider: Provider = { id: newId('prv'), name, webhookUrl, createdAt: this.#d.clock.now() };
     this.#d.providers.insert(provider);
     return provider;
   }

@@ -122,7 +122,8 @@ export class AlarmService {
   async #scheduleLadder(o: Open, alarmId: string, policy: EscalationPolicy, from: number): Promise<void> {
     for (const [i, s] of policy.steps.entries()) if (i > 0) await o.steps.schedule(alarmId, i, 'step', from + s.afterSeconds * 1000);
     if (policy.reminder) {
-      const last = policy.steps[policy.steps.length - 1]!;
+      // Reminders follow the ladder proper, not a step that waits for the fault to be fixed.
+      const last = policy.steps.filter((s) => !s.untilResolved).at(-1)!;
       await o.steps.schedule(alarmId, policy.steps.length, 'reminder', from + (last.afterSeconds + policy.reminder.everySeconds) * 1000);
     }
   }
@@ -141,7 +142,7 @@ export class AlarmService {
         return (await o.alarms.get(existing.id))!;
       }
       const resident = input.residentId ? this.#d.residents.get(input.residentId) : undefined;
-      const policy = policyFor(input.severity, resident?.livesAlone ?? false);
+      const policy = policyFor(input.severity, resident?.livesAlone ?? false, input.type);
       const alarm: Alarm = {
         id: newId('alm'),
         type: input.type,
@@ -178,7 +179,7 @@ export class AlarmService {
 
   async #raiseSeverity(o: Open, existing: Alarm, input: RaiseInput, now: number): Promise<void> {
     const resident = existing.residentId ? this.#d.residents.get(existing.residentId) : undefined;
-    const policy = policyFor(input.severity, resident?.livesAlone ?? false);
+    const policy = policyFor(input.severity, resident?.livesAlone ?? false, existing.type);
     await o.alarms.raiseSeverity(existing.id, input.severity, policy.id, now);
     await o.alarms.addTimeline(existing.id, now, 'severity_raised', input.actor, { from: existing.severity, to: input.severity, policy: policy.id });
     if (existing.state === 'open') {
@@ -216,7 +217,7 @@ export class AlarmService {
       const alarm = await this.#require(o, id, 'acknowledged');
       await o.alarms.acknowledge(id, actor, now);
       await o.alarms.addTimeline(id, now, 'acknowledged', actor, note ? { note } : undefined);
-      await this.#stopLadder(o, alarm, 'alarm.acknowledged', now);
+      await this.#stopLadder(o, alarm, 'alarm.acknowledged', now, true);
       this.#emit(o, 'acknowledged', id);
       return (await o.alarms.get(id))!;
     });
@@ -295,8 +296,11 @@ export class AlarmService {
     });
   }
 
-  async #stopLadder(o: Open, alarm: Alarm, event: OutboxEvent, now: number): Promise<void> {
-    await o.steps.cancelFor(alarm.id);
+  /** `acknowledged`: a person has it, but a step that waits for the fault to be fixed (untilResolved) stays. */
+  async #stopLadder(o: Open, alarm: Alarm, event: OutboxEvent, now: number, acknowledged = false): Promise<void> {
+    const policy = policyById(alarm.policy);
+    const keep = acknowledged ? policy.steps.flatMap((s, i) => (s.untilResolved ? [i] : [])) : [];
+    await o.steps.cancelFor(alarm.id, keep);
     await o.outbox.cancelAlerts(alarm.id);
     const told = await o.outbox.toldAboutAlarm(alarm.id);
     if (told.length > 0) {
@@ -387,8 +391,10 @@ export class AlarmService {
           const now = this.#d.clock.now();
           if (!(await o.steps.done(step.id, now))) return;
           const alarm = await o.alarms.get(step.alarmId);
-          if (!alarm || alarm.state !== 'open') return;
+          if (!alarm || alarm.state === 'resolved') return;
           const policy = policyById(alarm.policy);
+          // Acknowledged: only a step that waits for the fault to be fixed still fires.
+          if (alarm.state === 'acknowledged' && !(step.kind === 'step' && policy.steps[step.step]?.untilResolved)) return;
           if (step.kind === 'step') {
             if (!policy.steps[step.step]) return;
             await this.#escalate(o, alarm, policy, step.step, now, { dueAt: step.dueAt });

@@ -135,7 +135,7 @@ export const userView = (u: User) => ({
   disabled: u.disabledAt !== null,
 });
 
-export const providerView = (p: Provider) => ({ id: p.id, name: p.name, createdAt: iso(p.createdAt) });
+export const providerView = (p: Provider) => ({ id: p.id, name: p.name, webhookUrl: p.webhookUrl, createdAt: iso(p.createdAt) });
 
 const stampView = (s: { at: number; by: string } | null) => (s === null ? null : { at: iso(s.at), by: s.by });
 

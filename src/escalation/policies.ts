@@ -18,12 +18,19 @@ export type TargetSpec =
   | 'station_siren'
   | 'resident_device'
   | 'primary_contact'
-  | 'all_contacts';
+  | 'all_contacts'
+  /** The provider of the alarm's device (else its resident's); for a station's reminder, the providers it lists. */
+  | 'provider';
 
 export interface LadderStep {
   afterSeconds: number;
   name: string;
   targets: TargetSpec[];
+  /**
+   * Fires unless the alarm is resolved: an acknowledgement does not stop it.
+   * For a device fault the station has seen but nobody has fixed.
+   */
+  untilResolved?: boolean;
 }
 
 export interface EscalationPolicy {
@@ -68,13 +75,38 @@ export const policies: Record<string, EscalationPolicy> = {
   info: { id: 'info', steps: [{ afterSeconds: 0, name: 'community station', targets: ['community_station'] }], reminder: null },
 };
 
-export function policyFor(severity: Severity, livesAlone: boolean): EscalationPolicy {
+/**
+ * Device faults: the device itself is not working (offline, battery low,
+ * opened). JGJ/T 484-2019 asks for a workaround within 2 h of a fault that is
+ * not fixed: their ladder gets a last step to the provider at 2 h, which an
+ * acknowledgement does not stop; only resolving the fault does.
+ */
+export const deviceFaults = new Set(['device_offline', 'low_battery', 'tamper']);
+export const FAULT_TO_PROVIDER_SECONDS = 2 * 3600;
+const PROVIDER_SUFFIX = '+provider';
+
+const withProvider = (base: EscalationPolicy): EscalationPolicy => ({
+  ...base,
+  id: `${base.id}${PROVIDER_SUFFIX}`,
+  steps: [...base.steps, { afterSeconds: FAULT_TO_PROVIDER_SECONDS, name: 'provider (fault not fixed in 2 h)', targets: ['provider'], untilResolved: true }],
+});
+
+/** A station's buttons overdue for their test (jobs/jobs.ts): the station and the providers of those devices, at once. */
+export const deviceTestReminder: EscalationPolicy = {
+  id: 'device-test-reminder',
+  steps: [{ afterSeconds: 0, name: 'community station and providers', targets: ['community_station', 'provider'] }],
+  reminder: null,
+};
+
+export function policyFor(severity: Severity, livesAlone: boolean, type?: string): EscalationPolicy {
+  if (type === 'device_test_overdue') return deviceTestReminder;
   const id = livesAlone && (severity === 'critical' || severity === 'major') ? `${severity}-lives-alone` : severity;
-  return policies[id]!;
+  return type !== undefined && deviceFaults.has(type) ? withProvider(policies[id]!) : policies[id]!;
 }
 
 export function policyById(id: string): EscalationPolicy {
-  const policy = policies[id];
-  if (!policy) throw new Error(`unknown escalation policy ${id}`);
-  return policy;
+  if (id === deviceTestReminder.id) return deviceTestReminder;
+  const base = policies[id.endsWith(PROVIDER_SUFFIX) ? id.slice(0, -PROVIDER_SUFFIX.length) : id];
+  if (!base) throw new Error(`unknown escalation policy ${id}`);
+  return id.endsWith(PROVIDER_SUFFIX) ? withProvider(base) : base;
 }

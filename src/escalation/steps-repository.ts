@@ -37,8 +37,10 @@ export class EscalationStepRepository {
     return (await this.#sql.run("UPDATE escalation_steps SET status = 'done', fired_at = ? WHERE id = ? AND status = 'pending'", [now, id])).changes === 1;
   }
 
-  async cancelFor(alarmId: string): Promise<number> {
-    return (await this.#sql.run("UPDATE escalation_steps SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending'", [alarmId])).changes;
+  /** Cancels an alarm's pending steps, but the ladder steps numbered in `keep`. */
+  async cancelFor(alarmId: string, keep: readonly number[] = []): Promise<number> {
+    const except = keep.length > 0 ? ` AND NOT (kind = 'step' AND step IN (${keep.map(() => '?').join(',')}))` : '';
+    return (await this.#sql.run(`UPDATE escalation_steps SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending'${except}`, [alarmId, ...keep])).changes;
   }
 
   async pendingFor(alarmId: string): Promise<EscalationStep[]> {

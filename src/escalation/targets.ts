@@ -7,17 +7,32 @@ import type { TargetSpec } from './policies.ts';
 /** One delivery owed: a channel and whom it reaches. Stored as JSON in the outbox. */
 export type Delivery =
   | { channel: 'console'; target: { kind: 'station'; id: string; name: string; level: string } }
-  | { channel: 'webhook'; target: { kind: 'station'; id: string; name: string; level: string } | { kind: 'contact'; name: string; relation: string; phone: string; priority: number }; url: string }
+  | {
+      channel: 'webhook';
+      target: { kind: 'station'; id: string; name: string; level: string } | { kind: 'contact'; name: string; relation: string; phone: string; priority: number } | { kind: 'provider'; id: string; name: string };
+      url: string;
+    }
   | { channel: 'mqtt'; target: { kind: 'device'; id: string; role: 'siren' | 'resident_device' } };
 
 /** Whom a notification is for, as a person reads it: a station (with its level), a contact (with the relation) or a device. */
 export type Recipient =
   | { kind: 'station'; name: string; level: string }
   | { kind: 'contact'; name: string; relation: string }
+  | { kind: 'provider'; name: string }
   | { kind: 'device'; id: string; role: 'siren' | 'resident_device' };
 
-export const recipientOf = (target: Delivery['target']): Recipient =>
-  target.kind === 'station' ? { kind: 'station', name: target.name, level: target.level } : target.kind === 'contact' ? { kind: 'contact', name: target.name, relation: target.relation } : { kind: 'device', id: target.id, role: target.role };
+export const recipientOf = (target: Delivery['target']): Recipient => {
+  switch (target.kind) {
+    case 'station':
+      return { kind: 'station', name: target.name, level: target.level };
+    case 'contact':
+      return { kind: 'contact', name: target.name, relation: target.relation };
+    case 'provider':
+      return { kind: 'provider', name: target.name };
+    case 'device':
+      return { kind: 'device', id: target.id, role: target.role };
+  }
+};
 
 export interface TargetResolution {
   deliveries: Delivery[];
@@ -29,6 +44,17 @@ export interface TargetDeps {
   stations: StationRepository;
   residents: ResidentRepository;
   directory: DeviceDirectory;
+  providers: { get(id: string): { id: string; name: string; webhookUrl: string | null } | undefined };
+}
+
+/** The providers an alarm concerns: its device's (else its resident's); for a station's reminder, those it lists. */
+function providersOf(deps: TargetDeps, alarm: Alarm, resident: { providerId: string | null } | undefined): string[] {
+  if (alarm.deviceId !== null || alarm.residentId !== null) {
+    const id = (alarm.deviceId ? deps.directory.get(alarm.deviceId)?.providerId : null) ?? resident?.providerId ?? null;
+    return id === null ? [] : [id];
+  }
+  const listed = alarm.detail?.providerIds;
+  return Array.isArray(listed) ? listed.filter((x): x is string => typeof x === 'string') : [];
 }
 
 /** Resolves a step's targets from the station tree (community → street → district) and the resident's contacts. */
@@ -76,6 +102,17 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
           if (community && d.stationId === community.id && d.residentId === null && d.profile.profile.kind === 'siren') {
             deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'siren' } });
           }
+        }
+        break;
+      }
+      case 'provider': {
+        const ids = providersOf(deps, alarm, resident);
+        if (ids.length === 0) unreachable.push({ text: 'provider (none serves this device or resident)', recipient: null });
+        for (const id of ids) {
+          const p = deps.providers.get(id);
+          if (!p) continue;
+          if (p.webhookUrl) deliveries.push({ channel: 'webhook', target: { kind: 'provider', id: p.id, name: p.name }, url: p.webhookUrl });
+          else unreachable.push({ text: `provider ${p.name} has no notification webhook`, recipient: { kind: 'provider', name: p.name } });
         }
         break;
       }

@@ -244,6 +244,8 @@ export class Jobs {
         detail: {
           devices: devices.length,
           policyDays: this.#d.deviceTests.policyDays,
+          // The providers of these devices are told too (escalation/policies.ts, deviceTestReminder).
+          providerIds: [...new Set(devices.flatMap((d) => (d.providerId ? [d.providerId] : [])))],
           list: devices.slice(0, 50).map((d) => ({ deviceId: d.deviceId, model: d.model, resident: d.name, address: d.address, providerId: d.providerId, lastTestAt: d.lastTestAt === null ? null : new Date(d.lastTestAt).toISOString() })),
         },
       });

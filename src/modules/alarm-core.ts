@@ -27,7 +27,7 @@ export async function alarmCoreModule(needs: Basics & { storage: StorageModule; 
     steps: repos.steps,
     outbox: repos.outbox,
     residents: repos.residents,
-    targets: { stations: repos.stations, residents: repos.residents, directory: devices.directory },
+    targets: { stations: repos.stations, residents: repos.residents, directory: devices.directory, providers: repos.providers },
     bus,
     clock,
     log,

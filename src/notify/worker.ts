@@ -152,6 +152,8 @@ export function describeTarget(item: OutboxItem): string {
       return `${t.level} station ${t.name} (${t.id})`;
     case 'contact':
       return `contact ${t.name} (${t.relation}, priority ${t.priority})`;
+    case 'provider':
+      return `provider ${t.name} (${t.id})`;
     case 'device':
       return `${t.role === 'siren' ? 'siren' : 'device'} ${t.id}`;
   }

@@ -363,6 +363,13 @@ export const migrations: Migration[] = [
       CREATE INDEX device_events_test ON device_events(type, device_id, received_at);
     `,
   },
+  {
+    version: 12,
+    name: 'providers can be notified: a fault not fixed in 2 h, buttons overdue for a test',
+    sql: `
+      ALTER TABLE providers ADD COLUMN webhook_url TEXT;
+    `,
+  },
 ];
 
 /**

@@ -99,8 +99,12 @@ export class UserRepository {
 export interface Provider {
   id: string;
   name: string;
+  /** Where its notifications go (a fault not fixed in 2 h, buttons overdue for their test); null: none. */
+  webhookUrl: string | null;
   createdAt: number;
 }
+
+const PROVIDER_COLUMNS = 'id, name, webhook_url AS webhookUrl, created_at AS createdAt';
 
 /** Home-bed provider companies: they onboard devices and serve residents. */
 export class ProviderRepository {
@@ -109,15 +113,18 @@ export class ProviderRepository {
     this.#db = db;
   }
   insert(p: Provider): void {
-    this.#db.prepare('INSERT INTO providers (id, name, created_at) VALUES (?, ?, ?)').run(p.id, p.name, p.createdAt);
+    this.#db.prepare('INSERT INTO providers (id, name, webhook_url, created_at) VALUES (?, ?, ?, ?)').run(p.id, p.name, p.webhookUrl, p.createdAt);
+  }
+  setWebhookUrl(id: string, url: string | null): void {
+    this.#db.prepare('UPDATE providers SET webhook_url = ? WHERE id = ?').run(url, id);
   }
   get(id: string): Provider | undefined {
-    return this.#db.prepare('SELECT id, name, created_at AS createdAt FROM providers WHERE id = ?').get(id) as Provider | undefined;
+    return this.#db.prepare(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE id = ?`).get(id) as Provider | undefined;
   }
   byName(name: string): Provider | undefined {
-    return this.#db.prepare('SELECT id, name, created_at AS createdAt FROM providers WHERE name = ?').get(name) as Provider | undefined;
+    return this.#db.prepare(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE name = ?`).get(name) as Provider | undefined;
   }
   list(): Provider[] {
-    return this.#db.prepare('SELECT id, name, created_at AS createdAt FROM providers ORDER BY name').all() as Provider[];
+    return this.#db.prepare(`SELECT ${PROVIDER_COLUMNS} FROM providers ORDER BY name`).all() as Provider[];
   }
 }

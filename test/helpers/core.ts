@@ -10,6 +10,7 @@ import { SqliteClient, type SqlClient } from '../../src/store/sql-client.ts';
 import { StationRepository, type Station } from '../../src/store/stations.ts';
 import { ResidentRepository, type Contact, type Resident } from '../../src/store/residents.ts';
 import { DeviceRepository } from '../../src/store/devices.ts';
+import { ProviderRepository } from '../../src/store/users.ts';
 import { DeviceDirectory } from '../../src/devices/directory.ts';
 import { loadProfileDirectory } from '../../src/profiles/registry.ts';
 import { AlarmRepository } from '../../src/alarms/repository.ts';
@@ -71,6 +72,7 @@ export function buildCore(opts: CoreOptions = {}) {
   const repos = {
     stations: new StationRepository(db),
     residents: new ResidentRepository(db),
+    providers: new ProviderRepository(db),
     devices: new DeviceRepository(db),
     alarms: new AlarmRepository(sql),
     outbox: new OutboxRepository(sql),
@@ -84,7 +86,7 @@ export function buildCore(opts: CoreOptions = {}) {
     new AlarmService({
       ...repos,
       uow: unitOfWork,
-      targets: { stations: repos.stations, residents: repos.residents, directory },
+      targets: { stations: repos.stations, residents: repos.residents, directory, providers: repos.providers },
       bus,
       clock,
       log,

@@ -125,6 +125,7 @@ describe('access matrix: every route × every role × own and other scope', () =
     'POST /api/v1/users/:id/password': { kind: 'any', roles: ['admin'], call: async () => ({ method: 'POST', url: `/api/v1/users/${await account()}/password` }) },
 
     'POST /api/v1/providers': { kind: 'any', roles: ['admin'], call: () => ({ method: 'POST', url: '/api/v1/providers', body: { name: unique('provider') } }) },
+    'PATCH /api/v1/providers/:id': { kind: 'any', roles: ['admin'], call: () => ({ method: 'PATCH', url: `/api/v1/providers/${t.providers.other}`, body: { webhookUrl: 'http://127.0.0.1:9/provider' } }) },
     'GET /api/v1/providers': {
       kind: 'list',
       roles: staff,

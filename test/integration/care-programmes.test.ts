@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { ManualClock } from '../../src/core/clock.ts';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
 import { openStream } from '../helpers/sse.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -26,6 +27,7 @@ describe('care programmes: service requests and device tests', () => {
   let band: DeviceCredentials;
   let device: MqttClient;
   let providerId: string;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   /** A login lasts a shift (12 h of the gateway's clock): each call logs in afresh at the simulated time. */
   const tokens = {
     async get(username: string): Promise<string> {
@@ -47,13 +49,30 @@ describe('care programmes: service requests and device tests', () => {
 
   beforeAll(async () => {
     gw = await startGateway({ clock, alarms: { tickMs: 0 } });
-    ids = await gw.seedResident();
-    await gw.api('PATCH', `/api/v1/residents/${ids.residentId}`, { birthDate: '1938-04-02', categories: ['lives_alone', 'low_income'] });
+    receiver = await startWebhookReceiver();
+    // The provider that installed her devices, with the webhook its dispatch desk reads.
+    providerId = (await gw.api('POST', '/api/v1/providers', { name: '颐康居家服务有限公司', webhookUrl: receiver.url('/provider') })).body.id;
+    const station = async (body: object) => (await gw.api('POST', '/api/v1/stations', body)).body.id as string;
+    const districtId = await station({ name: '滨江区养老服务指导中心', level: 'district' });
+    const streetId = await station({ name: '西兴街道居家养老服务中心', level: 'street', parentId: districtId });
+    const communityId = await station({ name: '江汉社区养老服务站', level: 'community', parentId: streetId });
+    const resident = await gw.api('POST', '/api/v1/residents', {
+      name: '王秀英',
+      address: '江汉路 12 号 3 单元 502',
+      stationId: communityId,
+      providerId,
+      livesAlone: true,
+      capabilityLevel: 2,
+      birthDate: '1938-04-02',
+      categories: ['lives_alone', 'low_income'],
+      contacts: [{ name: '李明', relation: 'son', phone: '+86 138 0000 0001', priority: 1 }],
+    });
+    expect(resident.status, JSON.stringify(resident.body)).toBe(201);
+    ids = { districtId, streetId, communityId, residentId: resident.body.id };
     pendant = await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'pendant-care');
     smoke = await gw.onboardDevice('anxin-smoke-sd3', ids.residentId, 'smoke-care');
     band = await gw.onboardDevice('carebell-vitals-band', ids.residentId, 'band-care');
     device = await gw.connect(pendant);
-    providerId = (await gw.api('POST', '/api/v1/providers', { name: '颐康居家服务有限公司' })).body.id;
     const account = async (body: object) => {
       const created = await gw.api('POST', '/api/v1/users', { password: PASSWORD, ...body });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -61,7 +80,10 @@ describe('care programmes: service requests and device tests', () => {
     await account({ username: 'yikang.dispatch', role: 'provider', providerId });
     await account({ username: 'li.ming', role: 'family', residentId: ids.residentId, relation: 'son', displayName: '李明' });
   });
-  afterAll(() => gw.stop());
+  afterAll(async () => {
+    await gw.stop();
+    await receiver.close();
+  });
 
   it('turns a press of the service button into a request, dispatched, worked and closed with each time', async () => {
     const stream = await openStream(`${gw.urls.httpUrl}/api/v1/stream`, 'test-admin-token-0123456789abcdef');
@@ -150,6 +172,10 @@ describe('care programmes: service requests and device tests', () => {
     const alarm = (await gw.api('GET', `/api/v1/alarms/${reminder!.alarmId}`)).body;
     expect(alarm).toMatchObject({ type: 'device_test_overdue', severity: 'minor', state: 'open', stationId: ids.communityId, detail: { devices: 1, policyDays: 7 } });
     expect(alarm.detail.list).toEqual([expect.objectContaining({ deviceId: smoke.id, resident: '王秀英', lastTestAt: null })]);
+    // The provider of the device is told with the station.
+    await gw.app.engine.runDue();
+    const told = await receiver.next((w) => w.path === '/provider' && w.body.alarm.id === reminder!.alarmId);
+    expect(told.body).toMatchObject({ event: 'alarm.raised', alarm: { type: 'device_test_overdue' }, step: { level: 0, target: { kind: 'provider', id: providerId, name: '颐康居家服务有限公司' } } });
     // The next day, still untested: the same alarm, counted again.
     toDay(11, 9);
     expect((await gw.app.jobs.runDeviceTestReminders())[0]!.alarmId).toBe(reminder!.alarmId);
@@ -164,6 +190,26 @@ describe('care programmes: service requests and device tests', () => {
     toDay(12, 9);
     expect(await gw.app.jobs.runDeviceTestReminders()).toEqual([]);
     expect((await gw.api('GET', `/api/v1/alarms/${reminder!.alarmId}`)).body).toMatchObject({ state: 'resolved', resolvedBy: 'system' });
+  });
+
+  it('escalates a device fault to its provider when it is not fixed within 2 h, though the station acknowledged it', async () => {
+    toDay(20, 14);
+    const smokeClient = await gw.connect(smoke);
+    const raised = gw.waitFor('alarm.raised', (e) => e.alarm.type === 'tamper');
+    // Removed from its base (flag bit 2).
+    await smokeClient.publishAsync(`devices/${smoke.id}/raw`, Buffer.from('a50109045c00d7e6', 'hex'), { qos: 1 });
+    const { alarm } = await raised;
+    expect(alarm.policy).toBe('major-lives-alone+provider');
+    await gw.app.engine.runDue();
+    expect((await gw.api('POST', `/api/v1/alarms/${alarm.id}/ack`, { note: '已电话联系，老人说被碰掉了' })).status).toBe(200);
+    clock.advance(2 * 3_600_000 - 1_000);
+    await gw.app.engine.runDue();
+    expect(receiver.at('/provider').filter((w) => w.body.alarm.id === alarm.id)).toEqual([]);
+    clock.advance(1_000);
+    await gw.app.engine.runDue();
+    const told = await receiver.next((w) => w.path === '/provider' && w.body.alarm.id === alarm.id);
+    expect(told.body).toMatchObject({ event: 'alarm.escalated', alarm: { type: 'tamper', state: 'acknowledged' }, step: { target: { kind: 'provider', id: providerId } } });
+    await gw.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { outcome: 'visited', note: '服务商已上门重新安装' });
   });
 
   it("counts the month's requests, tests, residents and their ages in the station's statistics", async () => {

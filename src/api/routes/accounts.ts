@@ -3,7 +3,7 @@ import { CarebellError, notFound } from '../../core/errors.ts';
 import { roles as roleList } from '../../store/users.ts';
 import { roles } from '../access.ts';
 import type { Api, ApiContext } from '../context.ts';
-import { idParam } from '../schemas.ts';
+import { idParam, webhookUrl } from '../schemas.ts';
 import { providerView, userView } from '../views.ts';
 
 const password = z.string().min(10, 'must be at least 10 characters').max(200);
@@ -90,8 +90,27 @@ export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
 
   app.post('/users/:id/disable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Disable an account and revoke its tokens', tags: ['users'] } }, async (req) => userView(ctx.accounts.disable(req.params.id)));
 
-  app.post('/providers', { onRequest: roles('admin'), schema: { body: z.object({ name: z.string().trim().min(1).max(200) }).strict(), summary: 'Register a home-bed provider company', tags: ['providers'] } }, async (req, reply) =>
-    reply.status(201).send(providerView(ctx.accounts.createProvider(req.body.name))),
+  app.post(
+    '/providers',
+    {
+      onRequest: roles('admin'),
+      schema: {
+        body: z.object({ name: z.string().trim().min(1).max(200), webhookUrl: webhookUrl.describe('where its notifications go: a device fault not fixed in 2 h, buttons overdue for their test') }).strict(),
+        summary: 'Register a home-bed provider company',
+        tags: ['providers'],
+      },
+    },
+    async (req, reply) => reply.status(201).send(providerView(ctx.accounts.createProvider(req.body.name, req.body.webhookUrl ?? null))),
+  );
+
+  app.patch(
+    '/providers/:id',
+    { onRequest: roles('admin'), schema: { params: idParam, body: z.object({ webhookUrl: webhookUrl.refine((v) => v !== undefined, 'required: a URL, or null to clear') }).strict(), summary: "Set or clear where a provider's notifications go", tags: ['providers'] } },
+    async (req) => {
+      if (!ctx.providers.get(req.params.id)) throw notFound('provider', req.params.id);
+      ctx.providers.setWebhookUrl(req.params.id, req.body.webhookUrl ?? null);
+      return providerView(ctx.providers.get(req.params.id)!);
+    },
   );
 
   app.get('/providers', { onRequest: roles('admin', 'operator', 'provider'), schema: { summary: 'List providers (a provider sees itself)', tags: ['providers'] } }, async (req) =>

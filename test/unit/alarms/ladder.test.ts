@@ -52,6 +52,45 @@ describe('escalation ladder', () => {
     expect(core.channels.webhook.sent.filter((s) => s.event === 'alarm.acknowledged').map((s) => s.target).sort()).toEqual(['王强', '王芳']);
   });
 
+  it('a device fault not fixed in 2 h reaches its provider even when the station acknowledged it; fixed in time, nobody is bothered', async () => {
+    core.repos.providers.insert({ id: 'prov-1', name: '颐康居家服务', webhookUrl: 'http://127.0.0.1:9/prov-1', createdAt: 0 });
+    core.resident('res-2', { providerId: 'prov-1' });
+    const fault = (deviceId: string) => core.raise({ type: 'device_offline', severity: 'minor', subject: deviceId, residentId: 'res-2', deviceId });
+    const offline = await fault('pendant-2');
+    expect(offline.policy).toBe('minor+provider');
+    expect(await core.pendingSteps(offline.id)).toEqual([{ step: 1, kind: 'step', inSeconds: 7200 }]);
+    await core.engine.runDue();
+    await core.service.acknowledge(offline.id, 'nurse-zhang'); // seen: but the pendant is still offline
+    core.clock.advance(7_199_000);
+    await core.engine.runDue();
+    expect(core.sent).toEqual(['alarm.raised:0:community-1']);
+    core.clock.advance(1_000);
+    await core.engine.runDue();
+    expect(core.sent.slice(1)).toEqual(['alarm.escalated:1:颐康居家服务']);
+    expect((await core.repos.alarms.get(offline.id))!).toMatchObject({ state: 'acknowledged', escalationLevel: 1 });
+
+    // A second fault, fixed (resolved) within the 2 h: the provider hears nothing.
+    const battery = await fault('band-2');
+    await core.service.resolve(battery.id, 'system', 'other', 'battery charged', 'auto_cleared');
+    core.clock.advance(7_200_000);
+    await core.engine.runDue();
+    expect(core.sent.filter((x) => x.startsWith('alarm.escalated'))).toEqual(['alarm.escalated:1:颐康居家服务']);
+    // An SOS is no device fault: its ladder has no provider step.
+    expect((await core.raise({ residentId: 'res-2', deviceId: 'pendant-2' })).policy).toBe('critical');
+  });
+
+  it('a provider without a webhook is said on the timeline as not reachable', async () => {
+    core.repos.providers.insert({ id: 'prov-2', name: '福寿家庭养老', webhookUrl: null, createdAt: 0 });
+    core.resident('res-3', { providerId: 'prov-2' });
+    const alarm = await core.raise({ type: 'tamper', severity: 'major', subject: 'smoke-3', residentId: 'res-3', deviceId: 'smoke-3' });
+    expect(alarm.policy).toBe('major+provider');
+    await core.service.acknowledge(alarm.id, 'nurse-zhang');
+    core.clock.advance(7_200_000);
+    await core.engine.runDue();
+    const timeline = await core.repos.alarms.timeline(alarm.id);
+    expect(timeline.find((e) => e.kind === 'notify_failed')?.detail).toMatchObject({ target: 'provider 福寿家庭养老 has no notification webhook', recipient: { kind: 'provider', name: '福寿家庭养老' } });
+  });
+
   it('after downtime, overdue steps fire once each, in order, and one reminder rather than a burst', async () => {
     const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     await core.engine.runDue();

@@ -36,7 +36,7 @@ describe('alarm service', () => {
     expect((await core.pendingSteps(alarm.id)).map((s) => s.inSeconds)).toEqual([45, 120, 180]);
     const major = await core.raise({ residentId: 'res-alone', type: 'fall_suspected', severity: 'major' });
     expect(major.policy).toBe('major-lives-alone');
-    const minor = await core.raise({ residentId: 'res-alone', type: 'low_battery', severity: 'minor' });
+    const minor = await core.raise({ residentId: 'res-alone', type: 'night_bed_exit', severity: 'minor' });
     expect(minor.policy).toBe('minor');
     expect(await core.pendingSteps(minor.id)).toEqual([]);
   });

@@ -7,12 +7,12 @@ import { buildCore, type Core } from '../../helpers/core.ts';
 
 const who = (d: Delivery): string => {
   const t = d.target;
-  return `${d.channel}:${t.kind === 'station' ? t.id : t.kind === 'contact' ? t.name : `${t.role}/${t.id}`}`;
+  return `${d.channel}:${t.kind === 'station' ? t.id : t.kind === 'contact' || t.kind === 'provider' ? t.name : `${t.role}/${t.id}`}`;
 };
 
 describe('target resolution', () => {
   let core: Core;
-  const targets = () => ({ stations: core.repos.stations, residents: core.repos.residents, directory: core.directory });
+  const targets = () => ({ stations: core.repos.stations, residents: core.repos.residents, directory: core.directory, providers: core.repos.providers });
   const alarmFor = async (residentId: string | null, stationId: string | null): Promise<Alarm> => ({ ...(await core.raise({ residentId, stationId })) });
 
   beforeEach(() => {

@@ -8,7 +8,7 @@ import { when } from '../state.ts';
  * the single deliveries; actors as names; every value translated; no ids.
  */
 
-type Recipient = { kind: 'station'; name: string; level: string } | { kind: 'contact'; name: string; relation: string } | { kind: 'device'; id: string; role: 'siren' | 'resident_device' };
+type Recipient = { kind: 'station'; name: string; level: string } | { kind: 'contact'; name: string; relation: string } | { kind: 'provider'; name: string } | { kind: 'device'; id: string; role: 'siren' | 'resident_device' };
 
 export interface TimelineItem {
   at: string;
@@ -76,6 +76,7 @@ export function recipientName(r: Recipient | null | undefined, lang: Lang): stri
   if (!r) return tr(lang, 'recipient.unknown');
   if (r.kind === 'station') return r.name;
   if (r.kind === 'contact') return `${term(lang, 'relation', r.relation)} ${r.name}`;
+  if (r.kind === 'provider') return tr(lang, 'recipient.provider', { name: r.name });
   return tr(lang, r.role === 'siren' ? 'recipient.siren' : 'recipient.residentDevice');
 }
 
