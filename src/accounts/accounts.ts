@@ -107,7 +107,7 @@ export class Accounts {
   async createUser(input: NewUser): Promise<User> {
     const { users, stations, providers, residents } = this.#d;
     const scope = { stationId: input.stationId ?? null, providerId: input.providerId ?? null, residentId: input.residentId ?? null };
-    const needs: Record<Role, keyof typeof scope | null> = { admin: null, operator: 'stationId', provider: 'providerId', family: 'residentId' };
+    const needs: Record<Role, keyof typeof scope | null> = { admin: null, operator: 'stationId', provider: 'providerId', family: 'residentId', visitor: 'stationId' };
     const needed = needs[input.role];
     for (const key of Object.keys(scope) as Array<keyof typeof scope>) {
       if (key === needed && !scope[key]) throw invalid(key, `a ${input.role} account needs ${key}`);

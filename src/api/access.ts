@@ -43,8 +43,10 @@ type Placed = { stationId: string | null; residentId: string | null };
 /**
  * What one caller may see. Roles (ARCHITECTURE.md): admin sees everything;
  * operator its station and every station below it; provider the residents it
- * serves and the devices it installed; family its one resident. Anything out
- * of scope is reported as not found, never as forbidden, so ids do not leak.
+ * serves and the devices it installed; family its one resident; visitor (a
+ * community worker or volunteer) the residents of its station and below, for
+ * visits only (VISITOR_ROUTES). Anything out of scope is reported as not
+ * found, never as forbidden, so ids do not leak.
  */
 export class Access {
   readonly principal: Principal;
@@ -60,9 +62,9 @@ export class Access {
     return this.principal.role;
   }
 
-  /** The operator's stations (its own and below); undefined when not limited by station. */
+  /** The operator's or visitor's stations (its own and below); undefined when not limited by station. */
   stationIds(): string[] | undefined {
-    if (this.role !== 'operator') return undefined;
+    if (this.role !== 'operator' && this.role !== 'visitor') return undefined;
     return [...this.#operatorStations()];
   }
 
@@ -76,6 +78,7 @@ export class Access {
       case 'provider': // providers place residents in any station: the organisation tree is shared
         return true;
       case 'operator':
+      case 'visitor':
         return this.#operatorStations().has(id);
       case 'family':
         return this.#d.residents.get(this.principal.residentId!)?.stationId === id;
@@ -87,6 +90,7 @@ export class Access {
       case 'admin':
         return true;
       case 'operator':
+      case 'visitor':
         return this.#operatorStations().has(r.stationId);
       case 'provider':
         return r.providerId === this.principal.providerId;
@@ -114,6 +118,8 @@ export class Access {
         return d.providerId === this.principal.providerId || (d.providerId === null && this.residentId(d.residentId));
       case 'family':
         return d.residentId === this.principal.residentId;
+      case 'visitor':
+        return false;
     }
   }
 
@@ -134,6 +140,8 @@ export class Access {
         return this.residentId(a.residentId) || this.deviceId(a.deviceId ?? null);
       case 'family':
         return a.residentId !== null && a.residentId === this.principal.residentId;
+      case 'visitor':
+        return false; // no alarms, no devices: visits only
     }
   }
 
@@ -150,6 +158,20 @@ export class Access {
     return value;
   }
 }
+
+/**
+ * A visitor (community worker, volunteer) records visits and nothing else:
+ * these routes, in the scope of its station. Every other route answers 403.
+ */
+export const VISITOR_ROUTES: ReadonlySet<string> = new Set([
+  'GET /api/v1/auth/me',
+  'POST /api/v1/auth/logout',
+  'PUT /api/v1/auth/password',
+  'GET /api/v1/visits/due',
+  'GET /api/v1/visits',
+  'GET /api/v1/residents/:id/visits',
+  'POST /api/v1/residents/:id/visits',
+]);
 
 /** A route's roles: any other role gets 403 (it may know the route exists, not use it). */
 export function roles(...allowed: Role[]) {

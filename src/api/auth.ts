@@ -3,7 +3,8 @@ import type { Clock } from '../core/clock.ts';
 import { constantTimeEqual } from '../core/secrets.ts';
 import type { ApiTokenRepository } from '../store/api-tokens.ts';
 import type { User, UserRepository } from '../store/users.ts';
-import { Access, type AccessDeps, type Principal } from './access.ts';
+import { forbidden } from '../core/errors.ts';
+import { Access, VISITOR_ROUTES, type AccessDeps, type Principal } from './access.ts';
 
 export const principalOf = (user: User): Principal => ({
   role: user.role,
@@ -49,5 +50,8 @@ export function bearerAuth(opts: { adminToken: string | undefined; tokens: ApiTo
     request.bearerToken = token;
     request.tokenExpiresAt = expiresAt;
     request.access = new Access(principal, opts.access);
+    if (principal.role === 'visitor' && !VISITOR_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) {
+      throw forbidden(`a visitor account records visits only; it may not ${request.method} ${request.routeOptions.url}`);
+    }
   };
 }

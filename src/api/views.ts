@@ -31,6 +31,7 @@ export const residentView = (r: Resident, now = Date.now()) => {
     id: r.id,
     name: r.name,
     address: r.address,
+    phone: r.phone,
     stationId: r.stationId,
     providerId: r.providerId,
     livesAlone: r.livesAlone,

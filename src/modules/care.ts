@@ -19,11 +19,19 @@ export interface CareModule {
   onEvent(device: { id: string; residentId: string | null }, event: DeviceEvent, tx: Tx): Promise<void>;
 }
 
+/** Alarms that ask for someone to go and see the resident (a visit task), besides the alarm itself. */
+export const WELLBEING_ALARMS: ReadonlySet<string> = new Set(['no_activity']);
+
 /** The care programmes the policies ask for besides alarms: visits, service requests, device tests. */
 export function careModule(needs: Basics & { config: Config; storage: StorageModule; profiles: ProfileRegistry }): CareModule {
   const { config, storage, profiles, bus, clock } = needs;
   const { repos } = storage;
-  const visits = new VisitService({ visits: repos.visits, residents: repos.residents, stations: repos.stations, clock });
+  const visits = new VisitService({ visits: repos.visits, residents: repos.residents, stations: repos.stations, clock, transaction: (fn) => storage.uow.transaction(fn) });
+  // A wellbeing check from the rules: no activity asks for a home visit today, besides the alarm.
+  bus.on('alarm.raised', ({ alarm }) => {
+    if (!WELLBEING_ALARMS.has(alarm.type) || alarm.residentId === null) return;
+    visits.wellbeingCheck(alarm.residentId, alarm.id).catch((err: unknown) => needs.log.error({ err, alarmId: alarm.id }, 'could not open a wellbeing visit task'));
+  });
   const serviceRequests = new ServiceRequestService({ requests: repos.serviceRequests, residents: repos.residents, providers: repos.providers, clock, bus, transaction: (fn) => storage.uow.transaction(fn) });
   const deviceTests = new DeviceTestService({ tests: repos.deviceTests, devices: repos.devices, residents: repos.residents, profiles, clock, policyDays: config.deviceTestDays });
   return {

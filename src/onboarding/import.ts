@@ -26,6 +26,7 @@ export const IMPORT_COLUMNS = [
   'birth_date',
   'categories',
   'capability_assessed_at',
+  'phone',
 ] as const;
 type Column = (typeof IMPORT_COLUMNS)[number];
 const REQUIRED: Column[] = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'devices'];
@@ -180,6 +181,8 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
       else problem('categories', `unknown category ${word}; known: ${careCategories.join(', ')} (or 独居, 空巢, 留守, 残疾, 重度残疾, 特困, 低保)`, 'category', { value: word });
     }
 
+    const ownPhone = get('phone');
+    if (ownPhone !== '' && !isPhoneNumber(ownPhone)) problem('phone', `not ${PHONE_RULE}: ${JSON.stringify(ownPhone)}`, 'phone', { value: ownPhone });
     const contacts: NewResident['contacts'] = [];
     for (const [prefix, priority] of [['contact', 1], ['contact2', 2]] as const) {
       const name = get(`${prefix}_name`);
@@ -223,6 +226,7 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
           ...(birthDate ? { birthDate } : {}),
           ...(assessedAt ? { capabilityAssessedAt: assessedAt } : {}),
           ...(categories.length > 0 ? { categories } : {}),
+          ...(ownPhone ? { phone: ownPhone } : {}),
         },
         devices,
       });

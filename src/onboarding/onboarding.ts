@@ -52,6 +52,7 @@ export interface NewResident {
   categories?: CareCategory[] | undefined;
   capabilityAssessedAt?: string | null | undefined;
   visitPlan?: VisitPlanItem[] | null | undefined;
+  phone?: string | null | undefined;
 }
 
 /** `livesAlone` and the `lives_alone` category say the same thing: either sets both (the flag, when both are given). */
@@ -135,6 +136,7 @@ export class Onboarding {
       categories: alone.categories,
       capabilityAssessedAt: input.capabilityAssessedAt ?? null,
       visitPlan: input.visitPlan ?? null,
+      phone: input.phone ?? null,
     };
     this.#d.residents.insert(resident);
     return resident;
@@ -167,7 +169,7 @@ export class Onboarding {
   /** Changes a resident's details or contacts (given contacts replace the old ones). */
   updateResident(
     id: string,
-    patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan'>>,
+    patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan' | 'phone'>>,
   ): Resident {
     const current = this.#d.residents.get(id);
     if (!current) throw notFound('resident', id);
@@ -177,7 +179,7 @@ export class Onboarding {
       if (new Set(priorities).size !== priorities.length) throw invalid('contacts', 'each contact needs a different priority');
       contacts.sort((a, b) => a.priority - b.priority);
     }
-    const { contacts: _c, notes, livesAlone, categories, birthDate, capabilityAssessedAt, visitPlan, ...rest } = patch;
+    const { contacts: _c, notes, livesAlone, categories, birthDate, capabilityAssessedAt, visitPlan, phone, ...rest } = patch;
     const alone = livesAlone !== undefined || categories !== undefined ? aloneAndCategories(livesAlone, categories, current) : {};
     this.#d.residents.update(id, {
       ...rest,
@@ -187,6 +189,7 @@ export class Onboarding {
       ...(birthDate !== undefined ? { birthDate: birthDate ?? null } : {}),
       ...(capabilityAssessedAt !== undefined ? { capabilityAssessedAt: capabilityAssessedAt ?? null } : {}),
       ...(visitPlan !== undefined ? { visitPlan: visitPlan ?? null } : {}),
+      ...(phone !== undefined ? { phone: phone ?? null } : {}),
     });
     this.#d.onResidentChanged?.(id);
     return this.#d.residents.get(id)!;

@@ -37,6 +37,8 @@ export interface Resident {
   capabilityAssessedAt: string | null;
   /** The resident's own visit plan; null: from their categories and station. */
   visitPlan: VisitPlanItem[] | null;
+  /** Their own phone, for phone greetings. */
+  phone: string | null;
 }
 
 export const deactivationReasons = ['moved_to_care_home', 'died', 'moved_away', 'other'] as const;
@@ -65,6 +67,7 @@ interface Row {
   birth_date: string | null;
   categories: string | null;
   capability_assessed_at: string | null;
+  phone: string | null;
   visit_plan: string | null;
 }
 interface ContactRow {
@@ -98,8 +101,8 @@ export class ResidentRepository {
     this.#db.transaction(() => {
       this.#db
         .prepare(
-          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at, birth_date, categories, capability_assessed_at, visit_plan)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at, birth_date, categories, capability_assessed_at, visit_plan, phone)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           r.id,
@@ -118,6 +121,7 @@ export class ResidentRepository {
           JSON.stringify(r.categories),
           r.capabilityAssessedAt,
           r.visitPlan ? JSON.stringify(r.visitPlan) : null,
+          r.phone,
         );
       const insertContact = this.#db.prepare(
         'INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)',
@@ -127,7 +131,7 @@ export class ResidentRepository {
   }
 
   /** Changes the given details and, when `contacts` is given, replaces the contacts; one transaction. */
-  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan'>>): void {
+  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan' | 'phone'>>): void {
     this.#db.transaction(() => {
       const sets: string[] = [];
       const args: unknown[] = [];
@@ -142,6 +146,7 @@ export class ResidentRepository {
         categories: 'categories',
         capabilityAssessedAt: 'capability_assessed_at',
         visitPlan: 'visit_plan',
+        phone: 'phone',
       } as const;
       const json = new Set(['careRecord', 'categories', 'visitPlan']);
       for (const [key, col] of Object.entries(column) as Array<[keyof typeof column, string]>) {
@@ -212,6 +217,7 @@ export class ResidentRepository {
       categories: r.categories ? (JSON.parse(r.categories) as CareCategory[]) : [],
       capabilityAssessedAt: r.capability_assessed_at,
       visitPlan: r.visit_plan ? (JSON.parse(r.visit_plan) as VisitPlanItem[]) : null,
+      phone: r.phone ?? null,
     };
   }
 }

@@ -1,6 +1,6 @@
 import type { Db } from './database.ts';
 
-export const roles = ['admin', 'operator', 'provider', 'family'] as const;
+export const roles = ['admin', 'operator', 'provider', 'family', 'visitor'] as const;
 export type Role = (typeof roles)[number];
 
 /** An account. Its scope: operator → stationId (and below), provider → providerId, family → residentId. */

@@ -303,6 +303,25 @@ for (const backend of backends()) {
         expect(Object.fromEntries(latest)).toEqual({ 'res-1': { phone: 1_000, home: 2_000 }, 'res-2': { phone: 1_500 }, 'res-3': { home: 1_200 } });
         expect((await visits.latestReached([])).size).toBe(0);
       });
+
+      it('keeps visit tasks: open ones by station or resident, earliest due first; closed once; counted by period', async () => {
+        const visits = new VisitRepository(sql);
+        const task = (id: string, residentId: string, reason: 'no_activity' | 'phone_not_reached', createdAt: number, dueAt: number) =>
+          visits.insertTask({ id, residentId, stationId: residentId === 'res-3' ? 'community-2' : 'community-1', kind: 'home', reason, sourceId: 'alm-1', createdAt, dueAt, doneAt: null, doneBy: null });
+        await task('t1', 'res-1', 'no_activity', 1_000, 5_000);
+        await task('t2', 'res-2', 'phone_not_reached', 2_000, 3_000);
+        await task('t3', 'res-3', 'no_activity', 2_500, 2_500);
+        expect((await visits.openTasks({ stationIds: ['community-1'] })).map((t) => t.id)).toEqual(['t2', 't1']);
+        expect(await visits.openTasks({ residentId: 'res-1' })).toEqual([{ id: 't1', residentId: 'res-1', stationId: 'community-1', kind: 'home', reason: 'no_activity', sourceId: 'alm-1', createdAt: 1_000, dueAt: 5_000, doneAt: null, doneBy: null }]);
+        await visits.closeTask('t1', 6_000, 'vis-9');
+        await visits.closeTask('t1', 7_000, 'vis-10'); // once
+        expect((await visits.openTasks({ stationIds: ['community-1', 'community-2'] })).map((t) => t.id)).toEqual(['t3', 't2']);
+        expect((await visits.tasksInPeriod(['community-1'], 0, 10_000)).map((t) => [t.id, t.doneAt, t.doneBy])).toEqual([
+          ['t1', 6_000, 'vis-9'],
+          ['t2', null, null],
+        ]);
+        expect(await visits.tasksInPeriod(['community-1'], 1_500, 2_000)).toEqual([]);
+      });
     });
 
     describe('service requests and button tests (care programmes)', () => {

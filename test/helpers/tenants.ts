@@ -66,6 +66,8 @@ export async function seedTenants(gw: TestGateway): Promise<Tenants> {
     provider: await account('provider', { providerId: providerOwn }),
     // The own resident's son, who is also her contact.
     family: await account('family', { residentId: residentOwn, displayName: '王秀英的家属', relation: 'son' }),
+    // A community volunteer of street A, who visits.
+    visitor: await account('visitor', { stationId: streetA, displayName: '志愿者小李' }),
   };
   return {
     stations: { districtA, streetA, communityA, districtB, streetB, communityB },

@@ -32,7 +32,8 @@ type Row =
   | { kind: 'public'; url: string }
   | { kind: 'elsewhere'; why: string };
 
-const everyone = allRoles;
+/** Everyone who sees alarms and devices; a visitor records visits only (VISITOR_ROUTES). */
+const everyone = allRoles.filter((r) => r !== 'visitor');
 const staff = ['admin', 'operator', 'provider'] as const;
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${++seq}`;
@@ -106,7 +107,7 @@ describe('access matrix: every route × every role × own and other scope', () =
     'POST /api/v1/auth/login': { kind: 'elsewhere', why: 'auth.test.ts: login, throttling, expiry' },
     'POST /api/v1/auth/logout': { kind: 'elsewhere', why: 'auth.test.ts: logout revokes the token' },
     'PUT /api/v1/auth/password': { kind: 'elsewhere', why: 'auth.test.ts: a new password ends other logins' },
-    'GET /api/v1/auth/me': { kind: 'any', roles: everyone, call: () => ({ method: 'GET', url: '/api/v1/auth/me' }) },
+    'GET /api/v1/auth/me': { kind: 'any', roles: allRoles, call: () => ({ method: 'GET', url: '/api/v1/auth/me' }) },
 
     'POST /api/v1/users': { kind: 'any', roles: ['admin'], call: () => ({ method: 'POST', url: '/api/v1/users', body: { username: unique('user'), password: 'long enough password', role: 'admin' } }) },
     'GET /api/v1/users': { kind: 'any', roles: ['admin'], call: () => ({ method: 'GET', url: '/api/v1/users' }) },
@@ -278,11 +279,12 @@ describe('access matrix: every route × every role × own and other scope', () =
         url: `/api/v1/reports/${role === 'provider' ? (w === 'own' ? reports.providerOwn : reports.providerOther) : w === 'own' ? reports.stationA : reports.stationB}`,
       }),
     },
-    'POST /api/v1/residents/:id/visits': { kind: 'item', roles: ['admin', 'operator'], call: (w) => ({ method: 'POST', url: `/api/v1/residents/${t.residents[w]}/visits`, body: { kind: 'phone', outcome: 'well' } }) },
-    'GET /api/v1/residents/:id/visits': { kind: 'item', roles: staff, call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}/visits` }) },
+    'POST /api/v1/residents/:id/visits': { kind: 'item', roles: ['admin', 'operator', 'visitor'], call: (w) => ({ method: 'POST', url: `/api/v1/residents/${t.residents[w]}/visits`, body: { kind: 'phone', outcome: 'well' } }) },
+    'GET /api/v1/residents/:id/visits': { kind: 'item', roles: [...staff, 'visitor'], call: (w) => ({ method: 'GET', url: `/api/v1/residents/${t.residents[w]}/visits` }) },
+    'GET /api/v1/visits': { kind: 'any', roles: ['admin', 'operator', 'visitor'], call: () => ({ method: 'GET', url: '/api/v1/visits' }) },
     'GET /api/v1/visits/due': {
       kind: 'list',
-      roles: ['admin', 'operator'],
+      roles: ['admin', 'operator', 'visitor'],
       // Both residents live alone: a weekly phone greeting falls due within the month.
       call: () => ({ method: 'GET', url: '/api/v1/visits/due?withinDays=31' }),
       ids: () => ({ own: t.residents.own, other: t.residents.other }),

@@ -158,3 +158,85 @@ describe('care programme: visits', () => {
     expect((await visit(emptyNest, { kind: 'phone', outcome: 'well' })).status).toBe(409);
   });
 });
+
+/**
+ * A community volunteer's round (visitor role) and the visits the programme
+ * asks for beyond the plan: a phone greeting nobody answered, a visit that
+ * needs following up, and a wellbeing check from the rules (no activity).
+ */
+describe('care programme: visitors and visit tasks', () => {
+  const start = Date.UTC(2026, 4, 4, 1, 0); // 4 May 2026, 09:00 Shanghai
+  const clock = new ManualClock(start);
+  let gw: TestGateway;
+  let communityId: string;
+  let otherCommunityId: string;
+  let alone: string;
+  let elsewhere: string;
+  const PASSWORD = 'volunteer password 123';
+  const visitor = async () => (await gw.api('POST', '/api/v1/auth/login', { username: 'li.volunteer', password: PASSWORD }, null)).body.token as string;
+
+  beforeAll(async () => {
+    gw = await startGateway({ clock, alarms: { tickMs: 0 } });
+    const district = (await gw.api('POST', '/api/v1/stations', { name: '西湖区养老服务指导中心', level: 'district' })).body;
+    const street = (await gw.api('POST', '/api/v1/stations', { name: '北山街道居家养老服务中心', level: 'street', parentId: district.id })).body;
+    communityId = (await gw.api('POST', '/api/v1/stations', { name: '保俶社区养老服务站', level: 'community', parentId: street.id })).body.id;
+    otherCommunityId = (await gw.api('POST', '/api/v1/stations', { name: '宝石社区养老服务站', level: 'community', parentId: street.id })).body.id;
+    const resident = async (body: object) => (await gw.api('POST', '/api/v1/residents', { address: '保俶路 8 号', capabilityLevel: 2, contacts: [], livesAlone: true, ...body })).body.id as string;
+    alone = await resident({ name: '孙玉兰', stationId: communityId, phone: '0571-8888 1234' });
+    elsewhere = await resident({ name: '周福生', stationId: otherCommunityId });
+    const created = await gw.api('POST', '/api/v1/users', { username: 'li.volunteer', password: PASSWORD, role: 'visitor', stationId: communityId, displayName: '志愿者李' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+  });
+  afterAll(() => gw.stop());
+
+  it("a visitor sees their grid's visits due with the phone to call, records one, and sees nothing else", async () => {
+    clock.set(start + 8 * DAY);
+    const token = await visitor();
+    const due = (await gw.api('GET', '/api/v1/visits/due', undefined, token)).body;
+    expect(due.map((d: { residentId: string; kind: string; phone: string }) => [d.residentId, d.kind, d.phone])).toEqual([[alone, 'phone', '0571-8888 1234']]);
+    const made = await gw.api('POST', `/api/v1/residents/${alone}/visits`, { kind: 'phone', outcome: 'well', note: '身体不错' }, token);
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.by).toBe('visitor:li.volunteer');
+    // Their round: the visits they recorded; a station sees whose they were.
+    expect((await gw.api('GET', '/api/v1/visits', undefined, token)).body.map((v: { residentName: string; by: string }) => [v.residentName, v.by])).toEqual([['孙玉兰', 'visitor:li.volunteer']]);
+    expect((await gw.api('GET', '/api/v1/visits?by=visitor:li.volunteer')).body).toHaveLength(1);
+    // Out of their grid, and everything that is not visits.
+    expect((await gw.api('POST', `/api/v1/residents/${elsewhere}/visits`, { kind: 'phone', outcome: 'well' }, token)).status).toBe(404);
+    for (const [method, path] of [['GET', '/api/v1/alarms'], ['GET', `/api/v1/residents/${alone}`], ['GET', '/api/v1/devices'], ['GET', '/api/v1/stream'], ['GET', '/api/v1/service-requests']] as const) {
+      expect((await gw.api(method, path, undefined, token)).status, path).toBe(403);
+    }
+  });
+
+  it('a phone greeting nobody answered asks for a home visit within a day; the home visit does it', async () => {
+    clock.set(start + 15 * DAY + 2 * 3_600_000);
+    await gw.api('POST', `/api/v1/residents/${alone}/visits`, { kind: 'phone', outcome: 'not_reached', note: '无人接听' }, await visitor());
+    const [task] = (await gw.api('GET', '/api/v1/visits/due?withinDays=1', undefined, await visitor())).body.filter((d: { task?: object }) => d.task);
+    expect(task).toMatchObject({ residentId: alone, kind: 'home', everyDays: null, task: { reason: 'phone_not_reached' }, dueAt: new Date(clock.now() + DAY).toISOString(), overdue: false });
+    clock.advance(2 * DAY);
+    expect((await gw.api('GET', '/api/v1/visits/due?withinDays=0', undefined, await visitor())).body.find((d: { task?: object }) => d.task)).toMatchObject({ overdue: true });
+    await gw.api('POST', `/api/v1/residents/${alone}/visits`, { kind: 'home', outcome: 'needs_follow_up', observations: '腿肿，需要社区医生看看' }, await visitor());
+    // The home visit did the first task, and asks for a follow-up within three days.
+    const tasks = (await gw.api('GET', '/api/v1/visits/due?withinDays=3', undefined, await visitor())).body.filter((d: { task?: object }) => d.task);
+    expect(tasks.map((d: { task: { reason: string } }) => d.task.reason)).toEqual(['needs_follow_up']);
+    await gw.api('POST', `/api/v1/residents/${alone}/visits`, { kind: 'home', outcome: 'well', note: '医生已看过' }, await visitor());
+    expect((await gw.api('GET', '/api/v1/visits/due?withinDays=3', undefined, await visitor())).body.filter((d: { task?: object }) => d.task)).toEqual([]);
+  });
+
+  it('a wellbeing check from the rules: no activity raises its alarm and asks for a home visit today', async () => {
+    await gw.api('PUT', `/api/v1/residents/${alone}/settings`, { inactivity: { hours: 2 } });
+    const pir = await gw.onboardDevice('carebell-pir-motion', alone, 'pir-visit');
+    const client = await gw.connect(pir);
+    clock.set(start + 20 * DAY + 1 * 3_600_000); // 10:00 local
+    await client.publishAsync('devices/pir-visit/event', JSON.stringify({ ts: clock.now(), type: 'motion', seq: 1 }), { qos: 1 });
+    clock.advance(3 * 3_600_000);
+    const raised = gw.waitFor('alarm.raised', (e) => e.alarm.type === 'no_activity');
+    await gw.app.engine.runDue();
+    const { alarm } = await raised;
+    await expect
+      .poll(async () => (await gw.api('GET', `/api/v1/visits/due?stationId=${communityId}&withinDays=0`)).body.find((d: { task?: { reason: string } }) => d.task?.reason === 'no_activity'))
+      .toMatchObject({ residentId: alone, kind: 'home', task: { sourceId: alarm.id }, dueAt: new Date(clock.now()).toISOString() });
+    // The month's figures count the tasks: three asked for, two done.
+    const stats = (await gw.api('GET', `/api/v1/stations/${communityId}/statistics?from=${new Date(start).toISOString()}&to=${new Date(clock.now() + 1).toISOString()}`)).body;
+    expect(stats.visits.tasks).toEqual({ opened: 3, done: 2, byReason: { phone_not_reached: 1, needs_follow_up: 1, no_activity: 1 } });
+  });
+});

@@ -32,6 +32,8 @@ export function careRoutes(app: Api, ctx: CareRoutesDeps): void {
         return r.providerId === a.principal.providerId;
       case 'family':
         return r.residentId === a.principal.residentId;
+      case 'visitor':
+        return false;
     }
   };
   const visible = async (req: FastifyRequest<{ Params: { id: string } }>) => Access.must(await ctx.serviceRequests.get(req.params.id), (r) => sees(req, r), 'service request', req.params.id);

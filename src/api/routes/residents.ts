@@ -26,6 +26,7 @@ const createResident = z
   .object({
     name: z.string().trim().min(1).max(100),
     address: z.string().trim().min(1).max(500),
+    phone: phone.nullish().describe("the resident's own phone, for phone greetings (电话问候)"),
     stationId: z.string().min(1),
     providerId: z.string().nullish(),
     livesAlone: z.boolean(),
@@ -129,7 +130,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
       schema: {
         params: idParam,
         body: createResident
-          .pick({ name: true, address: true, livesAlone: true, capabilityLevel: true, notes: true, careRecord: true, birthDate: true, categories: true, capabilityAssessedAt: true, visitPlan: true })
+          .pick({ name: true, address: true, phone: true, livesAlone: true, capabilityLevel: true, notes: true, careRecord: true, birthDate: true, categories: true, capabilityAssessedAt: true, visitPlan: true })
           .partial()
           .extend({ contacts: z.array(contact).max(10).optional() })
           .strict(),

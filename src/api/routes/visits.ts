@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { careCategories, defaultVisitPlans, stationVisitPlansSchema, visitKinds } from '../../core/care-profile.ts';
 import { visitOutcomes, type DueVisit, type Visit } from '../../care/visits.ts';
@@ -14,10 +15,16 @@ const dueView = (d: DueVisit) => ({ ...d, dueAt: iso(d.dueAt), lastVisitAt: iso(
 
 /** Visits to those at risk (探访关爱): records, what is due, and each station's plans. */
 export function visitRoutes(app: Api, ctx: VisitRoutesDeps): void {
+  /** The stations a query covers: the one asked for and those below it, within the caller's scope. */
+  const scopeOf = (req: FastifyRequest, stationId: string | undefined): string[] => {
+    const a = access(req);
+    const scope = a.stationIds() ?? ctx.stations.list().map((s) => s.id);
+    return stationId ? ctx.stations.subtree(Access.must(ctx.stations.get(stationId), (s) => a.station(s.id), 'station', stationId).id).filter((id) => scope.includes(id)) : scope;
+  };
   app.post(
     '/residents/:id/visits',
     {
-      onRequest: roles('admin', 'operator'),
+      onRequest: roles('admin', 'operator', 'visitor'),
       schema: {
         params: idParam,
         body: z
@@ -44,7 +51,7 @@ export function visitRoutes(app: Api, ctx: VisitRoutesDeps): void {
 
   app.get(
     '/residents/:id/visits',
-    { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }), summary: "A resident's visits, the latest first, and their plan", tags: ['care programmes'] } },
+    { onRequest: roles('admin', 'operator', 'provider', 'visitor'), schema: { params: idParam, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }), summary: "A resident's visits, the latest first, and their plan", tags: ['care programmes'] } },
     async (req) => {
       const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
       return { residentId: resident.id, plan: ctx.visits.planOf(resident), visits: (await ctx.visits.forResident(resident.id, req.query.limit)).map(visitView) };
@@ -54,7 +61,7 @@ export function visitRoutes(app: Api, ctx: VisitRoutesDeps): void {
   app.get(
     '/visits/due',
     {
-      onRequest: roles('admin', 'operator'),
+      onRequest: roles('admin', 'operator', 'visitor'),
       schema: {
         querystring: z.object({
           stationId: z.string().optional().describe('this station and those below it; default every station the caller sees'),
@@ -64,11 +71,30 @@ export function visitRoutes(app: Api, ctx: VisitRoutesDeps): void {
         tags: ['care programmes'],
       },
     },
+    async (req) => (await ctx.visits.due(scopeOf(req, req.query.stationId), req.query.withinDays)).map(dueView),
+  );
+
+  app.get(
+    '/visits',
+    {
+      onRequest: roles('admin', 'operator', 'visitor'),
+      schema: {
+        querystring: z.object({
+          stationId: z.string().optional().describe('this station and those below it; default every station the caller sees'),
+          from: z.iso.datetime({ offset: true }).optional().describe('default: 30 days ago'),
+          to: z.iso.datetime({ offset: true }).optional().describe('default: now'),
+          by: z.string().optional().describe('one visitor: role:username (a visitor sees their own)'),
+        }),
+        summary: 'Visits recorded in a period, oldest first, with the resident\'s name: a visitor\'s round, a station\'s month',
+        tags: ['care programmes'],
+      },
+    },
     async (req) => {
-      const a = access(req);
-      const scope = a.stationIds() ?? ctx.stations.list().map((s) => s.id);
-      const stationIds = req.query.stationId ? ctx.stations.subtree(Access.must(ctx.stations.get(req.query.stationId), (s) => a.station(s.id), 'station', req.query.stationId).id).filter((id) => scope.includes(id)) : scope;
-      return (await ctx.visits.due(stationIds, req.query.withinDays)).map(dueView);
+      const p = req.principal!;
+      const now = ctx.clock.now();
+      const by = p.role === 'visitor' ? `${p.role}:${p.label}` : req.query.by;
+      const visits = await ctx.visits.recorded(scopeOf(req, req.query.stationId), req.query.from ? Date.parse(req.query.from) : now - 30 * 86_400_000, req.query.to ? Date.parse(req.query.to) : now + 1, by);
+      return visits.map((v) => ({ ...visitView(v), residentName: ctx.residents.get(v.residentId)?.name ?? null }));
     },
   );
 

@@ -174,6 +174,30 @@ export const postgresMigrations: PostgresMigration[] = [
       CREATE INDEX device_events_test ON device_events(type, device_id, received_at);
     `,
   },
+  {
+    version: 4,
+    name: 'care programmes: visit tasks (wellbeing checks, follow-ups)',
+    sql: `
+      -- A visit the programme asks for beyond the plan: a wellbeing check from
+      -- the rules (no activity), a phone greeting that reached nobody, a visit
+      -- that needs following up. Done by the next visit of its kind that
+      -- reaches the resident.
+      CREATE TABLE visit_tasks (
+        id          TEXT PRIMARY KEY,
+        resident_id TEXT NOT NULL,
+        station_id  TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('phone', 'home')),
+        reason      TEXT NOT NULL CHECK (reason IN ('no_activity', 'phone_not_reached', 'needs_follow_up')),
+        source_id   TEXT,
+        created_at  BIGINT NOT NULL,
+        due_at      BIGINT NOT NULL,
+        done_at     BIGINT,
+        done_by     TEXT
+      );
+      CREATE INDEX visit_tasks_open ON visit_tasks(station_id, due_at) WHERE done_at IS NULL;
+      CREATE INDEX visit_tasks_resident ON visit_tasks(resident_id, created_at);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */

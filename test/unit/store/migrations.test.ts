@@ -51,4 +51,23 @@ describe('schema migrations', () => {
       { id: 'resolved', open_key: null },
     ]);
   });
+
+  it('rebuilds the accounts table for visitors with every account and login kept, and foreign keys on again', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db, migrations.filter((m) => m.version < 13));
+    db.prepare("INSERT INTO stations (id, name, level, parent_id, created_at) VALUES ('st-1', '江汉社区', 'community', NULL, 0)").run();
+    db.prepare("INSERT INTO users (id, username, password_hash, role, station_id, created_at, relation) VALUES ('usr-1', 'nurse.zhang', 'h', 'operator', 'st-1', 0, NULL)").run();
+    db.prepare("INSERT INTO api_tokens (label, role, token_hash, created_at, user_id, expires_at) VALUES ('login', 'operator', 'digest', 0, 'usr-1', 99)").run();
+    // Before: no visitor accounts.
+    expect(() => db.prepare("INSERT INTO users (id, username, password_hash, role, station_id, created_at) VALUES ('usr-2', 'v', 'h', 'visitor', 'st-1', 0)").run()).toThrow(/CHECK/);
+    expect(migrate(db, migrations)).toContain(13);
+    expect(db.prepare('SELECT id, username, role, station_id FROM users').all()).toEqual([{ id: 'usr-1', username: 'nurse.zhang', role: 'operator', station_id: 'st-1' }]);
+    db.prepare("INSERT INTO users (id, username, password_hash, role, station_id, created_at) VALUES ('usr-2', 'volunteer.li', 'h', 'visitor', 'st-1', 0)").run();
+    // A visitor belongs to a station; logins still point at their account; foreign keys hold again.
+    expect(() => db.prepare("INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('usr-3', 'v3', 'h', 'visitor', 0)").run()).toThrow(/CHECK/);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(() => db.prepare("INSERT INTO api_tokens (label, role, token_hash, created_at, user_id) VALUES ('x', 'visitor', 'd2', 0, 'nobody')").run()).toThrow(/FOREIGN KEY/);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+  });
 });
