@@ -1,5 +1,6 @@
 import type { ProfileRegistry } from '../src/profiles/registry.ts';
 import type { DeviceProfile } from '../src/profiles/schema.ts';
+import { SERVICE_PRESS_MERGE_MS } from '../src/core/service-request.ts';
 import { encode, type Outgoing } from './encode.ts';
 import type { FleetPlan, PlannedDevice, PlannedResident } from './fleet.ts';
 import { Random } from './random.ts';
@@ -8,9 +9,33 @@ import type { Incident, Scenario } from './scenario.ts';
 /** One step of a run, at a simulated time: a device publishes, or drops and comes back. */
 export type SimAction =
   | { at: number; kind: 'publish'; deviceId: string; topic: string; payload: Buffer; what: string }
-  | { at: number; kind: 'disconnect' | 'reconnect'; deviceId: string; what: string };
+  | { at: number; kind: 'disconnect' | 'reconnect'; deviceId: string; what: string }
+  /** A visit recorded through the API (visitor activity), for the plan's resident `resident`. */
+  | { at: number; kind: 'visit'; resident: number; visit: { kind: 'phone' | 'home'; outcome: 'well' | 'needs_follow_up' | 'not_reached' }; what: string };
 
 const MIN = 60_000;
+const DAY = 86_400_000;
+
+/** The scenario's visits for one resident, and a visitor's round for those who live alone. */
+function visitActions(resident: PlannedResident, scenario: Scenario, start: number, end: number, rng: Random): SimAction[] {
+  const out: SimAction[] = [];
+  const visit = (at: number, kind: 'phone' | 'home', outcome: 'well' | 'needs_follow_up' | 'not_reached', what: string) => {
+    if (at < end) out.push({ at, kind: 'visit', resident: resident.index, visit: { kind, outcome }, what });
+  };
+  for (const v of scenario.visits.filter((x) => x.resident === resident.index)) visit(start + v.atMinutes * MIN, v.kind, v.outcome, 'visit');
+  const round = scenario.visitRounds;
+  if (round && resident.livesAlone) {
+    const daytime = () => Math.floor((1 + rng.next() * 7) * 3_600_000); // 09:00–16:00 when the run starts at 08:00
+    for (let day = start; day < end; day += round.phoneEveryDays * DAY) {
+      const at = day + round.phoneEveryDays * DAY - DAY + daytime();
+      const reached = rng.next() >= round.notReachedShare;
+      visit(at, 'phone', reached ? 'well' : 'not_reached', 'phone greeting');
+      if (!reached) visit(at + DAY, 'home', 'well', 'home visit after an unanswered call');
+    }
+    for (let day = start; day < end; day += round.homeEveryDays * DAY) visit(day + round.homeEveryDays * DAY - 2 * DAY + daytime(), 'home', 'well', 'home visit');
+  }
+  return out;
+}
 /** How long an incident's condition lasts (a climbing heart rate, a low SpO2). */
 const CONDITION_MS = 20 * MIN;
 /** During a vitals incident the wearable reports every minute, as bands do when they detect something. */
@@ -173,9 +198,24 @@ export function generateActions(plan: FleetPlan, scenario: Scenario, start: numb
           case 'device_silent':
             if (device.role === inc.device) actions.push({ at, kind: 'disconnect', deviceId: device.id, what: 'device_silent' });
             break;
+          case 'button_test':
+            if (device.role === (inc.device ?? 'pendant')) event('test');
+            break;
+          case 'service_press':
+            if (device.role === 'pendant') event('service');
+            break;
+        }
+      }
+
+      // The weekly button test, on a daytime hour of the resident's own.
+      if (scenario.buttonTests && device.role === 'pendant' && !scenario.buttonTests.missedBy.includes(resident.index)) {
+        for (let day = start; day < end; day += scenario.buttonTests.everyDays * DAY) {
+          const at = day + Math.floor((1 + rng.next() * 8) * 3_600_000);
+          if (at < Math.min(end, silentAt)) send(at, { ts: at, events: ['test'], seq: nextSeq() }, 'button_test');
         }
       }
     }
+    actions.push(...visitActions(resident, scenario, start, end, root.fork(`visits:${resident.index}`)));
   }
   for (const inc of scenario.incidents.filter((i) => i.kind === 'reconnect_storm')) {
     const at = start + inc.atMinutes * MIN;
@@ -188,4 +228,41 @@ export function generateActions(plan: FleetPlan, scenario: Scenario, start: numb
   }
   // Stable: same-time actions keep the order they were made in.
   return actions.map((a, i) => ({ a, i })).sort((x, y) => x.a.at - y.a.at || x.i - y.i).map((x) => x.a);
+}
+
+/** What a run did for the care programmes, to check the gateway's statistics against. */
+export interface CareTally {
+  /** Service requests the presses make: a second press of one pendant within 10 minutes joins the first. */
+  serviceRequests: number;
+  servicePresses: number;
+  buttonTests: number;
+  /** Visits recorded, and those that reached the resident. */
+  visits: { phone: number; home: number; reached: number };
+  /** Per resident (by index): the phone greetings and home visits that reached them. */
+  reachedBy: Map<number, { phone: number; home: number }>;
+}
+
+export function careTally(actions: SimAction[]): CareTally {
+  const tally: CareTally = { serviceRequests: 0, servicePresses: 0, buttonTests: 0, visits: { phone: 0, home: 0, reached: 0 }, reachedBy: new Map() };
+  const lastRequest = new Map<string, number>();
+  for (const a of actions) {
+    if (a.kind === 'visit') {
+      tally.visits[a.visit.kind]++;
+      if (a.visit.outcome !== 'not_reached') {
+        tally.visits.reached++;
+        const mine = tally.reachedBy.get(a.resident) ?? { phone: 0, home: 0 };
+        mine[a.visit.kind]++;
+        tally.reachedBy.set(a.resident, mine);
+      }
+    } else if (a.kind === 'publish' && a.what.startsWith('button_test')) tally.buttonTests++;
+    else if (a.kind === 'publish' && a.what.startsWith('service_press')) {
+      tally.servicePresses++;
+      const since = lastRequest.get(a.deviceId);
+      if (since === undefined || a.at - since > SERVICE_PRESS_MERGE_MS) {
+        tally.serviceRequests++;
+        lastRequest.set(a.deviceId, a.at);
+      }
+    }
+  }
+  return tally;
 }

@@ -71,6 +71,8 @@ export interface RunStats {
   abandoned: number;
   /** Alarms raised while the run plays, counted from the gateway's live stream. */
   alarms: number;
+  /** Visits recorded through the API (visitor activity). */
+  visits: number;
 }
 
 export interface RunOptions {
@@ -128,7 +130,8 @@ export async function connectAll(plan: FleetPlan, mqttUrl: string, concurrency =
 export async function play(opts: RunOptions): Promise<RunStats> {
   const { plan, actions, target, simNow, speed, clients } = opts;
   const devices = new Map(plan.residents.flatMap((r) => r.devices).map((d) => [d.id, d]));
-  const stats: RunStats = { devices: devices.size, connected: clients.size, connectSeconds: 0, published: 0, failed: 0, retried: 0, abandoned: 0, alarms: 0 };
+  const stats: RunStats = { devices: devices.size, connected: clients.size, connectSeconds: 0, published: 0, failed: 0, retried: 0, abandoned: 0, alarms: 0, visits: 0 };
+  const api = new ApiClient(target);
   // The live stream counts the alarms as they are raised, for the progress line.
   const watch = new AbortController();
   void fetch(`${target.apiUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${target.token}` }, signal: watch.signal })
@@ -184,6 +187,18 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
       for (let ahead = action.at - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
       if (opts.signal?.aborted) break;
+      if (action.kind === 'visit') {
+        // A community worker records the visit, at the time it was made.
+        const residentId = plan.residents[action.resident]?.id;
+        sentAt[index] = performance.now();
+        track(
+          api.call('POST', `/api/v1/residents/${residentId}/visits`, { ...action.visit, at: new Date(action.at).toISOString() }).then(
+            () => void stats.visits++,
+            () => void stats.failed++,
+          ).finally(() => (done[index] = 1)),
+        );
+        continue;
+      }
       if (action.kind !== 'publish') {
         const client = clients.get(action.deviceId);
         done[index] = 1;

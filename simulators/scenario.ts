@@ -16,6 +16,10 @@ export const incidentKinds = [
   'battery_down',
   'malformed',
   'reconnect_storm',
+  /** The weekly test of a button (the pendant, or `device`): recorded as a test, never an alarm. */
+  'button_test',
+  /** The pendant's service button: a request (meals, housekeeping …), not an alarm. */
+  'service_press',
 ] as const;
 export type IncidentKind = (typeof incidentKinds)[number];
 
@@ -35,7 +39,7 @@ export const scenarioSchema = z
     /** Local (Asia/Shanghai) date and time the simulated run starts at. */
     date: z.iso.date().default('2026-11-20'),
     start: hhmm.default('09:00'),
-    durationMinutes: z.number().positive().max(7 * 24 * 60),
+    durationMinutes: z.number().positive().max(31 * 24 * 60),
     /** The devices of every home; by default the whole kit. */
     devices: z.array(z.enum(deviceRoles)).min(1).default([...deviceRoles]),
     /** Per-resident care settings (PUT /residents/{id}/settings), e.g. a shorter inactivity window. */
@@ -52,6 +56,18 @@ export const scenarioSchema = z
           .strict(),
       )
       .default([]),
+    /** Every resident tests their pendant every so many days (at a daytime hour of their own), but those listed in `missedBy`. */
+    buttonTests: z.object({ everyDays: z.number().int().min(1).max(31), missedBy: z.array(z.number().int().min(0)).default([]) }).strict().optional(),
+    /** Visits recorded through the API as a community worker would (探访关爱). */
+    visits: z
+      .array(z.object({ atMinutes: z.number().min(0), resident: z.number().int().min(0), kind: z.enum(['phone', 'home']), outcome: z.enum(['well', 'needs_follow_up', 'not_reached']) }).strict())
+      .default([]),
+    /**
+     * A visitor's round for those who live alone: a phone greeting every
+     * `phoneEveryDays`, a home visit every `homeEveryDays`; a share of the
+     * calls reach nobody, and a home visit follows the next day.
+     */
+    visitRounds: z.object({ phoneEveryDays: z.number().int().min(1), homeEveryDays: z.number().int().min(1), notReachedShare: z.number().min(0).max(1).default(0) }).strict().optional(),
     /** The alarms the platform must raise, and no others. */
     expect: z
       .array(
@@ -73,6 +89,7 @@ export const scenarioSchema = z
       if (inc.resident !== undefined && inc.resident >= s.residents) ctx.addIssue({ code: 'custom', path: ['incidents', i, 'resident'], message: `only ${s.residents} residents` });
       if (inc.atMinutes > s.durationMinutes) ctx.addIssue({ code: 'custom', path: ['incidents', i, 'atMinutes'], message: 'after the end of the run' });
     }
+    for (const [i, v] of s.visits.entries()) if (v.resident >= s.residents) ctx.addIssue({ code: 'custom', path: ['visits', i, 'resident'], message: `only ${s.residents} residents` });
     for (const [i, e] of s.expect.entries()) if (e.resident >= s.residents) ctx.addIssue({ code: 'custom', path: ['expect', i, 'resident'], message: `only ${s.residents} residents` });
   });
 

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../src/core/logger.ts';
 import { newSecret } from '../src/core/secrets.ts';
 import { listen } from '../src/listen.ts';
 import { loadProfileDirectory, type ProfileRegistry } from '../src/profiles/registry.ts';
-import { generateActions } from './behaviour.ts';
+import { careTally, generateActions, type CareTally } from './behaviour.ts';
 import { planFleet, type FleetPlan } from './fleet.ts';
 import { ApiClient, connectAll, play, provision, verify, verificationTable, type RunStats, type Target, type Verification } from './runner.ts';
 import { replayActions, type RecordedMessage } from './record.ts';
@@ -99,6 +99,8 @@ export interface ScenarioRun {
   plan: FleetPlan;
   stats: RunStats;
   verification: Verification;
+  /** What the run did for the care programmes (service presses, button tests, visits). */
+  did: CareTally;
   start: number;
   end: number;
 }
@@ -116,6 +118,8 @@ export interface RunScenarioOptions {
   out?: (line: string) => void;
   /** Called once the fleet is connected, before the first action (e.g. to start recording). */
   beforePlay?: (target: Target) => Promise<void>;
+  /** Called once the run is verified, while the gateway still runs (e.g. to read its statistics). */
+  afterRun?: (target: Target, run: ScenarioRun) => Promise<void>;
 }
 
 const hhmm = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(11, 16);
@@ -131,6 +135,7 @@ interface Session {
   fleetFile: string | undefined;
   out: (line: string) => void;
   beforePlay: ((target: Target) => Promise<void>) | undefined;
+  afterRun?: ((target: Target, run: ScenarioRun) => Promise<void>) | undefined;
   actions: (start: number) => SimAction[];
   durationMs: number;
   expectations: Scenario;
@@ -193,7 +198,7 @@ async function runSession(s: Session): Promise<ScenarioRun> {
       },
     });
     stats.connectSeconds = connectSeconds;
-    out(`published ${stats.published} messages (${stats.failed} failed, ${stats.retried} sent again after a dropped link, ${stats.abandoned} abandoned by devices gone silent); ${stats.alarms} alarms raised on the live stream`);
+    out(`published ${stats.published} messages (${stats.failed} failed, ${stats.retried} sent again after a dropped link, ${stats.abandoned} abandoned by devices gone silent); ${stats.alarms} alarms raised on the live stream${stats.visits > 0 ? `; ${stats.visits} visits recorded` : ''}`);
     // Let the simulated clock reach the end, so time-driven rules (silence, bed exit, inactivity) have their say.
     while (simNow() < end) await new Promise((r) => setTimeout(r, Math.min(500, Math.max(5, (end - simNow()) / speed))));
     if (embedded) {
@@ -202,7 +207,12 @@ async function runSession(s: Session): Promise<ScenarioRun> {
     } else await new Promise((r) => setTimeout(r, 1_500));
     const verification = await verify(plan, s.expectations, api, start, end);
     out(verificationTable(verification));
-    return { plan, stats, verification, start, end };
+    const run = { plan, stats, verification, start, end, did: careTally(actions) };
+    if (run.did.servicePresses + run.did.buttonTests + run.did.visits.phone + run.did.visits.home > 0) {
+      out(`care programmes: ${run.did.servicePresses} service button presses (${run.did.serviceRequests} requests), ${run.did.buttonTests} button tests, ${run.did.visits.phone} phone greetings and ${run.did.visits.home} home visits recorded (${run.did.visits.reached} reached the resident)`);
+    }
+    await s.afterRun?.(target, run);
+    return run;
   } finally {
     await embedded?.close();
   }
@@ -222,6 +232,7 @@ export function runScenario(opts: RunScenarioOptions): Promise<ScenarioRun> {
     fleetFile: opts.fleetFile,
     out: opts.out ?? (() => {}),
     beforePlay: opts.beforePlay,
+    afterRun: opts.afterRun,
     actions: (start) => generateActions(plan, opts.scenario, start, profiles),
     durationMs: opts.scenario.durationMinutes * 60_000,
     expectations: opts.scenario,

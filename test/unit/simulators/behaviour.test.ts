@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultProfilesDir } from '../../../src/app.ts';
 import { loadProfileDirectory } from '../../../src/profiles/registry.ts';
-import { generateActions } from '../../../simulators/behaviour.ts';
+import { careTally, generateActions } from '../../../simulators/behaviour.ts';
 import { planFleet } from '../../../simulators/fleet.ts';
 import { scenarioSchema, scenarioStart } from '../../../simulators/scenario.ts';
 
@@ -20,7 +20,7 @@ const scenario = scenarioSchema.parse({
 });
 const start = scenarioStart(scenario);
 const run = (seed: number) => generateActions(planFleet(scenario, seed, profiles), scenario, start, profiles);
-const fingerprint = (seed: number) => run(seed).map((a) => `${a.at} ${a.deviceId} ${a.kind === 'publish' ? `${a.topic} ${a.payload.toString('base64')}` : a.kind}`);
+const fingerprint = (seed: number) => run(seed).map((a) => (a.kind === 'visit' ? `${a.at} visit ${a.resident} ${a.visit.kind}` : `${a.at} ${a.deviceId} ${a.kind === 'publish' ? `${a.topic} ${a.payload.toString('base64')}` : a.kind}`));
 
 describe('fleet behaviour', () => {
   it('the same seed gives the same message sequence; another seed another one', () => {
@@ -67,7 +67,7 @@ describe('fleet behaviour', () => {
   it('a silent device says nothing after it goes silent', () => {
     const plan = planFleet(scenario, 7, profiles);
     const bed = plan.residents[1]!.devices.find((d) => d.role === 'bed')!;
-    const actions = run(7).filter((a) => a.deviceId === bed.id);
+    const actions = run(7).filter((a) => a.kind !== 'visit' && a.deviceId === bed.id);
     const silentAt = start + 30 * 60_000;
     expect(actions.filter((a) => a.at >= silentAt).map((a) => a.kind)).toEqual(['disconnect']);
   });
@@ -76,5 +76,49 @@ describe('fleet behaviour', () => {
     const bad = scenarioSchema.safeParse({ ...scenario, incidents: [{ atMinutes: 1, resident: 5, kind: 'sos' }] });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues[0]!.path).toEqual(['incidents', 0, 'resident']);
+  });
+
+  it('presses the test and service buttons in the pendant\'s own format, tests weekly, and plays a visitor\'s round; the tally counts a double press once', () => {
+    const month = scenarioSchema.parse({
+      name: 'care',
+      description: 'a fortnight of care programmes',
+      residents: 2,
+      devices: ['pendant'],
+      date: '2026-11-01',
+      start: '08:00',
+      durationMinutes: 14 * 24 * 60,
+      incidents: [
+        { atMinutes: 60, resident: 0, kind: 'service_press' },
+        { atMinutes: 64, resident: 0, kind: 'service_press' },
+        { atMinutes: 3000, resident: 1, kind: 'service_press' },
+        { atMinutes: 90, resident: 1, kind: 'button_test' },
+      ],
+      buttonTests: { everyDays: 7, missedBy: [1] },
+      visitRounds: { phoneEveryDays: 7, homeEveryDays: 30, notReachedShare: 0 },
+      visits: [{ atMinutes: 100, resident: 1, kind: 'home', outcome: 'not_reached' }],
+    });
+    const plan = planFleet(month, 3, profiles);
+    plan.residents[0]!.livesAlone = true;
+    plan.residents[1]!.livesAlone = false;
+    const t0 = scenarioStart(month);
+    const actions = generateActions(plan, month, t0, profiles);
+    const pendant = plan.residents[0]!.devices[0]!;
+    const events = actions.filter((a) => a.kind === 'publish' && a.deviceId === pendant.id && a.topic.endsWith('/event')).map((a) => (a.kind === 'publish' ? JSON.parse(a.payload.toString()).type : ''));
+    expect(events).toEqual(['service', 'service', 'test', 'test']);
+    const visits = actions.filter((a) => a.kind === 'visit');
+    // Resident 0 lives alone: a phone greeting each week (none of the round's visits is a home visit within a fortnight); resident 1 only the listed one.
+    expect(visits.map((v) => (v.kind === 'visit' ? [v.resident, v.visit.kind, v.visit.outcome] : []))).toEqual([
+      [1, 'home', 'not_reached'],
+      [0, 'phone', 'well'],
+      [0, 'phone', 'well'],
+    ]);
+    const tally = careTally(actions);
+    expect({ ...tally, reachedBy: Object.fromEntries(tally.reachedBy) }).toEqual({
+      serviceRequests: 2,
+      servicePresses: 3,
+      buttonTests: 3,
+      visits: { phone: 2, home: 1, reached: 2 },
+      reachedBy: { 0: { phone: 2, home: 0 } },
+    });
   });
 });
