@@ -361,7 +361,8 @@ export class AlarmService {
       const alarm = await o.alarms.get(alarmId);
       if (!alarm || alarm.state !== 'open' || alarm.escalationLevel !== step) return;
       const policy = policyById(alarm.policy);
-      if (!policy.steps[step + 1]) return;
+      // A step that waits for a fault to be fixed is about time, not about who could be reached: it keeps its deadline.
+      if (!policy.steps[step + 1] || policy.steps[step + 1]!.untilResolved) return;
       const toPeople = (await o.outbox.forAlarm(alarmId)).filter(
         (i) => i.step === step && (i.event === 'alarm.raised' || i.event === 'alarm.escalated') && (i.delivery.channel === 'console' || i.delivery.channel === 'webhook'),
       );

@@ -132,7 +132,8 @@ export class ServiceRequestRepository {
    */
   async step(id: string, step: ServiceStep, by: string, at: number, set: { providerId?: string | null; worker?: string | null; kind?: ServiceKind; note?: string | null; reason?: string | null } = {}): Promise<boolean> {
     const t = serviceTransitions[step];
-    const cols = [`state = ?`, `${t.stamp}_at = ?`, `${t.stamp}_by = ?`, 'updated_at = ?'];
+    // A hand-over (or a provider naming its worker) keeps the first dispatch's stamp: the time to dispatch is the first one.
+    const cols = step === 'assign' ? ['state = ?', 'assigned_at = COALESCE(assigned_at, ?)', 'assigned_by = COALESCE(assigned_by, ?)', 'updated_at = ?'] : ['state = ?', `${t.stamp}_at = ?`, `${t.stamp}_by = ?`, 'updated_at = ?'];
     const params: unknown[] = [t.to, at, by, at];
     if (set.providerId !== undefined) cols.push('provider_id = ?'), params.push(set.providerId);
     if (set.worker !== undefined) cols.push('worker = ?'), params.push(set.worker);

@@ -358,7 +358,8 @@ for (const backend of backends()) {
         expect((await requests.get('s1'))!.presses).toBe(2);
 
         expect(await requests.step('s1', 'start', 'provider:yk', 1_200)).toBe(false); // not dispatched yet
-        expect(await requests.step('s1', 'assign', 'operator:li', 1_300, { providerId: 'prov-1', worker: '陈阿姨', kind: 'meals' })).toBe(true);
+        expect(await requests.step('s1', 'assign', 'operator:li', 1_300, { providerId: 'prov-1', kind: 'meals' })).toBe(true);
+        expect(await requests.step('s1', 'assign', 'provider:yk', 1_350, { worker: '陈阿姨' })).toBe(true); // naming the worker keeps the first dispatch's stamp
         expect(await requests.step('s1', 'arrive', 'provider:yk', 1_400)).toBe(true);
         expect(await requests.step('s1', 'done', 'provider:yk', 1_500)).toBe(true);
         expect(await requests.step('s1', 'done', 'provider:yk', 1_600)).toBe(false); // once

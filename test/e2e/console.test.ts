@@ -951,7 +951,7 @@ describe('web console in Chromium', () => {
     await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
     await page.click('[data-testid=nav-visits]');
     await page.locator('[data-testid=visits-within]').selectOption('7');
-    const row = page.locator(`[data-testid=visits-due] tr[data-resident="${t.residents.own}"][data-kind=home]`);
+    const row = page.locator(`[data-testid=visits-due] tr[data-resident="${t.residents.own}"][data-kind=home]:not([data-task])`);
     await row.waitFor();
     expect(await row.innerText()).toContain('尚未探访');
     expect(await page.locator(`[data-testid=visits-due] tr[data-resident="${t.residents.other}"]`).count()).toBe(0); // another street's resident
@@ -965,6 +965,130 @@ describe('web console in Chromium', () => {
     const visits = (await gw.api('GET', `/api/v1/residents/${t.residents.own}/visits`)).body.visits;
     expect(visits[0]).toMatchObject({ kind: 'home', outcome: 'needs_follow_up', observations: '膝盖疼，走路慢', by: 'operator:operator.own' });
     await expect.poll(() => row.innerText()).not.toContain('尚未探访'); // the row now says when they were last visited
+    // …and the follow-up the visit asked for is on the list, with its reason.
+    const followUp = page.locator(`[data-testid=visits-due] tr[data-resident="${t.residents.own}"][data-task=needs_follow_up]`);
+    await expect.poll(() => followUp.innerText()).toContain('需要跟进');
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it("a press of the service button reaches the duty desk live; dispatched, the provider's staff work it to done; the family follows it and asks for another", async () => {
+    const d = t.devices.own;
+    const { page: desk } = await newPage(browser);
+    await logIn(desk, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    await desk.waitForSelector('.live-connected');
+    await desk.click('[data-testid=nav-services]');
+    await desk.waitForSelector('[data-testid=services]');
+    const created = gw.waitFor('service.request', (e) => e.change === 'created');
+    const res = await mosquittoPub({ port: gw.urls.mqttPort, id: d.id, password: d.mqtt.password, topic: `devices/${d.id}/event`, message: JSON.stringify({ ts: Date.now(), type: 'service', seq: ++seq }) });
+    expect(res.code, res.stderr).toBe(0);
+    const { request } = await created;
+    const line = desk.locator(`tr[data-request="${request.id}"]`);
+    await line.waitFor(); // live: no reload
+    expect(await line.innerText()).toContain('王秀英');
+    expect(await line.getAttribute('data-state')).toBe('new');
+    await screenshot(desk, 'page-services-new-zh');
+
+    // The desk called her back: lunch. Dispatched to her provider.
+    await line.locator('[data-action=assign]').click();
+    const form = desk.locator('[data-testid=assign-service]');
+    await form.locator('select[name=kind]').selectOption('meals');
+    await form.locator('select[name=provider]').selectOption(t.providers.own);
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => line.getAttribute('data-state')).toBe('assigned');
+
+    // The provider's dispatcher names the worker and marks the steps; the desk sees each one.
+    const { page: provider } = await newPage(browser);
+    await logIn(provider, gw.urls.httpUrl, 'provider.own', PASSWORD);
+    await provider.click('[data-testid=nav-services]');
+    const theirs = provider.locator(`tr[data-request="${request.id}"]`);
+    await theirs.waitFor();
+    await theirs.locator('[data-action=assign]').click();
+    await provider.locator('[data-testid=assign-service] input[name=worker]').fill('陈阿姨 139 0000 1234');
+    await provider.locator('[data-testid=assign-service] button[type=submit]').click();
+    await expect.poll(() => theirs.innerText()).toContain('陈阿姨');
+    await theirs.locator('[data-action=start]').click();
+    await expect.poll(() => line.getAttribute('data-state')).toBe('on_the_way');
+    await theirs.locator('[data-action=arrive]').click();
+    await expect.poll(() => theirs.getAttribute('data-state')).toBe('on_site');
+
+    // The family's phone shows where it is, and they ask for housekeeping.
+    const { page: family } = await newPage(browser, 'phone');
+    await logIn(family, gw.urls.httpUrl, 'family.own', PASSWORD);
+    const mine = family.locator(`[data-testid=family-services] li[data-request="${request.id}"]`);
+    await mine.waitFor();
+    expect(await mine.innerText()).toContain('已到达');
+    await theirs.locator('[data-action=done]').click();
+    await expect.poll(() => mine.getAttribute('data-state')).toBe('done');
+    await screenshot(family, 'page-family-services-zh');
+    await family.click('[data-action=ask-service]');
+    const ask = family.locator('[data-testid=new-service]');
+    await ask.locator('input[name=kind][value=housekeeping]').check();
+    await ask.locator('input[name=note]').fill('周六上午打扫');
+    await ask.locator('button[type=submit]').click();
+    await expect.poll(async () => (await gw.api('GET', '/api/v1/service-requests?state=new')).body.map((r: { kind: string; source: string; note: string }) => [r.kind, r.source, r.note])).toContainEqual(['housekeeping', 'family', '周六上午打扫']);
+    // …which the desk sees arrive.
+    await desk.locator('[data-filter=open]').click();
+    await expect.poll(() => desk.locator('[data-testid=service-list]').innerText()).toContain('周六上午打扫');
+    const done = (await gw.api('GET', `/api/v1/service-requests/${request.id}`)).body;
+    expect(done).toMatchObject({ state: 'done', kind: 'meals', worker: '陈阿姨 139 0000 1234', assigned: { by: 'operator:operator.own' }, done: { by: 'provider:provider.own' } });
+    for (const p of [desk, provider, family]) expect(pageErrors(p)).toEqual([]);
+  });
+
+  it("a button test says 'test received' at once on the duty console (never an alarm); the tests page lists the buttons never tested", async () => {
+    const { page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    await page.waitForSelector('.live-connected');
+    await page.click('[data-testid=nav-tests]');
+    await page.locator('[data-testid=tests-within]').selectOption('7');
+    const own = page.locator(`[data-testid=tests-due] tr[data-device="${t.devices.own.id}"]`);
+    await own.waitFor();
+    expect(await own.innerText()).toContain('从未测试');
+    expect(await page.locator(`[data-testid=tests-due] tr[data-device="${t.devices.other.id}"]`).count()).toBe(0); // another street's
+    await screenshot(page, 'page-tests-zh');
+    const d = t.devices.own;
+    const res = await mosquittoPub({ port: gw.urls.mqttPort, id: d.id, password: d.mqtt.password, topic: `devices/${d.id}/event`, message: JSON.stringify({ ts: Date.now(), type: 'test', seq: ++seq }) });
+    expect(res.code, res.stderr).toBe(0);
+    await expect.poll(() => page.locator('[data-testid=test-received]').innerText()).toContain('王秀英');
+    await expect.poll(() => own.innerText()).not.toContain('从未测试'); // tested: due again in a week
+    expect(await page.locator('[data-testid=tests-received]').innerText()).toContain(d.id);
+    expect((await gw.api('GET', `/api/v1/alarms?residentId=${t.residents.own}&state=open`)).body).toEqual([]);
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it("a visitor's phone: today's round with the number to call, a visit in a few taps, and one kept on the phone without a network and sent when it is back", async () => {
+    await gw.api('PATCH', `/api/v1/residents/${t.residents.own}`, { phone: '0571-8888 1234' });
+    expect((await gw.api('PUT', `/api/v1/stations/${t.stations.communityA}/visit-plans`, { lives_alone: [{ kind: 'phone', everyDays: 1 }] })).status).toBe(200);
+    const { context, page } = await newPage(browser, 'phone');
+    await logIn(page, gw.urls.httpUrl, 'visitor.own', PASSWORD);
+    const item = page.locator(`article.round-item[data-resident="${t.residents.own}"]`);
+    await item.first().waitFor();
+    expect(await item.first().locator('[data-action=call]').getAttribute('href')).toBe('tel:057188881234');
+    await screenshot(page, 'page-round-zh');
+    // No alarms, no live stream for a visitor: nothing but the round.
+    expect(await page.locator('[data-testid=live]').count()).toBe(0);
+
+    await item.first().locator('[data-action=record]').click();
+    await page.locator('[data-testid=round-record] [data-outcome=well]').click();
+    await expect.poll(() => page.locator('[data-testid=round-saved]').innerText()).toContain('王秀英');
+    await expect.poll(() => page.locator('[data-testid=round-made]').innerText()).toContain('王秀英');
+
+    // Out of signal in the stairwell: kept on the phone, and sent once back.
+    const before = (await gw.api('GET', `/api/v1/residents/${t.residents.own}/visits`)).body.visits.length;
+    await gw.api('PUT', `/api/v1/stations/${t.stations.communityA}/visit-plans`, { lives_alone: [{ kind: 'home', everyDays: 1 }] });
+    await page.reload();
+    await item.first().waitFor();
+    await context.setOffline(true);
+    await item.first().locator('[data-action=record]').click();
+    await page.locator('[data-testid=round-record] [data-kind=home]').click();
+    await page.locator('[data-testid=round-record] textarea[name=note]').fill('精神好，屋里整洁');
+    await page.locator('[data-testid=round-record] [data-outcome=well]').click();
+    await expect.poll(() => page.locator('[data-testid=round-pending]').innerText()).toContain('1');
+    expect((await gw.api('GET', `/api/v1/residents/${t.residents.own}/visits`)).body.visits).toHaveLength(before);
+    await context.setOffline(false);
+    await expect.poll(async () => (await gw.api('GET', `/api/v1/residents/${t.residents.own}/visits`)).body.visits.length).toBe(before + 1);
+    expect((await gw.api('GET', `/api/v1/residents/${t.residents.own}/visits`)).body.visits[0]).toMatchObject({ kind: 'home', outcome: 'well', note: '精神好，屋里整洁', by: 'visitor:visitor.own' });
+    await expect.poll(() => page.locator('[data-testid=round-pending]').count()).toBe(0);
+    await gw.api('PUT', `/api/v1/stations/${t.stations.communityA}/visit-plans`, {});
     expect(pageErrors(page)).toEqual([]);
   });
 
@@ -984,6 +1108,8 @@ describe('web console in Chromium', () => {
         ['account', '#/account', '[data-testid=password-form]'],
         ['reports', '#/reports', '[data-testid=station-month]'],
         ['visits', '#/visits', '[data-testid=visits]'],
+        ['services', '#/services', '[data-testid=services]'],
+        ['tests', '#/tests', '[data-testid=device-tests]'],
         ['residents', '#/residents', '[data-testid=residents] tbody tr'],
       ];
       for (const [name, hash, ready] of pages) {

@@ -6,7 +6,7 @@ export interface Session {
 export interface User {
   id: string | null;
   username: string;
-  role: 'admin' | 'operator' | 'provider' | 'family';
+  role: 'admin' | 'operator' | 'provider' | 'family' | 'visitor';
   displayName: string | null;
   stationId: string | null;
   providerId: string | null;
@@ -76,6 +76,8 @@ export interface Resident {
   categories?: string[];
   capabilityAssessedAt?: string | null;
   capabilityAssessmentDue?: string | null;
+  phone?: string | null;
+  active?: boolean;
 }
 export interface CareRecord {
   conditions?: string[];
@@ -107,6 +109,30 @@ export interface Station {
 export interface Provider {
   id: string;
   name: string;
+}
+type Stamp = { at: string; by: string };
+/** A service request (需求响应) and each step's time and actor. */
+export interface ServiceRequest {
+  id: string;
+  residentId: string;
+  residentName?: string;
+  stationId: string;
+  kind: 'meals' | 'housekeeping' | 'home_nursing' | 'repair' | 'errand' | 'other';
+  note: string | null;
+  source: 'device' | 'family' | 'staff';
+  deviceId: string | null;
+  presses: number;
+  state: 'new' | 'assigned' | 'on_the_way' | 'on_site' | 'done' | 'cancelled';
+  providerId: string | null;
+  providerName?: string;
+  worker: string | null;
+  created: Stamp;
+  assigned: Stamp | null;
+  started: Stamp | null;
+  arrived: Stamp | null;
+  done: Stamp | null;
+  cancelled: (Stamp & { reason: string | null }) | null;
+  updatedAt: string;
 }
 export interface DeadLetter {
   id: number;

@@ -18,6 +18,9 @@ import { Import } from './views/import.tsx';
 import { Residents } from './views/residents.tsx';
 import { Reports } from './views/reports.tsx';
 import { Visits } from './views/visits.tsx';
+import { Services } from './views/services.tsx';
+import { DeviceTests, TestBanner, testReceived, type TestReceived } from './views/tests.tsx';
+import { Round } from './views/round.tsx';
 import { Bell } from './views/icon.tsx';
 import './app.css';
 
@@ -101,6 +104,31 @@ function LiveBanner() {
   return null;
 }
 
+/** A visitor's phone: today's round and nothing else. */
+function VisitorShell() {
+  const s = useConsole();
+  return (
+    <div class="shell role-visitor">
+      <header class="topbar">
+        <span class="brand">
+          <Bell /> carebell <span class="brand-sub">{t('round.brand')}</span>
+        </span>
+        <span class="spacer" />
+        <button class="ghost" onClick={() => store.set({ lang: s.lang === 'zh' ? 'en' : 'zh' })} data-testid="lang">
+          {t('lang.switch')}
+        </button>
+        <a class="user" href="#/account" title={t('nav.account')} data-testid="account-link">
+          {s.session?.user.displayName ?? s.session?.user.username}
+        </a>
+        <button class="ghost" onClick={logout}>
+          {t('logout')}
+        </button>
+      </header>
+      <main>{location.hash.startsWith('#/account') ? <Account onPasswordChanged={loggedOutByPasswordChange} /> : <Round />}</main>
+    </div>
+  );
+}
+
 function App() {
   const s = useConsole();
   const route = useRoute();
@@ -110,7 +138,8 @@ function App() {
 
   // The live stream and the open alarms, while logged in.
   useEffect(() => {
-    if (!session) return;
+    // A visitor records visits: no alarms, no live stream (views/round.tsx).
+    if (!session || session.user.role === 'visitor') return;
     void store.loadAlarms().catch((err: Error) => store.set({ error: err.message }));
     void store.loadProfiles().catch(() => {});
     if (session.user.role !== 'family') void store.loadStations().catch(() => {});
@@ -141,6 +170,7 @@ function App() {
           }
         }
         if (e.event === 'gateway.storage') store.set({ storage: e.data as ConsoleState['storage'] });
+        if (e.event === 'device.test') testReceived(e.data as TestReceived);
         window.dispatchEvent(new CustomEvent('carebell:live', { detail: e }));
       },
     });
@@ -172,6 +202,7 @@ function App() {
   useEffect(() => setAlarmSound(ringing && !s.muted), [ringing, s.muted]);
 
   if (!session) return <Login />;
+  if (session.user.role === 'visitor') return <VisitorShell />;
   const family = session.user.role === 'family';
   const page = route[0] ?? '';
 
@@ -195,6 +226,12 @@ function App() {
                 {t('nav.visits')}
               </a>
             )}
+            <a href="#/services" class={page === 'services' ? 'active' : ''} data-testid="nav-services">
+              {t('nav.services')}
+            </a>
+            <a href="#/tests" class={page === 'tests' ? 'active' : ''} data-testid="nav-tests">
+              {t('nav.tests')}
+            </a>
             <a href="#/residents" class={`nav-admin ${page === 'residents' ? 'active' : ''}`} data-testid="nav-residents">
               {t('nav.residents')}
             </a>
@@ -244,6 +281,7 @@ function App() {
         </div>
       )}
       {!family && <StorageBanner />}
+      {!family && <TestBanner />}
       {!family && ringing && <CriticalBanner />}
       {s.error && (
         <div class="banner error" onClick={() => store.set({ error: null })}>
@@ -271,6 +309,10 @@ function App() {
           <Residents />
         ) : page === 'visits' && handles ? (
           <Visits />
+        ) : page === 'services' ? (
+          <Services />
+        ) : page === 'tests' ? (
+          <DeviceTests />
         ) : page === 'reports' ? (
           <Reports {...(route[1] ? { station: route[1] } : {})} {...(route[2] ? { month: route[2] } : {})} />
         ) : (

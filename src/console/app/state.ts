@@ -29,6 +29,10 @@ export interface ConsoleState {
   error: string | null;
   /** A message for the login page (e.g. the password was changed), as a key of the console's strings. */
   notice: Key | null;
+  /** Button tests received on the live stream this session, newest first (views/tests.tsx). */
+  testsReceived: Array<{ deviceId: string; residentName: string | null; at: string }>;
+  /** The latest, with when it was shown: "test received" for a few seconds. */
+  lastTest: { deviceId: string; residentName: string | null; at: string; shownAt: number } | null;
 }
 
 type Listener = () => void;
@@ -59,6 +63,8 @@ export class Store {
     storage: null,
     error: null,
     notice: null,
+    testsReceived: [],
+    lastTest: null,
   };
   readonly #listeners = new Set<Listener>();
 

@@ -132,6 +132,23 @@ describe('escalation ladder', () => {
     expect((await core.pendingSteps(alarm.id)).find((s) => s.step === 2)!.inSeconds).toBeCloseTo(180 - (core.clock.now() - alarm.raisedAt) / 1000, 5);
   });
 
+  it("a fault's provider step keeps its 2 h deadline when no console of the station is open (reachability does not bring it forward)", async () => {
+    core.repos.providers.insert({ id: 'prov-1', name: '颐康居家服务', webhookUrl: 'http://127.0.0.1:9/prov-1', createdAt: 0 });
+    core.resident('res-2', { providerId: 'prov-1' });
+    core.channels.console.down = () => 'no console of the station is open';
+    const alarm = await core.raise({ type: 'low_battery', severity: 'minor', subject: 'band-2', residentId: 'res-2', deviceId: 'band-2' });
+    await core.engine.runDue();
+    for (let i = 0; i < 4; i++) {
+      core.clock.advance(2_500 * 2 ** i);
+      await core.engine.runDue();
+    }
+    expect((await core.outbox(alarm.id)).find((i) => i.step === 0)!.attempts).toBeGreaterThanOrEqual(3);
+    expect(core.sent.filter((x) => x.startsWith('alarm.escalated'))).toEqual([]);
+    core.clock.set(alarm.raisedAt + 7_200_000);
+    await core.engine.runDue();
+    expect(core.sent.filter((x) => x.startsWith('alarm.escalated'))).toEqual(['alarm.escalated:1:颐康居家服务']);
+  });
+
   it('a step that reached someone waits for its deadline, even when other deliveries of it fail', async () => {
     const withHook = buildCore({ webhooks: true });
     try {

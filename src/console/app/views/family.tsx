@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Alarm, type AlarmDetail, type Device, type Resident } from '../api.ts';
+import { api, type Alarm, type AlarmDetail, type Device, type Resident, type ServiceRequest } from '../api.ts';
 import { term } from '../i18n.ts';
 import { Answer } from './answer.tsx';
 import { elapsed, t, useConsole, when } from '../state.ts';
 import { DeviceSummary, deviceOk } from './devices.tsx';
 import { familyKinds } from './alarm-detail.tsx';
 import { Timeline } from './timeline.tsx';
+import { Cancel, NewRequest, serviceTimes } from './services.tsx';
 
 /** A family member's page, made for a phone at 3 a.m.: is mum all right, and what is being done. */
 export function Family() {
@@ -64,6 +65,7 @@ export function Family() {
         )}
       </div>
       {open.length > 0 && devicesCard}
+      <FamilyServices residentId={residentId} />
       <div class="card">
         <h2>{t('family.history')}</h2>
         {history.length === 0 ? (
@@ -79,5 +81,50 @@ export function Family() {
         )}
       </div>
     </section>
+  );
+}
+
+/** Services for mum: ask for one (meals, housekeeping, an errand …) and follow it, step by step, to done. */
+function FamilyServices({ residentId }: { residentId: string }) {
+  const s = useConsole();
+  const [list, setList] = useState<ServiceRequest[]>([]);
+  const [asking, setAsking] = useState(false);
+  const [cancelling, setCancelling] = useState<ServiceRequest | null>(null);
+  const load = () => void api<ServiceRequest[]>('GET', '/service-requests?limit=10').then(setList).catch(() => {});
+  useEffect(() => {
+    load();
+    const onLive = (e: Event) => (e as CustomEvent<{ event: string }>).detail.event === 'service.request' && load();
+    addEventListener('carebell:live', onLive);
+    return () => removeEventListener('carebell:live', onLive);
+  }, [residentId]);
+  return (
+    <div class="card" data-testid="family-services">
+      <div class="section-head">
+        <h2>{t('family.services')}</h2>
+        <button onClick={() => setAsking(true)} data-action="ask-service">
+          {t('family.askService')}
+        </button>
+      </div>
+      {list.length === 0 ? (
+        <p class="muted">{t('family.noServices')}</p>
+      ) : (
+        <ul class="history">
+          {list.map((r) => (
+            <li data-request={r.id} data-state={r.state}>
+              <time>{when(r.created.at, s.lang)}</time> {term(s.lang, 'service', r.kind)} · <span class={`state state-${r.state}`}>{term(s.lang, 'serviceState', r.state)}</span>
+              {r.worker && ` · ${r.worker}`}
+              {(r.assigned || r.arrived || r.done) && <div class="muted small">{serviceTimes(r)}</div>}
+              {(r.state === 'new' || r.state === 'assigned') && (
+                <button class="ghost small" onClick={() => setCancelling(r)} data-action="cancel">
+                  {t('services.cancel')}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {asking && <NewRequest residentId={residentId} onClose={() => setAsking(false)} onDone={() => (setAsking(false), load())} />}
+      {cancelling && <Cancel request={cancelling} onClose={() => setCancelling(null)} onDone={() => (setCancelling(null), load())} />}
+    </div>
   );
 }

@@ -27,7 +27,7 @@ interface Report {
   created?: Array<{ line: number; residentId: string; name: string; devices: Credentials[] }>;
 }
 
-const COLUMNS = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'contact_name', 'contact_relation', 'contact_phone', 'contact2_name', 'contact2_relation', 'contact2_phone', 'devices', 'notes', 'birth_date', 'categories', 'capability_assessed_at'];
+const COLUMNS = ['name', 'address', 'station', 'lives_alone', 'capability_level', 'contact_name', 'contact_relation', 'contact_phone', 'contact2_name', 'contact2_relation', 'contact2_phone', 'devices', 'notes', 'birth_date', 'categories', 'capability_assessed_at', 'phone'];
 const EXAMPLE = ['张桂兰', '江汉路 8 号 2 单元 101', '江汉社区养老服务站', '是', '2', '张伟', 'son', '+86 139 0000 1001', '', '', '', 'carebell-sos-pendant; carebell-vitals-band', '糖尿病', '1941-03-15', '独居、低保', '2026-05-20'];
 
 /**

@@ -39,9 +39,23 @@ export interface StationMonth {
   answerTimes: { buckets: Array<{ upTo: number | null; count: number }>; unanswered: number };
   devices: DeviceCounts;
   below: Array<{ station: StationRef; alarms: number; critical: Response; devices: DeviceCounts }>;
-  /** The care programme's visits: due, done, rate (target 100 %). */
-  visits?: { due: number; done: number; rate: number | null; residents: number };
+  /** The care programme's visits: due, done, rate (target 100 %); tasks beyond the plan. */
+  visits?: { due: number; done: number; rate: number | null; residents: number; tasks?: { opened: number; done: number; byReason: Record<string, number> } };
+  /** Who the programme served: by category and age band. */
+  residents?: { total: number; oldestOld: number; byCategory: Record<string, number>; byAgeBand: Record<string, number> };
+  serviceRequests?: ServiceFigures & { byKind: Record<string, ServiceFigures>; bySource: Record<string, number> };
+  deviceTests?: { devices: number; tests: number; devicesTested: number; overdueNow: number; policyDays: number };
 }
+interface ServiceFigures {
+  count: number;
+  done: number;
+  cancelled: number;
+  open: number;
+  medianToAssignSeconds: number | null;
+  medianToOnSiteSeconds: number | null;
+  medianToDoneSeconds: number | null;
+}
+const minutes = (seconds: number | null): string => (seconds === null ? '—' : String(Math.round(seconds / 60)));
 interface Health {
   providerId: string | null;
   providerName: string | null;
@@ -120,9 +134,10 @@ function AnswerChart({ m }: { m: StationMonth }) {
   );
 }
 
-function Counts({ title, counts, prefix, testid }: { title: string; counts: Record<string, number>; prefix: 'alarm' | 'outcome'; testid: string }) {
+/** A table of counts, the largest first; or in the order given (age bands read youngest to oldest). */
+function Counts({ title, counts, prefix, testid, order }: { title: string; counts: Record<string, number>; prefix: 'alarm' | 'outcome' | 'category' | 'ageBand' | 'task'; testid: string; order?: readonly string[] }) {
   const s = useConsole();
-  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  const entries = order ? order.filter((k) => counts[k]).map((k) => [k, counts[k]!] as const) : Object.entries(counts).sort((a, b) => b[1] - a[1]);
   return (
     <div class="card">
       <h3>{title}</h3>
@@ -168,6 +183,21 @@ function MonthView({ m, stations, open }: { m: StationMonth; stations: Station[]
       ['visits due', m.visits?.due ?? null],
       ['visits done', m.visits?.done ?? null],
       ['visit rate', m.visits?.rate ?? null],
+      ['visit tasks opened', m.visits?.tasks?.opened ?? null],
+      ['visit tasks done', m.visits?.tasks?.done ?? null],
+      ['residents', m.residents?.total ?? null],
+      ['residents 80 and over', m.residents?.oldestOld ?? null],
+      ...Object.entries(m.residents?.byCategory ?? {}).map(([k, n]) => [`residents ${k}`, n]),
+      ...Object.entries(m.residents?.byAgeBand ?? {}).map(([k, n]) => [`residents aged ${k}`, n]),
+      ['service requests', m.serviceRequests?.count ?? null],
+      ['service requests done', m.serviceRequests?.done ?? null],
+      ['service requests cancelled', m.serviceRequests?.cancelled ?? null],
+      ['service minutes to on site p50', m.serviceRequests ? minutes(m.serviceRequests.medianToOnSiteSeconds) : null],
+      ...Object.entries(m.serviceRequests?.byKind ?? {}).map(([k, f]) => [`service ${k}`, f.count, f.done]),
+      ['button tests', m.deviceTests?.tests ?? null],
+      ['buttons tested', m.deviceTests?.devicesTested ?? null],
+      ['buttons to test', m.deviceTests?.devices ?? null],
+      ['buttons overdue now', m.deviceTests?.overdueNow ?? null],
       ['devices', m.devices.total],
       ['devices online', m.devices.online],
       ['devices silent', m.devices.silent],
@@ -192,6 +222,9 @@ function MonthView({ m, stations, open }: { m: StationMonth; stations: Station[]
         )}
         <button class="ghost" data-action="export-month" onClick={exportCsv}>
           {t('reports.export')}
+        </button>
+        <button class="ghost" data-action="print-month" onClick={() => window.print()}>
+          {t('reports.print')}
         </button>
       </div>
       <div class="kpis">
@@ -223,10 +256,60 @@ function MonthView({ m, stations, open }: { m: StationMonth; stations: Station[]
           </div>
         )}
       </div>
+      {(m.serviceRequests || m.deviceTests) && (
+        <div class="kpis">
+          {m.serviceRequests && (
+            <div class="card kpi" data-testid="kpi-services">
+              <span class="muted">{t('reports.services')}</span>
+              <strong>{t('reports.servicesDone', { done: m.serviceRequests.done, count: m.serviceRequests.count })}</strong>
+              <span>{t('reports.serviceTimes', { assign: minutes(m.serviceRequests.medianToAssignSeconds), onSite: minutes(m.serviceRequests.medianToOnSiteSeconds), done: minutes(m.serviceRequests.medianToDoneSeconds) })}</span>
+            </div>
+          )}
+          {m.deviceTests && (
+            <div class={`card kpi ${m.deviceTests.devices === 0 ? '' : m.deviceTests.overdueNow === 0 ? 'meet' : 'miss'}`} data-testid="kpi-tests">
+              <span class="muted">{t('reports.tests', { days: m.deviceTests.policyDays })}</span>
+              <strong>
+                {m.deviceTests.devicesTested} / {m.deviceTests.devices}
+              </strong>
+              <span>{t('reports.testFigures', { tests: m.deviceTests.tests, overdue: m.deviceTests.overdueNow })}</span>
+            </div>
+          )}
+          {m.residents && (
+            <div class="card kpi" data-testid="kpi-residents">
+              <span class="muted">{t('reports.residents')}</span>
+              <strong>{m.residents.total}</strong>
+              <span>{t('reports.oldestOld', { n: m.residents.oldestOld })}</span>
+            </div>
+          )}
+        </div>
+      )}
       <AnswerChart m={m} />
       <div class="report-grid">
         <Counts title={t('reports.byType')} counts={m.byType} prefix="alarm" testid="by-type" />
         <Counts title={t('reports.byOutcome')} counts={m.byOutcome} prefix="outcome" testid="by-outcome" />
+        {m.residents && <Counts title={t('reports.byCategory')} counts={m.residents.byCategory} prefix="category" testid="by-category" />}
+        {m.residents && <Counts title={t('reports.byAgeBand')} counts={m.residents.byAgeBand} prefix="ageBand" testid="by-age" order={['under_60', '60_69', '70_79', '80_89', '90_plus', 'unknown']} />}
+        {m.serviceRequests && (
+          <div class="card">
+            <h3>{t('reports.servicesByKind')}</h3>
+            {Object.keys(m.serviceRequests.byKind).length === 0 ? (
+              <p class="muted">{t('reports.noData')}</p>
+            ) : (
+              <table class="counts" data-testid="services-by-kind">
+                <tbody>
+                  {Object.entries(m.serviceRequests.byKind).map(([k, f]) => (
+                    <tr data-key={k}>
+                      <td>{term(s.lang, 'service', k)}</td>
+                      <td class="num">{f.count}</td>
+                      <td class="num muted">{t('reports.serviceKindLine', { done: f.done, onSite: minutes(f.medianToOnSiteSeconds) })}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        )}
+        {m.visits?.tasks && <Counts title={t('reports.visitTasks', { done: m.visits.tasks.done, opened: m.visits.tasks.opened })} counts={m.visits.tasks.byReason} prefix="task" testid="visit-tasks" />}
         <div class="card">
           <h3>{t('reports.onSite')}</h3>
           <p>{t('reports.onSiteFigures', { count: m.onSite.count, p50: m.onSite.minutesToOnSite.p50 ?? '—', share: pct(m.onSite.withinTarget.share), minutes: m.onSite.withinTarget.minutes })}</p>

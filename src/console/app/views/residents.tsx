@@ -151,7 +151,7 @@ function ResidentForm({
 }) {
   const s = useConsole();
   const [stationId, setStationId] = useState(resident.stationId);
-  const [form, setForm] = useState({ name: resident.name, address: resident.address, livesAlone: resident.livesAlone, capabilityLevel: resident.capabilityLevel, notes: resident.notes ?? '' });
+  const [form, setForm] = useState({ name: resident.name, address: resident.address, phone: resident.phone ?? '', livesAlone: resident.livesAlone, capabilityLevel: resident.capabilityLevel, notes: resident.notes ?? '' });
   const [profile, setProfile] = useState({ birthDate: resident.birthDate ?? '', capabilityAssessedAt: resident.capabilityAssessedAt ?? '', categories: (resident.categories ?? []).filter((c) => c !== 'lives_alone') });
   const [contacts, setContacts] = useState<Contact[]>(resident.contacts.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority })));
   const c0: CareRecord = resident.careRecord ?? {};
@@ -178,6 +178,7 @@ function ResidentForm({
         e.preventDefault();
         onSave({
           ...form,
+          phone: form.phone.trim() || null,
           ...(communities ? { stationId } : {}),
           birthDate: profile.birthDate || null,
           capabilityAssessedAt: profile.capabilityAssessedAt || null,
@@ -204,6 +205,10 @@ function ResidentForm({
       <label>
         {t('residents.address')}
         <input name="address" value={form.address} onInput={(e) => setForm({ ...form, address: (e.target as HTMLInputElement).value })} required />
+      </label>
+      <label>
+        {t('residents.ownPhone')}
+        <input name="phone" type="tel" value={form.phone} placeholder={t('residents.phoneHint')} onInput={(e) => setForm({ ...form, phone: (e.target as HTMLInputElement).value })} />
       </label>
       <label class="check">
         <input name="livesAlone" type="checkbox" checked={form.livesAlone} onChange={(e) => setForm({ ...form, livesAlone: (e.target as HTMLInputElement).checked })} />

@@ -50,7 +50,7 @@ export function Users() {
   const create = (e: Event) => {
     e.preventDefault();
     const password = randomPassword();
-    const scope = form.role === 'operator' ? { stationId: form.scope } : form.role === 'provider' ? { providerId: form.scope } : form.role === 'family' ? { residentId: form.scope, ...(form.relation ? { relation: form.relation } : {}) } : {};
+    const scope = form.role === 'operator' || form.role === 'visitor' ? { stationId: form.scope } : form.role === 'provider' ? { providerId: form.scope } : form.role === 'family' ? { residentId: form.scope, ...(form.relation ? { relation: form.relation } : {}) } : {};
     void act(async () => {
       await api('POST', '/users', { username: form.username.trim(), password, role: form.role, ...(form.displayName.trim() ? { displayName: form.displayName.trim() } : {}), ...scope });
       setGiven({ username: form.username.trim(), password });
@@ -58,7 +58,7 @@ export function Users() {
     });
   };
   const scopes: Array<{ id: string; name: string }> =
-    form.role === 'operator' ? stations : form.role === 'provider' ? providers : form.role === 'family' ? [...s.residents.values()].map((r) => ({ id: r.id, name: r.name })) : [];
+    form.role === 'operator' || form.role === 'visitor' ? stations : form.role === 'provider' ? providers : form.role === 'family' ? [...s.residents.values()].map((r) => ({ id: r.id, name: r.name })) : [];
 
   return (
     <section class="users" data-testid="users">
@@ -88,7 +88,7 @@ export function Users() {
         <label>
           {t('account.role')}
           <select name="role" value={form.role} onChange={(e) => setForm({ ...form, role: (e.target as HTMLSelectElement).value as Role, scope: '' })}>
-            {(['operator', 'provider', 'family', 'admin'] as const).map((r) => (
+            {(['operator', 'visitor', 'provider', 'family', 'admin'] as const).map((r) => (
               <option value={r}>{t(`role.${r}`)}</option>
             ))}
           </select>

@@ -13,7 +13,9 @@ interface Due {
   stationId: string;
   categories: string[];
   kind: 'phone' | 'home';
-  everyDays: number;
+  everyDays: number | null;
+  /** A visit asked for beyond the plan (a wellbeing check, a follow-up). */
+  task?: { id: string; reason: string };
   dueAt: string;
   overdue: boolean;
   lastVisitAt: string | null;
@@ -70,12 +72,15 @@ export function Visits() {
           </thead>
           <tbody>
             {list.map((d) => (
-              <tr class={d.overdue ? 'overdue' : ''} data-resident={d.residentId} data-kind={d.kind}>
+              <tr class={d.overdue ? 'overdue' : ''} data-resident={d.residentId} data-kind={d.kind} data-task={d.task?.reason}>
                 <td>
                   {d.name} <span class="muted small">{d.categories.map((c) => term(s.lang, 'category', c)).join('、')}</span>
                 </td>
                 <td>{d.address}</td>
-                <td>{t(d.kind === 'phone' ? 'visits.phone' : 'visits.home')}</td>
+                <td>
+                  {t(d.kind === 'phone' ? 'visits.phone' : 'visits.home')}
+                  {d.task && <div class="small warn">{term(s.lang, 'task', d.task.reason)}</div>}
+                </td>
                 <td class={d.overdue ? 'warn' : ''}>
                   {d.overdue ? `${t('visits.overdue')} · ` : ''}
                   {when(d.dueAt, s.lang)}
