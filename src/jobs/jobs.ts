@@ -97,9 +97,14 @@ export interface Population {
   byAgeBand: Record<AgeBand, number>;
 }
 
+/** Devices of a station and below, as they are when the figures are computed: online, silent, never heard, low battery. */
+export type DeviceCounts = { total: number; online: number; silent: number; neverHeard: number; lowBattery: number };
+
 /** A station's statistics for a period (GET /stations/{id}/statistics, the monthly reports). */
 export type CareStatistics = StationStatistics & {
   residents: Population;
+  /** As they are now (when the figures are computed), not over the period. */
+  devices: DeviceCounts;
   visits: VisitStatistics;
   serviceRequests: ServiceRequestStatistics;
   deviceTests: DeviceTestFigures;
@@ -107,8 +112,7 @@ export type CareStatistics = StationStatistics & {
 
 /** What `Jobs.stationMonth` answers. */
 export type StationMonth = { station: { id: string; name: string; level: string }; month: string; inProgress: boolean } & CareStatistics & {
-    devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number };
-    below: Array<{ station: { id: string; name: string; level: string }; alarms: number; critical: ReturnType<typeof responseFigures>; devices: { total: number; online: number; silent: number; neverHeard: number; lowBattery: number } }>;
+    below: Array<{ station: { id: string; name: string; level: string }; alarms: number; critical: ReturnType<typeof responseFigures>; devices: DeviceCounts }>;
   };
 
 /**
@@ -161,13 +165,12 @@ export class Jobs {
       month: month.label,
       inProgress: month.inProgress === true,
       ...figures,
-      devices: this.#deviceCounts(new Set(figures.stationIds), now),
       below,
     };
   }
 
   /** Devices of these stations (and their residents) now: online, silent for 3 heartbeats, never heard, low battery. */
-  #deviceCounts(stations: Set<string>, now: number): StationMonth['devices'] {
+  #deviceCounts(stations: Set<string>, now: number): DeviceCounts {
     const counts = { total: 0, online: 0, silent: 0, neverHeard: 0, lowBattery: 0 };
     for (const d of this.#d.directory.all()) {
       if (d.decommissioned || d.stationId === null || !stations.has(d.stationId)) continue;
@@ -199,6 +202,7 @@ export class Jobs {
     return {
       ...stationStatistics(rows, stationIds, from, to),
       residents: this.#population(new Set(stationIds), from, to),
+      devices: this.#deviceCounts(new Set(stationIds), this.#d.clock.now()),
       visits: await this.#d.visits.statistics(stationIds, from, to),
       serviceRequests: serviceRequestStatistics(requests),
       deviceTests: await this.#d.deviceTests.statistics(stationIds, from, to),

@@ -226,6 +226,7 @@ describe('care programmes: service requests and device tests', () => {
       byKind: { meals: { count: 1, done: 1, medianToAssignSeconds: 300, medianToOnSiteSeconds: 1800, medianToDoneSeconds: 3000 }, housekeeping: { count: 1, cancelled: 1 }, repair: { count: 1, open: 1 } },
     });
     expect(stats.deviceTests).toMatchObject({ devices: 2, tests: 2, devicesTested: 2, policyDays: 7 });
+    expect(stats.devices).toMatchObject({ total: 3, neverHeard: 1 }); // the band never reported
     expect(stats.residents).toMatchObject({ total: 1, oldestOld: 1, byCategory: { lives_alone: 1, low_income: 1 }, byAgeBand: { '80_89': 1, '70_79': 0 } });
   });
 });
