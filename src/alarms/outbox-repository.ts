@@ -77,20 +77,43 @@ export class OutboxRepository {
     return (await this.#sql.all<Row>("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?", [now, limit])).map(toItem);
   }
 
+  /**
+   * Takes the deliveries due now that nobody holds, for `node`, until
+   * `leaseUntil`: one statement, and on PostgreSQL `FOR UPDATE SKIP LOCKED`,
+   * so two nodes claiming at once never take the same delivery. A node that
+   * dies mid-delivery holds it only until the lease ends.
+   */
+  async claim(node: string, now: number, leaseUntil: number, limit = 500): Promise<OutboxItem[]> {
+    const skipLocked = this.#sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const rows = await this.#sql.all<Row>(
+      `UPDATE outbox SET lease_until = ?, leased_by = ? WHERE id IN (
+         SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+         ORDER BY next_attempt_at, id LIMIT ?${skipLocked}
+       ) RETURNING *`,
+      [leaseUntil, node, now, now, limit],
+    );
+    return rows.map(toItem).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+  }
+
+  /** A node starting again lets go of what it held when it stopped (its deliveries are owed again at once). */
+  async releaseLeases(node: string): Promise<number> {
+    return (await this.#sql.run("UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE leased_by = ? AND status = 'pending'", [node])).changes;
+  }
+
   async forAlarm(alarmId: string): Promise<OutboxItem[]> {
     return (await this.#sql.all<Row>('SELECT * FROM outbox WHERE alarm_id = ? ORDER BY id', [alarmId])).map(toItem);
   }
 
   async delivered(id: number, attempts: number, now: number): Promise<void> {
-    await this.#sql.run("UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?", [attempts, now, id]);
+    await this.#sql.run("UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL, lease_until = NULL, leased_by = NULL WHERE id = ?", [attempts, now, id]);
   }
 
   async retry(id: number, attempts: number, nextAttemptAt: number, error: string, failureEntry: number): Promise<void> {
-    await this.#sql.run('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, failure_entry = ? WHERE id = ?', [attempts, nextAttemptAt, error, failureEntry, id]);
+    await this.#sql.run('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, failure_entry = ?, lease_until = NULL, leased_by = NULL WHERE id = ?', [attempts, nextAttemptAt, error, failureEntry, id]);
   }
 
   async failed(id: number, attempts: number, error: string): Promise<void> {
-    await this.#sql.run("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?", [attempts, error, id]);
+    await this.#sql.run("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, lease_until = NULL, leased_by = NULL WHERE id = ?", [attempts, error, id]);
   }
 
   /** Once a person has the alarm, pending alerts about it are moot. */

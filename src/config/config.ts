@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CarebellError } from '../core/errors.ts';
 import { timeZoneSchema } from '../core/time-zone.ts';
@@ -52,6 +53,8 @@ export const configSchema = z.object({
   minFreeMb: z.coerce.number().min(0).max(1_000_000).default(64),
   telemetryFlushMs: z.coerce.number().int().min(1).max(60_000).default(1000),
   loginTtlHours: z.coerce.number().positive().max(24 * 90).default(12),
+  /** This node's name in a cluster (several nodes, one database): deliveries it sends are leased to it. Default: the host name. */
+  nodeId: z.string().trim().min(1).max(100).default(hostname()),
   /** Alarm and call buttons are tested this often (JGJ/T 484-2019 §10.3.1: weekly); older is listed and reminded. */
   deviceTestDays: z.coerce.number().int().min(1).max(366).default(7),
   timeZone: timeZoneSchema.default('Asia/Shanghai'),
@@ -99,6 +102,7 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_MIN_FREE_MB: 'minFreeMb',
   CAREBELL_TIMEZONE: 'timeZone',
   CAREBELL_LOGIN_TTL_HOURS: 'loginTtlHours',
+  CAREBELL_NODE_ID: 'nodeId',
   CAREBELL_DEVICE_TEST_DAYS: 'deviceTestDays',
   CAREBELL_MODE: 'mode',
   CAREBELL_SIM_SPEED: 'simSpeed',

@@ -56,6 +56,7 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
     names: { resident: (id) => repos.residents.get(id)?.name, provider: (id) => repos.providers.get(id)?.name },
   });
   const outbox = new OutboxWorker({
+    node: config.nodeId,
     outbox: repos.outbox,
     alarms: repos.alarms,
     service: core.alarms,

@@ -40,7 +40,13 @@ export interface OutboxWorkerDeps {
   log: Logger;
   retry?: RetryPolicy;
   onAttempt?: (channel: string, ok: boolean) => void;
+  /** This node's name (CAREBELL_NODE_ID): deliveries it sends are leased to it. */
+  node?: string;
+  /** How long a delivery stays leased to the node sending it: longer than one attempt can take (a webhook's 10 s timeout). Default 60 s. */
+  leaseMs?: number;
 }
+
+export const DELIVERY_LEASE_MS = 60_000;
 
 /**
  * Sends what the outbox owes. Every send runs on its own (a slow or dead
@@ -53,6 +59,7 @@ export class OutboxWorker {
   readonly #channels: Map<string, Channel>;
   readonly #retry: RetryPolicy;
   readonly #inFlight = new Map<number, Promise<void>>();
+  #released = false;
 
   constructor(deps: OutboxWorkerDeps) {
     this.#d = deps;
@@ -64,10 +71,21 @@ export class OutboxWorker {
     return this.#inFlight.size;
   }
 
-  /** Starts every due delivery that is not already under way; resolves when those started now have settled. */
+  /**
+   * Claims every due delivery nobody holds (outbox-repository.ts `claim`: a
+   * lease, so several nodes on one database never send the same one) and
+   * starts it; resolves when those started now have settled. The first tick
+   * lets go of what this node held when it last stopped.
+   */
   async tick(): Promise<void> {
+    const node = this.#d.node ?? 'local';
+    if (!this.#released) {
+      await this.#d.outbox.releaseLeases(node);
+      this.#released = true;
+    }
     const started: Promise<void>[] = [];
-    for (const item of await this.#d.outbox.due(this.#d.clock.now())) {
+    const now = this.#d.clock.now();
+    for (const item of await this.#d.outbox.claim(node, now, now + (this.#d.leaseMs ?? DELIVERY_LEASE_MS))) {
       if (this.#inFlight.has(item.id)) continue;
       const p = this.#deliver(item).finally(() => this.#inFlight.delete(item.id));
       this.#inFlight.set(item.id, p);

@@ -235,6 +235,31 @@ for (const backend of backends()) {
         expect(await outbox.pendingCount()).toBe(0);
       });
 
+      it('leases each due delivery to one node: two nodes claiming at once split them, none twice; an expired lease or a finished attempt frees it', async () => {
+        const many = Array.from({ length: 40 }, (_, i): Delivery => ({ channel: 'webhook', target: { kind: 'contact', name: `c${i}`, relation: 'son', phone: '13800000000', priority: 1 }, url: `http://127.0.0.1:9/${i}` }));
+        await outbox.enqueue('alm-1', 'alarm.raised', 0, many, 1_000);
+        const other = new OutboxRepository(await backend.another());
+        // Both nodes claim together, several times over: every delivery is taken by exactly one.
+        const claims = await Promise.all([outbox.claim('node-a', 1_000, 61_000, 7), other.claim('node-b', 1_000, 61_000, 7), outbox.claim('node-a', 1_000, 61_000, 7), other.claim('node-b', 1_000, 61_000, 7)]);
+        const taken = claims.flat().map((i) => i.id);
+        expect(new Set(taken).size).toBe(taken.length);
+        expect(taken).toHaveLength(28);
+        const rest = [...(await outbox.claim('node-a', 1_000, 61_000)), ...(await other.claim('node-b', 1_000, 61_000))];
+        expect(new Set([...taken, ...rest.map((i) => i.id)]).size).toBe(40);
+        expect(await outbox.claim('node-b', 30_000, 90_000)).toEqual([]); // all held
+        // A finished attempt frees its delivery (a retry is claimable at its next attempt); a node that died holds its own until the lease ends.
+        const [first, second] = claims[0]!;
+        await outbox.retry(first!.id, 1, 2_000, 'ECONNREFUSED', 1);
+        await outbox.delivered(second!.id, 1, 1_500);
+        expect((await other.claim('node-b', 30_000, 90_000)).map((i) => i.id)).toEqual([first!.id]);
+        const afterLease = await other.claim('node-b', 61_000, 121_000);
+        expect(afterLease).toHaveLength(38);
+        expect(afterLease.map((i) => i.id)).not.toContain(second!.id);
+        // A node starting again lets go of what it held.
+        expect(await other.releaseLeases('node-b')).toBe(39);
+        expect(await outbox.claim('node-a', 61_000, 121_000)).toHaveLength(39);
+      });
+
       it('withdraws pending alerts but not notices, and names who was told (once each)', async () => {
         await outbox.enqueue('alm-1', 'alarm.raised', 0, [console1, hook], 1_000);
         await outbox.enqueue('alm-1', 'alarm.reminder', 1, [hook], 1_100);
@@ -425,6 +450,38 @@ for (const backend of backends()) {
           for (const c of [core, other]) c.clock.advance(200_000);
           await Promise.all([core.service.fireDueSteps(), other.service.fireDueSteps(), core.service.fireDueSteps()]);
           for (const a of raised) expect((await core.kinds(a.id)).filter((k) => k === 'escalated')).toHaveLength(2); // steps 1 and 2, each once
+        } finally {
+          core.close();
+          other.close();
+        }
+      });
+
+      it('two outbox workers on one store (two nodes) send each notification once, and once the sending node is gone the other takes over when its lease ends', async () => {
+        const core = buildCore({ sql: await backend.another(), webhooks: true, node: 'node-a' });
+        const other = buildCore({ sql: await backend.another(), webhooks: true, node: 'node-b' });
+        try {
+          for (const c of [core, other]) c.resident('res-1');
+          const raised = await Promise.all(Array.from({ length: 6 }, (_, i) => core.raise({ residentId: 'res-1', deviceId: `p-${i}` })));
+          await Promise.all([core.worker.tick(), other.worker.tick(), core.worker.tick(), other.worker.tick()]);
+          const owed = (await Promise.all(raised.map((a) => core.outbox(a.id)))).flat();
+          expect(owed.length).toBe(12); // the community station's console and webhook, for each
+          expect(owed.every((i) => i.status === 'delivered')).toBe(true);
+          const sends = [...core.sent, ...other.sent].filter((s) => s.startsWith('alarm.raised'));
+          expect(sends).toHaveLength(12); // each once, between them
+          expect(core.sent.length).toBeGreaterThan(0);
+
+          // node-a takes a new alarm's deliveries and dies before sending them (its channels hang): node-b sends them once the lease ends.
+          core.channels.console.gate = new Promise(() => {});
+          core.channels.webhook.gate = new Promise(() => {});
+          const late = await core.raise({ residentId: 'res-1', deviceId: 'p-late' });
+          void core.worker.tick();
+          await expect.poll(() => core.worker.inFlight).toBe(2); // claimed, and stuck
+          const before = other.sent.length;
+          await other.worker.tick();
+          expect(other.sent.length).toBe(before); // held by node-a: not sent twice
+          other.clock.advance(60_000);
+          await other.worker.tick();
+          expect((await core.outbox(late.id)).map((i) => i.status)).toEqual(['delivered', 'delivered']);
         } finally {
           core.close();
           other.close();

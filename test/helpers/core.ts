@@ -61,6 +61,8 @@ export interface CoreOptions {
   sql?: SqlClient;
   /** The community station's own webhook (the street and district have theirs too unless null). */
   webhooks?: boolean;
+  /** This node's name (its outbox leases), for several cores on one store. */
+  node?: string;
 }
 
 export function buildCore(opts: CoreOptions = {}) {
@@ -105,6 +107,7 @@ export function buildCore(opts: CoreOptions = {}) {
     clock,
     log,
     ...(opts.retry ? { retry: opts.retry } : {}),
+    ...(opts.node ? { node: opts.node } : {}),
   });
   const engine = new AlarmEngine({ service, evaluator: { tick: async () => undefined }, worker, log });
 

@@ -198,6 +198,17 @@ export const postgresMigrations: PostgresMigration[] = [
       CREATE INDEX visit_tasks_resident ON visit_tasks(resident_id, created_at);
     `,
   },
+  {
+    version: 5,
+    name: 'outbox deliveries leased to the node sending them',
+    sql: `
+      -- A delivery under way is leased to the node sending it (several nodes, one
+      -- database): others skip it until the lease ends, so a node that dies
+      -- mid-delivery leaves it to another once the lease runs out.
+      ALTER TABLE outbox ADD COLUMN lease_until BIGINT;
+      ALTER TABLE outbox ADD COLUMN leased_by TEXT;
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */
