@@ -100,7 +100,7 @@ export interface CarebellApp {
 export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, config.nodeId);
   const metrics = createMetrics({ defaultMetrics: true });
   const bus = new EventBus(log);
   const basics = { clock, log, metrics, bus };

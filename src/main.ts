@@ -38,7 +38,7 @@ ${Object.keys(envVars)
 
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.nodeId);
   const epoch = config.simEpoch ?? Date.now();
   const clock = config.simSpeed !== undefined || config.simStart !== undefined ? new ScaledClock(config.simSpeed ?? 1, epoch, config.simStart ?? epoch) : undefined;
   if (clock) log.warn({ mode: config.mode, speed: clock.speed, epoch: new Date(clock.epoch).toISOString(), start: new Date(clock.start).toISOString() }, 'running on simulated time');

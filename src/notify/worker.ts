@@ -124,7 +124,8 @@ export class OutboxWorker {
     this.#d.onAttempt?.(item.delivery.channel, error === undefined);
     const now = clock.now();
     const target = describeTarget(item);
-    const about = { channel: item.delivery.channel, target, recipient: recipientOf(item.delivery.target), event: item.event, step: item.step };
+    // Which node sent it: with several nodes on one database, the timeline says.
+    const about = { channel: item.delivery.channel, target, recipient: recipientOf(item.delivery.target), event: item.event, step: item.step, ...(this.#d.node ? { node: this.#d.node } : {}) };
     try {
       await service.transaction(async (tx) => {
         const timeline = alarms.in(tx);

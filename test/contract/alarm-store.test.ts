@@ -469,6 +469,10 @@ for (const backend of backends()) {
           const sends = [...core.sent, ...other.sent].filter((s) => s.startsWith('alarm.raised'));
           expect(sends).toHaveLength(12); // each once, between them
           expect(core.sent.length).toBeGreaterThan(0);
+          // Each delivery line of the timelines says which node sent it.
+          const lines = (await Promise.all(raised.map((a) => core.repos.alarms.timeline(a.id)))).flat().filter((e) => e.kind === 'notified');
+          expect(lines.filter((e) => e.detail?.node === 'node-a')).toHaveLength(core.sent.length);
+          expect(lines.filter((e) => e.detail?.node === 'node-b')).toHaveLength(other.sent.length);
 
           // node-a takes a new alarm's deliveries and dies before sending them (its channels hang): node-b sends them once the lease ends.
           core.channels.console.gate = new Promise(() => {});
