@@ -95,8 +95,14 @@ export class OutboxRepository {
     return rows.map(toItem).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 
-  /** A node starting again lets go of what it held when it stopped (its deliveries are owed again at once). */
+  /**
+   * A node starting again lets go of what it held when it stopped (its
+   * deliveries are owed again at once). The embedded database has one node by
+   * construction: everything is let go, whatever the node was called before
+   * (a container gets a new host name each time it is made).
+   */
   async releaseLeases(node: string): Promise<number> {
+    if (this.#sql.dialect === 'sqlite') return (await this.#sql.run("UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE lease_until IS NOT NULL AND status = 'pending'")).changes;
     return (await this.#sql.run("UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE leased_by = ? AND status = 'pending'", [node])).changes;
   }
 
