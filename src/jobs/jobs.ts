@@ -129,12 +129,14 @@ export class Jobs {
     this.#d = deps;
   }
 
-  runDeviceHealth(): StoredReport[] {
+  async runDeviceHealth(): Promise<StoredReport[]> {
     const now = this.#d.clock.now();
     const places = { resident: (id: string) => this.#d.residents.get(id), station: (id: string) => this.#d.stations.get(id) };
-    return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, now).map((body) =>
-      this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }),
-    );
+    const stored: StoredReport[] = [];
+    for (const body of deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, now)) {
+      stored.push(await this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }));
+    }
+    return stored;
   }
 
   /**
@@ -276,7 +278,7 @@ export class Jobs {
     for (const station of this.#d.stations.list()) {
       const statistics = await this.statistics(station.id, month.start, month.end);
       stored.push(
-        this.#d.reports.insert({
+        await this.#d.reports.insert({
           kind: 'station_monthly',
           subject: station.id,
           periodStart: month.start,

@@ -1,5 +1,5 @@
 import { newId } from '../core/ids.ts';
-import type { Db } from '../store/database.ts';
+import type { SqlClient } from '../store/sql-client.ts';
 
 export type ReportKind = 'device_health' | 'station_monthly';
 
@@ -27,36 +27,35 @@ const toReport = (r: Row): StoredReport => ({
   id: r.id,
   kind: r.kind,
   subject: r.subject,
-  periodStart: r.period_start,
-  periodEnd: r.period_end,
-  createdAt: r.created_at,
+  periodStart: Number(r.period_start),
+  periodEnd: Number(r.period_end),
+  createdAt: Number(r.created_at),
   body: JSON.parse(r.body),
 });
 
+/** Stored reports on any backend (store/sql-client.ts): portable SQL. */
 export class ReportRepository {
-  readonly #db: Db;
-  constructor(db: Db) {
-    this.#db = db;
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  insert(r: Omit<StoredReport, 'id'>): StoredReport {
+  async insert(r: Omit<StoredReport, 'id'>): Promise<StoredReport> {
     const report = { ...r, id: newId('rpt') };
-    this.#db
-      .prepare('INSERT INTO reports (id, kind, subject, period_start, period_end, created_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(report.id, r.kind, r.subject, r.periodStart, r.periodEnd, r.createdAt, JSON.stringify(r.body));
+    await this.#sql.run('INSERT INTO reports (id, kind, subject, period_start, period_end, created_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)', [report.id, r.kind, r.subject, r.periodStart, r.periodEnd, r.createdAt, JSON.stringify(r.body)]);
     return report;
   }
 
-  get(id: string): StoredReport | undefined {
-    const row = this.#db.prepare('SELECT * FROM reports WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<StoredReport | undefined> {
+    const row = await this.#sql.get<Row>('SELECT * FROM reports WHERE id = ?', [id]);
     return row && toReport(row);
   }
 
-  list(q: { kind?: ReportKind; subject?: string; limit: number }): StoredReport[] {
+  async list(q: { kind?: ReportKind; subject?: string; limit: number }): Promise<StoredReport[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.kind) (where.push('kind = ?'), args.push(q.kind));
     if (q.subject) (where.push('subject = ?'), args.push(q.subject));
-    return (this.#db.prepare(`SELECT * FROM reports ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY period_start DESC, created_at DESC LIMIT ?`).all(...args, q.limit) as Row[]).map(toReport);
+    return (await this.#sql.all<Row>(`SELECT * FROM reports ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY period_start DESC, created_at DESC LIMIT ?`, [...args, q.limit])).map(toReport);
   }
 }

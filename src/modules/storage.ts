@@ -39,7 +39,7 @@ function repositories(db: Db, sql: SqlClient) {
     alarms: new AlarmRepository(sql),
     outbox: new OutboxRepository(sql),
     steps: new EscalationStepRepository(sql),
-    reports: new ReportRepository(db),
+    reports: new ReportRepository(sql),
     users: new UserRepository(db),
     providers: new ProviderRepository(db),
     ruleState: new RuleStateRepository(sql),

@@ -14,6 +14,7 @@ import { buildCore } from '../helpers/core.ts';
 import { VisitRepository } from '../../src/care/visits.ts';
 import { ServiceRequestRepository } from '../../src/care/service-requests.ts';
 import { DeviceTestRepository } from '../../src/care/device-tests.ts';
+import { ReportRepository } from '../../src/jobs/reports-repository.ts';
 import { backends } from '../helpers/store-backends.ts';
 
 /**
@@ -419,6 +420,20 @@ for (const backend of backends()) {
           { deviceId: 'pendant-1', at: 3_000 },
         ]);
         expect(await tests.inPeriod([], 0, 10_000)).toEqual([]);
+      });
+    });
+
+    describe('stored reports', () => {
+      it('keeps a report with its body, by id; lists by kind and subject, the latest period first', async () => {
+        const reports = new ReportRepository(sql);
+        const a = await reports.insert({ kind: 'device_health', subject: 'prv-1', periodStart: 1_000, periodEnd: 2_000, createdAt: 2_000, body: { problems: [{ deviceId: 'p-1', issues: ['电量低'] }] } });
+        const b = await reports.insert({ kind: 'device_health', subject: 'prv-1', periodStart: 2_000, periodEnd: 3_000, createdAt: 3_000, body: {} });
+        await reports.insert({ kind: 'station_monthly', subject: 'community-1', periodStart: 0, periodEnd: 3_000, createdAt: 3_000, body: { alarms: 3 } });
+        expect(await reports.get(a.id)).toEqual({ id: a.id, kind: 'device_health', subject: 'prv-1', periodStart: 1_000, periodEnd: 2_000, createdAt: 2_000, body: { problems: [{ deviceId: 'p-1', issues: ['电量低'] }] } });
+        expect(await reports.get('rpt-none')).toBeUndefined();
+        expect((await reports.list({ kind: 'device_health', subject: 'prv-1', limit: 10 })).map((r) => r.id)).toEqual([b.id, a.id]);
+        expect((await reports.list({ kind: 'station_monthly', limit: 10 })).map((r) => r.body)).toEqual([{ alarms: 3 }]);
+        expect(await reports.list({ limit: 1 })).toHaveLength(1);
       });
     });
 

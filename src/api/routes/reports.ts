@@ -26,14 +26,13 @@ const monthQuery = z
 
 export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
   app.get('/reports', { onRequest: roles('admin', 'operator', 'provider'), schema: { querystring: z.object({ kind: kind.optional(), subject: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }), summary: 'Stored reports: daily device health, monthly station statistics', tags: ['reports'] } }, async (req) =>
-    ctx.reports
-      .list({ limit: req.query.limit, ...(req.query.kind ? { kind: req.query.kind } : {}), ...(req.query.subject ? { subject: req.query.subject } : {}) })
+    (await ctx.reports.list({ limit: req.query.limit, ...(req.query.kind ? { kind: req.query.kind } : {}), ...(req.query.subject ? { subject: req.query.subject } : {}) }))
       .filter((r) => reportVisible(access(req), r))
       .map((r) => ({ id: r.id, kind: r.kind, subject: r.subject, periodStart: iso(r.periodStart), periodEnd: iso(r.periodEnd), createdAt: iso(r.createdAt) })),
   );
 
   app.get('/reports/:id', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'One report with its body', tags: ['reports'] } }, async (req) => {
-    const r = Access.must(ctx.reports.get(req.params.id), (r) => reportVisible(access(req), r), 'report', req.params.id);
+    const r = Access.must(await ctx.reports.get(req.params.id), (r) => reportVisible(access(req), r), 'report', req.params.id);
     return { id: r.id, kind: r.kind, subject: r.subject, periodStart: iso(r.periodStart), periodEnd: iso(r.periodEnd), createdAt: iso(r.createdAt), body: r.body };
   });
 
@@ -59,7 +58,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
       },
     },
     async (req, reply) => {
-    const stored = req.body.kind === 'device_health' ? ctx.jobs.runDeviceHealth() : await ctx.jobs.runMonthlyStatistics(req.body.month);
+    const stored = req.body.kind === 'device_health' ? await ctx.jobs.runDeviceHealth() : await ctx.jobs.runMonthlyStatistics(req.body.month);
     return reply.status(201).send(stored.map((r) => ({ id: r.id, kind: r.kind, subject: r.subject })));
     },
   );

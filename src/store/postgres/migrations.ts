@@ -209,6 +209,22 @@ export const postgresMigrations: PostgresMigration[] = [
       ALTER TABLE outbox ADD COLUMN leased_by TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'stored reports: daily device health, monthly statistics',
+    sql: `
+      CREATE TABLE reports (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        period_start BIGINT NOT NULL,
+        period_end   BIGINT NOT NULL,
+        created_at   BIGINT NOT NULL,
+        body         TEXT NOT NULL
+      );
+      CREATE INDEX reports_kind ON reports(kind, subject, period_start);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */
