@@ -266,3 +266,34 @@ export function careTally(actions: SimAction[]): CareTally {
   }
   return tally;
 }
+
+/**
+ * The button-test reminders a run should see (jobs/jobs.ts): each day at
+ * 09:00 local (UTC+8) a station with a pendant untested for `policyDays`
+ * (counted from its last test, or from the start for one never tested) has
+ * an open reminder; one alarm per stretch of days it stays open. Per station
+ * (index in the plan).
+ */
+export function expectedTestReminders(plan: FleetPlan, actions: SimAction[], start: number, end: number, policyDays = 7): number[] {
+  const tests = new Map<string, number[]>();
+  for (const a of actions) if (a.kind === 'publish' && a.what.startsWith('button_test')) tests.set(a.deviceId, [...(tests.get(a.deviceId) ?? []), a.at]);
+  const out = plan.stations.map(() => 0);
+  const firstCheck = (() => {
+    const local = start + 8 * 3_600_000;
+    const nine = Math.floor(local / DAY) * DAY + 9 * 3_600_000 - 8 * 3_600_000;
+    return nine > start ? nine : nine + DAY;
+  })();
+  for (const [station] of plan.stations.entries()) {
+    const pendants = plan.residents.filter((r) => r.station === station).flatMap((r) => r.devices.filter((d) => d.role === 'pendant'));
+    let open = false;
+    for (let check = firstCheck; check < end; check += DAY) {
+      const overdue = pendants.some((d) => {
+        const last = Math.max(start, ...(tests.get(d.id) ?? []).filter((t) => t <= check));
+        return last + policyDays * DAY <= check;
+      });
+      if (overdue && !open) out[station]!++;
+      open = overdue;
+    }
+  }
+  return out;
+}

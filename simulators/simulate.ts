@@ -81,7 +81,8 @@ export async function startEmbeddedGateway(opts: {
   const clock = new RunClock(opts.speed, opts.start);
   const host = opts.host ?? '127.0.0.1';
   const config = parseConfig({ mqttHost: host, mqttPort: opts.mqttPort ?? 0, httpHost: host, httpPort: opts.httpPort ?? 0, logLevel: 'silent', telemetryFlushMs: 200, ...given, dataDir, adminToken: token, mode: opts.mode ?? 'test' });
-  const app = await buildApp({ config, clock, log: opts.log ?? silentLogger, alarms: { tickMs: Math.max(20, Math.round(1000 / opts.speed)) } });
+  // Its scheduled jobs run on the simulated clock too: a month's daily reminders and reports in a month of simulated time.
+  const app = await buildApp({ config, clock, log: opts.log ?? silentLogger, alarms: { tickMs: Math.max(20, Math.round(1000 / opts.speed)) }, jobs: 'onClock' });
   const urls = await listen(app);
   return {
     app,

@@ -51,8 +51,8 @@ export interface BuildOptions {
   telemetry?: { retryMinMs?: number; retryMaxMs?: number };
   /** Overrides for tests: notification retries, the engine's timer (0 = no timer: the test drives time). */
   alarms?: { retry?: RetryPolicy; tickMs?: number };
-  /** false: do not schedule the cron jobs (tests run them directly). */
-  jobs?: boolean;
+  /** false: do not schedule the cron jobs (tests run them directly); 'onClock': run them on the gateway's clock (simulated time). */
+  jobs?: boolean | 'onClock';
 }
 
 export interface CarebellApp {
@@ -118,7 +118,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest });
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
-  const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs !== false });
+  const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs === 'onClock' ? 'onClock' : opts.jobs !== false });
   let closing: Promise<void> | undefined;
   const api = apiModule({ ...basics, config, profiles, catalogue, storage, devices, core, telemetry, mqtt, notify, people, care, jobs, shuttingDown: () => closing !== undefined });
 

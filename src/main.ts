@@ -45,7 +45,8 @@ async function start(argv: string[]): Promise<void> {
   const app = await buildApp({
     config,
     log,
-    ...(clock ? { clock, alarms: { tickMs: Math.max(20, Math.round(1000 / clock.speed)) } } : {}),
+    // On simulated time the scheduled jobs (device health, button-test reminders, monthly reports) follow that clock too.
+    ...(clock ? { clock, alarms: { tickMs: Math.max(20, Math.round(1000 / clock.speed)) }, jobs: 'onClock' as const } : {}),
   }).catch((err: unknown) => {
     throw isStorageUnavailable(err) ? dataDirUnwritable(config.dataDir, err) : err;
   });

@@ -64,6 +64,35 @@ export function previousMonth(now: number, timeZone: string): { start: number; e
   return { start, end, label: `${m === 0 ? y - 1 : y}-${String(m === 0 ? 12 : m).padStart(2, '0')}` };
 }
 
+const HOUR = 3_600_000;
+
+/** Local wall-clock fields of an instant in a time zone (as a UTC date holding them). */
+const localOf = (t: number, timeZone: string): Date => new Date(t + zoneOffset(t, timeZone));
+/** The instant a local wall-clock time (given as UTC fields) happens in a time zone. */
+const instantOf = (localMs: number, timeZone: string): number => localMs - zoneOffset(localMs - zoneOffset(localMs, timeZone), timeZone);
+
+/** The first time after `t` that the local clock reads hh:mm. */
+export function nextDaily(t: number, hh: number, mm: number, timeZone: string): number {
+  const l = localOf(t, timeZone);
+  let candidate = instantOf(Date.UTC(l.getUTCFullYear(), l.getUTCMonth(), l.getUTCDate(), hh, mm), timeZone);
+  if (candidate <= t) candidate = instantOf(Date.UTC(l.getUTCFullYear(), l.getUTCMonth(), l.getUTCDate() + 1, hh, mm), timeZone);
+  return candidate;
+}
+
+/** The first time after `t` that it is the 1st of a month, hh:00 local. */
+export function nextMonthly(t: number, hh: number, timeZone: string): number {
+  const l = localOf(t, timeZone);
+  const candidate = instantOf(Date.UTC(l.getUTCFullYear(), l.getUTCMonth(), 1, hh), timeZone);
+  return candidate > t ? candidate : instantOf(Date.UTC(l.getUTCFullYear(), l.getUTCMonth() + 1, 1, hh), timeZone);
+}
+
+/** The first time after `t` at minute `mm` of an hour. */
+export function nextHourly(t: number, mm: number, timeZone: string): number {
+  const l = localOf(t, timeZone);
+  const candidate = instantOf(Date.UTC(l.getUTCFullYear(), l.getUTCMonth(), l.getUTCDate(), l.getUTCHours(), mm), timeZone);
+  return candidate > t ? candidate : candidate + HOUR;
+}
+
 /** "2026-12": the month holding `now` in the time zone. */
 export function currentMonthLabel(now: number, timeZone: string): string {
   const local = new Date(now + zoneOffset(now, timeZone));
@@ -124,6 +153,8 @@ export type StationMonth = { station: { id: string; name: string; level: string 
 export class Jobs {
   readonly #d: JobsDeps;
   readonly #tasks: ScheduledTask[] = [];
+  #poll: NodeJS.Timeout | undefined;
+  #onClock: Array<{ name: string; due: number }> | undefined;
 
   constructor(deps: JobsDeps) {
     this.#d = deps;
@@ -298,9 +329,19 @@ export class Jobs {
     return { telemetry, deadLetters };
   }
 
-  start(): void {
-    const options = { timezone: this.#d.timeZone, noOverlap: true, unref: true };
-    const guard = (name: string, fn: () => unknown) => async () => {
+  /** The scheduled jobs: when each runs (as a cron expression and as the next time after an instant, in the time zone), and what it does. */
+  #schedule(): Array<{ name: string; cron: string; next: (t: number) => number; run: () => unknown }> {
+    const tz = this.#d.timeZone;
+    return [
+      { name: 'device-health', cron: '0 6 * * *', next: (t) => nextDaily(t, 6, 0, tz), run: () => this.runDeviceHealth() },
+      { name: 'device-tests', cron: '0 9 * * *', next: (t) => nextDaily(t, 9, 0, tz), run: () => this.runDeviceTestReminders() },
+      { name: 'station-monthly', cron: '0 1 1 * *', next: (t) => nextMonthly(t, 1, tz), run: () => this.runMonthlyStatistics() },
+      { name: 'retention', cron: '17 * * * *', next: (t) => nextHourly(t, 17, tz), run: () => this.runRetention() },
+    ];
+  }
+
+  #guard(name: string, fn: () => unknown): () => Promise<void> {
+    return async () => {
       try {
         const result = await fn();
         this.#d.log.info({ job: name, result: Array.isArray(result) ? `${result.length} reports` : result }, 'scheduled job done');
@@ -308,19 +349,47 @@ export class Jobs {
         this.#d.log.error({ err, job: name }, 'scheduled job failed');
       }
     };
-    this.#tasks.push(
-      cron.schedule('0 6 * * *', guard('device-health', () => this.runDeviceHealth()), { ...options, name: 'device-health' }),
-      cron.schedule('0 9 * * *', guard('device-tests', () => this.runDeviceTestReminders()), { ...options, name: 'device-tests' }),
-      cron.schedule('0 1 1 * *', guard('station-monthly', () => this.runMonthlyStatistics()), { ...options, name: 'station-monthly' }),
-      cron.schedule('17 * * * *', guard('retention', () => this.runRetention()), { ...options, name: 'retention' }),
-    );
+  }
+
+  /**
+   * Runs the jobs at their times: on the wall clock (node-cron), or, with
+   * `onClock`, on the gateway's own clock — simulated time in a demo, a
+   * simulated run or a soak, where a day may pass in seconds. On the clock,
+   * each job runs once when its time has come (once, however many of its
+   * periods a fast clock skipped), never two at a time.
+   */
+  start(opts: { onClock?: boolean; pollMs?: number } = {}): void {
+    if (!opts.onClock) {
+      const options = { timezone: this.#d.timeZone, noOverlap: true, unref: true };
+      for (const job of this.#schedule()) this.#tasks.push(cron.schedule(job.cron, this.#guard(job.name, job.run), { ...options, name: job.name }));
+      return;
+    }
+    const now = this.#d.clock.now();
+    const jobs = this.#schedule().map((job) => ({ ...job, due: job.next(now), run: this.#guard(job.name, job.run) }));
+    this.#onClock = jobs;
+    let running = false;
+    this.#poll = setInterval(() => {
+      if (running) return;
+      running = true;
+      void (async () => {
+        for (const job of jobs) {
+          if (this.#d.clock.now() < job.due) continue;
+          await job.run();
+          job.due = job.next(this.#d.clock.now());
+        }
+      })().finally(() => (running = false));
+    }, opts.pollMs ?? 100);
+    this.#poll.unref();
   }
 
   nextRuns(): Record<string, string | null> {
+    if (this.#onClock) return Object.fromEntries(this.#onClock.map((j) => [j.name, new Date(j.due).toISOString()]));
     return Object.fromEntries(this.#tasks.map((t) => [t.name ?? t.id, t.getNextRun()?.toISOString() ?? null]));
   }
 
   async stop(): Promise<void> {
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = undefined;
     for (const t of this.#tasks.splice(0)) await t.destroy();
   }
 }

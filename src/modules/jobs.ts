@@ -12,7 +12,7 @@ export interface JobsModule extends Closes {
 }
 
 /** Scheduled work: device health, button test reminders, statistics reports, retention. `schedule: false` leaves them to the caller (tests). */
-export function jobsModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; telemetry: TelemetryModule; core: AlarmCoreModule; care: CareModule; schedule: boolean }): JobsModule {
+export function jobsModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; telemetry: TelemetryModule; core: AlarmCoreModule; care: CareModule; schedule: boolean | 'onClock' }): JobsModule {
   const { config, storage, devices, telemetry, core, care, clock, log } = needs;
   const { repos } = storage;
   const jobs = new Jobs({
@@ -33,6 +33,6 @@ export function jobsModule(needs: Basics & { config: Config; storage: StorageMod
     telemetryRetentionDays: config.telemetryRetentionDays,
     deadLetterRetentionDays: config.deadLetterRetentionDays,
   });
-  if (needs.schedule) jobs.start();
+  if (needs.schedule) jobs.start({ onClock: needs.schedule === 'onClock' });
   return { jobs, close: () => jobs.stop() };
 }

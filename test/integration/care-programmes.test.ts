@@ -230,3 +230,32 @@ describe('care programmes: service requests and device tests', () => {
     expect(stats.residents).toMatchObject({ total: 1, oldestOld: 1, byCategory: { lives_alone: 1, low_income: 1 }, byAgeBand: { '80_89': 1, '70_79': 0 } });
   });
 });
+
+/**
+ * On simulated time (a demo, a simulated run, a soak) the scheduled jobs
+ * follow the gateway's clock: the 06:00 device health report and the 09:00
+ * button-test reminder come when that clock says so, once each.
+ */
+describe('scheduled jobs on the gateway clock', () => {
+  const clock = new ManualClock(Date.UTC(2026, 2, 1, 0, 30)); // 1 March 2026, 08:30 Shanghai
+  let gw: TestGateway;
+  afterAll(() => gw?.stop());
+
+  it('runs the device health report at 06:00 and the button-test reminder at 09:00 of the simulated day, once each', async () => {
+    gw = await startGateway({ clock, alarms: { tickMs: 0 }, jobs: 'onClock' });
+    const ids = await gw.seedResident();
+    await gw.onboardDevice('carebell-sos-pendant', ids.residentId, 'pendant-clock');
+    expect(gw.app.jobs.nextRuns()).toMatchObject({ 'device-tests': '2026-03-01T01:00:00.000Z', 'device-health': '2026-03-01T22:00:00.000Z' });
+    const reminders = async () => ((await gw.api('GET', `/api/v1/alarms?stationId=${ids.communityId}`)).body as Array<{ type: string; count: number }>).filter((a) => a.type === 'device_test_overdue');
+
+    clock.set(Date.UTC(2026, 2, 2, 0, 0)); // 2 March 08:00: the health report ran at 06:00; a day-old pendant is not overdue
+    await expect.poll(async () => (await gw.api('GET', '/api/v1/reports?kind=device_health')).body.length).toBe(1);
+    clock.set(Date.UTC(2026, 2, 8, 1, 0, 1)); // 8 March 09:00:01: a week without a test
+    await expect.poll(reminders).toEqual([expect.objectContaining({ count: 1 })]);
+    expect(gw.app.jobs.nextRuns()['device-tests']).toBe('2026-03-09T01:00:00.000Z');
+    clock.set(Date.UTC(2026, 2, 9, 1, 0, 1));
+    await expect.poll(async () => (await reminders())[0]?.count).toBe(2);
+    // The health report ran each time the clock passed 06:00: on the 2nd, once for the six days the clock jumped over, and on the 9th — not once per poll, nor per day skipped.
+    expect((await gw.api('GET', '/api/v1/reports?kind=device_health')).body.length).toBe(3);
+  });
+});
