@@ -78,7 +78,7 @@ export function DeviceTests() {
               <th>{t('residents.address')}</th>
               <th>{t('tests.device')}</th>
               <th>{t('tests.last')}</th>
-              <th>{t('visits.dueAt')}</th>
+              <th>{t('tests.dueAt')}</th>
             </tr>
           </thead>
           <tbody>
