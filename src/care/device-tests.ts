@@ -74,6 +74,9 @@ export interface DeviceTestFigures {
   policyDays: number;
 }
 
+/** A testable device in service, placed at its station (its own, else its resident's). */
+type InService = DeviceRecord & { resident: Resident | undefined; profile: DeviceProfile };
+
 export interface DeviceTestDeps {
   tests: DeviceTestRepository;
   devices: { list(): DeviceRecord[] };
@@ -100,12 +103,18 @@ export class DeviceTestService {
   }
 
   /** Devices in service that can be tested, with their station (their own, else their resident's). */
-  #testable(include: (d: DeviceRecord & { stationId: string | null }) => boolean): Array<DeviceRecord & { resident: Resident | undefined; profile: DeviceProfile }> {
-    const out: Array<DeviceRecord & { resident: Resident | undefined; profile: DeviceProfile }> = [];
+  #inService(include: (d: DeviceRecord & { stationId: string | null }) => boolean): InService[] {
+    const out: InService[] = [];
+    // Whether a model can be tested is read once per model, not once per device.
+    const byProfile = new Map<string, DeviceProfile | null>();
     for (const d of this.#d.devices.list()) {
       if (d.decommissionedAt !== null) continue;
-      const profile = this.#d.profiles.get(d.profileId)?.profile;
-      if (!profile || !testable(profile)) continue;
+      let profile = byProfile.get(d.profileId);
+      if (profile === undefined) {
+        const p = this.#d.profiles.get(d.profileId)?.profile;
+        byProfile.set(d.profileId, (profile = p && testable(p) ? p : null));
+      }
+      if (profile === null) continue;
       const resident = d.residentId ? this.#d.residents.get(d.residentId) : undefined;
       const placed = { ...d, stationId: d.stationId ?? resident?.stationId ?? null };
       if (include(placed)) out.push({ ...placed, resident, profile });
@@ -119,10 +128,13 @@ export class DeviceTestService {
 
   /** Devices the caller sees whose test is due within `withinDays` days, or overdue; the most overdue first. */
   async due(include: (d: DeviceRecord) => boolean, withinDays = 0): Promise<DueTest[]> {
+    return this.#due(this.#inService(include), await this.#d.tests.latest(), withinDays);
+  }
+
+  #due(devices: InService[], latest: Map<string, number>, withinDays: number): DueTest[] {
     const now = this.#d.clock.now();
-    const latest = await this.#d.tests.latest();
     const out: DueTest[] = [];
-    for (const d of this.#testable(include)) {
+    for (const d of devices) {
       const lastTestAt = latest.get(d.id) ?? null;
       const dueAt = (lastTestAt ?? d.createdAt) + this.#d.policyDays * DAY;
       if (dueAt > now + withinDays * DAY) continue;
@@ -146,10 +158,9 @@ export class DeviceTestService {
   /** Tests over [from, to) for the devices of these stations. */
   async statistics(stationIds: string[], from: number, to: number): Promise<DeviceTestFigures> {
     const stations = new Set(stationIds);
-    const devices = this.#testable((d) => d.stationId !== null && stations.has(d.stationId) && d.createdAt < to);
+    const devices = this.#inService((d) => d.stationId !== null && stations.has(d.stationId) && d.createdAt < to);
     const tests = await this.#d.tests.inPeriod(devices.map((d) => d.id), from, to);
-    const ids = new Set(devices.map((d) => d.id));
-    const overdue = await this.due((d) => ids.has(d.id));
+    const overdue = this.#due(devices, await this.#d.tests.latest(), 0);
     return { devices: devices.length, tests: tests.length, devicesTested: new Set(tests.map((t) => t.deviceId)).size, overdueNow: overdue.filter((d) => d.overdue).length, policyDays: this.#d.policyDays };
   }
 }

@@ -176,9 +176,8 @@ export interface ServiceRequestDeps {
   residents: ResidentRepository;
   providers: { get(id: string): { id: string; name: string } | undefined };
   clock: Clock;
+  /** Told of each change once it is committed (a button press: after ingest's transaction). */
   bus: EventBus;
-  /** Runs work in one transaction (store/unit-of-work.ts); the bus hears of a change once it is committed (tx.afterCommit). */
-  transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -200,10 +199,8 @@ export class ServiceRequestService {
     return this.#d.requests.list(q);
   }
 
-  #emit(tx: Tx, change: 'created' | 'pressed_again' | ServiceStep, id: string): void {
-    tx.afterCommit(() => {
-      void this.#d.requests.get(id).then((request) => request && this.#d.bus.emit('service.request', { request, change }));
-    });
+  #emit(change: 'created' | 'pressed_again' | ServiceStep, request: ServiceRequest): void {
+    this.#d.bus.emit('service.request', { request, change });
   }
 
   /** Staff on the phone or the family page. */
@@ -212,10 +209,8 @@ export class ServiceRequestService {
     if (!resident) throw notFound('resident', input.residentId);
     if (resident.deactivatedAt !== null) throw conflict(`resident ${input.residentId} left the programme`);
     const request = newRequest(resident, { kind: input.kind, note: input.note ?? null, source: input.source, deviceId: null }, { at: this.#d.clock.now(), by });
-    await this.#d.transaction(async (tx) => {
-      await this.#d.requests.in(tx).insert(request);
-      this.#emit(tx, 'created', request.id);
-    });
+    await this.#d.requests.insert(request);
+    this.#emit('created', request);
     return request;
   }
 
@@ -233,11 +228,11 @@ export class ServiceRequestService {
     const pending = await repo.pendingFromDevice(device.id, now - SERVICE_PRESS_MERGE_MS);
     if (pending) {
       await repo.pressedAgain(pending.id, now);
-      return this.#emit(tx, 'pressed_again', pending.id);
+      return tx.afterCommit(() => this.#emit('pressed_again', { ...pending, presses: pending.presses + 1, updatedAt: now }));
     }
     const request = newRequest(resident, { kind: 'other', note: null, source: 'device', deviceId: device.id }, { at: now, by: `device:${device.id}` });
     await repo.insert(request);
-    this.#emit(tx, 'created', request.id);
+    tx.afterCommit(() => this.#emit('created', request));
   }
 
   /** Dispatches to a provider, a named worker, or both; again to hand it over before anyone set off. */
@@ -258,15 +253,12 @@ export class ServiceRequestService {
   }
 
   async #step(id: string, step: ServiceStep, by: string, set: Parameters<ServiceRequestRepository['step']>[4]): Promise<ServiceRequest> {
-    const now = this.#d.clock.now();
-    const moved = await this.#d.transaction(async (tx) => {
-      const ok = await this.#d.requests.in(tx).step(id, step, by, now, set);
-      if (ok) this.#emit(tx, step, id);
-      return ok;
-    });
+    // One conditional statement: committed on its own, then read back for the answer and the live stream.
+    const moved = await this.#d.requests.step(id, step, by, this.#d.clock.now(), set);
     const request = await this.#d.requests.get(id);
     if (!request) throw notFound('service request', id);
-    if (!moved) throw conflict(`service request ${id} is ${request.state.replaceAll('_', ' ')}: it cannot ${step} (from ${serviceTransitions[step].from.join(', ')})`);
+    if (moved) this.#emit(step, request);
+    else throw conflict(`service request ${id} is ${request.state.replaceAll('_', ' ')}: it cannot ${step} (from ${serviceTransitions[step].from.join(', ')})`);
     return request;
   }
 }

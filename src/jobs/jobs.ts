@@ -17,6 +17,7 @@ import type { ServiceRequest } from '../core/service-request.ts';
 import { ageAt, careCategories, type CareCategory } from '../core/care-profile.ts';
 import type { Alarm, Outcome } from '../core/alarm.ts';
 import type { RaiseInput } from '../alarms/service.ts';
+import { openKey } from '../alarms/repository.ts';
 import type { Resident } from '../store/residents.ts';
 import type { DeviceHealthReport } from './device-health.ts';
 
@@ -291,7 +292,7 @@ export class Jobs {
     // Stations with a reminder open and nothing overdue any more: every device was tested.
     for (const station of this.#d.stations.list()) {
       if (byStation.has(station.id)) continue;
-      const open = await this.#d.alarms.findOpen(`station:${station.id}|${DEVICE_TEST_OVERDUE}`);
+      const open = await this.#d.alarms.findOpen(openKey(`station:${station.id}`, DEVICE_TEST_OVERDUE));
       if (open) await this.#d.alarmService.resolve(open.id, 'system', 'handled_remotely', 'every device has been tested');
     }
     return out;

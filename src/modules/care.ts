@@ -32,7 +32,7 @@ export function careModule(needs: Basics & { config: Config; storage: StorageMod
     if (!WELLBEING_ALARMS.has(alarm.type) || alarm.residentId === null) return;
     visits.wellbeingCheck(alarm.residentId, alarm.id).catch((err: unknown) => needs.log.error({ err, alarmId: alarm.id }, 'could not open a wellbeing visit task'));
   });
-  const serviceRequests = new ServiceRequestService({ requests: repos.serviceRequests, residents: repos.residents, providers: repos.providers, clock, bus, transaction: (fn) => storage.uow.transaction(fn) });
+  const serviceRequests = new ServiceRequestService({ requests: repos.serviceRequests, residents: repos.residents, providers: repos.providers, clock, bus });
   const deviceTests = new DeviceTestService({ tests: repos.deviceTests, devices: repos.devices, residents: repos.residents, profiles, clock, policyDays: config.deviceTestDays });
   return {
     visits,
