@@ -1278,7 +1278,7 @@ const en: Record<Key, string> = {
   'visits.save': 'Save',
   'visits.recorded': 'Visit to {name} recorded',
   'nav.services': 'Services',
-  'nav.tests': 'Button tests',
+  'nav.tests': 'Tests',
   'users.scope.visitor': 'Station (their grid)',
   'column.phone': 'Own phone',
   'residents.ownPhone': 'Own phone',
