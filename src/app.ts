@@ -53,6 +53,13 @@ export interface BuildOptions {
   alarms?: { retry?: RetryPolicy; tickMs?: number };
   /** false: do not schedule the cron jobs (tests run them directly); 'onClock': run them on the gateway's clock (simulated time). */
   jobs?: boolean | 'onClock';
+  /**
+   * Device ownership between nodes (store/device-owners.ts): a device's rules
+   * run on the node it is connected to, taken with an epoch at CONNECT. On
+   * when the store is PostgreSQL (several nodes); true turns it on over the
+   * embedded database too, to exercise it on one node.
+   */
+  ownership?: boolean;
 }
 
 export interface CarebellApp {
@@ -111,11 +118,12 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const devices = devicesModule({ ...basics, storage, profiles });
   // The alarm core owes work to the engine, which needs the broker (device commands): bound once the engine exists.
   let notify: NotifyModule | undefined;
-  const core = await alarmCoreModule({ ...basics, storage, devices, onWork: () => notify?.engine.kick() });
+  const ownership = opts.ownership === true || storage.sql.dialect === 'postgres' ? { node: config.nodeId } : undefined;
+  const core = await alarmCoreModule({ ...basics, storage, devices, ownership, onWork: () => notify?.engine.kick() });
   const care = careModule({ ...basics, config, storage, profiles });
   const ingest = ingestModule({ ...basics, config, storage, devices, core, care });
   const telemetry = telemetryModule({ ...basics, config, storage, devices, options: opts.telemetry });
-  const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest });
+  const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest, admit: ownership ? (deviceId) => core.evaluator.claim(deviceId) : undefined });
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
   const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs === 'onClock' ? 'onClock' : opts.jobs !== false });

@@ -49,6 +49,14 @@ export interface BrokerDeps {
   metrics: Metrics;
   log: Logger;
   limits?: Partial<BrokerLimits>;
+  /**
+   * Runs once a device has logged in, before its CONNACK, so before its first
+   * message: with several nodes, this node takes the device (its epoch) and
+   * reads its rule state. If it fails (the database out of reach), the device
+   * is let in all the same: an SOS must find a way in, and its alarm does not
+   * need the state.
+   */
+  admit?: (deviceId: string) => Promise<void>;
 }
 
 // MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3].
@@ -125,6 +133,15 @@ export class DeviceBroker {
     this.#deps.bus.emit('broker.refused', topic === undefined ? { action, clientId, reason } : { action, clientId, reason, topic });
   }
 
+  #admit(deviceId: string, accept: () => void): void {
+    const admit = this.#deps.admit;
+    if (!admit) return accept();
+    admit(deviceId).then(accept, (err: unknown) => {
+      this.#deps.log.error({ err, deviceId }, 'could not take the device for this node; let in all the same');
+      accept();
+    });
+  }
+
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthError | null, ok: boolean | null) => void): void {
     const clientId = client.id ?? '';
     const refuse = (code: number, reason: string, message: string, failedLogin = true) => {
@@ -143,7 +160,7 @@ export class DeviceBroker {
     if (isCurrentDeviceHash(device.secretHash)) {
       if (!verifyDeviceSecret(secret, device.secretHash)) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad_password', 'bad username or password');
       this.#logins.succeeded(clientId);
-      return done(null, true);
+      return this.#admit(clientId, () => done(null, true));
     }
     // A hash from before hmac-sha256 (scrypt): checked once more the slow way, then replaced.
     verifySecret(secret, device.secretHash).then(
@@ -155,7 +172,7 @@ export class DeviceBroker {
           this.#deps.log.warn({ err, clientId }, 'could not store the upgraded secret hash; it is tried again at the next login');
         }
         this.#logins.succeeded(clientId);
-        done(null, true);
+        this.#admit(clientId, () => done(null, true));
       },
       (err) => {
         this.#deps.log.error({ err, clientId }, 'secret verification failed');

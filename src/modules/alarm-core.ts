@@ -18,7 +18,7 @@ export interface AlarmCoreModule {
  * is told after a commit that owes deliveries or deadlines; the notify module
  * (built later, as it needs the broker) answers it.
  */
-export async function alarmCoreModule(needs: Basics & { storage: StorageModule; devices: DevicesModule; onWork: () => void }): Promise<AlarmCoreModule> {
+export async function alarmCoreModule(needs: Basics & { storage: StorageModule; devices: DevicesModule; onWork: () => void; /** Several nodes: this node's name (devices are taken with an epoch when they connect). */ ownership?: { node: string } | undefined }): Promise<AlarmCoreModule> {
   const { storage, devices, bus, clock, log, metrics } = needs;
   const { repos } = storage;
   const alarms = new AlarmService({
@@ -40,6 +40,7 @@ export async function alarmCoreModule(needs: Basics & { storage: StorageModule; 
     intents: new IntentApplier(alarms),
     clock,
     log,
+    ...(needs.ownership ? { ownership: { node: needs.ownership.node, owners: repos.deviceOwners } } : {}),
   });
   await evaluator.load();
 

@@ -26,8 +26,10 @@ export interface MqttModule extends Closes {
 }
 
 /** The devices' MQTT broker (aedes); it opens no socket until listen.ts. */
-export async function mqttModule(needs: Basics & { config: Config; profiles: ProfileRegistry; devices: DevicesModule; ingest: IngestModule }): Promise<MqttModule> {
+export async function mqttModule(
+  needs: Basics & { config: Config; profiles: ProfileRegistry; devices: DevicesModule; ingest: IngestModule; /** Before a device's CONNACK (several nodes: take the device). */ admit?: ((deviceId: string) => Promise<void>) | undefined },
+): Promise<MqttModule> {
   const { config, profiles, devices, ingest, bus, clock, metrics, log } = needs;
-  const broker = await DeviceBroker.create({ directory: devices.directory, ingest: ingest.ingest, bus, clock, metrics, log, limits: brokerLimits(config, profiles) });
+  const broker = await DeviceBroker.create({ directory: devices.directory, ingest: ingest.ingest, bus, clock, metrics, log, limits: brokerLimits(config, profiles), ...(needs.admit ? { admit: needs.admit } : {}) });
   return { broker, close: () => broker.close() };
 }

@@ -11,6 +11,7 @@ import { DeviceEventRepository } from '../store/device-events.ts';
 import { DeviceRepository } from '../store/devices.ts';
 import { ResidentRepository } from '../store/residents.ts';
 import { StationRepository } from '../store/stations.ts';
+import { DeviceOwnerRepository } from '../store/device-owners.ts';
 import { RuleStateRepository } from '../store/rule-state.ts';
 import { ProviderRepository, UserRepository } from '../store/users.ts';
 import { AlarmRepository } from '../alarms/repository.ts';
@@ -43,6 +44,7 @@ function repositories(db: Db, sql: SqlClient) {
     users: new UserRepository(db),
     providers: new ProviderRepository(db),
     ruleState: new RuleStateRepository(sql),
+    deviceOwners: new DeviceOwnerRepository(sql),
     visits: new VisitRepository(sql),
     serviceRequests: new ServiceRequestRepository(sql),
     deviceTests: new DeviceTestRepository(sql),

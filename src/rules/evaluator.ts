@@ -109,7 +109,23 @@ interface Writes {
 /** Where rule state survives a restart (store/rule-state.ts). */
 export interface RuleStateStore {
   all(): Promise<Array<{ subject: string; rule: string; state: string }>>;
+  /** One subject's rows, read again when this node takes a device over from another. */
+  forSubject?(subject: string): Promise<Array<{ subject: string; rule: string; state: string }>>;
   in(tx: Tx): { save(subject: string, rule: string, state: string, at: number): Promise<void> };
+}
+
+/** Which node holds each device (store/device-owners.ts), for several nodes on one database. */
+export interface DeviceOwners {
+  claim(deviceId: string, node: string, at: number): Promise<{ epoch: number; previousNode: string | null }>;
+  in(tx: Tx): { holds(deviceId: string, node: string, epoch: number): Promise<boolean> };
+}
+
+/** A node found, inside a rule's transaction, that another node has taken the device since. */
+export class DeviceTakenError extends Error {
+  constructor(readonly deviceId: string) {
+    super(`device ${deviceId} is held by another node now`);
+    this.name = 'DeviceTakenError';
+  }
 }
 
 /** What the evaluator's intents go to (alarms/apply-intents.ts): one unit of work per rule result (or the caller's). */
@@ -127,6 +143,14 @@ export interface EvaluatorDeps {
   intents: IntentSink;
   clock: Clock;
   log: Logger;
+  /**
+   * Several nodes on one database: this node's name and the device holders.
+   * Then a device's rules run here only while this node holds it (`claim` when
+   * it connects), and every write of a device rule checks, in its transaction,
+   * that the epoch taken is still current. Unset (one gateway): every device is
+   * this node's.
+   */
+  ownership?: { node: string; owners: DeviceOwners };
 }
 
 /**
@@ -150,6 +174,8 @@ export class RuleEvaluator {
   readonly #persisted = new Map<string, string>();
   /** Writes one message's readings started; reused, so a message with nothing to write allocates nothing for it. */
   readonly #readingWrites: Writes = { pending: undefined };
+  /** With ownership: the devices this node holds, at the epoch it took each. */
+  readonly #epochs = new Map<string, number>();
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
@@ -162,6 +188,45 @@ export class RuleEvaluator {
       this.#persisted.set(key, r.state);
       this.#loaded.set(key, JSON.parse(r.state));
     }
+  }
+
+  /**
+   * Takes a device for this node (it has just connected here), before its
+   * first message is read. When another node held it before, its rule state
+   * is read again from the database: a duration half-way through, a cancel
+   * window, carry on from where that node left them. Without ownership, does
+   * nothing.
+   */
+  async claim(deviceId: string): Promise<void> {
+    const own = this.#d.ownership;
+    if (!own) return;
+    const { epoch, previousNode } = await own.owners.claim(deviceId, own.node, this.#d.clock.now());
+    if (previousNode !== null && previousNode !== own.node) {
+      const rows = (await this.#d.ruleState.forSubject?.(deviceId)) ?? [];
+      this.#forget(deviceId);
+      for (const r of rows) {
+        const key = `${r.subject}\u0000${r.rule}`;
+        this.#persisted.set(key, r.state);
+        this.#loaded.set(key, JSON.parse(r.state));
+      }
+    }
+    this.#epochs.set(deviceId, epoch);
+  }
+
+  /** Does this node run the device's rules? (Always, without ownership.) */
+  holds(deviceId: string): boolean {
+    return this.#d.ownership === undefined || this.#epochs.has(deviceId);
+  }
+
+  /** Drops what this node keeps of a device's rules (another node has it now). */
+  #forget(deviceId: string): void {
+    this.#epochs.delete(deviceId);
+    this.#state.delete(deviceId);
+    this.#latest.delete(deviceId);
+    this.#plans.delete(deviceId); // its steps hold the state maps just dropped
+    const prefix = `${deviceId}\u0000`;
+    for (const key of this.#persisted.keys()) if (key.startsWith(prefix)) this.#persisted.delete(key);
+    for (const key of this.#loaded.keys()) if (key.startsWith(prefix)) this.#loaded.delete(key);
   }
 
   #resident(residentId: string | null) {
@@ -336,6 +401,7 @@ export class RuleEvaluator {
     const now = this.#d.clock.now();
     for (const device of this.#d.devices.all()) {
       if (device.decommissioned) continue; // taken out of service: its silence is expected
+      if (!this.holds(device.id)) continue; // another node's (several nodes)
       const rules = this.#rulesOf(device.profile, device.residentId).ticking;
       for (const rule of rules) this.#collect(writes, this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen }, now));
       if (device.residentId) residents.set(device.residentId, device);
@@ -390,22 +456,46 @@ export class RuleEvaluator {
     states.set(rule.key, result.state);
     if (result.intents.length === 0 && !persist) return undefined;
     if (persist) this.#persisted.set(key, durable);
-    const { intents, ruleState } = this.#d;
+    const { intents, ruleState, ownership } = this.#d;
     const next = result.state;
+    // Several nodes: a device rule writes only while this node still holds the device.
+    const epoch = ownership && !residentLevel ? (this.#epochs.get(device.id) ?? 0) : undefined;
+    let taken = false;
     return intents
       .transaction(async (tx) => {
-        for (const intent of result.intents) await intents.apply(device, rule.key, intent, residentLevel, tx);
-        if (persist) await ruleState.in(tx).save(subject, rule.key, durable, this.#d.clock.now());
-      }, within)
-      .catch((err: unknown) => {
-        // Put back what this evaluation took, unless a later one has moved on since.
-        if (states.get(rule.key) === next) states.set(rule.key, state);
-        if (persist && this.#persisted.get(key) === durable) {
-          if (wasPersisted === undefined) this.#persisted.delete(key);
-          else this.#persisted.set(key, wasPersisted);
+        if (epoch !== undefined && !(await ownership!.owners.in(tx).holds(device.id, ownership!.node, epoch))) {
+          // An event this node took in (an SOS) still raises its alarm: only the state is the new holder's.
+          if (within === undefined) throw new DeviceTakenError(device.id);
+          taken = true;
         }
-        this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
-        throw err;
-      });
+        for (const intent of result.intents) await intents.apply(device, rule.key, intent, residentLevel, tx);
+        if (persist && !taken) await ruleState.in(tx).save(subject, rule.key, durable, this.#d.clock.now());
+      }, within)
+      .then(
+        () => {
+          if (taken) this.#taken(device.id);
+        },
+        (err: unknown) => {
+          if (err instanceof DeviceTakenError) {
+            this.#taken(device.id);
+            return;
+          }
+          // Put back what this evaluation took, unless a later one has moved on since.
+          if (states.get(rule.key) === next) states.set(rule.key, state);
+          if (persist && this.#persisted.get(key) === durable) {
+            if (wasPersisted === undefined) this.#persisted.delete(key);
+            else this.#persisted.set(key, wasPersisted);
+          }
+          this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
+          throw err;
+        },
+      );
+  }
+
+  /** Another node holds the device now: its rules stop here, and what was kept of them goes. */
+  #taken(deviceId: string): void {
+    if (!this.#epochs.has(deviceId) && !this.#state.has(deviceId)) return;
+    this.#forget(deviceId);
+    this.#d.log.info({ deviceId, node: this.#d.ownership?.node }, 'device held by another node now: its rules run there');
   }
 }

@@ -442,6 +442,21 @@ export const migrations: Migration[] = [
       ALTER TABLE outbox ADD COLUMN leased_by TEXT;
     `,
   },
+  {
+    version: 16,
+    name: 'which node holds each device, with an epoch',
+    sql: `
+      -- The node a device is connected to, and an epoch bumped each time a node
+      -- takes it: a node writes the device's rule state only while the epoch it
+      -- took is the current one (several nodes, one database).
+      CREATE TABLE device_owners (
+        device_id  TEXT PRIMARY KEY,
+        node_id    TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        claimed_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -27,6 +27,11 @@ export class RuleStateRepository {
     return this.#sql.all<RuleStateRow>('SELECT subject, rule, state FROM rule_state');
   }
 
+  /** One subject's rows (a device a node has just taken over from another). */
+  forSubject(subject: string): Promise<RuleStateRow[]> {
+    return this.#sql.all<RuleStateRow>('SELECT subject, rule, state FROM rule_state WHERE subject = ?', [subject]);
+  }
+
   async save(subject: string, rule: string, state: string, at: number): Promise<void> {
     await this.#sql.run(
       'INSERT INTO rule_state (subject, rule, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (subject, rule) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',

@@ -16,6 +16,11 @@ import { ServiceRequestRepository } from '../../src/care/service-requests.ts';
 import { DeviceTestRepository } from '../../src/care/device-tests.ts';
 import { ReportRepository } from '../../src/jobs/reports-repository.ts';
 import { backends } from '../helpers/store-backends.ts';
+import { DeviceOwnerRepository } from '../../src/store/device-owners.ts';
+import { RuleEvaluator } from '../../src/rules/evaluator.ts';
+import { IntentApplier } from '../../src/alarms/apply-intents.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { Core } from '../helpers/core.ts';
 
 /**
  * The alarm core's store contract, run unchanged against every backend:
@@ -305,6 +310,23 @@ for (const backend of backends()) {
         ]);
       });
 
+      it("takes a device for a node with a new epoch each time, says who held it, and a transaction finds whether its epoch is still current", async () => {
+        const owners = new DeviceOwnerRepository(sql);
+        expect(await owners.claim('band-1', 'node-a', 10)).toEqual({ epoch: 1, previousNode: null });
+        expect(await owners.claim('band-1', 'node-a', 20)).toEqual({ epoch: 2, previousNode: 'node-a' });
+        expect(await owners.claim('band-1', 'node-b', 30)).toEqual({ epoch: 3, previousNode: 'node-a' });
+        expect(await owners.claim('band-2', 'node-a', 40)).toEqual({ epoch: 1, previousNode: null });
+        expect(await owners.owner('band-1')).toEqual({ node: 'node-b', epoch: 3, claimedAt: 30 });
+        expect(await owners.owner('band-3')).toBeUndefined();
+        expect(await uow.transaction((tx) => owners.in(tx).holds('band-1', 'node-b', 3))).toBe(true);
+        expect(await uow.transaction((tx) => owners.in(tx).holds('band-1', 'node-a', 2))).toBe(false); // taken since
+        expect(await uow.transaction((tx) => owners.in(tx).holds('band-1', 'node-b', 2))).toBe(false); // an old epoch of the same node
+        const states = new RuleStateRepository(sql);
+        await states.save('band-1', 'threshold:hr', '{"since":1}', 1);
+        await states.save('band-2', 'threshold:hr', '{"since":2}', 2);
+        expect(await states.forSubject('band-1')).toEqual([{ subject: 'band-1', rule: 'threshold:hr', state: '{"since":1}' }]);
+      });
+
       it('recognises an event seen within the window, and only then', async () => {
         const events = new DeviceEventRepository(sql);
         await uow.transaction((tx: Tx) => events.in(tx).insert({ deviceId: 'pendant-1', type: 'sos', ts: 1_000, seq: 41, data: { button: 1 } }, 1_000));
@@ -455,6 +477,69 @@ for (const backend of backends()) {
           expect((await core.kinds(raised.id)).filter((k) => k === 'escalated')).toHaveLength(1);
         } finally {
           core.close();
+        }
+      });
+
+      it("a device's rules follow it from node to node: the new holder carries on from the state left, and the old one can no longer write it", async () => {
+        const cores = [buildCore({ sql: await backend.another(), webhooks: false }), buildCore({ sql: await backend.another(), webhooks: false })];
+        const nodeOf = (core: Core, name: string, store: SqlClient) =>
+          new RuleEvaluator({
+            devices: core.directory,
+            residentOf: (id) => core.repos.residents.get(id) ?? null,
+            ruleState: new RuleStateRepository(store),
+            intents: new IntentApplier(core.service),
+            clock: core.clock,
+            log: silentLogger,
+            ownership: { node: name, owners: new DeviceOwnerRepository(store) },
+          });
+        const [a, b] = [nodeOf(cores[0]!, 'node-a', await backend.another()), nodeOf(cores[1]!, 'node-b', await backend.another())];
+        try {
+          for (const c of cores) {
+            c.resident('res-1');
+            c.device('band-1', 'carebell-vitals-band', 'res-1');
+            c.device('pendant-1', 'carebell-sos-pendant', 'res-1');
+          }
+          const [bandA, bandB] = cores.map((c) => c.directory.get('band-1')!);
+          const t0 = cores[0]!.clock.now();
+          const hr = (value: number, ts: number) => [{ deviceId: 'band-1', kind: 'heart_rate', value, unit: 'bpm', ts }];
+          const alarms = () => cores[0]!.repos.alarms.list({ limit: 100 });
+
+          // The band connects to node-a: a fast heart rate starts its 2-minute duration there.
+          await a.claim('band-1');
+          await a.claim('pendant-1');
+          await a.onReadings(bandA!, hr(125, t0), t0);
+          expect(a.holds('band-1')).toBe(true);
+          expect(b.holds('band-1')).toBe(false);
+
+          // It reconnects to node-b half-way through, while node-a is still working through a message it had.
+          await b.claim('band-1');
+          await b.claim('pendant-1');
+          await a.onReadings(bandA!, hr(126, t0 + 121_000), t0 + 121_000);
+          expect(await alarms()).toEqual([]); // node-a's write was refused: no alarm from a node that lost the device
+          expect(a.holds('band-1')).toBe(false);
+          const hrState = async () => (await new RuleStateRepository(sql).forSubject('band-1')).filter((r) => r.rule.startsWith('threshold:heart_rate:heart_rate_high')).map((r) => JSON.parse(r.state));
+          expect(await hrState()).toEqual([{ since: t0, active: false }]); // as node-a left it
+
+          // node-b carries on from the duration node-a started: the alarm comes at 2 minutes from the first fast reading, once.
+          await b.onReadings(bandB!, hr(126, t0 + 121_000), t0 + 121_000);
+          expect((await alarms()).map((x) => [x.type, x.deviceId])).toEqual([['heart_rate_high', 'band-1']]);
+          expect(await hrState()).toEqual([{ since: t0, active: true }]);
+
+          // An SOS node-a had already taken in from the pendant still raises its alarm; only the state is node-b's.
+          const pendantA = cores[0]!.directory.get('pendant-1')!;
+          await cores[0]!.uow.transaction((tx) => a.onEvent(pendantA, { deviceId: 'pendant-1', type: 'sos', ts: t0 + 130_000 }, tx));
+          expect((await alarms()).map((x) => x.type).sort()).toEqual(['heart_rate_high', 'sos']);
+          expect(a.holds('pendant-1')).toBe(false);
+
+          // Time passes with the band silent: node-a no longer runs its rules, so only its holder may call it offline.
+          for (const c of cores) c.directory.heard(c.directory.get('band-1')!, t0 + 121_000);
+          for (const c of cores) c.clock.advance(3 * 3600_000);
+          await a.tick();
+          expect((await alarms()).filter((x) => x.type === 'device_offline')).toEqual([]);
+          await b.tick();
+          expect((await alarms()).filter((x) => x.type === 'device_offline').map((x) => x.deviceId)).toEqual(['band-1']);
+        } finally {
+          for (const c of cores) c.close();
         }
       });
 

@@ -34,7 +34,7 @@ export interface DeviceCredentials {
 }
 
 export async function startGateway(
-  opts: { config?: ConfigInput; clock?: Clock; dataDir?: string; keepData?: boolean; telemetry?: BuildOptions['telemetry']; alarms?: BuildOptions['alarms']; jobs?: BuildOptions['jobs'] } = {},
+  opts: { config?: ConfigInput; clock?: Clock; dataDir?: string; keepData?: boolean; telemetry?: BuildOptions['telemetry']; alarms?: BuildOptions['alarms']; jobs?: BuildOptions['jobs']; ownership?: boolean } = {},
 ): Promise<TestGateway> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'carebell-test-'));
   const config = parseConfig({
@@ -48,7 +48,7 @@ export async function startGateway(
     telemetryFlushMs: 20,
     ...opts.config,
   });
-  const app = await buildApp({ config, log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.telemetry ? { telemetry: opts.telemetry } : {}), ...(opts.alarms ? { alarms: opts.alarms } : {}), ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) });
+  const app = await buildApp({ config, log: silentLogger, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.telemetry ? { telemetry: opts.telemetry } : {}), ...(opts.alarms ? { alarms: opts.alarms } : {}), ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.ownership ? { ownership: true } : {}) });
   const urls = await listen(app);
   await app.firstStart(); // as `carebell start` does once listening: the admin account exists
   const clients = new Set<MqttClient>();

@@ -225,6 +225,18 @@ export const postgresMigrations: PostgresMigration[] = [
       CREATE INDEX reports_kind ON reports(kind, subject, period_start);
     `,
   },
+  {
+    version: 7,
+    name: 'which node holds each device, with an epoch',
+    sql: `
+      CREATE TABLE device_owners (
+        device_id  TEXT PRIMARY KEY,
+        node_id    TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        claimed_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */
