@@ -19,6 +19,9 @@ interface Input {
 
 async function main(input: Input): Promise<void> {
   const raisedAt = new Map<string, number>();
+  /** The same instants on the wall clock the gateway's thread shares (each thread's performance.now() has its own origin). */
+  const sentAt = new Map<string, number>();
+  const seenAt = new Map<string, number>();
   const waiting = new Map<string, () => void>();
   const controller = new AbortController();
   const res = await fetch(input.streamUrl, { headers: { authorization: `Bearer ${input.token}` }, signal: controller.signal });
@@ -26,6 +29,7 @@ async function main(input: Input): Promise<void> {
     if (e === 'heartbeat' || e.event !== 'alarm.raised') return;
     const { deviceId } = e.data as { deviceId: string };
     raisedAt.set(deviceId, performance.now());
+    seenAt.set(deviceId, performance.timeOrigin + performance.now());
     waiting.get(deviceId)?.();
   });
 
@@ -36,6 +40,7 @@ async function main(input: Input): Promise<void> {
     const id = input.pendants[i]!.id;
     const seen = new Promise<void>((resolve) => waiting.set(id, resolve));
     const t0 = performance.now();
+    sentAt.set(id, performance.timeOrigin + t0);
     clients[i]!.publish(`devices/${id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
     return seen.then(() => raisedAt.get(id)! - t0);
   };
@@ -56,7 +61,8 @@ async function main(input: Input): Promise<void> {
 
   controller.abort();
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  parentPort!.postMessage({ latencies, burst, burstMs });
+  const paced = input.pendants.slice(0, input.paced).map((p) => ({ id: p.id, sentAt: sentAt.get(p.id)!, seenAt: seenAt.get(p.id)! }));
+  parentPort!.postMessage({ latencies, burst, burstMs, paced });
 }
 
 if (parentPort) main(workerData as Input).catch((err) => parentPort!.postMessage({ error: String(err?.stack ?? err) }));
