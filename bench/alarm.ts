@@ -36,9 +36,9 @@ const app = await buildApp({
 });
 const urls = await listen(app);
 
-const district = app.onboarding.createStation({ name: 'D', level: 'district' });
-const street = app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
-const community = app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
+const district = await app.onboarding.createStation({ name: 'D', level: 'district' });
+const street = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
+const community = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
 const onboard = async (profile: string, n: number, prefix: string) => {
   const out: Array<{ id: string; password: string; topic: string }> = [];
   for (let i = 0; i < n; i += 50) {

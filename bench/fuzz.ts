@@ -34,9 +34,9 @@ const app = await buildApp({
   jobs: false,
   alarms: { tickMs: 0 },
 });
-const district = app.onboarding.createStation({ name: 'D', level: 'district' });
-const street = app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
-const community = app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
+const district = await app.onboarding.createStation({ name: 'D', level: 'district' });
+const street = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
+const community = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
 const resident = app.onboarding.createResident({ name: 'R', address: 'A', stationId: community.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
 
 const alarms: string[] = [];

@@ -134,9 +134,9 @@ async function gateway(): Promise<Gateway> {
   const urls = await listen(app);
 
   const t0 = performance.now();
-  const district = app.onboarding.createStation({ name: 'D', level: 'district' });
-  const street = app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
-  const community = app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
+  const district = await app.onboarding.createStation({ name: 'D', level: 'district' });
+  const street = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
+  const community = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
   const devices: Array<{ id: string; password: string; topic: string }> = [];
   for (let i = 0; i < DEVICES; i += 50) {
     const batch = await Promise.all(

@@ -32,9 +32,9 @@ const TOKEN = 'bench-storm-token-0123456789abcdef';
 // Onboarding, in process: N devices with their secrets.
 const t0 = performance.now();
 const app = await buildApp({ config: parseConfig({ dataDir, logLevel: 'silent', mqttPort: 0, httpPort: 0, adminToken: TOKEN }), log: silentLogger, jobs: false });
-const district = app.onboarding.createStation({ name: 'D', level: 'district' });
-const street = app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
-const community = app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
+const district = await app.onboarding.createStation({ name: 'D', level: 'district' });
+const street = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
+const community = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
 const devices: Array<{ id: string; password: string }> = [];
 for (let i = 0; i < DEVICES; i += 100) {
   app.db.transaction(() => {

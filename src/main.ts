@@ -14,6 +14,7 @@ import { diskSpace, formatBytes } from './store/storage-health.ts';
 import { ApiTokenRepository } from './store/api-tokens.ts';
 import { ProviderRepository, UserRepository } from './store/users.ts';
 import { StationRepository } from './store/stations.ts';
+import { SqliteClient } from './store/sql-client.ts';
 import { ResidentRepository } from './store/residents.ts';
 import { Accounts } from './accounts/accounts.ts';
 
@@ -121,7 +122,9 @@ async function resetPassword(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv.filter((a) => a !== username));
   const db = openDatabase(config.dataDir);
   try {
-    const accounts = new Accounts({ users: new UserRepository(db), providers: new ProviderRepository(db), tokens: new ApiTokenRepository(db), stations: new StationRepository(db), residents: new ResidentRepository(db), clock: systemClock, loginTtlMs: 0 });
+    const stations = new StationRepository(new SqliteClient(db));
+    await stations.load();
+    const accounts = new Accounts({ users: new UserRepository(db), providers: new ProviderRepository(db), tokens: new ApiTokenRepository(db), stations, residents: new ResidentRepository(db), clock: systemClock, loginTtlMs: 0 });
     const password = await accounts.resetPassword(username);
     process.stdout.write(`New password for ${username} (shown only now; their other logins have ended):\n  login            ${username} / ${password}\n`);
   } finally {

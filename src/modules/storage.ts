@@ -31,7 +31,7 @@ export type Repositories = ReturnType<typeof repositories>;
  */
 function repositories(db: Db, sql: SqlClient) {
   return {
-    stations: new StationRepository(db),
+    stations: new StationRepository(sql),
     residents: new ResidentRepository(db),
     devices: new DeviceRepository(db),
     deadLetters: new DeadLetterRepository(db),

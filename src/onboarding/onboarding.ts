@@ -83,7 +83,7 @@ export class Onboarding {
     this.#d = deps;
   }
 
-  createStation(input: NewStation): Station {
+  async createStation(input: NewStation): Promise<Station> {
     const parentId = input.parentId ?? null;
     const wantParent = parentLevel[input.level];
     if (wantParent === null && parentId !== null) throw invalid('parentId', 'a district centre has no parent');
@@ -102,7 +102,7 @@ export class Onboarding {
       responsePlans: {},
       createdAt: this.#d.clock.now(),
     };
-    this.#d.stations.insert(station);
+    await this.#d.stations.insert(station);
     return station;
   }
 
@@ -160,9 +160,9 @@ export class Onboarding {
   }
 
   /** Renames a station or sets its webhook. */
-  updateStation(id: string, patch: { name?: string | undefined; webhookUrl?: string | null | undefined }): Station {
+  async updateStation(id: string, patch: { name?: string | undefined; webhookUrl?: string | null | undefined }): Promise<Station> {
     if (!this.#d.stations.get(id)) throw notFound('station', id);
-    this.#d.stations.update(id, { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}) });
+    await this.#d.stations.update(id, { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}) });
     return this.#d.stations.get(id)!;
   }
 

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import type { SqlClient } from './sql-client.ts';
 import type { StationVisitPlans } from '../core/care-profile.ts';
 
 export type StationLevel = 'district' | 'street' | 'community';
@@ -21,6 +21,7 @@ interface Row {
   parent_id: string | null;
   webhook_url: string | null;
   response_plans: string | null;
+  visit_plans: string | null;
   created_at: number;
 }
 
@@ -31,7 +32,7 @@ const toStation = (r: Row): Station => ({
   parentId: r.parent_id,
   webhookUrl: r.webhook_url,
   responsePlans: r.response_plans ? (JSON.parse(r.response_plans) as Record<string, string>) : {},
-  createdAt: r.created_at,
+  createdAt: Number(r.created_at),
 });
 
 /** The only parent level each level accepts: district → street → community. */
@@ -41,36 +42,85 @@ export const parentLevel: Record<StationLevel, StationLevel | null> = {
   community: 'street',
 };
 
+/**
+ * The station tree (district → street → community), on the store interface
+ * (SqlClient: embedded SQLite or PostgreSQL). A district has a few hundred
+ * stations at most and every request asks about them (an operator's scope,
+ * an alarm's chain of stations), so the whole tree is kept in memory: reads
+ * answer from it, synchronously; a change is written to the store first and
+ * then to memory, so memory never holds what the store refused. `load()`
+ * reads it all at start (and again when another node has changed it).
+ */
 export class StationRepository {
-  readonly #db: Db;
-  constructor(db: Db) {
-    this.#db = db;
+  readonly #sql: SqlClient;
+  #byId = new Map<string, Station>();
+  #visitPlans = new Map<string, StationVisitPlans>();
+  #children = new Map<string, string[]>();
+  /** In creation order (then id): the order lists come in. */
+  #ordered: Station[] = [];
+
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  insert(s: Station): void {
-    this.#db
-      .prepare('INSERT INTO stations (id, name, level, parent_id, webhook_url, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(s.id, s.name, s.level, s.parentId, s.webhookUrl, s.createdAt);
+  /** Reads the whole tree from the store. */
+  async load(): Promise<void> {
+    const rows = await this.#sql.all<Row>('SELECT id, name, level, parent_id, webhook_url, response_plans, visit_plans, created_at FROM stations ORDER BY created_at, id');
+    this.#byId = new Map();
+    this.#visitPlans = new Map();
+    for (const r of rows) {
+      this.#byId.set(r.id, toStation(r));
+      if (r.visit_plans) this.#visitPlans.set(r.id, JSON.parse(r.visit_plans) as StationVisitPlans);
+    }
+    this.#reindex();
+  }
+
+  #reindex(): void {
+    this.#ordered = [...this.#byId.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.#children = new Map();
+    for (const s of this.#ordered) {
+      if (s.parentId === null) continue;
+      const siblings = this.#children.get(s.parentId);
+      if (siblings) siblings.push(s.id);
+      else this.#children.set(s.parentId, [s.id]);
+    }
+  }
+
+  async insert(s: Station): Promise<void> {
+    await this.#sql.run('INSERT INTO stations (id, name, level, parent_id, webhook_url, created_at) VALUES (?, ?, ?, ?, ?, ?)', [s.id, s.name, s.level, s.parentId, s.webhookUrl, s.createdAt]);
+    this.#byId.set(s.id, { ...s, responsePlans: {} });
+    this.#reindex();
   }
 
   /** Renames a station or sets its webhook (null: none). */
-  update(id: string, patch: { name?: string; webhookUrl?: string | null }): void {
-    if (patch.name !== undefined) this.#db.prepare('UPDATE stations SET name = ? WHERE id = ?').run(patch.name, id);
-    if (patch.webhookUrl !== undefined) this.#db.prepare('UPDATE stations SET webhook_url = ? WHERE id = ?').run(patch.webhookUrl, id);
+  async update(id: string, patch: { name?: string; webhookUrl?: string | null }): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (patch.name !== undefined) sets.push('name = ?') && params.push(patch.name);
+    if (patch.webhookUrl !== undefined) sets.push('webhook_url = ?') && params.push(patch.webhookUrl);
+    if (sets.length === 0) return;
+    await this.#sql.run(`UPDATE stations SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
+    const s = this.#byId.get(id);
+    if (!s) return;
+    this.#byId.set(id, { ...s, ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}) });
+    this.#reindex();
   }
 
-  setResponsePlans(id: string, plans: Record<string, string>): void {
-    this.#db.prepare('UPDATE stations SET response_plans = ? WHERE id = ?').run(JSON.stringify(plans), id);
+  async setResponsePlans(id: string, plans: Record<string, string>): Promise<void> {
+    await this.#sql.run('UPDATE stations SET response_plans = ? WHERE id = ?', [JSON.stringify(plans), id]);
+    const s = this.#byId.get(id);
+    if (s) this.#byId.set(id, { ...s, responsePlans: { ...plans } });
+    this.#reindex();
   }
 
   /** A station's own visit plans by category (care programmes); a station below inherits what it does not say itself. */
-  setVisitPlans(id: string, plans: StationVisitPlans): void {
-    this.#db.prepare('UPDATE stations SET visit_plans = ? WHERE id = ?').run(JSON.stringify(plans), id);
+  async setVisitPlans(id: string, plans: StationVisitPlans): Promise<void> {
+    await this.#sql.run('UPDATE stations SET visit_plans = ? WHERE id = ?', [JSON.stringify(plans), id]);
+    this.#visitPlans.set(id, structuredClone(plans));
   }
 
   ownVisitPlans(id: string): StationVisitPlans {
-    const text = this.#db.prepare('SELECT visit_plans FROM stations WHERE id = ?').pluck().get(id) as string | null | undefined;
-    return text ? (JSON.parse(text) as StationVisitPlans) : {};
+    return structuredClone(this.#visitPlans.get(id) ?? {});
   }
 
   /** The visit plans by category that apply at a station: for each category, its own, else the nearest station above's. */
@@ -87,33 +137,28 @@ export class StationRepository {
   }
 
   get(id: string): Station | undefined {
-    const row = this.#db.prepare('SELECT * FROM stations WHERE id = ?').get(id) as Row | undefined;
-    return row && toStation(row);
+    return this.#byId.get(id);
   }
 
   list(): Station[] {
-    return (this.#db.prepare('SELECT * FROM stations ORDER BY created_at, id').all() as Row[]).map(toStation);
+    return [...this.#ordered];
   }
 
   /** The station and every station below it: what an operator of that station watches over. */
   subtree(id: string): string[] {
-    return this.#db
-      .prepare(
-        `WITH RECURSIVE down(id) AS (SELECT ? UNION ALL SELECT s.id FROM stations s JOIN down ON s.parent_id = down.id)
-         SELECT id FROM down`,
-      )
-      .pluck()
-      .all(id) as string[];
+    const out = [id];
+    for (let i = 0; i < out.length; i++) for (const child of this.#children.get(out[i]!) ?? []) out.push(child);
+    return out;
   }
 
   /** The station and every station above it, nearest first: community → street → district. */
   chain(id: string): Station[] {
-    const rows = this.#db
-      .prepare(
-        `WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL SELECT s.parent_id, up.depth + 1 FROM stations s JOIN up ON s.id = up.id WHERE s.parent_id IS NOT NULL)
-         SELECT s.* FROM up JOIN stations s ON s.id = up.id ORDER BY up.depth`,
-      )
-      .all(id) as Row[];
-    return rows.map(toStation);
+    const out: Station[] = [];
+    const seen = new Set<string>();
+    for (let s = this.#byId.get(id); s && !seen.has(s.id); s = s.parentId === null ? undefined : this.#byId.get(s.parentId)) {
+      seen.add(s.id);
+      out.push(s);
+    }
+    return out;
   }
 }

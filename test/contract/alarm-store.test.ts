@@ -17,6 +17,7 @@ import { DeviceTestRepository } from '../../src/care/device-tests.ts';
 import { ReportRepository } from '../../src/jobs/reports-repository.ts';
 import { backends } from '../helpers/store-backends.ts';
 import { DeviceOwnerRepository } from '../../src/store/device-owners.ts';
+import { StationRepository, type Station } from '../../src/store/stations.ts';
 import { RuleEvaluator } from '../../src/rules/evaluator.ts';
 import { IntentApplier } from '../../src/alarms/apply-intents.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -298,6 +299,53 @@ for (const backend of backends()) {
       });
     });
 
+    describe('the station tree', () => {
+      const station = (id: string, level: Station['level'], parentId: string | null, createdAt: number): Station => ({ id, name: `${id} name`, level, parentId, webhookUrl: null, responsePlans: {}, createdAt });
+
+      it('keeps the tree in memory as the store has it: scopes below, chains above, plans inherited, and a second node reads the same after load()', async () => {
+        const stations = new StationRepository(sql);
+        await stations.load();
+        await stations.insert(station('d', 'district', null, 1));
+        await stations.insert(station('s2', 'street', 'd', 3));
+        await stations.insert(station('s1', 'street', 'd', 2));
+        await stations.insert(station('c1', 'community', 's1', 4));
+        await stations.insert(station('c2', 'community', 's1', 5));
+        await stations.insert(station('c3', 'community', 's2', 6));
+        expect(stations.list().map((s) => s.id)).toEqual(['d', 's1', 's2', 'c1', 'c2', 'c3']);
+        expect(stations.subtree('s1').sort()).toEqual(['c1', 'c2', 's1']);
+        expect(stations.subtree('d')).toHaveLength(6);
+        expect(stations.chain('c3').map((s) => s.id)).toEqual(['c3', 's2', 'd']);
+        expect(stations.chain('nowhere')).toEqual([]);
+
+        await stations.update('c1', { name: '江汉社区', webhookUrl: 'http://127.0.0.1:9/c1' });
+        await stations.update('c1', { webhookUrl: null });
+        await stations.setResponsePlans('s1', { fall: '先电话确认' });
+        await stations.setVisitPlans('d', { lives_alone: [{ kind: 'home', everyDays: 30 }] });
+        await stations.setVisitPlans('c1', { lives_alone: [{ kind: 'phone', everyDays: 7 }] });
+        expect(stations.get('c1')).toMatchObject({ name: '江汉社区', webhookUrl: null });
+        expect(stations.responsePlan('c1', 'fall')).toEqual({ plan: '先电话确认', stationId: 's1' });
+        expect(stations.responsePlan('c3', 'fall')).toBeNull();
+        expect(stations.visitPlans('c1')).toEqual({ lives_alone: [{ kind: 'phone', everyDays: 7 }] });
+        expect(stations.visitPlans('c2')).toEqual({ lives_alone: [{ kind: 'home', everyDays: 30 }] });
+
+        // What another node reads from the store is what this one keeps in memory.
+        const other = new StationRepository(await backend.another());
+        await other.load();
+        for (const id of ['d', 's1', 's2', 'c1', 'c2', 'c3']) expect(other.get(id)).toEqual(stations.get(id));
+        expect(other.list().map((s) => s.id)).toEqual(stations.list().map((s) => s.id));
+        expect(other.visitPlans('c1')).toEqual(stations.visitPlans('c1'));
+      });
+
+      it('keeps nothing in memory that the store refused', async () => {
+        const stations = new StationRepository(sql);
+        await stations.load();
+        await stations.insert(station('d', 'district', null, 1));
+        await expect(stations.insert(station('d', 'district', null, 2))).rejects.toThrow(); // the id is taken
+        await expect(stations.insert(station('x', 'street', 'no-such-parent', 3))).rejects.toThrow(); // the parent must exist
+        expect(stations.list().map((s) => s.id)).toEqual(['d']);
+      });
+    });
+
     describe('rule state and the event log', () => {
       it('keeps one state per subject and rule, the latest', async () => {
         const states = new RuleStateRepository(sql);
@@ -461,7 +509,7 @@ for (const backend of backends()) {
 
     describe('the alarm service on this store', () => {
       it('raises, escalates on its deadlines, delivers and stops at the acknowledgement, as on any other store', async () => {
-        const core = buildCore({ sql, webhooks: true });
+        const core = await buildCore({ sql, webhooks: true });
         try {
           core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
           const raised = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
@@ -481,7 +529,7 @@ for (const backend of backends()) {
       });
 
       it("a device's rules follow it from node to node: the new holder carries on from the state left, and the old one can no longer write it", async () => {
-        const cores = [buildCore({ sql: await backend.another(), webhooks: false }), buildCore({ sql: await backend.another(), webhooks: false })];
+        const cores = [await buildCore({ sql: await backend.another(), webhooks: false }), await buildCore({ sql: await backend.another(), webhooks: false })];
         const nodeOf = (core: Core, name: string, store: SqlClient) =>
           new RuleEvaluator({
             devices: core.directory,
@@ -544,8 +592,8 @@ for (const backend of backends()) {
       });
 
       it('two services on one store (two nodes) fire each deadline once', async () => {
-        const core = buildCore({ sql: await backend.another(), webhooks: false });
-        const other = buildCore({ sql: await backend.another(), webhooks: false });
+        const core = await buildCore({ sql: await backend.another(), webhooks: false });
+        const other = await buildCore({ sql: await backend.another(), webhooks: false });
         try {
           core.resident('res-1');
           other.resident('res-1');
@@ -560,8 +608,8 @@ for (const backend of backends()) {
       });
 
       it('two outbox workers on one store (two nodes) send each notification once, and once the sending node is gone the other takes over when its lease ends', async () => {
-        const core = buildCore({ sql: await backend.another(), webhooks: true, node: 'node-a' });
-        const other = buildCore({ sql: await backend.another(), webhooks: true, node: 'node-b' });
+        const core = await buildCore({ sql: await backend.another(), webhooks: true, node: 'node-a' });
+        const other = await buildCore({ sql: await backend.another(), webhooks: true, node: 'node-b' });
         try {
           for (const c of [core, other]) c.resident('res-1');
           const raised = await Promise.all(Array.from({ length: 6 }, (_, i) => core.raise({ residentId: 'res-1', deviceId: `p-${i}` })));

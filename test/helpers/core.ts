@@ -65,14 +65,15 @@ export interface CoreOptions {
   node?: string;
 }
 
-export function buildCore(opts: CoreOptions = {}) {
+export async function buildCore(opts: CoreOptions = {}) {
   const db: Db = openDatabase(null);
   const sql: SqlClient = opts.sql ?? new SqliteClient(db);
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 2, 0));
   const log = silentLogger;
   const bus = new EventBus(log);
   const repos = {
-    stations: new StationRepository(db),
+    // The people and places stay in the embedded database here, whatever store the alarm core is given.
+    stations: new StationRepository(opts.sql ? new SqliteClient(db) : sql),
     residents: new ResidentRepository(db),
     providers: new ProviderRepository(db),
     devices: new DeviceRepository(db),
@@ -115,14 +116,14 @@ export function buildCore(opts: CoreOptions = {}) {
   bus.on('alarm.raised', ({ alarm }) => events.push({ name: 'alarm.raised', alarmId: alarm.id }));
   bus.on('alarm.updated', ({ alarm, change }) => events.push({ name: 'alarm.updated', alarmId: alarm.id, change }));
 
-  const station = (id: string, level: Station['level'], parentId: string | null): Station => {
+  const station = async (id: string, level: Station['level'], parentId: string | null): Promise<Station> => {
     const s: Station = { id, name: `${id} name`, level, parentId, webhookUrl: opts.webhooks ? `http://127.0.0.1:9/${id}` : null, responsePlans: {}, createdAt: 0 };
-    repos.stations.insert(s);
+    await repos.stations.insert(s);
     return s;
   };
-  station('district-1', 'district', null);
-  station('street-1', 'street', 'district-1');
-  station('community-1', 'community', 'street-1');
+  await station('district-1', 'district', null);
+  await station('street-1', 'street', 'district-1');
+  await station('community-1', 'community', 'street-1');
 
   const resident = (id: string, patch: Partial<Resident> = {}, contacts: Array<Partial<Contact>> = []): Resident => {
     const r: Resident = {
@@ -168,4 +169,4 @@ export function buildCore(opts: CoreOptions = {}) {
   return { db, sql, clock, newService, bus, repos, directory, uow, service, worker, engine, channels, sent, events, kicks: () => kicks, resident, device, raise, kinds, outbox, pendingSteps, close: () => db.close() };
 }
 
-export type Core = ReturnType<typeof buildCore>;
+export type Core = Awaited<ReturnType<typeof buildCore>>;

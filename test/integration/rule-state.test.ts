@@ -22,9 +22,9 @@ describe('rule state across a restart', () => {
 
   it('remembers a duration in progress, and does not raise a silence alarm twice', async () => {
     let app = await build();
-    const d = app.onboarding.createStation({ name: 'D', level: 'district' });
-    const s = app.onboarding.createStation({ name: 'S', level: 'street', parentId: d.id });
-    const c = app.onboarding.createStation({ name: 'C', level: 'community', parentId: s.id });
+    const d = await app.onboarding.createStation({ name: 'D', level: 'district' });
+    const s = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: d.id });
+    const c = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: s.id });
     const r = app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
     await app.onboarding.createDevice({ profile: 'carebell-vitals-band', residentId: r.id, id: 'band-r' });
 

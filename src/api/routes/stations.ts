@@ -18,7 +18,7 @@ export type StationRoutesDeps = Pick<ApiContext, 'onboarding' | 'stations'>;
 
 export function stationRoutes(app: Api, ctx: StationRoutesDeps): void {
   app.post('/stations', { onRequest: roles('admin'), schema: { body: createStation, summary: 'Create a station: district, street (under a district) or community (under a street)', tags: ['stations'] } }, async (req, reply) =>
-    reply.status(201).send(stationView(ctx.onboarding.createStation(req.body))),
+    reply.status(201).send(stationView(await ctx.onboarding.createStation(req.body))),
   );
 
   app.get('/stations', { onRequest: roles('admin', 'operator', 'provider'), schema: { summary: 'The station tree within the caller\'s scope', tags: ['stations'] } }, async (req) =>
@@ -44,7 +44,7 @@ export function stationRoutes(app: Api, ctx: StationRoutesDeps): void {
     },
     async (req) => {
       Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
-      return stationView(ctx.onboarding.updateStation(req.params.id, req.body));
+      return stationView(await ctx.onboarding.updateStation(req.params.id, req.body));
     },
   );
 
@@ -61,7 +61,7 @@ export function stationRoutes(app: Api, ctx: StationRoutesDeps): void {
     },
     async (req) => {
       const station = Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
-      ctx.stations.setResponsePlans(station.id, req.body);
+      await ctx.stations.setResponsePlans(station.id, req.body);
       return stationView(ctx.stations.get(station.id)!);
     },
   );

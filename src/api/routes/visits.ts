@@ -116,7 +116,7 @@ export function visitRoutes(app: Api, ctx: VisitRoutesDeps): void {
     },
     async (req) => {
       const station = Access.must(ctx.stations.get(req.params.id), (s) => access(req).station(s.id), 'station', req.params.id);
-      ctx.stations.setVisitPlans(station.id, req.body);
+      await ctx.stations.setVisitPlans(station.id, req.body);
       return { stationId: station.id, own: ctx.stations.ownVisitPlans(station.id) };
     },
   );

@@ -237,6 +237,23 @@ export const postgresMigrations: PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'the station tree',
+    sql: `
+      CREATE TABLE stations (
+        id             TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        level          TEXT NOT NULL CHECK (level IN ('district', 'street', 'community')),
+        parent_id      TEXT REFERENCES stations(id),
+        webhook_url    TEXT,
+        response_plans TEXT,
+        visit_plans    TEXT,
+        created_at     BIGINT NOT NULL
+      );
+      CREATE INDEX stations_parent ON stations(parent_id);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */

@@ -11,8 +11,8 @@ const sentAt = (core: Core) => core.sent;
 
 describe('escalation ladder', () => {
   let core: Core;
-  beforeEach(() => {
-    core = buildCore();
+  beforeEach(async () => {
+    core = await buildCore();
     core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter' }]);
   });
   afterEach(() => core.close());
@@ -150,7 +150,7 @@ describe('escalation ladder', () => {
   });
 
   it('a step that reached someone waits for its deadline, even when other deliveries of it fail', async () => {
-    const withHook = buildCore({ webhooks: true });
+    const withHook = await buildCore({ webhooks: true });
     try {
       withHook.resident('res-1');
       withHook.channels.webhook.down = () => 'connection refused';

@@ -6,8 +6,8 @@ import { buildCore, type Core } from '../../helpers/core.ts';
 
 describe('outbox worker', () => {
   let core: Core;
-  beforeEach(() => {
-    core = buildCore({ webhooks: true, retry: { maxAttempts: 3, baseMs: 2_000, maxMs: 60_000 } });
+  beforeEach(async () => {
+    core = await buildCore({ webhooks: true, retry: { maxAttempts: 3, baseMs: 2_000, maxMs: 60_000 } });
     core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
   });
   afterEach(() => core.close());

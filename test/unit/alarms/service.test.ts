@@ -5,8 +5,8 @@ import { buildCore, type Core } from '../../helpers/core.ts';
 
 describe('alarm service', () => {
   let core: Core;
-  beforeEach(() => {
-    core = buildCore({ webhooks: true });
+  beforeEach(async () => {
+    core = await buildCore({ webhooks: true });
     core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter' }]);
     core.resident('res-alone', { livesAlone: true });
   });

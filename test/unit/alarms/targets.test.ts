@@ -15,8 +15,8 @@ describe('target resolution', () => {
   const targets = () => ({ stations: core.repos.stations, residents: core.repos.residents, directory: core.directory, providers: core.repos.providers });
   const alarmFor = async (residentId: string | null, stationId: string | null): Promise<Alarm> => ({ ...(await core.raise({ residentId, stationId })) });
 
-  beforeEach(() => {
-    core = buildCore({ webhooks: true });
+  beforeEach(async () => {
+    core = await buildCore({ webhooks: true });
     core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter', webhookUrl: null }, { name: '李医生', relation: 'doctor' }]);
     core.device('siren-1', 'carebell-station-siren', null, 'community-1');
     core.device('pendant-1', 'carebell-sos-pendant', 'res-1');
@@ -42,7 +42,7 @@ describe('target resolution', () => {
   });
 
   it('says who could not be reached when the resident has no contacts or no station above', async () => {
-    core.repos.stations.insert({ id: 'lone-community', name: 'lone', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 0 });
+    await core.repos.stations.insert({ id: 'lone-community', name: 'lone', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 0 });
     core.resident('res-lone', { stationId: 'lone-community' });
     const r = resolveTargets(targets(), await alarmFor('res-lone', null), ['community_station', 'street_centre', 'primary_contact', 'station_siren']);
     expect(r.deliveries.map(who)).toEqual(['console:lone-community']);

@@ -3,8 +3,8 @@ import { buildCore, type Core } from '../../helpers/core.ts';
 
 describe('device directory', () => {
   let core: Core;
-  beforeEach(() => {
-    core = buildCore();
+  beforeEach(async () => {
+    core = await buildCore();
     core.resident('res-1');
     for (let i = 0; i < 5; i++) core.device(`pendant-${i}`, 'carebell-sos-pendant', 'res-1');
   });

@@ -28,9 +28,9 @@ describe('event de-duplication', () => {
 
   it('passes a redelivered (device, seq) on once, also after a restart, until the window ends', async () => {
     let app = await build();
-    const d = app.onboarding.createStation({ name: 'D', level: 'district' });
-    const s = app.onboarding.createStation({ name: 'S', level: 'street', parentId: d.id });
-    const c = app.onboarding.createStation({ name: 'C', level: 'community', parentId: s.id });
+    const d = await app.onboarding.createStation({ name: 'D', level: 'district' });
+    const s = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: d.id });
+    const c = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: s.id });
     const r = app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
     await app.onboarding.createDevice({ profile: 'carebell-sos-pendant', residentId: r.id, id: 'sos-1' });
 
