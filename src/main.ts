@@ -122,9 +122,11 @@ async function resetPassword(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv.filter((a) => a !== username));
   const db = openDatabase(config.dataDir);
   try {
-    const stations = new StationRepository(new SqliteClient(db));
-    await stations.load();
-    const accounts = new Accounts({ users: new UserRepository(db), providers: new ProviderRepository(db), tokens: new ApiTokenRepository(db), stations, residents: new ResidentRepository(db), clock: systemClock, loginTtlMs: 0 });
+    const sql = new SqliteClient(db);
+    const stations = new StationRepository(sql);
+    const providers = new ProviderRepository(sql);
+    await Promise.all([stations.load(), providers.load()]);
+    const accounts = new Accounts({ users: new UserRepository(sql), providers, tokens: new ApiTokenRepository(sql), stations, residents: new ResidentRepository(db), clock: systemClock, loginTtlMs: 0 });
     const password = await accounts.resetPassword(username);
     process.stdout.write(`New password for ${username} (shown only now; their other logins have ended):\n  login            ${username} / ${password}\n`);
   } finally {
@@ -132,16 +134,19 @@ async function resetPassword(argv: string[]): Promise<void> {
   }
 }
 
-function adminToken(argv: string[]): void {
+async function adminToken(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
   const db = openDatabase(config.dataDir);
-  const tokens = new ApiTokenRepository(db);
   const token = newSecret();
-  db.transaction(() => {
-    tokens.revokeAll('bootstrap-admin', Date.now());
-    tokens.insert(token, 'bootstrap-admin', 'admin', Date.now());
-  })();
-  db.close();
+  try {
+    await new SqliteClient(db).transaction(async (tx) => {
+      const tokens = new ApiTokenRepository(tx);
+      await tokens.revokeAll('bootstrap-admin', Date.now());
+      await tokens.insert(token, 'bootstrap-admin', 'admin', Date.now());
+    });
+  } finally {
+    db.close();
+  }
   process.stdout.write(`Authorization: Bearer ${token}\n`);
 }
 

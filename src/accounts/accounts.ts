@@ -117,7 +117,7 @@ export class Accounts {
     if (scope.providerId && !providers.get(scope.providerId)) throw invalid('providerId', `provider ${scope.providerId} does not exist`);
     if (scope.residentId && !residents.get(scope.residentId)) throw invalid('residentId', `resident ${scope.residentId} does not exist`);
     if (input.relation && input.role !== 'family') throw invalid('relation', `a ${input.role} account has no relation; only a family account does`);
-    if (users.byUsername(input.username)) throw conflict(`username ${input.username} is taken`);
+    if (await users.byUsername(input.username)) throw conflict(`username ${input.username} is taken`);
     const user: User = {
       id: newId('usr'),
       username: input.username,
@@ -129,13 +129,13 @@ export class Accounts {
       createdAt: this.#d.clock.now(),
       disabledAt: null,
     };
-    users.insert(user);
+    await users.insert(user);
     return user;
   }
 
   /** The first start: an admin account with a random password, returned once to be printed. */
   async ensureFirstAdmin(): Promise<{ username: string; password: string } | undefined> {
-    if (this.#d.users.count() > 0) return undefined;
+    if ((await this.#d.users.count()) > 0) return undefined;
     const password = newSecret().slice(0, 20);
     await this.createUser({ username: 'admin', password, role: 'admin', displayName: 'Administrator' });
     return { username: 'admin', password };
@@ -145,7 +145,7 @@ export class Accounts {
   async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: number; user: User }> {
     const wait = this.throttle.retryAfter(username, address);
     if (wait > 0) throw Object.assign(new CarebellError('too_many_requests', `too many failed logins; try again in ${wait} s`), { retryAfter: wait });
-    const user = this.#d.users.byUsername(username);
+    const user = await this.#d.users.byUsername(username);
     const ok = user ? await verifySecret(password, user.passwordHash) : await this.#decoyCheck(password);
     if (!user || !ok || user.disabledAt !== null) {
       this.throttle.failed(username, address);
@@ -157,7 +157,7 @@ export class Accounts {
     const now = this.#d.clock.now();
     const token = newSecret();
     const expiresAt = now + this.#d.loginTtlMs;
-    this.#d.tokens.insert(token, user.username, user.role, now, { userId: user.id, expiresAt });
+    await this.#d.tokens.insert(token, user.username, user.role, now, { userId: user.id, expiresAt });
     return { token, expiresAt, user };
   }
 
@@ -167,37 +167,37 @@ export class Accounts {
     return false;
   }
 
-  logout(token: string): void {
-    this.#d.tokens.revoke(token, this.#d.clock.now());
+  async logout(token: string): Promise<void> {
+    await this.#d.tokens.revoke(token, this.#d.clock.now());
     this.#d.onRevoked?.({ tokenDigest: sha256(token), reason: 'logged out' });
   }
 
   /** Disables an account and revokes its tokens at once. */
-  disable(userId: string): User {
-    const user = this.#d.users.get(userId);
+  async disable(userId: string): Promise<User> {
+    const user = await this.#d.users.get(userId);
     if (!user) throw notFound('user', userId);
     const now = this.#d.clock.now();
-    this.#d.users.disable(userId, now);
-    this.#d.tokens.revokeUser(userId, now);
+    await this.#d.users.disable(userId, now);
+    await this.#d.tokens.revokeUser(userId, now);
     this.#d.onRevoked?.({ userId, reason: 'account disabled' });
-    return this.#d.users.get(userId)!;
+    return (await this.#d.users.get(userId))!;
   }
 
-  enable(userId: string): User {
-    if (!this.#d.users.get(userId)) throw notFound('user', userId);
-    this.#d.users.enable(userId);
-    return this.#d.users.get(userId)!;
+  async enable(userId: string): Promise<User> {
+    if (!(await this.#d.users.get(userId))) throw notFound('user', userId);
+    await this.#d.users.enable(userId);
+    return (await this.#d.users.get(userId))!;
   }
 
-  rename(userId: string, displayName: string): User {
-    if (!this.#d.users.get(userId)) throw notFound('user', userId);
-    this.#d.users.setDisplayName(userId, displayName);
-    return this.#d.users.get(userId)!;
+  async rename(userId: string, displayName: string): Promise<User> {
+    if (!(await this.#d.users.get(userId))) throw notFound('user', userId);
+    await this.#d.users.setDisplayName(userId, displayName);
+    return (await this.#d.users.get(userId))!;
   }
 
   /** A new random password for `username` (locked out, forgotten): their logins end; returns it to hand over once. */
   async resetPassword(username: string): Promise<string> {
-    const user = this.#d.users.byUsername(username);
+    const user = await this.#d.users.byUsername(username);
     if (!user) throw notFound('user', username);
     const password = newSecret().slice(0, 20);
     await this.changePassword(user.id, password);
@@ -205,15 +205,15 @@ export class Accounts {
   }
 
   async changePassword(userId: string, password: string): Promise<void> {
-    this.#d.users.setPassword(userId, await hashSecret(password, PASSWORD_COST));
-    this.#d.tokens.revokeUser(userId, this.#d.clock.now());
+    await this.#d.users.setPassword(userId, await hashSecret(password, PASSWORD_COST));
+    await this.#d.tokens.revokeUser(userId, this.#d.clock.now());
     this.#d.onRevoked?.({ userId, reason: 'password changed' });
   }
 
-  createProvider(name: string, webhookUrl: string | null = null): Provider {
+  async createProvider(name: string, webhookUrl: string | null = null): Promise<Provider> {
     if (this.#d.providers.byName(name)) throw conflict(`provider ${name} exists`);
     const provider: Provider = { id: newId('prv'), name, webhookUrl, createdAt: this.#d.clock.now() };
-    this.#d.providers.insert(provider);
+    await this.#d.providers.insert(provider);
     return provider;
   }
 }

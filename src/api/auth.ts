@@ -38,10 +38,10 @@ export function bearerAuth(opts: { adminToken: string | undefined; tokens: ApiTo
     let expiresAt: number | null = null;
     if (opts.adminToken && constantTimeEqual(token, opts.adminToken)) principal = automation('admin_token', 'admin');
     else {
-      const stored = opts.tokens.find(token, opts.clock.now());
+      const stored = await opts.tokens.find(token, opts.clock.now());
       expiresAt = stored?.expiresAt ?? null;
       if (stored?.userId) {
-        const user = opts.users.get(stored.userId);
+        const user = await opts.users.get(stored.userId);
         if (user && user.disabledAt === null) principal = principalOf(user);
       } else if (stored?.role === 'admin') principal = automation('api_token', stored.label);
     }

@@ -50,9 +50,9 @@ export function peopleModule(
   const firstStart = async (): Promise<FirstStart> => {
     const firstAdmin = await accounts.ensureFirstAdmin();
     let bootstrapAdminToken: string | undefined;
-    if (!config.adminToken && repos.tokens.count() === 0) {
+    if (!config.adminToken && (await repos.tokens.count()) === 0) {
       bootstrapAdminToken = newSecret();
-      repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
+      await repos.tokens.insert(bootstrapAdminToken, 'bootstrap-admin', 'admin', clock.now());
     }
     return { firstAdmin, bootstrapAdminToken };
   };

@@ -26,8 +26,9 @@ import type { Basics, Closes } from './module.ts';
 export type Repositories = ReturnType<typeof repositories>;
 
 /**
- * The alarm core's repositories run on the SqlClient (any backend); the rest
- * still on the embedded database's synchronous API.
+ * The alarm core's repositories, the station tree and the accounts run on the
+ * SqlClient (any backend); the rest still on the embedded database's
+ * synchronous API.
  */
 function repositories(db: Db, sql: SqlClient) {
   return {
@@ -36,13 +37,13 @@ function repositories(db: Db, sql: SqlClient) {
     devices: new DeviceRepository(db),
     deadLetters: new DeadLetterRepository(db),
     events: new DeviceEventRepository(sql),
-    tokens: new ApiTokenRepository(db),
+    tokens: new ApiTokenRepository(sql),
     alarms: new AlarmRepository(sql),
     outbox: new OutboxRepository(sql),
     steps: new EscalationStepRepository(sql),
     reports: new ReportRepository(sql),
-    users: new UserRepository(db),
-    providers: new ProviderRepository(db),
+    users: new UserRepository(sql),
+    providers: new ProviderRepository(sql),
     ruleState: new RuleStateRepository(sql),
     deviceOwners: new DeviceOwnerRepository(sql),
     visits: new VisitRepository(sql),

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import type { SqlClient } from './sql-client.ts';
 
 export const roles = ['admin', 'operator', 'provider', 'family', 'visitor'] as const;
 export type Role = (typeof roles)[number];
@@ -43,56 +43,60 @@ const toUser = (r: Row): User => ({
   providerId: r.provider_id,
   residentId: r.resident_id,
   relation: r.relation,
-  createdAt: r.created_at,
-  disabledAt: r.disabled_at,
+  createdAt: Number(r.created_at),
+  disabledAt: r.disabled_at === null ? null : Number(r.disabled_at),
 });
 
+/** Accounts, on the store interface (SqlClient: embedded SQLite or PostgreSQL). User names are matched without regard to case. */
 export class UserRepository {
-  readonly #db: Db;
-  constructor(db: Db) {
-    this.#db = db;
+  readonly #sql: SqlClient;
+  readonly #byName: string;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+    // SQLite's column is COLLATE NOCASE (its unique index serves the lookup); PostgreSQL's unique index is on lower(username).
+    this.#byName = sql.dialect === 'postgres' ? 'SELECT * FROM users WHERE lower(username) = lower(?)' : 'SELECT * FROM users WHERE username = ?';
   }
 
-  insert(u: User): void {
-    this.#db
-      .prepare(
-        'INSERT INTO users (id, username, password_hash, role, display_name, station_id, provider_id, resident_id, relation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(u.id, u.username, u.passwordHash, u.role, u.displayName, u.stationId, u.providerId, u.residentId, u.relation, u.createdAt);
+  async insert(u: User): Promise<void> {
+    await this.#sql.run(
+      'INSERT INTO users (id, username, password_hash, role, display_name, station_id, provider_id, resident_id, relation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [u.id, u.username, u.passwordHash, u.role, u.displayName, u.stationId, u.providerId, u.residentId, u.relation, u.createdAt],
+    );
   }
 
-  get(id: string): User | undefined {
-    const row = this.#db.prepare('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<User | undefined> {
+    const row = await this.#sql.get<Row>('SELECT * FROM users WHERE id = ?', [id]);
     return row && toUser(row);
   }
 
-  byUsername(username: string): User | undefined {
-    const row = this.#db.prepare('SELECT * FROM users WHERE username = ?').get(username) as Row | undefined;
+  async byUsername(username: string): Promise<User | undefined> {
+    const row = await this.#sql.get<Row>(this.#byName, [username]);
     return row && toUser(row);
   }
 
-  list(): User[] {
-    return (this.#db.prepare('SELECT * FROM users ORDER BY created_at, username').all() as Row[]).map(toUser);
+  async list(): Promise<User[]> {
+    return (await this.#sql.all<Row>('SELECT * FROM users ORDER BY created_at, username')).map(toUser);
   }
 
-  count(): number {
-    return this.#db.prepare('SELECT count(*) FROM users').pluck().get() as number;
+  async count(): Promise<number> {
+    const row = await this.#sql.get<{ n: number }>('SELECT count(*) AS n FROM users');
+    return Number(row?.n ?? 0);
   }
 
-  setPassword(id: string, passwordHash: string): void {
-    this.#db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    await this.#sql.run('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, id]);
   }
 
-  enable(id: string): void {
-    this.#db.prepare('UPDATE users SET disabled_at = NULL WHERE id = ?').run(id);
+  async enable(id: string): Promise<void> {
+    await this.#sql.run('UPDATE users SET disabled_at = NULL WHERE id = ?', [id]);
   }
 
-  setDisplayName(id: string, displayName: string): void {
-    this.#db.prepare('UPDATE users SET display_name = ? WHERE id = ?').run(displayName, id);
+  async setDisplayName(id: string, displayName: string): Promise<void> {
+    await this.#sql.run('UPDATE users SET display_name = ? WHERE id = ?', [displayName, id]);
   }
 
-  disable(id: string, now: number): void {
-    this.#db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(now, id);
+  async disable(id: string, now: number): Promise<void> {
+    await this.#sql.run('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL', [now, id]);
   }
 }
 
@@ -104,27 +108,41 @@ export interface Provider {
   createdAt: number;
 }
 
-const PROVIDER_COLUMNS = 'id, name, webhook_url AS webhookUrl, created_at AS createdAt';
-
-/** Home-bed provider companies: they onboard devices and serve residents. */
+/**
+ * Home-bed provider companies: they onboard devices and serve residents. A
+ * district has tens of them, named on every alarm's targets and service
+ * request, so they are kept in memory like the station tree: read from
+ * there, written to the store (SqlClient) before memory changes, `load()`ed
+ * at start.
+ */
 export class ProviderRepository {
-  readonly #db: Db;
-  constructor(db: Db) {
-    this.#db = db;
+  readonly #sql: SqlClient;
+  #byId = new Map<string, Provider>();
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
-  insert(p: Provider): void {
-    this.#db.prepare('INSERT INTO providers (id, name, webhook_url, created_at) VALUES (?, ?, ?, ?)').run(p.id, p.name, p.webhookUrl, p.createdAt);
+  async load(): Promise<void> {
+    const rows = await this.#sql.all<{ id: string; name: string; webhook_url: string | null; created_at: number }>('SELECT id, name, webhook_url, created_at FROM providers');
+    this.#byId = new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, webhookUrl: r.webhook_url, createdAt: Number(r.created_at) }]));
   }
-  setWebhookUrl(id: string, url: string | null): void {
-    this.#db.prepare('UPDATE providers SET webhook_url = ? WHERE id = ?').run(url, id);
+  async insert(p: Provider): Promise<void> {
+    await this.#sql.run('INSERT INTO providers (id, name, webhook_url, created_at) VALUES (?, ?, ?, ?)', [p.id, p.name, p.webhookUrl, p.createdAt]);
+    this.#byId.set(p.id, { ...p });
+  }
+  async setWebhookUrl(id: string, url: string | null): Promise<void> {
+    await this.#sql.run('UPDATE providers SET webhook_url = ? WHERE id = ?', [url, id]);
+    const p = this.#byId.get(id);
+    if (p) this.#byId.set(id, { ...p, webhookUrl: url });
   }
   get(id: string): Provider | undefined {
-    return this.#db.prepare(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE id = ?`).get(id) as Provider | undefined;
+    return this.#byId.get(id);
   }
   byName(name: string): Provider | undefined {
-    return this.#db.prepare(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE name = ?`).get(name) as Provider | undefined;
+    for (const p of this.#byId.values()) if (p.name === name) return p;
+    return undefined;
   }
+  /** By name. */
   list(): Provider[] {
-    return this.#db.prepare(`SELECT ${PROVIDER_COLUMNS} FROM providers ORDER BY name`).all() as Provider[];
+    return [...this.#byId.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }

@@ -18,6 +18,8 @@ import { ReportRepository } from '../../src/jobs/reports-repository.ts';
 import { backends } from '../helpers/store-backends.ts';
 import { DeviceOwnerRepository } from '../../src/store/device-owners.ts';
 import { StationRepository, type Station } from '../../src/store/stations.ts';
+import { ProviderRepository, UserRepository, type User } from '../../src/store/users.ts';
+import { ApiTokenRepository } from '../../src/store/api-tokens.ts';
 import { RuleEvaluator } from '../../src/rules/evaluator.ts';
 import { IntentApplier } from '../../src/alarms/apply-intents.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -343,6 +345,78 @@ for (const backend of backends()) {
         await expect(stations.insert(station('d', 'district', null, 2))).rejects.toThrow(); // the id is taken
         await expect(stations.insert(station('x', 'street', 'no-such-parent', 3))).rejects.toThrow(); // the parent must exist
         expect(stations.list().map((s) => s.id)).toEqual(['d']);
+      });
+    });
+
+    describe('accounts', () => {
+      const user = (id: string, username: string, patch: Partial<User> = {}): User => ({
+        id,
+        username,
+        passwordHash: 'scrypt$hash',
+        role: 'admin',
+        displayName: null,
+        stationId: null,
+        providerId: null,
+        residentId: null,
+        relation: null,
+        createdAt: 1,
+        disabledAt: null,
+        ...patch,
+      });
+
+      it('keeps accounts: found by id and by user name whatever its case, one name once, changed in place', async () => {
+        const stations = new StationRepository(sql);
+        await stations.insert({ id: 'c1', name: 'C', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 1 });
+        const providers = new ProviderRepository(sql);
+        await providers.load();
+        await providers.insert({ id: 'prv-1', name: '颐康居家服务', webhookUrl: null, createdAt: 1 });
+        const users = new UserRepository(sql);
+        await users.insert(user('u1', 'Zhang.Hu'));
+        await users.insert(user('u2', 'li', { role: 'operator', stationId: 'c1', createdAt: 2 }));
+        await users.insert(user('u3', 'yikang', { role: 'provider', providerId: 'prv-1', createdAt: 3 }));
+        await expect(users.insert(user('u4', 'ZHANG.HU'))).rejects.toThrow(); // the same name in other letters
+        await expect(users.insert(user('u5', 'nobody', { role: 'operator' }))).rejects.toThrow(); // an operator needs a station
+        expect((await users.byUsername('zhang.hu'))?.id).toBe('u1');
+        expect(await users.byUsername('zhang')).toBeUndefined();
+        expect(await users.get('u2')).toEqual(user('u2', 'li', { role: 'operator', stationId: 'c1', createdAt: 2 }));
+        expect((await users.list()).map((u) => u.id)).toEqual(['u1', 'u2', 'u3']);
+        expect(await users.count()).toBe(3);
+        await users.setDisplayName('u2', '李护士');
+        await users.setPassword('u2', 'scrypt$other');
+        await users.disable('u2', 50);
+        await users.disable('u2', 60); // once
+        expect(await users.get('u2')).toMatchObject({ displayName: '李护士', passwordHash: 'scrypt$other', disabledAt: 50 });
+        await users.enable('u2');
+        expect((await users.get('u2'))?.disabledAt).toBeNull();
+
+        // Providers: kept in memory, written to the store first; another node reads the same.
+        await providers.setWebhookUrl('prv-1', 'http://127.0.0.1:9/prv-1');
+        await expect(providers.insert({ id: 'prv-2', name: '颐康居家服务', webhookUrl: null, createdAt: 2 })).rejects.toThrow(); // names are unique
+        expect(providers.list().map((p) => p.id)).toEqual(['prv-1']);
+        const other = new ProviderRepository(await backend.another());
+        await other.load();
+        expect(other.byName('颐康居家服务')).toEqual({ id: 'prv-1', name: '颐康居家服务', webhookUrl: 'http://127.0.0.1:9/prv-1', createdAt: 1 });
+      });
+
+      it('finds a token only while it is neither revoked nor expired, and revokes a user\'s logins together', async () => {
+        const users = new UserRepository(sql);
+        await users.insert(user('u1', 'admin'));
+        const tokens = new ApiTokenRepository(sql);
+        await tokens.insert('automation-token-0123456789', 'bootstrap-admin', 'admin', 10);
+        await tokens.insert('login-token-a-0123456789', 'admin', 'admin', 10, { userId: 'u1', expiresAt: 1_000 });
+        await tokens.insert('login-token-b-0123456789', 'admin', 'admin', 10, { userId: 'u1', expiresAt: 1_000 });
+        expect(await tokens.find('automation-token-0123456789', 500)).toMatchObject({ label: 'bootstrap-admin', role: 'admin', userId: null, expiresAt: null });
+        expect(await tokens.find('login-token-a-0123456789', 500)).toMatchObject({ userId: 'u1', expiresAt: 1_000 });
+        expect(await tokens.find('login-token-a-0123456789', 1_000)).toBeUndefined(); // expired
+        expect(await tokens.find('no-such-token-0123456789', 500)).toBeUndefined();
+        expect(await tokens.count()).toBe(1); // automation tokens in force
+        expect(await tokens.revoke('login-token-a-0123456789', 600)).toBe(true);
+        expect(await tokens.revoke('login-token-a-0123456789', 600)).toBe(false);
+        expect(await tokens.find('login-token-a-0123456789', 700)).toBeUndefined();
+        expect(await tokens.revokeUser('u1', 700)).toBe(1); // b; a was revoked already
+        await tokens.revokeAll('bootstrap-admin', 800);
+        expect(await tokens.count()).toBe(0);
+        expect(await sql.get('SELECT token_hash FROM api_tokens WHERE label = ?', ['bootstrap-admin'])).toEqual({ token_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
       });
     });
 

@@ -75,7 +75,7 @@ export async function buildCore(opts: CoreOptions = {}) {
     // The people and places stay in the embedded database here, whatever store the alarm core is given.
     stations: new StationRepository(opts.sql ? new SqliteClient(db) : sql),
     residents: new ResidentRepository(db),
-    providers: new ProviderRepository(db),
+    providers: new ProviderRepository(opts.sql ? new SqliteClient(db) : sql),
     devices: new DeviceRepository(db),
     alarms: new AlarmRepository(sql),
     outbox: new OutboxRepository(sql),

@@ -47,13 +47,13 @@ export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
   );
 
   app.post('/auth/logout', { schema: { summary: 'Log out: revoke the token of this request', tags: ['auth'] } }, async (req, reply) => {
-    ctx.accounts.logout(req.bearerToken!);
+    await ctx.accounts.logout(req.bearerToken!);
     return reply.status(204).send();
   });
 
   app.get('/auth/me', { schema: { summary: 'The caller: account, role and scope', tags: ['auth'] } }, async (req) => {
     const p = req.principal!;
-    const user = p.userId ? ctx.users.get(p.userId) : undefined;
+    const user = p.userId ? await ctx.users.get(p.userId) : undefined;
     return user ? userView(user) : { id: null, username: p.label, role: p.role, displayName: null, stationId: null, providerId: null, residentId: null, relation: null, createdAt: null, disabled: false };
   });
 
@@ -68,27 +68,27 @@ export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
     reply.status(201).send(userView(await ctx.accounts.createUser(req.body))),
   );
 
-  app.get('/users', { onRequest: roles('admin'), schema: { summary: 'List accounts', tags: ['users'] } }, async () => ctx.users.list().map(userView));
+  app.get('/users', { onRequest: roles('admin'), schema: { summary: 'List accounts', tags: ['users'] } }, async () => (await ctx.users.list()).map(userView));
 
   app.get('/users/:id', { onRequest: roles('admin'), schema: { params: idParam, summary: 'One account', tags: ['users'] } }, async (req) => {
-    const user = ctx.users.get(req.params.id);
+    const user = await ctx.users.get(req.params.id);
     if (!user) throw notFound('user', req.params.id);
     return userView(user);
   });
 
   app.patch('/users/:id', { onRequest: roles('admin'), schema: { params: idParam, body: z.object({ displayName: z.string().trim().min(1).max(100) }).strict(), summary: 'Change an account\'s display name', tags: ['users'] } }, async (req) =>
-    userView(ctx.accounts.rename(req.params.id, req.body.displayName)),
+    userView(await ctx.accounts.rename(req.params.id, req.body.displayName)),
   );
 
-  app.post('/users/:id/enable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Enable a disabled account (it logs in again with its password)', tags: ['users'] } }, async (req) => userView(ctx.accounts.enable(req.params.id)));
+  app.post('/users/:id/enable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Enable a disabled account (it logs in again with its password)', tags: ['users'] } }, async (req) => userView(await ctx.accounts.enable(req.params.id)));
 
   app.post('/users/:id/password', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Give an account a new random password, returned only now; its logins end', tags: ['users'] } }, async (req) => {
-    const user = ctx.users.get(req.params.id);
+    const user = await ctx.users.get(req.params.id);
     if (!user) throw notFound('user', req.params.id);
     return { username: user.username, password: await ctx.accounts.resetPassword(user.username) };
   });
 
-  app.post('/users/:id/disable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Disable an account and revoke its tokens', tags: ['users'] } }, async (req) => userView(ctx.accounts.disable(req.params.id)));
+  app.post('/users/:id/disable', { onRequest: roles('admin'), schema: { params: idParam, summary: 'Disable an account and revoke its tokens', tags: ['users'] } }, async (req) => userView(await ctx.accounts.disable(req.params.id)));
 
   app.post(
     '/providers',
@@ -100,7 +100,7 @@ export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
         tags: ['providers'],
       },
     },
-    async (req, reply) => reply.status(201).send(providerView(ctx.accounts.createProvider(req.body.name, req.body.webhookUrl ?? null))),
+    async (req, reply) => reply.status(201).send(providerView(await ctx.accounts.createProvider(req.body.name, req.body.webhookUrl ?? null))),
   );
 
   app.patch(
@@ -108,7 +108,7 @@ export function accountRoutes(app: Api, ctx: AccountRoutesDeps): void {
     { onRequest: roles('admin'), schema: { params: idParam, body: z.object({ webhookUrl: webhookUrl.refine((v) => v !== undefined, 'required: a URL, or null to clear') }).strict(), summary: "Set or clear where a provider's notifications go", tags: ['providers'] } },
     async (req) => {
       if (!ctx.providers.get(req.params.id)) throw notFound('provider', req.params.id);
-      ctx.providers.setWebhookUrl(req.params.id, req.body.webhookUrl ?? null);
+      await ctx.providers.setWebhookUrl(req.params.id, req.body.webhookUrl ?? null);
       return providerView(ctx.providers.get(req.params.id)!);
     },
   );

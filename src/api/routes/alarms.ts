@@ -65,7 +65,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
     if (alarm.assignedTo) usernames.add(alarm.assignedTo);
     const people: Record<string, string> = {};
     for (const name of usernames) {
-      const user = ctx.users.byUsername(name);
+      const user = await ctx.users.byUsername(name);
       if (user?.displayName) people[name] = user.displayName;
     }
     return {
@@ -118,7 +118,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
         if (p.via !== 'login') throw invalid('username', 'a token for automation names the user to assign');
         to = p.label;
       } else {
-        const user = ctx.users.byUsername(req.body.username);
+        const user = await ctx.users.byUsername(req.body.username);
         const canHandle = user && user.disabledAt === null && (user.role === 'admin' || user.role === 'operator') && new Access(principalOf(user), ctx).placed(alarm);
         if (!canHandle) throw invalid('username', `${req.body.username} is not an active admin or operator who can see this alarm`);
         to = user.username;
@@ -132,8 +132,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
     { onRequest: roles('admin', 'operator'), schema: { params: idParam, summary: 'Who this alarm can be handed to: active admins and operators who can see it', tags: ['alarms'] } },
     async (req) => {
       const alarm = await visibleAlarm(req);
-      return ctx.users
-        .list()
+      return (await ctx.users.list())
         .filter((u) => u.disabledAt === null && (u.role === 'admin' || u.role === 'operator') && new Access(principalOf(u), ctx).placed(alarm))
         .map((u) => ({ username: u.username, displayName: u.displayName, role: u.role }));
     },
@@ -164,7 +163,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
       let who: { name: string; relation: string | null };
       if (p.role === 'family') {
         if (body.contact !== undefined) throw invalid('contact', 'a family member answers for themselves');
-        const user = p.userId ? ctx.users.get(p.userId) : undefined;
+        const user = p.userId ? await ctx.users.get(p.userId) : undefined;
         who = { name: user?.displayName ?? p.label, relation: user?.relation ?? null };
       } else {
         if (body.contact === undefined) throw invalid('contact', 'name the contact whose answer you are recording');
