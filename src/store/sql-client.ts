@@ -27,6 +27,19 @@ export interface SqlClient {
    */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Tells the other nodes on this database that something changed (PostgreSQL
+   * NOTIFY; delivered once committed). On the embedded database there is no
+   * other node: nothing is sent.
+   */
+  notify?(channel: string, payload: string): Promise<void>;
+  /**
+   * Hears what other nodes `notify` on `channel` (not this client's own).
+   * `payload` null: the connection that listens was lost and is back, so
+   * changes may have been missed and whatever is kept in memory should be read
+   * again. Resolves, once listening, with a function that stops it.
+   */
+  listen?(channel: string, fn: (payload: string | null) => void): Promise<() => Promise<void>>;
 }
 
 /**
@@ -193,11 +206,20 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export class PostgresClient implements SqlClient {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #url: string;
   readonly #sql = new Map<string, string>();
   /** Statements outside a transaction, on any connection of the pool. */
   readonly #outside: SqlClient;
+  /** Marks this client's own notifications, which its listener skips. */
+  readonly #origin = Math.random().toString(36).slice(2, 12);
+  /** One connection of its own that LISTENs, made at the first listen(). */
+  #listener: pg.Client | undefined;
+  #connecting: Promise<pg.Client> | undefined;
+  readonly #handlers = new Map<string, Set<(payload: string | null) => void>>();
+  #closed = false;
 
   constructor(url: string, options: { max?: number; applicationName?: string } = {}) {
+    this.#url = url;
     this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.applicationName ?? 'carebell' });
     // An idle connection that dies (the server restarted) is dropped from the pool, not thrown at the process.
     this.#pool.on('error', () => {});
@@ -249,7 +271,77 @@ export class PostgresClient implements SqlClient {
     }
   }
 
-  close(): Promise<void> {
-    return this.#pool.end();
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.#pool.query('SELECT pg_notify($1, $2)', [channel, `${this.#origin} ${payload}`]);
+  }
+
+  async listen(channel: string, fn: (payload: string | null) => void): Promise<() => Promise<void>> {
+    const listener = await this.#listening();
+    let handlers = this.#handlers.get(channel);
+    if (!handlers) {
+      this.#handlers.set(channel, (handlers = new Set()));
+      await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    }
+    handlers.add(fn);
+    return async () => {
+      handlers.delete(fn);
+    };
+  }
+
+  #listening(): Promise<pg.Client> {
+    if (this.#listener) return Promise.resolve(this.#listener);
+    return (this.#connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.#url, application_name: 'carebell-listen' });
+      client.on('notification', (m) => {
+        const text = m.payload ?? '';
+        const space = text.indexOf(' ');
+        if (text.slice(0, space) === this.#origin) return; // this client's own
+        for (const fn of this.#handlers.get(m.channel) ?? []) fn(text.slice(space + 1));
+      });
+      // Lost (the server restarted, the network): listen again, and tell every handler it may have missed changes.
+      const lost = () => {
+        if (this.#listener !== client) return;
+        this.#listener = undefined;
+        this.#connecting = undefined;
+        this.#relisten();
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      try {
+        await client.connect();
+      } catch (err) {
+        this.#connecting = undefined;
+        throw err;
+      }
+      this.#listener = client;
+      return client;
+    })());
+  }
+
+  /** Every second until it works: a new listening connection, every channel again, and each handler told it may have missed changes. */
+  #relisten(): void {
+    if (this.#closed) return;
+    const retry = setTimeout(() => {
+      this.#listening()
+        .then(async (again) => {
+          for (const channel of this.#handlers.keys()) await again.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+          for (const handlers of this.#handlers.values()) for (const fn of handlers) fn(null);
+        })
+        .catch(() => {
+          this.#listener?.end().catch(() => {});
+          this.#listener = undefined;
+          this.#connecting = undefined;
+          this.#relisten();
+        });
+    }, 1_000);
+    retry.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    await listener?.end().catch(() => {});
+    await this.#pool.end();
   }
 }

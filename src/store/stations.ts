@@ -1,4 +1,5 @@
 import type { SqlClient } from './sql-client.ts';
+import { Replica } from './replica.ts';
 import type { StationVisitPlans } from '../core/care-profile.ts';
 
 export type StationLevel = 'district' | 'street' | 'community';
@@ -49,7 +50,8 @@ export const parentLevel: Record<StationLevel, StationLevel | null> = {
  * an alarm's chain of stations), so the whole tree is kept in memory: reads
  * answer from it, synchronously; a change is written to the store first and
  * then to memory, so memory never holds what the store refused. `load()`
- * reads it all at start (and again when another node has changed it).
+ * reads it all at start, and again whenever another node has changed it
+ * (store/replica.ts).
  */
 export class StationRepository {
   readonly #sql: SqlClient;
@@ -59,12 +61,25 @@ export class StationRepository {
   /** In creation order (then id): the order lists come in. */
   #ordered: Station[] = [];
 
+  readonly #replica: Replica;
+
   constructor(sql: SqlClient) {
     this.#sql = sql;
+    this.#replica = new Replica(sql, 'carebell_stations', () => this.#read());
   }
 
-  /** Reads the whole tree from the store. */
+  /** Reads the whole tree from the store, and from then on again whenever another node changes it. */
   async load(): Promise<void> {
+    await this.#replica.listen();
+    await this.#read();
+  }
+
+  /** Resolves once a change another node made has been read. */
+  nextReload(): Promise<void> {
+    return this.#replica.nextReload();
+  }
+
+  async #read(): Promise<void> {
     const rows = await this.#sql.all<Row>('SELECT id, name, level, parent_id, webhook_url, response_plans, visit_plans, created_at FROM stations ORDER BY created_at, id');
     this.#byId = new Map();
     this.#visitPlans = new Map();
@@ -90,6 +105,7 @@ export class StationRepository {
     await this.#sql.run('INSERT INTO stations (id, name, level, parent_id, webhook_url, created_at) VALUES (?, ?, ?, ?, ?, ?)', [s.id, s.name, s.level, s.parentId, s.webhookUrl, s.createdAt]);
     this.#byId.set(s.id, { ...s, responsePlans: {} });
     this.#reindex();
+    await this.#replica.changed(s.id);
   }
 
   /** Renames a station or sets its webhook (null: none). */
@@ -104,6 +120,7 @@ export class StationRepository {
     if (!s) return;
     this.#byId.set(id, { ...s, ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}) });
     this.#reindex();
+    await this.#replica.changed(id);
   }
 
   async setResponsePlans(id: string, plans: Record<string, string>): Promise<void> {
@@ -111,12 +128,14 @@ export class StationRepository {
     const s = this.#byId.get(id);
     if (s) this.#byId.set(id, { ...s, responsePlans: { ...plans } });
     this.#reindex();
+    await this.#replica.changed(id);
   }
 
   /** A station's own visit plans by category (care programmes); a station below inherits what it does not say itself. */
   async setVisitPlans(id: string, plans: StationVisitPlans): Promise<void> {
     await this.#sql.run('UPDATE stations SET visit_plans = ? WHERE id = ?', [JSON.stringify(plans), id]);
     this.#visitPlans.set(id, structuredClone(plans));
+    await this.#replica.changed(id);
   }
 
   ownVisitPlans(id: string): StationVisitPlans {

@@ -1,4 +1,5 @@
 import type { SqlClient } from './sql-client.ts';
+import { Replica } from './replica.ts';
 
 export const roles = ['admin', 'operator', 'provider', 'family', 'visitor'] as const;
 export type Role = (typeof roles)[number];
@@ -118,21 +119,38 @@ export interface Provider {
 export class ProviderRepository {
   readonly #sql: SqlClient;
   #byId = new Map<string, Provider>();
+  readonly #replica: Replica;
   constructor(sql: SqlClient) {
     this.#sql = sql;
+    this.#replica = new Replica(sql, 'carebell_providers', () => this.#read());
   }
+  /** Reads them all, and from then on again whenever another node changes them. */
   async load(): Promise<void> {
+    await this.#replica.listen();
+    await this.#read();
+  }
+  /** Resolves once a change another node made has been read. */
+  nextReload(): Promise<void> {
+    return this.#replica.nextReload();
+  }
+  /** How many times they were read again for another node's change. */
+  get reloads(): number {
+    return this.#replica.reloads;
+  }
+  async #read(): Promise<void> {
     const rows = await this.#sql.all<{ id: string; name: string; webhook_url: string | null; created_at: number }>('SELECT id, name, webhook_url, created_at FROM providers');
     this.#byId = new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, webhookUrl: r.webhook_url, createdAt: Number(r.created_at) }]));
   }
   async insert(p: Provider): Promise<void> {
     await this.#sql.run('INSERT INTO providers (id, name, webhook_url, created_at) VALUES (?, ?, ?, ?)', [p.id, p.name, p.webhookUrl, p.createdAt]);
     this.#byId.set(p.id, { ...p });
+    await this.#replica.changed(p.id);
   }
   async setWebhookUrl(id: string, url: string | null): Promise<void> {
     await this.#sql.run('UPDATE providers SET webhook_url = ? WHERE id = ?', [url, id]);
     const p = this.#byId.get(id);
     if (p) this.#byId.set(id, { ...p, webhookUrl: url });
+    await this.#replica.changed(id);
   }
   get(id: string): Provider | undefined {
     return this.#byId.get(id);

@@ -338,6 +338,54 @@ for (const backend of backends()) {
         expect(other.visitPlans('c1')).toEqual(stations.visitPlans('c1'));
       });
 
+      if (backend.dialect === 'postgres') {
+        it('a change one node makes to the stations or the providers is read by the others at once (NOTIFY), and only the change of another node', async () => {
+          const [a, b] = [await backend.another(), await backend.another()];
+          const [stationsA, stationsB] = [new StationRepository(a), new StationRepository(b)];
+          const [providersA, providersB] = [new ProviderRepository(a), new ProviderRepository(b)];
+          await Promise.all([stationsA.load(), stationsB.load(), providersA.load(), providersB.load()]);
+          let reloaded = stationsB.nextReload();
+          await stationsA.insert(station('d', 'district', null, 1));
+          await reloaded;
+          expect(stationsB.get('d')).toEqual(stationsA.get('d'));
+          reloaded = stationsA.nextReload();
+          await stationsB.insert(station('s', 'street', 'd', 2));
+          await reloaded;
+          expect(stationsA.subtree('d')).toEqual(['d', 's']);
+          reloaded = stationsB.nextReload();
+          await stationsA.setResponsePlans('d', { fall: '先电话确认' });
+          await reloaded;
+          expect(stationsB.responsePlan('s', 'fall')).toEqual({ plan: '先电话确认', stationId: 'd' });
+          const providerSeen = providersB.nextReload();
+          await providersA.insert({ id: 'prv-1', name: '颐康居家服务', webhookUrl: null, createdAt: 1 });
+          await providerSeen;
+          expect(providersB.get('prv-1')?.name).toBe('颐康居家服务');
+          // A node does not read its own change again: A's notices reach its own listener before B's later one, and only B's made A read.
+          const seenByB = providersB.nextReload();
+          await providersA.setWebhookUrl('prv-1', 'http://127.0.0.1:9/p');
+          await seenByB;
+          expect(providersB.get('prv-1')?.webhookUrl).toBe('http://127.0.0.1:9/p');
+          const seenByA = providersA.nextReload();
+          await providersB.insert({ id: 'prv-2', name: '福寿家庭养老', webhookUrl: null, createdAt: 2 });
+          await seenByA;
+          expect(providersA.reloads).toBe(1);
+          expect(providersA.list().map((p) => p.id)).toEqual(['prv-2', 'prv-1']);
+        });
+
+        it('a node whose listening connection was cut listens again and reads what changed meanwhile', async () => {
+          const [a, b] = [await backend.another(), await backend.another()];
+          const [stationsA, stationsB] = [new StationRepository(a), new StationRepository(b)];
+          await Promise.all([stationsA.load(), stationsB.load()]);
+          // Cut every listening connection (B's among them), then change the tree while B cannot hear it.
+          const cut = await sql.all<{ cut: boolean }>("SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = 'carebell-listen'");
+          expect(cut.length).toBeGreaterThanOrEqual(2);
+          const reloaded = stationsB.nextReload();
+          await stationsA.insert(station('d', 'district', null, 1));
+          await reloaded; // B listens again (within a second or two) and reads the tree whole
+          expect(stationsB.get('d')?.name).toBe('d name');
+        });
+      }
+
       it('keeps nothing in memory that the store refused', async () => {
         const stations = new StationRepository(sql);
         await stations.load();
