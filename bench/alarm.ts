@@ -45,7 +45,7 @@ const onboard = async (profile: string, n: number, prefix: string) => {
     out.push(
       ...(await Promise.all(
         Array.from({ length: Math.min(50, n - i) }, async (_, j) => {
-          const r = app.onboarding.createResident({ name: `${prefix}${i + j}`, address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
+          const r = await app.onboarding.createResident({ name: `${prefix}${i + j}`, address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
           const c = await app.onboarding.createDevice({ profile, residentId: r.id, id: `${prefix}${i + j}` });
           return { id: c.id, password: c.mqtt.password, topic: c.mqtt.topics.publish[0]! };
         }),

@@ -37,7 +37,7 @@ const app = await buildApp({
 const district = await app.onboarding.createStation({ name: 'D', level: 'district' });
 const street = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: district.id });
 const community = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: street.id });
-const resident = app.onboarding.createResident({ name: 'R', address: 'A', stationId: community.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
+const resident = await app.onboarding.createResident({ name: 'R', address: 'A', stationId: community.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
 
 const alarms: string[] = [];
 app.bus.on('alarm.raised', ({ alarm }) => alarms.push(alarm.type));

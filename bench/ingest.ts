@@ -141,7 +141,7 @@ async function gateway(): Promise<Gateway> {
   for (let i = 0; i < DEVICES; i += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, DEVICES - i) }, async (_, j) => {
-        const resident = app.onboarding.createResident({ name: `R${i + j}`, address: 'A', stationId: community.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
+        const resident = await app.onboarding.createResident({ name: `R${i + j}`, address: 'A', stationId: community.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
         const creds = await app.onboarding.createDevice({ profile: 'carebell-vitals-band', residentId: resident.id, id: `band-${i + j}` });
         return { id: creds.id, password: creds.mqtt.password, topic: creds.mqtt.topics.publish[0]! };
       }),

@@ -125,8 +125,9 @@ async function resetPassword(argv: string[]): Promise<void> {
     const sql = new SqliteClient(db);
     const stations = new StationRepository(sql);
     const providers = new ProviderRepository(sql);
-    await Promise.all([stations.load(), providers.load()]);
-    const accounts = new Accounts({ users: new UserRepository(sql), providers, tokens: new ApiTokenRepository(sql), stations, residents: new ResidentRepository(db), clock: systemClock, loginTtlMs: 0 });
+    const residents = new ResidentRepository(sql);
+    await Promise.all([stations.load(), providers.load(), residents.load()]);
+    const accounts = new Accounts({ users: new UserRepository(sql), providers, tokens: new ApiTokenRepository(sql), stations, residents, clock: systemClock, loginTtlMs: 0 });
     const password = await accounts.resetPassword(username);
     process.stdout.write(`New password for ${username} (shown only now; their other logins have ended):\n  login            ${username} / ${password}\n`);
   } finally {

@@ -74,7 +74,7 @@ export function apiModule(
       traffic: new TrafficTap(broker),
       catalogue,
       sink: telemetry.sink,
-      importDeps: { onboarding: people.onboarding, stations: repos.stations, devices: repos.devices, profiles, transaction: (fn) => storage.uow.transactionSync(fn) },
+      importDeps: { onboarding: people.onboarding, stations: repos.stations, devices: repos.devices, profiles, transaction: (fn) => storage.uow.transaction(fn) },
       metrics,
       brokerPorts: () => broker.ports(),
       health: () => {

@@ -33,7 +33,7 @@ export type Repositories = ReturnType<typeof repositories>;
 function repositories(db: Db, sql: SqlClient) {
   return {
     stations: new StationRepository(sql),
-    residents: new ResidentRepository(db),
+    residents: new ResidentRepository(sql),
     devices: new DeviceRepository(db),
     deadLetters: new DeadLetterRepository(db),
     events: new DeviceEventRepository(sql),

@@ -3,6 +3,7 @@ import { newId } from '../core/ids.ts';
 import { hashDeviceSecret, newSecret } from '../core/secrets.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRepository } from '../store/devices.ts';
+import type { Tx } from '../store/unit-of-work.ts';
 import type { Station, StationRepository } from '../store/stations.ts';
 import { parseCsv } from './csv.ts';
 import type { DeviceCredentials, NewResident, Onboarding } from './onboarding.ts';
@@ -72,7 +73,8 @@ export interface ImportDeps {
   stations: StationRepository;
   devices: DeviceRepository;
   profiles: ProfileRegistry;
-  transaction: <T>(fn: () => T) => T;
+  /** One unit of work (store/unit-of-work.ts): every row or none. */
+  transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 }
 
 export interface ImportOptions {
@@ -236,16 +238,18 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
 
   // Secrets first; then one transaction writes everything or nothing.
   const secrets = planned.map((r) => r.devices.map(() => { const secret = newSecret(); return { secret, hash: hashDeviceSecret(secret) }; }));
-  const created = deps.transaction(() =>
-    planned.map((row, i) => {
-      const resident = deps.onboarding.createResident(row.resident);
+  const created = await deps.transaction(async (tx) => {
+    const rows: Array<{ line: number; residentId: string; name: string; devices: Array<{ id: string; secret: string }> }> = [];
+    for (const [i, row] of planned.entries()) {
+      const resident = await deps.onboarding.createResident(row.resident, tx);
       const devices = row.devices.map((d, j) => {
-        const record = deps.onboarding.addDevice({ id: d.id ?? newId('dev'), profileId: d.profile, residentId: resident.id, stationId: null, providerId: opts.providerId }, secrets[i]![j]!.hash);
+        const record = deps.onboarding.addDevice({ id: d.id ?? newId('dev'), profileId: d.profile, residentId: resident.id, stationId: null, providerId: opts.providerId }, secrets[i]![j]!.hash, tx);
         return { id: record.id, secret: secrets[i]![j]!.secret };
       });
-      return { line: row.line, residentId: resident.id, name: resident.name, devices };
-    }),
-  );
+      rows.push({ line: row.line, residentId: resident.id, name: resident.name, devices });
+    }
+    return rows;
+  });
   return {
     ...report(rows.length, planned),
     created: created.map((c) => ({ ...c, devices: c.devices.map((d) => deps.onboarding.credentials(d.id, d.secret)) })),

@@ -8,7 +8,7 @@ import { deviceIdPattern } from '../profiles/topics.ts';
 import type { DeviceDirectory } from '../devices/directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
-import type { UnitOfWork } from '../store/unit-of-work.ts';
+import type { Tx, UnitOfWork } from '../store/unit-of-work.ts';
 import type { CareCategory, VisitPlanItem } from '../core/care-profile.ts';
 import type { ProviderRepository } from '../store/users.ts';
 import type { Deactivation, Resident, ResidentRepository } from '../store/residents.ts';
@@ -106,7 +106,8 @@ export class Onboarding {
     return station;
   }
 
-  createResident(input: NewResident): Resident {
+  /** Within `tx` when given (a CSV import writes every row in one). */
+  async createResident(input: NewResident, tx?: Tx): Promise<Resident> {
     const station = this.#d.stations.get(input.stationId);
     if (!station) throw invalid('stationId', `station ${input.stationId} does not exist`);
     if (station.level !== 'community') throw invalid('stationId', `residents belong to a community station; ${station.id} is a ${station.level} station`);
@@ -138,7 +139,7 @@ export class Onboarding {
       visitPlan: input.visitPlan ?? null,
       phone: input.phone ?? null,
     };
-    this.#d.residents.insert(resident);
+    await this.#d.residents.insert(resident, tx);
     return resident;
   }
 
@@ -148,11 +149,11 @@ export class Onboarding {
    * stop working and open connections close), while their alarms, timelines
    * and records are kept. Alarms still open stay for staff to resolve.
    */
-  deactivateResident(id: string, deactivation: Deactivation): { resident: Resident; devicesDecommissioned: string[] } {
+  async deactivateResident(id: string, deactivation: Deactivation): Promise<{ resident: Resident; devicesDecommissioned: string[] }> {
     const resident = this.#d.residents.get(id);
     if (!resident) throw notFound('resident', id);
     if (resident.deactivatedAt !== null) throw conflict(`resident ${id} left the programme on ${new Date(resident.deactivatedAt).toISOString()} (${resident.deactivation?.reason})`);
-    this.#d.residents.deactivate(id, deactivation, this.#d.clock.now());
+    await this.#d.residents.deactivate(id, deactivation, this.#d.clock.now());
     const devices = this.#d.directory.all().filter((d) => d.residentId === id && !d.decommissioned);
     for (const d of devices) this.decommission(d.id);
     this.#d.onResidentChanged?.(id);
@@ -167,10 +168,10 @@ export class Onboarding {
   }
 
   /** Changes a resident's details or contacts (given contacts replace the old ones). */
-  updateResident(
+  async updateResident(
     id: string,
     patch: Partial<Pick<NewResident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan' | 'phone'>>,
-  ): Resident {
+  ): Promise<Resident> {
     const current = this.#d.residents.get(id);
     if (!current) throw notFound('resident', id);
     const contacts = patch.contacts?.map((c) => ({ name: c.name, relation: c.relation, phone: c.phone, priority: c.priority, webhookUrl: c.webhookUrl ?? null }));
@@ -181,7 +182,7 @@ export class Onboarding {
     }
     const { contacts: _c, notes, livesAlone, categories, birthDate, capabilityAssessedAt, visitPlan, phone, ...rest } = patch;
     const alone = livesAlone !== undefined || categories !== undefined ? aloneAndCategories(livesAlone, categories, current) : {};
-    this.#d.residents.update(id, {
+    await this.#d.residents.update(id, {
       ...rest,
       ...alone,
       ...(notes !== undefined ? { notes: notes ?? null } : {}),
@@ -200,8 +201,8 @@ export class Onboarding {
   }
 
   /** Replaces a resident's care settings; the rules pick them up at once. */
-  updateResidentSettings(id: string, settings: ResidentSettings): Resident {
-    if (!this.#d.residents.updateSettings(id, settings)) throw notFound('resident', id);
+  async updateResidentSettings(id: string, settings: ResidentSettings): Promise<Resident> {
+    if (!(await this.#d.residents.updateSettings(id, settings))) throw notFound('resident', id);
     this.#d.onResidentChanged?.(id);
     return this.#d.residents.get(id)!;
   }
@@ -236,7 +237,8 @@ export class Onboarding {
    * broker and the rules find it. The one place a device is created: the API
    * and the CSV import both come here.
    */
-  addDevice(d: Pick<DeviceRecord, 'id' | 'profileId' | 'residentId' | 'stationId' | 'providerId'>, secretHash: string): DeviceRecord {
+  /** Within `tx` when given: the directory learns of the device once it commits. */
+  addDevice(d: Pick<DeviceRecord, 'id' | 'profileId' | 'residentId' | 'stationId' | 'providerId'>, secretHash: string, tx?: Tx): DeviceRecord {
     const record: DeviceRecord = { ...d, secretHash, online: false, lastSeen: null, battery: null, firstMessageAt: null, createdAt: this.#d.clock.now(), decommissionedAt: null };
     try {
       this.#d.devices.insert(record);
@@ -244,7 +246,9 @@ export class Onboarding {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(`device ${d.id} is already registered`);
       throw err;
     }
-    this.#d.uow.afterCommit(() => this.#d.directory.add(record));
+    const known = () => void this.#d.directory.add(record);
+    if (tx) tx.afterCommit(known);
+    else this.#d.uow.afterCommit(known);
     return record;
   }
 

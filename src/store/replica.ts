@@ -24,9 +24,10 @@ export class Replica {
     this.#reload = reload;
   }
 
-  /** Starts hearing other nodes (once; the first load calls it). */
-  listen(): Promise<unknown> {
-    return (this.#listening ??= this.#sql.listen?.(this.#channel, () => this.#heard()) ?? Promise.resolve());
+  /** Reads the table, and from then on hears other nodes' changes (listening starts once). */
+  async load(): Promise<void> {
+    await (this.#listening ??= this.#sql.listen?.(this.#channel, () => this.#heard()) ?? Promise.resolve());
+    await this.#reload();
   }
 
   /**

@@ -1,4 +1,6 @@
-import type { Db } from './database.ts';
+import type { SqlClient } from './sql-client.ts';
+import { Replica } from './replica.ts';
+import { sqlOf, type Tx } from './unit-of-work.ts';
 import type { ResidentSettings } from '../core/resident-settings.ts';
 import type { CareRecord } from './care-record.ts';
 import type { CareCategory, VisitPlanItem } from '../core/care-profile.ts';
@@ -87,24 +89,77 @@ const toContact = (c: ContactRow): Contact => ({
   webhookUrl: c.webhook_url,
 });
 
+type ResidentPatch = Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan' | 'phone'>>;
+
+const column = {
+  name: 'name',
+  address: 'address',
+  livesAlone: 'lives_alone',
+  capabilityLevel: 'capability_level',
+  notes: 'notes',
+  careRecord: 'care_record',
+  birthDate: 'birth_date',
+  categories: 'categories',
+  capabilityAssessedAt: 'capability_assessed_at',
+  visitPlan: 'visit_plan',
+  phone: 'phone',
+} as const;
+const jsonColumns = new Set(['careRecord', 'categories', 'visitPlan']);
+
+/** A copy a caller may change without changing what is kept. */
+const copy = (r: Resident): Resident => ({ ...r, contacts: r.contacts.map((c) => ({ ...c })) });
+
+/**
+ * The residents and their contacts, on the store interface (SqlClient:
+ * embedded SQLite or PostgreSQL). Kept in memory, as the device directory
+ * keeps the devices: every alarm's targets, every rule's settings and most
+ * pages ask for them, and a district's tens of thousands fit (about a
+ * kilobyte each). Reads answer from memory with a copy; a change is written
+ * to the store first (in the caller's transaction when given, into memory
+ * once it commits) and then to memory; `load()` reads them all at start, and
+ * again whenever another node has changed them (store/replica.ts).
+ */
 export class ResidentRepository {
-  readonly #db: Db;
-  readonly #get;
-  readonly #contacts;
-  constructor(db: Db) {
-    this.#db = db;
-    this.#get = db.prepare('SELECT * FROM residents WHERE id = ?');
-    this.#contacts = db.prepare('SELECT * FROM contacts WHERE resident_id = ? ORDER BY priority, id');
+  readonly #sql: SqlClient;
+  #byId = new Map<string, Resident>();
+  readonly #replica: Replica;
+
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+    this.#replica = new Replica(sql, 'carebell_residents', () => this.#read());
   }
 
-  insert(r: Resident): void {
-    this.#db.transaction(() => {
-      this.#db
-        .prepare(
-          `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at, birth_date, categories, capability_assessed_at, visit_plan, phone)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
+  /** Reads them all, and from then on again whenever another node changes them. */
+  load(): Promise<void> {
+    return this.#replica.load();
+  }
+
+  /** Resolves once a change another node made has been read. */
+  nextReload(): Promise<void> {
+    return this.#replica.nextReload();
+  }
+
+  async #read(): Promise<void> {
+    const [rows, contacts] = await Promise.all([
+      this.#sql.all<Row>('SELECT * FROM residents ORDER BY created_at, id'),
+      this.#sql.all<ContactRow>('SELECT resident_id, name, relation, phone, priority, webhook_url FROM contacts ORDER BY priority, id'),
+    ]);
+    const byResident = new Map<string, ContactRow[]>();
+    for (const c of contacts) {
+      const list = byResident.get(c.resident_id);
+      if (list) list.push(c);
+      else byResident.set(c.resident_id, [c]);
+    }
+    this.#byId = new Map(rows.map((r) => [r.id, this.#toResident(r, byResident.get(r.id) ?? [])]));
+  }
+
+  /** Within `tx` when given (the resident is kept once it commits), else in a transaction of its own. */
+  async insert(r: Resident, tx?: Tx): Promise<void> {
+    const write = async (sql: SqlClient) => {
+      await sql.run(
+        `INSERT INTO residents (id, name, address, station_id, provider_id, lives_alone, capability_level, timezone, notes, settings, care_record, created_at, birth_date, categories, capability_assessed_at, visit_plan, phone)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
           r.id,
           r.name,
           r.address,
@@ -122,78 +177,83 @@ export class ResidentRepository {
           r.capabilityAssessedAt,
           r.visitPlan ? JSON.stringify(r.visitPlan) : null,
           r.phone,
-        );
-      const insertContact = this.#db.prepare(
-        'INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)',
+        ],
       );
-      for (const c of r.contacts) insertContact.run(r.id, c.name, c.relation, c.phone, c.priority, c.webhookUrl);
-    })();
+      await this.#insertContacts(sql, r.id, r.contacts);
+    };
+    const keep = () => {
+      this.#byId.set(r.id, copy({ ...r, contacts: [...r.contacts].sort((a, b) => a.priority - b.priority) }));
+      void this.#replica.changed(r.id);
+    };
+    if (tx) {
+      await write(sqlOf(tx));
+      tx.afterCommit(keep);
+      return;
+    }
+    await this.#sql.transaction(write);
+    keep();
+  }
+
+  async #insertContacts(sql: SqlClient, residentId: string, contacts: readonly Contact[]): Promise<void> {
+    for (const c of contacts) await sql.run('INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)', [residentId, c.name, c.relation, c.phone, c.priority, c.webhookUrl]);
   }
 
   /** Changes the given details and, when `contacts` is given, replaces the contacts; one transaction. */
-  update(id: string, patch: Partial<Pick<Resident, 'name' | 'address' | 'livesAlone' | 'capabilityLevel' | 'notes' | 'contacts' | 'careRecord' | 'birthDate' | 'categories' | 'capabilityAssessedAt' | 'visitPlan' | 'phone'>>): void {
-    this.#db.transaction(() => {
+  async update(id: string, patch: ResidentPatch): Promise<void> {
+    await this.#sql.transaction(async (sql) => {
       const sets: string[] = [];
       const args: unknown[] = [];
-      const column = {
-        name: 'name',
-        address: 'address',
-        livesAlone: 'lives_alone',
-        capabilityLevel: 'capability_level',
-        notes: 'notes',
-        careRecord: 'care_record',
-        birthDate: 'birth_date',
-        categories: 'categories',
-        capabilityAssessedAt: 'capability_assessed_at',
-        visitPlan: 'visit_plan',
-        phone: 'phone',
-      } as const;
-      const json = new Set(['careRecord', 'categories', 'visitPlan']);
       for (const [key, col] of Object.entries(column) as Array<[keyof typeof column, string]>) {
         const value = patch[key];
         if (value === undefined) continue;
         sets.push(`${col} = ?`);
-        args.push(key === 'livesAlone' ? (value ? 1 : 0) : json.has(key) && value !== null ? JSON.stringify(value) : value);
+        args.push(key === 'livesAlone' ? (value ? 1 : 0) : jsonColumns.has(key) && value !== null ? JSON.stringify(value) : value);
       }
-      if (sets.length > 0) this.#db.prepare(`UPDATE residents SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
+      if (sets.length > 0) await sql.run(`UPDATE residents SET ${sets.join(', ')} WHERE id = ?`, [...args, id]);
       if (patch.contacts) {
-        this.#db.prepare('DELETE FROM contacts WHERE resident_id = ?').run(id);
-        const insertContact = this.#db.prepare('INSERT INTO contacts (resident_id, name, relation, phone, priority, webhook_url) VALUES (?, ?, ?, ?, ?, ?)');
-        for (const c of patch.contacts) insertContact.run(id, c.name, c.relation, c.phone, c.priority, c.webhookUrl);
+        await sql.run('DELETE FROM contacts WHERE resident_id = ?', [id]);
+        await this.#insertContacts(sql, id, patch.contacts);
       }
-    })();
+    });
+    const current = this.#byId.get(id);
+    if (current) {
+      const next: Resident = { ...current };
+      for (const key of Object.keys(column) as Array<keyof typeof column>) if (patch[key] !== undefined) (next as unknown as Record<string, unknown>)[key] = patch[key];
+      if (patch.contacts) next.contacts = [...patch.contacts].sort((a, b) => a.priority - b.priority);
+      this.#byId.set(id, copy(next));
+    }
+    await this.#replica.changed(id);
   }
 
   /** Marks a resident as having left; false when there is no such resident still in the programme. */
-  deactivate(id: string, deactivation: Deactivation, now: number): boolean {
-    return this.#db.prepare('UPDATE residents SET deactivated_at = ?, deactivation = ? WHERE id = ? AND deactivated_at IS NULL').run(now, JSON.stringify(deactivation), id).changes === 1;
+  async deactivate(id: string, deactivation: Deactivation, now: number): Promise<boolean> {
+    const { changes } = await this.#sql.run('UPDATE residents SET deactivated_at = ?, deactivation = ? WHERE id = ? AND deactivated_at IS NULL', [now, JSON.stringify(deactivation), id]);
+    if (changes !== 1) return false;
+    const current = this.#byId.get(id);
+    if (current) this.#byId.set(id, { ...current, deactivatedAt: now, deactivation: { ...deactivation } });
+    await this.#replica.changed(id);
+    return true;
   }
 
-  updateSettings(id: string, settings: ResidentSettings): boolean {
-    return this.#db.prepare('UPDATE residents SET settings = ? WHERE id = ?').run(JSON.stringify(settings), id).changes === 1;
+  async updateSettings(id: string, settings: ResidentSettings): Promise<boolean> {
+    const { changes } = await this.#sql.run('UPDATE residents SET settings = ? WHERE id = ?', [JSON.stringify(settings), id]);
+    if (changes !== 1) return false;
+    const current = this.#byId.get(id);
+    if (current) this.#byId.set(id, { ...current, settings: structuredClone(settings) });
+    await this.#replica.changed(id);
+    return true;
   }
 
   get(id: string): Resident | undefined {
-    const row = this.#get.get(id) as Row | undefined;
-    if (!row) return undefined;
-    const contacts = this.#contacts.all(id) as ContactRow[];
-    return this.#toResident(row, contacts);
+    const r = this.#byId.get(id);
+    return r && copy(r);
   }
 
+  /** In the order they joined; of one station when asked. */
   list(filter: { stationId?: string } = {}): Resident[] {
-    const rows = (
-      filter.stationId
-        ? this.#db.prepare('SELECT * FROM residents WHERE station_id = ? ORDER BY created_at, id').all(filter.stationId)
-        : this.#db.prepare('SELECT * FROM residents ORDER BY created_at, id').all()
-    ) as Row[];
-    const contacts = this.#db.prepare('SELECT * FROM contacts ORDER BY priority, id').all() as ContactRow[];
-    const byResident = new Map<string, ContactRow[]>();
-    for (const c of contacts) {
-      const list = byResident.get(c.resident_id);
-      if (list) list.push(c);
-      else byResident.set(c.resident_id, [c]);
-    }
-    return rows.map((r) => this.#toResident(r, byResident.get(r.id) ?? []));
+    const out: Resident[] = [];
+    for (const r of this.#byId.values()) if (!filter.stationId || r.stationId === filter.stationId) out.push(copy(r));
+    return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   #toResident(r: Row, contacts: ContactRow[]): Resident {
@@ -203,15 +263,15 @@ export class ResidentRepository {
       address: r.address,
       stationId: r.station_id,
       providerId: r.provider_id,
-      livesAlone: r.lives_alone === 1,
-      capabilityLevel: r.capability_level,
+      livesAlone: Number(r.lives_alone) === 1,
+      capabilityLevel: Number(r.capability_level),
       timezone: r.timezone,
       notes: r.notes,
       settings: JSON.parse(r.settings) as ResidentSettings,
       careRecord: r.care_record ? (JSON.parse(r.care_record) as CareRecord) : {},
       contacts: contacts.map(toContact),
-      createdAt: r.created_at,
-      deactivatedAt: r.deactivated_at,
+      createdAt: Number(r.created_at),
+      deactivatedAt: r.deactivated_at === null ? null : Number(r.deactivated_at),
       deactivation: r.deactivation ? (JSON.parse(r.deactivation) as Deactivation) : null,
       birthDate: r.birth_date,
       categories: r.categories ? (JSON.parse(r.categories) as CareCategory[]) : [],

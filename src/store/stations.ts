@@ -69,9 +69,8 @@ export class StationRepository {
   }
 
   /** Reads the whole tree from the store, and from then on again whenever another node changes it. */
-  async load(): Promise<void> {
-    await this.#replica.listen();
-    await this.#read();
+  load(): Promise<void> {
+    return this.#replica.load();
   }
 
   /** Resolves once a change another node made has been read. */

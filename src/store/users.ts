@@ -125,9 +125,8 @@ export class ProviderRepository {
     this.#replica = new Replica(sql, 'carebell_providers', () => this.#read());
   }
   /** Reads them all, and from then on again whenever another node changes them. */
-  async load(): Promise<void> {
-    await this.#replica.listen();
-    await this.#read();
+  load(): Promise<void> {
+    return this.#replica.load();
   }
   /** Resolves once a change another node made has been read. */
   nextReload(): Promise<void> {

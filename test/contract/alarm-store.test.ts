@@ -20,6 +20,7 @@ import { DeviceOwnerRepository } from '../../src/store/device-owners.ts';
 import { StationRepository, type Station } from '../../src/store/stations.ts';
 import { ProviderRepository, UserRepository, type User } from '../../src/store/users.ts';
 import { ApiTokenRepository } from '../../src/store/api-tokens.ts';
+import { ResidentRepository, type Resident } from '../../src/store/residents.ts';
 import { RuleEvaluator } from '../../src/rules/evaluator.ts';
 import { IntentApplier } from '../../src/alarms/apply-intents.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -396,6 +397,86 @@ for (const backend of backends()) {
       });
     });
 
+    describe('residents', () => {
+      const resident = (id: string, patch: Partial<Resident> = {}): Resident => ({
+        id,
+        name: `${id} name`,
+        address: '江汉路 12 号',
+        stationId: 'c1',
+        providerId: null,
+        livesAlone: true,
+        capabilityLevel: 2,
+        timezone: 'Asia/Shanghai',
+        notes: null,
+        settings: {},
+        careRecord: { allergies: ['青霉素'] },
+        contacts: [
+          { name: '王芳', relation: 'daughter', phone: '13900000002', priority: 2, webhookUrl: null },
+          { name: '王强', relation: 'son', phone: '13800000001', priority: 1, webhookUrl: 'http://127.0.0.1:9/son' },
+        ],
+        createdAt: 10,
+        deactivatedAt: null,
+        deactivation: null,
+        birthDate: '1941-03-02',
+        categories: ['lives_alone', 'low_income'],
+        capabilityAssessedAt: '2026-01-05',
+        visitPlan: [{ kind: 'phone', everyDays: 7 }],
+        phone: '0571-8888',
+        ...patch,
+      });
+
+      it('keeps residents with their contacts (in priority order) as the store has them; a change is whole or not at all', async () => {
+        const stations = new StationRepository(sql);
+        await stations.insert({ id: 'c1', name: 'C', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 1 });
+        await stations.insert({ id: 'c2', name: 'C2', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 2 });
+        const residents = new ResidentRepository(sql);
+        await residents.load();
+        await residents.insert(resident('r2', { createdAt: 20, stationId: 'c2' }));
+        await residents.insert(resident('r1'));
+        await expect(residents.insert(resident('r3', { stationId: 'nowhere' }))).rejects.toThrow(); // the station must exist
+        expect(residents.get('r3')).toBeUndefined();
+        expect(residents.list().map((r) => r.id)).toEqual(['r1', 'r2']);
+        expect(residents.list({ stationId: 'c2' }).map((r) => r.id)).toEqual(['r2']);
+        expect(residents.get('r1')!.contacts.map((c) => c.name)).toEqual(['王强', '王芳']);
+
+        // A copy: changing what was read changes nothing kept.
+        residents.get('r1')!.contacts.pop();
+        expect(residents.get('r1')!.contacts).toHaveLength(2);
+
+        await residents.update('r1', { name: '王秀英', livesAlone: false, categories: ['empty_nest'], contacts: [{ name: '李明', relation: 'son', phone: '1', priority: 1, webhookUrl: null }], visitPlan: null });
+        await residents.updateSettings('r1', { cancelWindowSeconds: 45 });
+        expect(await residents.deactivate('r2', { reason: 'moved_away', note: null, by: 'admin:admin' }, 99)).toBe(true);
+        expect(await residents.deactivate('r2', { reason: 'died', note: null, by: 'admin:admin' }, 100)).toBe(false); // left already
+        // A contact the store refuses (no phone) leaves the resident as they were: the whole change is undone.
+        await expect(residents.update('r1', { name: 'X', contacts: [{ name: 'no phone', relation: 'son', phone: null as never, priority: 1, webhookUrl: null }] })).rejects.toThrow();
+        expect(residents.get('r1')!.name).toBe('王秀英');
+
+        // What another node (or a restart) reads from the store is what is kept in memory.
+        const other = new ResidentRepository(await backend.another());
+        await other.load();
+        for (const id of ['r1', 'r2']) expect(other.get(id)).toEqual(residents.get(id));
+        expect(other.get('r1')).toMatchObject({ name: '王秀英', livesAlone: false, categories: ['empty_nest'], visitPlan: null, settings: { cancelWindowSeconds: 45 }, contacts: [{ name: '李明' }] });
+        expect(other.get('r2')).toMatchObject({ deactivatedAt: 99, deactivation: { reason: 'moved_away' }, careRecord: { allergies: ['青霉素'] }, birthDate: '1941-03-02' });
+      });
+
+      it("a resident added within a unit of work is kept only once it commits", async () => {
+        const stations = new StationRepository(sql);
+        await stations.insert({ id: 'c1', name: 'C', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 1 });
+        const residents = new ResidentRepository(sql);
+        await residents.load();
+        await expect(
+          uow.transaction(async (tx) => {
+            await residents.insert(resident('r1'), tx);
+            throw new Error('the next row was invalid');
+          }),
+        ).rejects.toThrow('the next row');
+        expect(residents.get('r1')).toBeUndefined();
+        expect(await sql.get('SELECT id FROM residents WHERE id = ?', ['r1'])).toBeUndefined();
+        await uow.transaction((tx) => residents.insert(resident('r1'), tx));
+        expect(residents.get('r1')?.name).toBe('r1 name');
+      });
+    });
+
     describe('accounts', () => {
       const user = (id: string, username: string, patch: Partial<User> = {}): User => ({
         id,
@@ -633,7 +714,7 @@ for (const backend of backends()) {
       it('raises, escalates on its deadlines, delivers and stops at the acknowledgement, as on any other store', async () => {
         const core = await buildCore({ sql, webhooks: true });
         try {
-          core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
+          await core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
           const raised = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
           expect(core.events).toEqual([{ name: 'alarm.raised', alarmId: raised.id }]);
           await core.engine.runDue();
@@ -665,7 +746,7 @@ for (const backend of backends()) {
         const [a, b] = [nodeOf(cores[0]!, 'node-a', await backend.another()), nodeOf(cores[1]!, 'node-b', await backend.another())];
         try {
           for (const c of cores) {
-            c.resident('res-1');
+            await c.resident('res-1');
             c.device('band-1', 'carebell-vitals-band', 'res-1');
             c.device('pendant-1', 'carebell-sos-pendant', 'res-1');
           }
@@ -717,8 +798,8 @@ for (const backend of backends()) {
         const core = await buildCore({ sql: await backend.another(), webhooks: false });
         const other = await buildCore({ sql: await backend.another(), webhooks: false });
         try {
-          core.resident('res-1');
-          other.resident('res-1');
+          await core.resident('res-1');
+          await other.resident('res-1');
           const raised = await Promise.all(['p-1', 'p-2', 'p-3'].map((deviceId) => core.raise({ residentId: 'res-1', deviceId })));
           for (const c of [core, other]) c.clock.advance(200_000);
           await Promise.all([core.service.fireDueSteps(), other.service.fireDueSteps(), core.service.fireDueSteps()]);
@@ -733,7 +814,7 @@ for (const backend of backends()) {
         const core = await buildCore({ sql: await backend.another(), webhooks: true, node: 'node-a' });
         const other = await buildCore({ sql: await backend.another(), webhooks: true, node: 'node-b' });
         try {
-          for (const c of [core, other]) c.resident('res-1');
+          for (const c of [core, other]) await c.resident('res-1');
           const raised = await Promise.all(Array.from({ length: 6 }, (_, i) => core.raise({ residentId: 'res-1', deviceId: `p-${i}` })));
           await Promise.all([core.worker.tick(), other.worker.tick(), core.worker.tick(), other.worker.tick()]);
           const owed = (await Promise.all(raised.map((a) => core.outbox(a.id)))).flat();

@@ -74,7 +74,7 @@ export async function buildCore(opts: CoreOptions = {}) {
   const repos = {
     // The people and places stay in the embedded database here, whatever store the alarm core is given.
     stations: new StationRepository(opts.sql ? new SqliteClient(db) : sql),
-    residents: new ResidentRepository(db),
+    residents: new ResidentRepository(opts.sql ? new SqliteClient(db) : sql),
     providers: new ProviderRepository(opts.sql ? new SqliteClient(db) : sql),
     devices: new DeviceRepository(db),
     alarms: new AlarmRepository(sql),
@@ -125,7 +125,7 @@ export async function buildCore(opts: CoreOptions = {}) {
   await station('street-1', 'street', 'district-1');
   await station('community-1', 'community', 'street-1');
 
-  const resident = (id: string, patch: Partial<Resident> = {}, contacts: Array<Partial<Contact>> = []): Resident => {
+  const resident = async (id: string, patch: Partial<Resident> = {}, contacts: Array<Partial<Contact>> = []): Promise<Resident> => {
     const r: Resident = {
       id,
       name: `${id} name`,
@@ -148,7 +148,7 @@ export async function buildCore(opts: CoreOptions = {}) {
       visitPlan: null,
       ...patch,
     } as Resident;
-    repos.residents.insert(r);
+    await repos.residents.insert(r);
     return r;
   };
 

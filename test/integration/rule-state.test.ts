@@ -25,7 +25,7 @@ describe('rule state across a restart', () => {
     const d = await app.onboarding.createStation({ name: 'D', level: 'district' });
     const s = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: d.id });
     const c = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: s.id });
-    const r = app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
+    const r = await app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
     await app.onboarding.createDevice({ profile: 'carebell-vitals-band', residentId: r.id, id: 'band-r' });
 
     await send(app, 'devices/band-r/telemetry', { hr: 130 }); // the 2-minute duration starts

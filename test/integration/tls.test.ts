@@ -93,7 +93,7 @@ describe('https', () => {
     const district = await o.createStation({ name: 'D', level: 'district' });
     const street = await o.createStation({ name: 'S', level: 'street', parentId: district.id });
     const community = await o.createStation({ name: 'C', level: 'community', parentId: street.id });
-    const resident = o.createResident({ name: 'R', address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
+    const resident = await o.createResident({ name: 'R', address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] });
     const device = await o.createDevice({ profile: 'carebell-sos-pendant', residentId: resident.id, id: 'sos-wss' });
     const client = await mqtt.connectAsync(gw.urls.wsUrl, { ca: readFileSync(cert), clientId: device.id, username: device.id, password: device.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
     await client.publishAsync('devices/sos-wss/telemetry', JSON.stringify({ ts: Date.now(), battery: 64 }), { qos: 1 });

@@ -84,7 +84,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     const a = access(req);
     const body = { ...req.body, providerId: a.providerFor(req.body.providerId, 'residents') };
     if (!a.station(body.stationId)) throw invalid('stationId', `station ${body.stationId} does not exist`); // out of scope reads like absent
-    return reply.status(201).send(residentView(ctx.onboarding.createResident(body), ctx.clock.now()));
+    return reply.status(201).send(residentView(await ctx.onboarding.createResident(body), ctx.clock.now()));
   });
 
   app.get(
@@ -118,7 +118,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     async (req) => {
       Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
       const p = req.principal!;
-      const { resident, devicesDecommissioned } = ctx.onboarding.deactivateResident(req.params.id, { reason: req.body.reason, note: req.body.note ?? null, by: `${p.role}:${p.label}` });
+      const { resident, devicesDecommissioned } = await ctx.onboarding.deactivateResident(req.params.id, { reason: req.body.reason, note: req.body.note ?? null, by: `${p.role}:${p.label}` });
       return { ...residentView(resident, ctx.clock.now()), devicesDecommissioned };
     },
   );
@@ -140,13 +140,13 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     },
     async (req) => {
       Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
-      return residentView(ctx.onboarding.updateResident(req.params.id, req.body), ctx.clock.now());
+      return residentView(await ctx.onboarding.updateResident(req.params.id, req.body), ctx.clock.now());
     },
   );
 
   app.put('/residents/:id/settings', { onRequest: roles('admin', 'operator'), schema: { params: idParam, body: residentSettingsSchema, summary: 'Replace a resident\'s care settings (thresholds, cancel window, night hours)', tags: ['residents'] } }, async (req) => {
     Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
-    return residentView(ctx.onboarding.updateResidentSettings(req.params.id, req.body), ctx.clock.now());
+    return residentView(await ctx.onboarding.updateResidentSettings(req.params.id, req.body), ctx.clock.now());
   });
 
   app.get(

@@ -13,7 +13,7 @@ describe('escalation ladder', () => {
   let core: Core;
   beforeEach(async () => {
     core = await buildCore();
-    core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter' }]);
+    await core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter' }]);
   });
   afterEach(() => core.close());
 
@@ -54,7 +54,7 @@ describe('escalation ladder', () => {
 
   it('a device fault not fixed in 2 h reaches its provider even when the station acknowledged it; fixed in time, nobody is bothered', async () => {
     await core.repos.providers.insert({ id: 'prov-1', name: '颐康居家服务', webhookUrl: 'http://127.0.0.1:9/prov-1', createdAt: 0 });
-    core.resident('res-2', { providerId: 'prov-1' });
+    await core.resident('res-2', { providerId: 'prov-1' });
     const fault = (deviceId: string) => core.raise({ type: 'device_offline', severity: 'minor', subject: deviceId, residentId: 'res-2', deviceId });
     const offline = await fault('pendant-2');
     expect(offline.policy).toBe('minor+provider');
@@ -81,7 +81,7 @@ describe('escalation ladder', () => {
 
   it('a provider without a webhook is said on the timeline as not reachable', async () => {
     await core.repos.providers.insert({ id: 'prov-2', name: '福寿家庭养老', webhookUrl: null, createdAt: 0 });
-    core.resident('res-3', { providerId: 'prov-2' });
+    await core.resident('res-3', { providerId: 'prov-2' });
     const alarm = await core.raise({ type: 'tamper', severity: 'major', subject: 'smoke-3', residentId: 'res-3', deviceId: 'smoke-3' });
     expect(alarm.policy).toBe('major+provider');
     await core.service.acknowledge(alarm.id, 'nurse-zhang');
@@ -134,7 +134,7 @@ describe('escalation ladder', () => {
 
   it("a fault's provider step keeps its 2 h deadline when no console of the station is open (reachability does not bring it forward)", async () => {
     await core.repos.providers.insert({ id: 'prov-1', name: '颐康居家服务', webhookUrl: 'http://127.0.0.1:9/prov-1', createdAt: 0 });
-    core.resident('res-2', { providerId: 'prov-1' });
+    await core.resident('res-2', { providerId: 'prov-1' });
     core.channels.console.down = () => 'no console of the station is open';
     const alarm = await core.raise({ type: 'low_battery', severity: 'minor', subject: 'band-2', residentId: 'res-2', deviceId: 'band-2' });
     await core.engine.runDue();
@@ -152,7 +152,7 @@ describe('escalation ladder', () => {
   it('a step that reached someone waits for its deadline, even when other deliveries of it fail', async () => {
     const withHook = await buildCore({ webhooks: true });
     try {
-      withHook.resident('res-1');
+      await withHook.resident('res-1');
       withHook.channels.webhook.down = () => 'connection refused';
       const alarm = await withHook.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
       await withHook.engine.runDue();

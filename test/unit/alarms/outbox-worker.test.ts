@@ -8,7 +8,7 @@ describe('outbox worker', () => {
   let core: Core;
   beforeEach(async () => {
     core = await buildCore({ webhooks: true, retry: { maxAttempts: 3, baseMs: 2_000, maxMs: 60_000 } });
-    core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
+    await core.resident('res-1', {}, [{ name: '王强', relation: 'son' }]);
   });
   afterEach(() => core.close());
 

@@ -7,8 +7,8 @@ describe('alarm service', () => {
   let core: Core;
   beforeEach(async () => {
     core = await buildCore({ webhooks: true });
-    core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter' }]);
-    core.resident('res-alone', { livesAlone: true });
+    await core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter' }]);
+    await core.resident('res-alone', { livesAlone: true });
   });
   afterEach(() => core.close());
 

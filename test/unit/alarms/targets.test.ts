@@ -17,7 +17,7 @@ describe('target resolution', () => {
 
   beforeEach(async () => {
     core = await buildCore({ webhooks: true });
-    core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter', webhookUrl: null }, { name: '李医生', relation: 'doctor' }]);
+    await core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter', webhookUrl: null }, { name: '李医生', relation: 'doctor' }]);
     core.device('siren-1', 'carebell-station-siren', null, 'community-1');
     core.device('pendant-1', 'carebell-sos-pendant', 'res-1');
     core.device('door-1', 'carebell-door-contact', 'res-1'); // takes no commands
@@ -43,7 +43,7 @@ describe('target resolution', () => {
 
   it('says who could not be reached when the resident has no contacts or no station above', async () => {
     await core.repos.stations.insert({ id: 'lone-community', name: 'lone', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 0 });
-    core.resident('res-lone', { stationId: 'lone-community' });
+    await core.resident('res-lone', { stationId: 'lone-community' });
     const r = resolveTargets(targets(), await alarmFor('res-lone', null), ['community_station', 'street_centre', 'primary_contact', 'station_siren']);
     expect(r.deliveries.map(who)).toEqual(['console:lone-community']);
     expect(r.unreachable.map((u) => u.text)).toEqual(['street station (none above this resident)', 'primary contact (the resident has no contacts)']);

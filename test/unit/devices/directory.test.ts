@@ -5,7 +5,7 @@ describe('device directory', () => {
   let core: Core;
   beforeEach(async () => {
     core = await buildCore();
-    core.resident('res-1');
+    await core.resident('res-1');
     for (let i = 0; i < 5; i++) core.device(`pendant-${i}`, 'carebell-sos-pendant', 'res-1');
   });
   afterEach(() => core.close());

@@ -31,7 +31,7 @@ describe('event de-duplication', () => {
     const d = await app.onboarding.createStation({ name: 'D', level: 'district' });
     const s = await app.onboarding.createStation({ name: 'S', level: 'street', parentId: d.id });
     const c = await app.onboarding.createStation({ name: 'C', level: 'community', parentId: s.id });
-    const r = app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
+    const r = await app.onboarding.createResident({ name: 'R', address: 'A', stationId: c.id, livesAlone: true, capabilityLevel: 1, contacts: [] });
     await app.onboarding.createDevice({ profile: 'carebell-sos-pendant', residentId: r.id, id: 'sos-1' });
 
     let events = collect(app);
