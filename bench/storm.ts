@@ -51,7 +51,7 @@ if (values.legacy) {
     Array.from({ length: 8 }, async () => {
       while (next < devices.length) {
         const d = devices[next++]!;
-        app.repos.devices.setSecretHash(d.id, await hashSecret(d.password, LEGACY_DEVICE_SECRET_COST));
+        await app.repos.devices.setSecretHash(d.id, await hashSecret(d.password, LEGACY_DEVICE_SECRET_COST));
       }
     }),
   );

@@ -116,7 +116,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
 
   const storage = storageModule({ ...basics, config });
   await Promise.all([storage.repos.stations.load(), storage.repos.providers.load(), storage.repos.residents.load()]);
-  const devices = devicesModule({ ...basics, storage, profiles });
+  const devices = await devicesModule({ ...basics, storage, profiles });
   // The alarm core owes work to the engine, which needs the broker (device commands): bound once the engine exists.
   let notify: NotifyModule | undefined;
   const ownership = opts.ownership === true || storage.sql.dialect === 'postgres' ? { node: config.nodeId } : undefined;

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, notFound } from '../core/errors.ts';
-import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import type { DeviceRecord } from '../store/devices.ts';
 import type { Resident, ResidentRepository } from '../store/residents.ts';
 import type { StationRepository } from '../store/stations.ts';
 import type { Role } from '../store/users.ts';
@@ -35,7 +35,8 @@ declare module 'fastify' {
 export interface AccessDeps {
   stations: StationRepository;
   residents: ResidentRepository;
-  devices: DeviceRepository;
+  /** The devices in service, in memory (devices/directory.ts). */
+  directory: { get(id: string): Pick<DeviceRecord, 'residentId' | 'stationId' | 'providerId'> | undefined };
 }
 
 type Placed = { stationId: string | null; residentId: string | null };
@@ -125,7 +126,7 @@ export class Access {
 
   deviceId(id: string | null): boolean {
     if (id === null) return false;
-    const d = this.#d.devices.get(id);
+    const d = this.#d.directory.get(id);
     return d !== undefined && this.device(d);
   }
 

@@ -115,7 +115,7 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       const api = v1.withTypeProvider<ZodTypeProvider>();
       api.addHook(
         'onRequest',
-        bearerAuth({ adminToken: ctx.config.adminToken, tokens: ctx.tokens, users: ctx.users, clock: ctx.clock, access: { stations: ctx.stations, residents: ctx.residents, devices: ctx.devices } }),
+        bearerAuth({ adminToken: ctx.config.adminToken, tokens: ctx.tokens, users: ctx.users, clock: ctx.clock, access: { stations: ctx.stations, residents: ctx.residents, directory: ctx.directory } }),
       );
       accountRoutes(api, ctx);
       stationRoutes(api, ctx);

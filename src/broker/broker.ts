@@ -166,11 +166,9 @@ export class DeviceBroker {
     verifySecret(secret, device.secretHash).then(
       (ok) => {
         if (!ok) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad_password', 'bad username or password');
-        try {
-          this.#deps.directory.replaceSecretHash(device, hashDeviceSecret(secret));
-        } catch (err) {
+        this.#deps.directory.replaceSecretHash(device, hashDeviceSecret(secret)).catch((err: unknown) => {
           this.#deps.log.warn({ err, clientId }, 'could not store the upgraded secret hash; it is tried again at the next login');
-        }
+        });
         this.#logins.succeeded(clientId);
         this.#admit(clientId, () => done(null, true));
       },

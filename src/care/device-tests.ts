@@ -79,7 +79,7 @@ type InService = DeviceRecord & { resident: Resident | undefined; profile: Devic
 
 export interface DeviceTestDeps {
   tests: DeviceTestRepository;
-  devices: { list(): DeviceRecord[] };
+  devices: { list(): Promise<DeviceRecord[]> };
   residents: { get(id: string): Resident | undefined };
   profiles: { get(id: string): { profile: DeviceProfile } | undefined };
   clock: Clock;
@@ -103,11 +103,11 @@ export class DeviceTestService {
   }
 
   /** Devices in service that can be tested, with their station (their own, else their resident's). */
-  #inService(include: (d: DeviceRecord & { stationId: string | null }) => boolean): InService[] {
+  async #inService(include: (d: DeviceRecord & { stationId: string | null }) => boolean): Promise<InService[]> {
     const out: InService[] = [];
     // Whether a model can be tested is read once per model, not once per device.
     const byProfile = new Map<string, DeviceProfile | null>();
-    for (const d of this.#d.devices.list()) {
+    for (const d of await this.#d.devices.list()) {
       if (d.decommissionedAt !== null) continue;
       let profile = byProfile.get(d.profileId);
       if (profile === undefined) {
@@ -128,7 +128,7 @@ export class DeviceTestService {
 
   /** Devices the caller sees whose test is due within `withinDays` days, or overdue; the most overdue first. */
   async due(include: (d: DeviceRecord) => boolean, withinDays = 0): Promise<DueTest[]> {
-    return this.#due(this.#inService(include), await this.#d.tests.latest(), withinDays);
+    return this.#due(await this.#inService(include), await this.#d.tests.latest(), withinDays);
   }
 
   #due(devices: InService[], latest: Map<string, number>, withinDays: number): DueTest[] {
@@ -158,7 +158,7 @@ export class DeviceTestService {
   /** Tests over [from, to) for the devices of these stations. */
   async statistics(stationIds: string[], from: number, to: number): Promise<DeviceTestFigures> {
     const stations = new Set(stationIds);
-    const devices = this.#inService((d) => d.stationId !== null && stations.has(d.stationId) && d.createdAt < to);
+    const devices = await this.#inService((d) => d.stationId !== null && stations.has(d.stationId) && d.createdAt < to);
     const tests = await this.#d.tests.inPeriod(devices.map((d) => d.id), from, to);
     const overdue = this.#due(devices, await this.#d.tests.latest(), 0);
     return { devices: devices.length, tests: tests.length, devicesTested: new Set(tests.map((t) => t.deviceId)).size, overdueNow: overdue.filter((d) => d.overdue).length, policyDays: this.#d.policyDays };

@@ -41,7 +41,7 @@ export interface DeviceDirectoryDeps {
 /**
  * The in-memory directory of registered devices. Live state (online, last
  * seen, battery) changes on every message, so it is kept here and written to
- * SQLite in batches by `persist()`.
+ * the store in batches by `persist()`.
  */
 export class DeviceDirectory {
   readonly #deps: DeviceDirectoryDeps;
@@ -53,9 +53,9 @@ export class DeviceDirectory {
   }
 
   /** Loads every device; all start offline until they connect. */
-  load(): void {
-    this.#deps.devices.markAllOffline();
-    for (const record of this.#deps.devices.list()) this.add(record);
+  async load(): Promise<void> {
+    await this.#deps.devices.markAllOffline();
+    for (const record of await this.#deps.devices.list()) this.add(record);
   }
 
   add(record: DeviceRecord): KnownDevice {
@@ -107,8 +107,8 @@ export class DeviceDirectory {
   }
 
   /** Stores a device's secret hash in a newer scheme (after a login proved the secret). */
-  replaceSecretHash(device: KnownDevice, secretHash: string): void {
-    this.#deps.devices.setSecretHash(device.id, secretHash);
+  async replaceSecretHash(device: KnownDevice, secretHash: string): Promise<void> {
+    await this.#deps.devices.setSecretHash(device.id, secretHash);
     device.secretHash = secretHash;
   }
 
@@ -131,7 +131,7 @@ export class DeviceDirectory {
    * transaction); on failure (a full disk) they stay to be written next time.
    * Returns how many were written.
    */
-  persist(max = Infinity): number {
+  async persist(max = Infinity): Promise<number> {
     if (this.#dirty.size === 0) return 0;
     const devices: KnownDevice[] = [];
     for (const d of this.#dirty) {
@@ -141,7 +141,7 @@ export class DeviceDirectory {
     const rows = devices.map((d) => ({ id: d.id, online: d.online, lastSeen: d.lastSeen, battery: d.battery, firstMessageAt: d.firstMessageAt }));
     for (const d of devices) this.#dirty.delete(d);
     try {
-      this.#deps.devices.saveLiveState(rows);
+      await this.#deps.devices.saveLiveState(rows);
     } catch (err) {
       for (const d of devices) this.#dirty.add(d);
       throw err;

@@ -15,10 +15,10 @@ export interface DevicesModule extends Closes {
  * seen, battery) is written once a second in batches; no timer may throw: a
  * failed write (a full disk) is reported and tried again.
  */
-export function devicesModule(needs: Basics & { storage: StorageModule; profiles: ProfileRegistry }): DevicesModule {
+export async function devicesModule(needs: Basics & { storage: StorageModule; profiles: ProfileRegistry }): Promise<DevicesModule> {
   const { storage, profiles, bus, clock, log, metrics } = needs;
   const directory = new DeviceDirectory({ devices: storage.repos.devices, residents: storage.repos.residents, profiles, bus, clock });
-  directory.load();
+  await directory.load();
   // In slices of 100 devices, each its own short transaction with the event loop free between them:
   // a thousand devices' state is never one long write that an SOS would wait behind.
   let saving: Promise<void> | undefined;
@@ -28,7 +28,7 @@ export function devicesModule(needs: Basics & { storage: StorageModule; profiles
       try {
         const until = directory.unsaved;
         for (let written = 0; written < until && directory.unsaved > 0; ) {
-          written += directory.persist(PERSIST_SLICE);
+          written += await directory.persist(PERSIST_SLICE);
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       } catch (err) {
@@ -46,7 +46,7 @@ export function devicesModule(needs: Basics & { storage: StorageModule; profiles
       clearInterval(timer);
       await saving;
       try {
-        directory.persist();
+        await directory.persist();
       } catch (err) {
         log.error({ err }, 'device state not saved at shutdown (it is rebuilt as devices reconnect)');
       }

@@ -38,7 +38,6 @@ export function peopleModule(
   const { repos } = storage;
   const onboarding = new Onboarding({
     ...repos,
-    uow: storage.uow,
     directory: devices.directory,
     profiles,
     clock,

@@ -34,7 +34,7 @@ function repositories(db: Db, sql: SqlClient) {
   return {
     stations: new StationRepository(sql),
     residents: new ResidentRepository(sql),
-    devices: new DeviceRepository(db),
+    devices: new DeviceRepository(sql),
     deadLetters: new DeadLetterRepository(db),
     events: new DeviceEventRepository(sql),
     tokens: new ApiTokenRepository(sql),
@@ -101,7 +101,7 @@ export function storageModule(needs: Basics & { config: Config }): StorageModule
     db,
     sql,
     repos: repositories(db, sql),
-    uow: new UnitOfWork(sql, db),
+    uow: new UnitOfWork(sql),
     health,
     checkpointer,
     async close() {

@@ -207,7 +207,7 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
       if (id !== undefined) {
         if (!deviceIdPattern.test(id)) problem('devices', `device id ${id}: 1-64 letters, digits, _ . : or -`, 'device.id_format', { id });
         else if (seenDevices.has(id)) problem('devices', `device id ${id} appears twice (first on line ${seenDevices.get(id)})`, 'device.id_twice', { id, line: seenDevices.get(id)! });
-        else if (deps.devices.get(id)) problem('devices', `device id ${id} is already registered`, 'device.id_taken', { id });
+        else if (await deps.devices.get(id)) problem('devices', `device id ${id} is already registered`, 'device.id_taken', { id });
         seenDevices.set(id, seenDevices.get(id) ?? row.line);
       }
       devices.push({ profile, id: id || undefined });
@@ -242,10 +242,11 @@ export async function importResidents(deps: ImportDeps, csv: string, opts: Impor
     const rows: Array<{ line: number; residentId: string; name: string; devices: Array<{ id: string; secret: string }> }> = [];
     for (const [i, row] of planned.entries()) {
       const resident = await deps.onboarding.createResident(row.resident, tx);
-      const devices = row.devices.map((d, j) => {
-        const record = deps.onboarding.addDevice({ id: d.id ?? newId('dev'), profileId: d.profile, residentId: resident.id, stationId: null, providerId: opts.providerId }, secrets[i]![j]!.hash, tx);
-        return { id: record.id, secret: secrets[i]![j]!.secret };
-      });
+      const devices: Array<{ id: string; secret: string }> = [];
+      for (const [j, d] of row.devices.entries()) {
+        const record = await deps.onboarding.addDevice({ id: d.id ?? newId('dev'), profileId: d.profile, residentId: resident.id, stationId: null, providerId: opts.providerId }, secrets[i]![j]!.hash, tx);
+        devices.push({ id: record.id, secret: secrets[i]![j]!.secret });
+      }
       rows.push({ line: row.line, residentId: resident.id, name: resident.name, devices });
     }
     return rows;

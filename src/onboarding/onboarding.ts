@@ -8,7 +8,7 @@ import { deviceIdPattern } from '../profiles/topics.ts';
 import type { DeviceDirectory } from '../devices/directory.ts';
 import type { ProfileRegistry } from '../profiles/registry.ts';
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
-import type { Tx, UnitOfWork } from '../store/unit-of-work.ts';
+import type { Tx } from '../store/unit-of-work.ts';
 import type { CareCategory, VisitPlanItem } from '../core/care-profile.ts';
 import type { ProviderRepository } from '../store/users.ts';
 import type { Deactivation, Resident, ResidentRepository } from '../store/residents.ts';
@@ -22,8 +22,6 @@ export interface OnboardingDeps {
   profiles: ProfileRegistry;
   providers: ProviderRepository;
   clock: Clock;
-  /** Devices join the directory once their record is committed (store/unit-of-work.ts). */
-  uow: Pick<UnitOfWork, 'afterCommit'>;
   onResidentChanged?: (residentId: string) => void;
   /** A device's credentials stopped being valid: its live connection must close. */
   onDeviceRevoked?: (deviceId: string) => void;
@@ -155,7 +153,7 @@ export class Onboarding {
     if (resident.deactivatedAt !== null) throw conflict(`resident ${id} left the programme on ${new Date(resident.deactivatedAt).toISOString()} (${resident.deactivation?.reason})`);
     await this.#d.residents.deactivate(id, deactivation, this.#d.clock.now());
     const devices = this.#d.directory.all().filter((d) => d.residentId === id && !d.decommissioned);
-    for (const d of devices) this.decommission(d.id);
+    for (const d of devices) await this.decommission(d.id);
     this.#d.onResidentChanged?.(id);
     return { resident: this.#d.residents.get(id)!, devicesDecommissioned: devices.map((d) => d.id) };
   }
@@ -224,31 +222,32 @@ export class Onboarding {
     if (stationId !== null && !this.#d.stations.get(stationId)) throw invalid('stationId', `station ${stationId} does not exist`);
     const id = input.id ?? newId('dev');
     if (!deviceIdPattern.test(id)) throw invalid('id', 'a device id is 1-64 letters, digits, _ . : or -, starting with a letter or digit');
-    if (this.#d.directory.get(id) || this.#d.devices.get(id)) throw conflict(`device ${id} is already registered`);
+    if (this.#d.directory.get(id) || (await this.#d.devices.get(id))) throw conflict(`device ${id} is already registered`);
 
     const secret = newSecret();
-    this.addDevice({ id, profileId: profile.id, residentId, stationId, providerId }, hashDeviceSecret(secret));
+    await this.addDevice({ id, profileId: profile.id, residentId, stationId, providerId }, hashDeviceSecret(secret));
     return this.credentials(id, secret);
   }
 
   /**
-   * Writes a checked device: its record (in the caller's transaction, if one
-   * is open) and, once that commits, its place in the directory, where the
+   * Writes a checked device: its record (in the caller's transaction `tx`, when
+   * given) and, once that commits, its place in the directory, where the
    * broker and the rules find it. The one place a device is created: the API
    * and the CSV import both come here.
    */
-  /** Within `tx` when given: the directory learns of the device once it commits. */
-  addDevice(d: Pick<DeviceRecord, 'id' | 'profileId' | 'residentId' | 'stationId' | 'providerId'>, secretHash: string, tx?: Tx): DeviceRecord {
+  async addDevice(d: Pick<DeviceRecord, 'id' | 'profileId' | 'residentId' | 'stationId' | 'providerId'>, secretHash: string, tx?: Tx): Promise<DeviceRecord> {
     const record: DeviceRecord = { ...d, secretHash, online: false, lastSeen: null, battery: null, firstMessageAt: null, createdAt: this.#d.clock.now(), decommissionedAt: null };
     try {
-      this.#d.devices.insert(record);
+      await this.#d.devices.insert(record, tx);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(`device ${d.id} is already registered`);
+      // The id taken meanwhile (SQLite's primary key, PostgreSQL's unique violation).
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505') throw conflict(`device ${d.id} is already registered`);
       throw err;
     }
     const known = () => void this.#d.directory.add(record);
     if (tx) tx.afterCommit(known);
-    else this.#d.uow.afterCommit(known);
+    else known();
     return record;
   }
 
@@ -275,18 +274,18 @@ export class Onboarding {
     if (device.decommissioned) throw conflict(`device ${id} is decommissioned`);
     const secret = newSecret();
     const hash = hashDeviceSecret(secret);
-    this.#d.devices.setSecretHash(id, hash);
+    await this.#d.devices.setSecretHash(id, hash);
     device.secretHash = hash;
     this.#d.onDeviceRevoked?.(id);
     return this.credentials(id, secret);
   }
 
   /** Takes a device out of service: it can no longer connect, and its silence raises nothing. Its history stays. */
-  decommission(id: string): void {
+  async decommission(id: string): Promise<void> {
     const device = this.#d.directory.get(id);
     if (!device) throw notFound('device', id);
     if (device.decommissioned) return;
-    this.#d.devices.decommission(id, this.#d.clock.now());
+    await this.#d.devices.decommission(id, this.#d.clock.now());
     device.decommissioned = true;
     this.#d.onDeviceRevoked?.(id);
   }

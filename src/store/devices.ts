@@ -1,4 +1,5 @@
-import type { Db } from './database.ts';
+import type { SqlClient } from './sql-client.ts';
+import { sqlOf, type Tx } from './unit-of-work.ts';
 
 export interface DeviceRecord {
   id: string;
@@ -37,12 +38,12 @@ const toDevice = (r: Row): DeviceRecord => ({
   stationId: r.station_id,
   providerId: r.provider_id,
   secretHash: r.secret_hash,
-  online: r.online === 1,
-  lastSeen: r.last_seen,
-  battery: r.battery,
-  firstMessageAt: r.first_message_at,
-  createdAt: r.created_at,
-  decommissionedAt: r.decommissioned_at,
+  online: Number(r.online) === 1,
+  lastSeen: r.last_seen === null ? null : Number(r.last_seen),
+  battery: r.battery === null ? null : Number(r.battery),
+  firstMessageAt: r.first_message_at === null ? null : Number(r.first_message_at),
+  createdAt: Number(r.created_at),
+  decommissionedAt: r.decommissioned_at === null ? null : Number(r.decommissioned_at),
 });
 
 export interface DeviceLiveState {
@@ -53,53 +54,69 @@ export interface DeviceLiveState {
   firstMessageAt: number | null;
 }
 
+/** Live state rows written by one statement. */
+const LIVE_ROWS_PER_STATEMENT = 200;
+
+/**
+ * The devices' records, on the store interface (SqlClient: embedded SQLite or
+ * PostgreSQL). The device directory (devices/directory.ts) keeps them in
+ * memory for the pipeline; this is what is saved of them.
+ */
 export class DeviceRepository {
-  readonly #db: Db;
-  readonly #saveLive: (rows: DeviceLiveState[]) => void;
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
 
-  constructor(db: Db) {
-    this.#db = db;
-    const update = db.prepare(
-      'UPDATE devices SET online = ?, last_seen = ?, battery = ?, first_message_at = coalesce(first_message_at, ?) WHERE id = ?',
+  /** Within `tx` when given (a CSV import writes every row in one). */
+  async insert(d: DeviceRecord, tx?: Tx): Promise<void> {
+    await (tx ? sqlOf(tx) : this.#sql).run(
+      `INSERT INTO devices (id, profile_id, resident_id, station_id, provider_id, secret_hash, online, last_seen, battery, first_message_at, created_at, decommissioned_at)
+       VALUES (?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL, ?, NULL)`,
+      [d.id, d.profileId, d.residentId, d.stationId, d.providerId, d.secretHash, d.createdAt],
     );
-    this.#saveLive = db.transaction((rows: DeviceLiveState[]) => {
-      for (const r of rows) update.run(r.online ? 1 : 0, r.lastSeen, r.battery, r.firstMessageAt, r.id);
-    });
   }
 
-  insert(d: DeviceRecord): void {
-    this.#db
-      .prepare(
-        `INSERT INTO devices (id, profile_id, resident_id, station_id, provider_id, secret_hash, online, last_seen, battery, first_message_at, created_at, decommissioned_at)
-         VALUES (?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL, ?, NULL)`,
-      )
-      .run(d.id, d.profileId, d.residentId, d.stationId, d.providerId, d.secretHash, d.createdAt);
-  }
-
-  get(id: string): DeviceRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<DeviceRecord | undefined> {
+    const row = await this.#sql.get<Row>('SELECT * FROM devices WHERE id = ?', [id]);
     return row && toDevice(row);
   }
 
-  list(): DeviceRecord[] {
-    return (this.#db.prepare('SELECT * FROM devices ORDER BY created_at, id').all() as Row[]).map(toDevice);
+  async list(): Promise<DeviceRecord[]> {
+    return (await this.#sql.all<Row>('SELECT * FROM devices ORDER BY created_at, id')).map(toDevice);
   }
 
-  /** Writes the in-memory live state of many devices in one transaction. */
-  saveLiveState(rows: DeviceLiveState[]): void {
-    if (rows.length > 0) this.#saveLive(rows);
+  /**
+   * Writes the in-memory live state of many devices in one transaction, a few
+   * hundred rows per statement (one UPDATE … FROM a list of values, in both
+   * dialects: a thousand devices are a handful of round trips on PostgreSQL).
+   */
+  async saveLiveState(rows: DeviceLiveState[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#sql.transaction(async (tx) => {
+      for (let i = 0; i < rows.length; i += LIVE_ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(i, i + LIVE_ROWS_PER_STATEMENT);
+        const values = chunk.map(() => '(?, CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT))').join(', ');
+        await tx.run(
+          `WITH v(id, online, last_seen, battery, first_message_at) AS (VALUES ${values})
+           UPDATE devices SET online = v.online, last_seen = v.last_seen, battery = v.battery, first_message_at = coalesce(devices.first_message_at, v.first_message_at)
+           FROM v WHERE devices.id = v.id`,
+          chunk.flatMap((r) => [r.id, r.online ? 1 : 0, r.lastSeen, r.battery, r.firstMessageAt]),
+        );
+      }
+    });
   }
 
-  setSecretHash(id: string, secretHash: string): void {
-    this.#db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, id);
+  async setSecretHash(id: string, secretHash: string): Promise<void> {
+    await this.#sql.run('UPDATE devices SET secret_hash = ? WHERE id = ?', [secretHash, id]);
   }
 
-  decommission(id: string, now: number): void {
-    this.#db.prepare('UPDATE devices SET decommissioned_at = ?, online = 0 WHERE id = ? AND decommissioned_at IS NULL').run(now, id);
+  async decommission(id: string, now: number): Promise<void> {
+    await this.#sql.run('UPDATE devices SET decommissioned_at = ?, online = 0 WHERE id = ? AND decommissioned_at IS NULL', [now, id]);
   }
 
   /** On start every device is offline until it connects again. */
-  markAllOffline(): void {
-    this.#db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run();
+  async markAllOffline(): Promise<void> {
+    await this.#sql.run('UPDATE devices SET online = 0 WHERE online = 1');
   }
 }

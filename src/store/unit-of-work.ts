@@ -1,4 +1,3 @@
-import type { Db } from './database.ts';
 import type { Tx } from '../core/tx.ts';
 import type { SqlClient } from './sql-client.ts';
 
@@ -28,20 +27,12 @@ export function sqlOf(tx: Tx): SqlClient {
  * (alarm, timeline, deadlines, outbox), the outbox worker. Effects are how
  * news leaves a transaction: live-stream events, a kick to the delivery
  * worker. Nothing is sent from inside one.
- *
- * `transactionSync` is the embedded database's synchronous transaction, for
- * the writers not yet on the SqlClient (onboarding, the CSV import); its
- * effects are registered with `afterCommit`.
  */
 export class UnitOfWork {
   readonly #sql: SqlClient;
-  readonly #db: Db | null;
-  #syncEffects: Array<() => void> = [];
-  #syncDepth = 0;
 
-  constructor(sql: SqlClient, db: Db | null = null) {
+  constructor(sql: SqlClient) {
     this.#sql = sql;
-    this.#db = db;
   }
 
   /** The store's client, for statements outside a transaction. */
@@ -60,30 +51,5 @@ export class UnitOfWork {
     });
     for (const effect of effects) effect();
     return result;
-  }
-
-  /** The embedded database's synchronous transaction (joining an enclosing one), with after-commit effects. */
-  transactionSync<T>(fn: () => T): T {
-    if (!this.#db) throw new Error('a synchronous transaction needs the embedded database');
-    this.#syncDepth++;
-    let result: T;
-    try {
-      result = this.#db.transaction(fn)();
-    } catch (err) {
-      if (--this.#syncDepth === 0) this.#syncEffects = [];
-      throw err;
-    }
-    if (--this.#syncDepth === 0) {
-      const effects = this.#syncEffects;
-      this.#syncEffects = [];
-      for (const effect of effects) effect();
-    }
-    return result;
-  }
-
-  /** Inside `transactionSync`: runs `effect` after it commits (dropped if it rolls back); outside one, at once. */
-  afterCommit(effect: () => void): void {
-    if (this.#syncDepth > 0) this.#syncEffects.push(effect);
-    else effect();
   }
 }

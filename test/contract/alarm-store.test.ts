@@ -21,6 +21,7 @@ import { StationRepository, type Station } from '../../src/store/stations.ts';
 import { ProviderRepository, UserRepository, type User } from '../../src/store/users.ts';
 import { ApiTokenRepository } from '../../src/store/api-tokens.ts';
 import { ResidentRepository, type Resident } from '../../src/store/residents.ts';
+import { DeviceRepository, type DeviceRecord } from '../../src/store/devices.ts';
 import { RuleEvaluator } from '../../src/rules/evaluator.ts';
 import { IntentApplier } from '../../src/alarms/apply-intents.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -477,6 +478,48 @@ for (const backend of backends()) {
       });
     });
 
+    describe('devices', () => {
+      const device = (id: string, patch: Partial<DeviceRecord> = {}): DeviceRecord => ({
+        id,
+        profileId: 'carebell-sos-pendant',
+        residentId: null,
+        stationId: 'c1',
+        providerId: null,
+        secretHash: 'hmac$x',
+        online: false,
+        lastSeen: null,
+        battery: null,
+        firstMessageAt: null,
+        createdAt: 5,
+        decommissionedAt: null,
+        ...patch,
+      });
+
+      it("keeps devices' records; writes many devices' live state at once (the first message's time only once); decommissions once", async () => {
+        await new StationRepository(sql).insert({ id: 'c1', name: 'C', level: 'community', parentId: null, webhookUrl: null, responsePlans: {}, createdAt: 1 });
+        const devices = new DeviceRepository(sql);
+        for (let i = 0; i < 450; i++) await devices.insert(device(`d-${String(i).padStart(3, '0')}`, { createdAt: i }));
+        await expect(devices.insert(device('d-000'))).rejects.toThrow(); // the id is taken
+        await expect(devices.insert(device('d-x', { stationId: 'nowhere' }))).rejects.toThrow(); // the station must exist
+        // More rows than one statement takes: three statements, one transaction.
+        await devices.saveLiveState(Array.from({ length: 450 }, (_, i) => ({ id: `d-${String(i).padStart(3, '0')}`, online: i % 2 === 0, lastSeen: 1_000 + i, battery: i % 3 === 0 ? null : 87.5, firstMessageAt: 900 })));
+        await devices.saveLiveState([{ id: 'd-007', online: true, lastSeen: 5_000, battery: 12, firstMessageAt: 4_000 }]);
+        expect(await devices.get('d-007')).toEqual(device('d-007', { createdAt: 7, online: true, lastSeen: 5_000, battery: 12, firstMessageAt: 900 }));
+        expect(await devices.get('d-449')).toMatchObject({ online: false, lastSeen: 1_449, battery: 87.5 });
+        expect(await devices.get('d-003')).toMatchObject({ online: false, battery: null });
+        await devices.setSecretHash('d-001', 'hmac$y');
+        await devices.decommission('d-001', 60);
+        await devices.decommission('d-001', 70);
+        expect(await devices.get('d-001')).toMatchObject({ secretHash: 'hmac$y', decommissionedAt: 60, online: false });
+        await devices.markAllOffline();
+        const all = await devices.list();
+        expect(all).toHaveLength(450);
+        expect(all[0]!.id).toBe('d-000');
+        expect(all.filter((d) => d.online)).toEqual([]);
+        expect(await devices.get('nope')).toBeUndefined();
+      });
+    });
+
     describe('accounts', () => {
       const user = (id: string, username: string, patch: Partial<User> = {}): User => ({
         id,
@@ -747,8 +790,8 @@ for (const backend of backends()) {
         try {
           for (const c of cores) {
             await c.resident('res-1');
-            c.device('band-1', 'carebell-vitals-band', 'res-1');
-            c.device('pendant-1', 'carebell-sos-pendant', 'res-1');
+            await c.device('band-1', 'carebell-vitals-band', 'res-1');
+            await c.device('pendant-1', 'carebell-sos-pendant', 'res-1');
           }
           const [bandA, bandB] = cores.map((c) => c.directory.get('band-1')!);
           const t0 = cores[0]!.clock.now();

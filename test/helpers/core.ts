@@ -76,16 +76,16 @@ export async function buildCore(opts: CoreOptions = {}) {
     stations: new StationRepository(opts.sql ? new SqliteClient(db) : sql),
     residents: new ResidentRepository(opts.sql ? new SqliteClient(db) : sql),
     providers: new ProviderRepository(opts.sql ? new SqliteClient(db) : sql),
-    devices: new DeviceRepository(db),
+    devices: new DeviceRepository(opts.sql ? new SqliteClient(db) : sql),
     alarms: new AlarmRepository(sql),
     outbox: new OutboxRepository(sql),
     steps: new EscalationStepRepository(sql),
   };
   const directory = new DeviceDirectory({ devices: repos.devices, residents: repos.residents, profiles, bus, clock });
-  const uow = new UnitOfWork(sql, opts.sql ? null : db);
+  const uow = new UnitOfWork(sql);
   let kicks = 0;
   /** An alarm service over this store; a second one is what a restart sees (nothing in memory, the same database). */
-  const newService = (unitOfWork = new UnitOfWork(sql, opts.sql ? null : db)) =>
+  const newService = (unitOfWork = new UnitOfWork(sql)) =>
     new AlarmService({
       ...repos,
       uow: unitOfWork,
@@ -152,9 +152,9 @@ export async function buildCore(opts: CoreOptions = {}) {
     return r;
   };
 
-  const device = (id: string, profileId: string, residentId: string | null, stationId: string | null = null) => {
+  const device = async (id: string, profileId: string, residentId: string | null, stationId: string | null = null) => {
     const record = { id, profileId, residentId, stationId, providerId: null, secretHash: '', online: false, lastSeen: null, battery: null, firstMessageAt: null, createdAt: 0, decommissionedAt: null };
-    repos.devices.insert(record);
+    await repos.devices.insert(record);
     return directory.add(record);
   };
 

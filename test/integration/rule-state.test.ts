@@ -31,7 +31,7 @@ describe('rule state across a restart', () => {
     await send(app, 'devices/band-r/telemetry', { hr: 130 }); // the 2-minute duration starts
     clock.advance(60_000);
     await send(app, 'devices/band-r/telemetry', { hr: 131 });
-    app.directory.persist();
+    await app.directory.persist();
     await app.close();
 
     app = await build(); // restart one minute into the duration
@@ -52,7 +52,7 @@ describe('rule state across a restart', () => {
     expect(offline[0]!.count).toBe(1); // not raised again after the restart
 
     await send(app, 'devices/band-r/telemetry', { hr: 70 });
-    app.directory.persist();
+    await app.directory.persist();
     await app.engine.runDue();
     const cleared = (await app.repos.alarms.get(offline[0]!.id))!;
     expect(cleared).toMatchObject({ state: 'resolved', outcome: 'other', resolvedBy: 'system' });

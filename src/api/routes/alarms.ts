@@ -22,7 +22,7 @@ const listQuery = z.object({
 const note = z.string().trim().min(1).max(2000);
 
 /** What these routes use. */
-export type AlarmRoutesDeps = Pick<ApiContext, 'alarmService' | 'alarms' | 'devices' | 'residents' | 'stations' | 'steps' | 'users'>;
+export type AlarmRoutesDeps = Pick<ApiContext, 'alarmService' | 'alarms' | 'devices' | 'directory' | 'residents' | 'stations' | 'steps' | 'users'>;
 
 export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
   const visibleAlarm = async (req: FastifyRequest<{ Params: { id: string } }>) => Access.must(await ctx.alarms.get(req.params.id), (a) => access(req).placed(a), 'alarm', req.params.id);
@@ -39,7 +39,7 @@ export function alarmRoutes(app: Api, ctx: AlarmRoutesDeps): void {
     if (a.role === 'family' && q.residentId && q.residentId !== residentId) return [];
     const within =
       a.role === 'provider'
-        ? { residentIds: ctx.residents.list({}).filter((r) => a.resident(r)).map((r) => r.id), deviceIds: ctx.devices.list().filter((d) => a.device(d)).map((d) => d.id) }
+        ? { residentIds: ctx.residents.list({}).filter((r) => a.resident(r)).map((r) => r.id), deviceIds: (await ctx.devices.list()).filter((d) => a.device(d)).map((d) => d.id) }
         : undefined;
     return (
       await ctx.alarms.list({

@@ -190,7 +190,7 @@ export function careRoutes(app: Api, ctx: CareRoutesDeps): void {
     '/devices/:id/tests',
     { schema: { params: idParam, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }), summary: "A device's button tests, the latest first", tags: ['care programmes'] } },
     async (req) => {
-      const device = Access.must(ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
+      const device = Access.must(await ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
       return { deviceId: device.id, policyDays: ctx.deviceTests.policyDays, tests: (await ctx.deviceTests.forDevice(device.id, req.query.limit)).map((t) => iso(t)) };
     },
   );

@@ -20,7 +20,7 @@ export function deadLetterRoutes(app: Api, ctx: DeadLetterRoutesDeps): void {
     const q = req.query;
     const a = access(req);
     // Beyond admin: only the caller's devices (a message from an unknown client belongs to no one).
-    const deviceIds = a.role === 'admin' ? undefined : ctx.devices.list().filter((d) => a.device(d)).map((d) => d.id);
+    const deviceIds = a.role === 'admin' ? undefined : (await ctx.devices.list()).filter((d) => a.device(d)).map((d) => d.id);
     return ctx.deadLetters
       .list({
         limit: q.limit,

@@ -155,7 +155,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     async (req) => {
       const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
       const range = telemetryRange(req.query, ctx.clock.now());
-      const devices = ctx.devices.list().filter((d) => d.residentId === resident.id);
+      const devices = (await ctx.devices.list()).filter((d) => d.residentId === resident.id);
       const perDevice = await Promise.all(
         devices.map(async (d) => (await ctx.sink.series({ deviceId: d.id, from: range.from, to: range.to, bucketMs: range.bucketMs, ...(range.kinds ? { kinds: range.kinds } : {}) })).map((s) => ({ deviceId: d.id, profile: d.profileId, ...s }))),
       );
@@ -168,7 +168,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Provisioning check of every device of a resident: is the home bed ready?', tags: ['residents'] } },
     async (req) => {
       const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
-      const devices = ctx.devices.list().filter((d) => d.residentId === resident.id && d.decommissionedAt === null);
+      const devices = (await ctx.devices.list()).filter((d) => d.residentId === resident.id && d.decommissionedAt === null);
       const reports = devices.map((d) => ctx.provisioning.check(d));
       return { residentId: resident.id, ready: reports.length > 0 && reports.every((r) => r.provisioned), devices: reports };
     },
@@ -176,7 +176,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
 
   app.get('/residents/:id', { schema: { params: idParam, summary: 'One resident with contacts and device ids', tags: ['residents'] } }, async (req) => {
     const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
-    const devices = ctx.devices.list().filter((d) => d.residentId === resident.id).map((d) => d.id);
+    const devices = (await ctx.devices.list()).filter((d) => d.residentId === resident.id).map((d) => d.id);
     return { ...residentView(resident, ctx.clock.now()), devices };
   });
 }

@@ -339,6 +339,27 @@ export const postgresMigrations: PostgresMigration[] = [
       ALTER TABLE users ADD CONSTRAINT users_resident FOREIGN KEY (resident_id) REFERENCES residents(id);
     `,
   },
+  {
+    version: 11,
+    name: 'devices',
+    sql: `
+      CREATE TABLE devices (
+        id                TEXT PRIMARY KEY,
+        profile_id        TEXT NOT NULL,
+        resident_id       TEXT REFERENCES residents(id),
+        station_id        TEXT REFERENCES stations(id),
+        provider_id       TEXT,
+        secret_hash       TEXT NOT NULL,
+        online            INTEGER NOT NULL DEFAULT 0,
+        last_seen         BIGINT,
+        battery           DOUBLE PRECISION,
+        first_message_at  BIGINT,
+        created_at        BIGINT NOT NULL,
+        decommissioned_at BIGINT
+      );
+      CREATE INDEX devices_resident ON devices(resident_id);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */

@@ -18,9 +18,9 @@ describe('target resolution', () => {
   beforeEach(async () => {
     core = await buildCore({ webhooks: true });
     await core.resident('res-1', {}, [{ name: '王强', relation: 'son' }, { name: '王芳', relation: 'daughter', webhookUrl: null }, { name: '李医生', relation: 'doctor' }]);
-    core.device('siren-1', 'carebell-station-siren', null, 'community-1');
-    core.device('pendant-1', 'carebell-sos-pendant', 'res-1');
-    core.device('door-1', 'carebell-door-contact', 'res-1'); // takes no commands
+    await core.device('siren-1', 'carebell-station-siren', null, 'community-1');
+    await core.device('pendant-1', 'carebell-sos-pendant', 'res-1');
+    await core.device('door-1', 'carebell-door-contact', 'res-1'); // takes no commands
   });
   afterEach(() => core.close());
 
