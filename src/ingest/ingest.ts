@@ -103,7 +103,7 @@ export class Ingest {
     return result instanceof Promise ? result.catch((err: unknown) => this.#failed(msg, err)) : result;
   }
 
-  #failed(msg: Message, err: unknown): IngestResult {
+  #failed(msg: Message, err: unknown): IngestResult | Promise<IngestResult> {
     if (err instanceof StoreBusyError) {
       // The database was busy too long (or out of reach): not the disk, so no storage alarm; the device redelivers.
       this.#d.metrics.storageWriteFailures.inc();
@@ -130,7 +130,14 @@ export class Ingest {
     // an episode) unless they carry events within its event rate; nothing is written per dropped message.
     const rate = this.#rateOf(device.id, receivedAt);
     const withinRate = rate.messages.take(receivedAt);
-    if (withinRate && rate.dropped > 0) this.#endDropEpisode(msg, rate);
+    if (withinRate && rate.dropped > 0) return this.#endDropEpisode(msg, rate).then(() => this.#withinRate(msg, rate, withinRate));
+    return this.#withinRate(msg, rate, withinRate);
+  }
+
+  /** The steps after checkRate: checkSize, findMessage, decode, then the readings or the events. */
+  #withinRate(msg: Message, rate: DeviceRate, withinRate: boolean): IngestResult | Promise<IngestResult> {
+    const { directory } = this.#d;
+    const { device, topic, payload, receivedAt } = msg;
     const refuse = (code: string, reason: string) => (withinRate ? this.#reject(msg, code, reason) : this.#drop(msg, rate));
 
     // checkSize
@@ -155,9 +162,9 @@ export class Ingest {
     if (!withinRate && (decoded.events.length === 0 || !rate.events.take(receivedAt))) return this.#drop(msg, rate);
 
     if (decoded.events.length > 0) return this.#withEvents(msg, decoded);
-    this.#recordRejectedFields(msg, decoded);
+    const kept = this.#recordRejectedFields(msg, decoded);
     const written = this.#evaluateReadings(device, decoded, receivedAt);
-    if (written) return written.then(() => this.#accepted(msg, decoded));
+    if (kept || written) return Promise.all([kept, written]).then(() => this.#accepted(msg, decoded));
     return this.#accepted(msg, decoded);
   }
 
@@ -170,7 +177,7 @@ export class Ingest {
       this.#d.metrics.duplicateEvents.inc();
       return { outcome: 'duplicate', readings: 0, events: 0, rejectedFields: 0 };
     }
-    this.#recordRejectedFields(msg, decoded);
+    await this.#recordRejectedFields(msg, decoded);
     await this.#evaluateReadings(device, decoded, receivedAt);
     await this.#recordEvents(device, decoded, receivedAt);
     return this.#accepted(msg, decoded);
@@ -181,11 +188,11 @@ export class Ingest {
     return { outcome: 'accepted', readings: decoded.readings.length, events: decoded.events.length, rejectedFields: decoded.rejected.length };
   }
 
-  /** recordRejectedFields: the rest of the message still counts. */
-  #recordRejectedFields(msg: Message, decoded: Decoded): void {
+  /** recordRejectedFields: the rest of the message still counts. A promise only when there were some to keep. */
+  #recordRejectedFields(msg: Message, decoded: Decoded): Promise<unknown> | undefined {
     const { device, topic, payload, receivedAt } = msg;
     if (decoded.rejected.length > 0) {
-      this.#d.deadLetters.put({
+      return this.#d.deadLetters.put({
         deviceId: device.id,
         topic,
         payload,
@@ -195,6 +202,7 @@ export class Ingest {
         receivedAt,
       });
     }
+    return undefined;
   }
 
   /**
@@ -259,11 +267,9 @@ export class Ingest {
 
   /** The broker closed a device's connection over a packet too large to read: kept as a dead letter without bytes. */
   recordRefusedPacket(device: KnownDevice, reason: string, at: number): void {
-    try {
-      this.#d.deadLetters.put({ deviceId: device.id, topic: '', payload: Buffer.alloc(0), code: 'packet_too_large', reason, partial: false, receivedAt: at });
-    } catch (err) {
+    this.#d.deadLetters.put({ deviceId: device.id, topic: '', payload: Buffer.alloc(0), code: 'packet_too_large', reason, partial: false, receivedAt: at }).catch((err: unknown) => {
       this.#d.log.warn({ err, deviceId: device.id }, 'could not record a refused packet');
-    }
+    });
   }
 
   #rateOf(deviceId: string, now: number): DeviceRate {
@@ -273,28 +279,30 @@ export class Ingest {
   }
 
   /** A message over the device's rate: counted; the first of an episode is kept as a dead letter. */
-  #drop(msg: Message, rate: DeviceRate): IngestResult {
+  #drop(msg: Message, rate: DeviceRate): IngestResult | Promise<IngestResult> {
     this.#d.metrics.rateLimited.inc();
+    const dropped: IngestResult = { outcome: 'dropped', readings: 0, events: 0, rejectedFields: 0 };
     if (rate.dropped++ === 0) {
       rate.droppedSince = msg.receivedAt;
       const l = this.#d.rateLimits;
-      this.#reject(
+      return this.#reject(
         msg,
         'rate_limited',
         `device over its rate (${l.messagesPerSecond} messages/s in bursts of ${l.messageBurst}; events ${l.eventsPerSecond}/s in bursts of ${l.eventBurst}): this message and the next ones are dropped and counted until it slows down`,
-      );
+      ).then(() => dropped);
     }
-    return { outcome: 'dropped', readings: 0, events: 0, rejectedFields: 0 };
+    return dropped;
   }
 
-  #endDropEpisode(msg: Message, rate: DeviceRate): void {
+  #endDropEpisode(msg: Message, rate: DeviceRate): Promise<unknown> {
     const reason = `${rate.dropped} messages over the rate limit dropped from ${new Date(rate.droppedSince).toISOString()} to ${new Date(msg.receivedAt).toISOString()}`;
     rate.dropped = 0;
-    this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: Buffer.alloc(0), code: 'rate_limited', reason, partial: false, receivedAt: msg.receivedAt });
+    return this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: Buffer.alloc(0), code: 'rate_limited', reason, partial: false, receivedAt: msg.receivedAt });
   }
 
-  #reject(msg: Message, code: string, reason: string): IngestResult {
-    this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: msg.payload, code, reason, partial: false, receivedAt: msg.receivedAt });
+  /** Kept as a dead letter; acknowledged once it is written. */
+  async #reject(msg: Message, code: string, reason: string): Promise<IngestResult> {
+    await this.#d.deadLetters.put({ deviceId: msg.device.id, topic: msg.topic, payload: msg.payload, code, reason, partial: false, receivedAt: msg.receivedAt });
     return { outcome: 'rejected', readings: 0, events: 0, rejectedFields: 0, code };
   }
 }

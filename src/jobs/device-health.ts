@@ -40,13 +40,13 @@ export function deviceCondition(d: KnownDevice, now: number): { neverHeard: bool
  * technicians should visit. Silent = nothing heard for 3 heartbeats.
  */
 export function deviceHealthReports(
-  deadLetters: { countByDeviceSince(since: number): Map<string, number> },
+  /** Dead letters per device over the last 24 hours (store/dead-letters.ts countByDeviceSince). */
+  deadLettersOf: Map<string, number>,
   directory: DeviceDirectory,
   places: DevicePlaces,
   now: number,
   include: (d: KnownDevice) => boolean = () => true,
 ): DeviceHealthReport[] {
-  const deadLettersOf = deadLetters.countByDeviceSince(now - 86_400_000);
   const byProvider = new Map<string | null, DeviceHealthReport>();
   for (const d of directory.all()) {
     if (d.decommissioned || !include(d)) continue;

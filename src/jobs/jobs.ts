@@ -165,7 +165,7 @@ export class Jobs {
     const now = this.#d.clock.now();
     const places = { resident: (id: string) => this.#d.residents.get(id), station: (id: string) => this.#d.stations.get(id) };
     const stored: StoredReport[] = [];
-    for (const body of deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, now)) {
+    for (const body of deviceHealthReports(await this.#d.deadLetters.countByDeviceSince(now - 86_400_000), this.#d.directory, places, now)) {
       stored.push(await this.#d.reports.insert({ kind: 'device_health', subject: body.providerId ?? 'unassigned', periodStart: now - 86_400_000, periodEnd: now, createdAt: now, body }));
     }
     return stored;
@@ -219,9 +219,10 @@ export class Jobs {
   }
 
   /** The device health report as of now, per provider, not stored; `include` narrows the devices (a caller's scope, a station). */
-  deviceHealthNow(include?: (d: KnownDevice) => boolean): DeviceHealthReport[] {
+  async deviceHealthNow(include?: (d: KnownDevice) => boolean): Promise<DeviceHealthReport[]> {
     const places = { resident: (id: string) => this.#d.residents.get(id), station: (id: string) => this.#d.stations.get(id) };
-    return deviceHealthReports(this.#d.deadLetters, this.#d.directory, places, this.#d.clock.now(), include);
+    const now = this.#d.clock.now();
+    return deviceHealthReports(await this.#d.deadLetters.countByDeviceSince(now - 86_400_000), this.#d.directory, places, now, include);
   }
 
   /**
@@ -325,7 +326,7 @@ export class Jobs {
 
   async runRetention(): Promise<{ telemetry: number; deadLetters: number }> {
     const now = this.#d.clock.now();
-    const deadLetters = this.#d.deadLetters.pruneBefore(now - this.#d.deadLetterRetentionDays * 86_400_000);
+    const deadLetters = await this.#d.deadLetters.pruneBefore(now - this.#d.deadLetterRetentionDays * 86_400_000);
     const telemetry = this.#d.sink instanceof SqliteTelemetrySink ? await this.#d.sink.pruneBefore(now - this.#d.telemetryRetentionDays * 86_400_000) : 0;
     return { telemetry, deadLetters };
   }

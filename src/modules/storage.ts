@@ -35,7 +35,7 @@ function repositories(db: Db, sql: SqlClient) {
     stations: new StationRepository(sql),
     residents: new ResidentRepository(sql),
     devices: new DeviceRepository(sql),
-    deadLetters: new DeadLetterRepository(db),
+    deadLetters: new DeadLetterRepository(sql),
     events: new DeviceEventRepository(sql),
     tokens: new ApiTokenRepository(sql),
     alarms: new AlarmRepository(sql),

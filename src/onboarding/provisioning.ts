@@ -44,14 +44,14 @@ export class Provisioning {
     });
   }
 
-  check(record: DeviceRecord): ProvisioningReport {
+  async check(record: DeviceRecord): Promise<ProvisioningReport> {
     const live = this.#directory.get(record.id);
     const iso = (t: number | null | undefined) => (t == null ? null : new Date(t).toISOString());
     const lastSeen = live?.lastSeen ?? record.lastSeen;
     const firstMessageAt = live?.firstMessageAt ?? record.firstMessageAt;
     const refusal = this.#refusals.get(record.id);
-    const rejected = this.#deadLetters.list({ deviceId: record.id, since: record.createdAt, limit: 1 })[0];
-    const rejectedCount = rejected ? this.#deadLetters.count(record.id) : 0;
+    const rejected = (await this.#deadLetters.list({ deviceId: record.id, since: record.createdAt, limit: 1 }))[0];
+    const rejectedCount = rejected ? await this.#deadLetters.count(record.id) : 0;
     const checks: ProvisioningCheck[] = [
       {
         name: 'registered',

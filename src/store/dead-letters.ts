@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import type { SqlClient } from './sql-client.ts';
 
 export interface DeadLetterInput {
   receivedAt: number;
@@ -29,15 +29,15 @@ interface Row {
 }
 
 const toDeadLetter = (r: Row): DeadLetter => ({
-  id: r.id,
-  receivedAt: r.received_at,
+  id: Number(r.id),
+  receivedAt: Number(r.received_at),
   deviceId: r.device_id,
   topic: r.topic,
-  payload: r.payload,
-  payloadSize: r.payload_size,
+  payload: Buffer.from(r.payload),
+  payloadSize: Number(r.payload_size),
   code: r.code,
   reason: r.reason,
-  partial: r.partial === 1,
+  partial: Number(r.partial) === 1,
 });
 
 export interface DeadLetterQuery {
@@ -51,23 +51,23 @@ export interface DeadLetterQuery {
   limit: number;
 }
 
+/** Messages the gateway could not take, with their bytes and reason, on the store interface (SqlClient). */
 export class DeadLetterRepository {
-  readonly #db: Db;
-  readonly #insert;
-  constructor(db: Db) {
-    this.#db = db;
-    this.#insert = db.prepare(
+  readonly #sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  async insert(d: DeadLetterInput): Promise<number> {
+    const row = await this.#sql.get<{ id: number }>(
       `INSERT INTO dead_letters (received_at, device_id, topic, payload, payload_size, code, reason, partial)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [d.receivedAt, d.deviceId, d.topic, d.payload, d.payloadSize, d.code, d.reason, d.partial ? 1 : 0],
     );
+    return Number(row!.id);
   }
 
-  insert(d: DeadLetterInput): number {
-    const result = this.#insert.run(d.receivedAt, d.deviceId, d.topic, d.payload, d.payloadSize, d.code, d.reason, d.partial ? 1 : 0);
-    return Number(result.lastInsertRowid);
-  }
-
-  list(q: DeadLetterQuery): DeadLetter[] {
+  async list(q: DeadLetterQuery): Promise<DeadLetter[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.deviceId !== undefined) (where.push('device_id = ?'), args.push(q.deviceId));
@@ -76,24 +76,24 @@ export class DeadLetterRepository {
     if (q.since !== undefined) (where.push('received_at >= ?'), args.push(q.since));
     if (q.before !== undefined) (where.push('id < ?'), args.push(q.before));
     const sql = `SELECT * FROM dead_letters ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.#db.prepare(sql).all(...args, q.limit) as Row[]).map(toDeadLetter);
+    return (await this.#sql.all<Row>(sql, [...args, q.limit])).map(toDeadLetter);
   }
 
-  count(deviceId?: string): number {
-    return (
+  async count(deviceId?: string): Promise<number> {
+    const row =
       deviceId === undefined
-        ? this.#db.prepare('SELECT count(*) FROM dead_letters').pluck().get()
-        : this.#db.prepare('SELECT count(*) FROM dead_letters WHERE device_id = ?').pluck().get(deviceId)
-    ) as number;
+        ? await this.#sql.get<{ n: number }>('SELECT count(*) AS n FROM dead_letters')
+        : await this.#sql.get<{ n: number }>('SELECT count(*) AS n FROM dead_letters WHERE device_id = ?', [deviceId]);
+    return Number(row?.n ?? 0);
   }
 
   /** Dead letters per device received since `since` (for the device health report). */
-  countByDeviceSince(since: number): Map<string, number> {
-    const rows = this.#db.prepare('SELECT device_id AS id, count(*) AS n FROM dead_letters WHERE received_at >= ? AND device_id IS NOT NULL GROUP BY device_id').all(since) as Array<{ id: string; n: number }>;
-    return new Map(rows.map((r) => [r.id, r.n]));
+  async countByDeviceSince(since: number): Promise<Map<string, number>> {
+    const rows = await this.#sql.all<{ id: string; n: number }>('SELECT device_id AS id, count(*) AS n FROM dead_letters WHERE received_at >= ? AND device_id IS NOT NULL GROUP BY device_id', [since]);
+    return new Map(rows.map((r) => [r.id, Number(r.n)]));
   }
 
-  pruneBefore(cutoff: number): number {
-    return this.#db.prepare('DELETE FROM dead_letters WHERE received_at < ?').run(cutoff).changes;
+  async pruneBefore(cutoff: number): Promise<number> {
+    return (await this.#sql.run('DELETE FROM dead_letters WHERE received_at < ?', [cutoff])).changes;
   }
 }

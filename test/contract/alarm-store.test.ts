@@ -22,6 +22,7 @@ import { ProviderRepository, UserRepository, type User } from '../../src/store/u
 import { ApiTokenRepository } from '../../src/store/api-tokens.ts';
 import { ResidentRepository, type Resident } from '../../src/store/residents.ts';
 import { DeviceRepository, type DeviceRecord } from '../../src/store/devices.ts';
+import { DeadLetterRepository } from '../../src/store/dead-letters.ts';
 import { RuleEvaluator } from '../../src/rules/evaluator.ts';
 import { IntentApplier } from '../../src/alarms/apply-intents.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -517,6 +518,31 @@ for (const backend of backends()) {
         expect(all[0]!.id).toBe('d-000');
         expect(all.filter((d) => d.online)).toEqual([]);
         expect(await devices.get('nope')).toBeUndefined();
+      });
+    });
+
+    describe('dead letters', () => {
+      it('keeps the bytes and the reason; lists the newest first, by device, code, time and page; counts; prunes', async () => {
+        const letters = new DeadLetterRepository(sql);
+        const bytes = Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x22]); // not text: kept byte for byte
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          ids.push(await letters.insert({ receivedAt: 1_000 + i, deviceId: i < 3 ? 'band-1' : 'band-2', topic: 'devices/x/telemetry', payload: bytes, payloadSize: 70_000, code: i % 2 ? 'bad_json' : 'too_large', reason: `reason ${i}`, partial: i === 4 }));
+        }
+        expect(new Set(ids).size).toBe(5);
+        const newest = await letters.list({ limit: 2 });
+        expect(newest.map((d) => d.reason)).toEqual(['reason 4', 'reason 3']);
+        expect(newest[0]).toMatchObject({ deviceId: 'band-2', payloadSize: 70_000, partial: true, receivedAt: 1_004 });
+        expect(newest[0]!.payload.equals(bytes)).toBe(true);
+        expect((await letters.list({ limit: 10, before: newest[1]!.id })).map((d) => d.reason)).toEqual(['reason 2', 'reason 1', 'reason 0']);
+        expect((await letters.list({ limit: 10, deviceId: 'band-1', code: 'too_large' })).map((d) => d.reason)).toEqual(['reason 2', 'reason 0']);
+        expect((await letters.list({ limit: 10, deviceIds: [] }))).toEqual([]);
+        expect((await letters.list({ limit: 10, deviceIds: ['band-2'], since: 1_004 })).map((d) => d.reason)).toEqual(['reason 4']);
+        expect(await letters.count()).toBe(5);
+        expect(await letters.count('band-1')).toBe(3);
+        expect(await letters.countByDeviceSince(1_002)).toEqual(new Map([['band-1', 1], ['band-2', 2]]));
+        expect(await letters.pruneBefore(1_003)).toBe(3);
+        expect(await letters.count()).toBe(2);
       });
     });
 

@@ -21,7 +21,8 @@ export function deadLetterRoutes(app: Api, ctx: DeadLetterRoutesDeps): void {
     const a = access(req);
     // Beyond admin: only the caller's devices (a message from an unknown client belongs to no one).
     const deviceIds = a.role === 'admin' ? undefined : (await ctx.devices.list()).filter((d) => a.device(d)).map((d) => d.id);
-    return ctx.deadLetters
+    return (
+      await ctx.deadLetters
       .list({
         limit: q.limit,
         ...(q.deviceId ? { deviceId: q.deviceId } : {}),
@@ -30,6 +31,6 @@ export function deadLetterRoutes(app: Api, ctx: DeadLetterRoutesDeps): void {
         ...(q.before ? { before: q.before } : {}),
         ...(deviceIds ? { deviceIds } : {}),
       })
-      .map(deadLetterView);
+    ).map(deadLetterView);
   });
 }

@@ -72,7 +72,7 @@ export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
   app.get(
     '/devices/:id/provisioning',
     { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, summary: 'Provisioning check: connected and sent a valid message since onboarding', tags: ['devices'] } },
-    async (req) => ctx.provisioning.check(Access.must(await ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id)),
+    async (req) => await ctx.provisioning.check(Access.must(await ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id)),
   );
 
   app.post(
@@ -96,6 +96,6 @@ export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
 
   app.get('/devices/:id/dead-letters', { onRequest: roles('admin', 'operator', 'provider'), schema: { params: idParam, querystring: z.object({ limit: limitQuery }), summary: 'A device\'s rejected messages', tags: ['devices'] } }, async (req) => {
     Access.must(await ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
-    return ctx.deadLetters.list({ deviceId: req.params.id, limit: req.query.limit }).map(deadLetterView);
+    return (await ctx.deadLetters.list({ deviceId: req.params.id, limit: req.query.limit })).map(deadLetterView);
   });
 }

@@ -96,9 +96,7 @@ export function reportRoutes(app: Api, ctx: ReportRoutesDeps): void {
     async (req) => {
       const a = access(req);
       const within = req.query.station === undefined ? null : new Set(ctx.stations.subtree(Access.must(ctx.stations.get(req.query.station), (s) => a.station(s.id), 'station', req.query.station).id));
-      return ctx.jobs
-        .deviceHealthNow((d) => a.device(d) && (within === null || (d.stationId !== null && within.has(d.stationId))))
-        .map((r) => ({ ...r, providerName: r.providerId === null ? null : (ctx.providers.get(r.providerId)?.name ?? null) }));
+      return (await ctx.jobs.deviceHealthNow((d) => a.device(d) && (within === null || (d.stationId !== null && within.has(d.stationId))))).map((r) => ({ ...r, providerName: r.providerId === null ? null : (ctx.providers.get(r.providerId)?.name ?? null) }));
     },
   );
 

@@ -169,7 +169,7 @@ export function residentRoutes(app: Api, ctx: ResidentRoutesDeps): void {
     async (req) => {
       const resident = Access.must(ctx.residents.get(req.params.id), (r) => access(req).resident(r), 'resident', req.params.id);
       const devices = (await ctx.devices.list()).filter((d) => d.residentId === resident.id && d.decommissionedAt === null);
-      const reports = devices.map((d) => ctx.provisioning.check(d));
+      const reports = await Promise.all(devices.map((d) => ctx.provisioning.check(d)));
       return { residentId: resident.id, ready: reports.length > 0 && reports.every((r) => r.provisioned), devices: reports };
     },
   );
