@@ -66,7 +66,8 @@ export interface CarebellApp {
   config: Config;
   clock: Clock;
   log: Logger;
-  db: Db;
+  /** The embedded database; null when the store is PostgreSQL (CAREBELL_DATABASE_URL). */
+  db: Db | null;
   bus: EventBus;
   metrics: Metrics;
   profiles: ProfileRegistry;
@@ -114,9 +115,9 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const profiles = loadProfileDirectory(opts.profilesDir ?? defaultProfilesDir);
   const catalogue = new ProfileCatalogue(profiles, config.dataDir);
 
-  const storage = storageModule({ ...basics, config });
+  const storage = await storageModule({ ...basics, config });
   await Promise.all([storage.repos.stations.load(), storage.repos.providers.load(), storage.repos.residents.load()]);
-  const devices = await devicesModule({ ...basics, storage, profiles });
+  const devices = await devicesModule({ ...basics, storage, profiles, node: storage.sql.dialect === 'postgres' ? config.nodeId : undefined });
   // The alarm core owes work to the engine, which needs the broker (device commands): bound once the engine exists.
   let notify: NotifyModule | undefined;
   const ownership = opts.ownership === true || storage.sql.dialect === 'postgres' ? { node: config.nodeId } : undefined;
@@ -125,6 +126,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const ingest = ingestModule({ ...basics, config, storage, devices, core, care });
   const telemetry = telemetryModule({ ...basics, config, storage, devices, options: opts.telemetry });
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest, admit: ownership ? (deviceId) => core.evaluator.claim(deviceId) : undefined });
+  // A device another node re-keyed or took out of service: its connection here closes.
+  devices.directory.onRevoked = (id) => mqtt.broker.disconnect(id);
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
   const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs === 'onClock' ? 'onClock' : opts.jobs !== false });

@@ -55,6 +55,15 @@ export const configSchema = z.object({
   loginTtlHours: z.coerce.number().positive().max(24 * 90).default(12),
   /** This node's name in a cluster (several nodes, one database): deliveries it sends are leased to it. Default: the host name. */
   nodeId: z.string().trim().min(1).max(100).default(hostname()),
+  /**
+   * The shared PostgreSQL database of several nodes (postgres://user:password@host:port/db);
+   * unset, everything stays in the embedded database in the data directory.
+   */
+  databaseUrl: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
   /** Alarm and call buttons are tested this often (JGJ/T 484-2019 §10.3.1: weekly); older is listed and reminded. */
   deviceTestDays: z.coerce.number().int().min(1).max(366).default(7),
   timeZone: timeZoneSchema.default('Asia/Shanghai'),
@@ -103,6 +112,7 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_TIMEZONE: 'timeZone',
   CAREBELL_LOGIN_TTL_HOURS: 'loginTtlHours',
   CAREBELL_NODE_ID: 'nodeId',
+  CAREBELL_DATABASE_URL: 'databaseUrl',
   CAREBELL_DEVICE_TEST_DAYS: 'deviceTestDays',
   CAREBELL_MODE: 'mode',
   CAREBELL_SIM_SPEED: 'simSpeed',

@@ -52,10 +52,36 @@ export class DeviceDirectory {
     this.#deps = deps;
   }
 
-  /** Loads every device; all start offline until they connect. */
-  async load(): Promise<void> {
-    await this.#deps.devices.markAllOffline();
+  /** A device another node re-keyed or took out of service: its connection here, if any, must close. */
+  onRevoked: ((deviceId: string) => void) | undefined;
+
+  /**
+   * Loads every device; those this node held (`node`; every one on a single
+   * gateway) start offline until they connect. From then on, a device another
+   * node adds, re-keys or takes out of service is read again at once (NOTIFY
+   * on PostgreSQL), so it can connect here and its old secret stops working
+   * here too.
+   */
+  async load(node?: string): Promise<void> {
+    await this.#deps.devices.listen((id) => void (id === null ? this.#reloadAll() : this.refresh(id)).catch(() => {}));
+    await this.#deps.devices.markOffline(node);
     for (const record of await this.#deps.devices.list()) this.add(record);
+  }
+
+  async #reloadAll(): Promise<void> {
+    for (const record of await this.#deps.devices.list()) await this.refresh(record.id, record);
+  }
+
+  /** Reads a device's record again (another node changed it): added if new, its secret and service state taken if known. */
+  async refresh(id: string, record?: DeviceRecord): Promise<void> {
+    const r = record ?? (await this.#deps.devices.get(id));
+    if (!r) return;
+    const known = this.#byId.get(id);
+    if (!known) return void this.add(r);
+    const revoked = known.secretHash !== r.secretHash || (!known.decommissioned && r.decommissionedAt !== null);
+    known.secretHash = r.secretHash;
+    known.decommissioned = r.decommissionedAt !== null;
+    if (revoked) this.onRevoked?.(id);
   }
 
   add(record: DeviceRecord): KnownDevice {

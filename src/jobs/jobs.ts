@@ -44,6 +44,10 @@ export interface JobsDeps {
   timeZone: string;
   telemetryRetentionDays: number;
   deadLetterRetentionDays: number;
+  /** Several nodes on one database: each occurrence of a job is run by the node that claims it (jobs/job-runs.ts). */
+  runs?: { claim(name: string, dueAt: number, node: string, now: number): Promise<boolean>; pruneBefore(cutoff: number): Promise<number> };
+  /** This node's name (CAREBELL_NODE_ID). */
+  node?: string;
 }
 
 /** Offset of a time zone from UTC at an instant, in ms (UTC+8 → +28,800,000). */
@@ -327,6 +331,7 @@ export class Jobs {
   async runRetention(): Promise<{ telemetry: number; deadLetters: number }> {
     const now = this.#d.clock.now();
     const deadLetters = await this.#d.deadLetters.pruneBefore(now - this.#d.deadLetterRetentionDays * 86_400_000);
+    await this.#d.runs?.pruneBefore(now - 90 * 86_400_000);
     const telemetry = this.#d.sink instanceof SqliteTelemetrySink ? await this.#d.sink.pruneBefore(now - this.#d.telemetryRetentionDays * 86_400_000) : 0;
     return { telemetry, deadLetters };
   }
@@ -342,9 +347,19 @@ export class Jobs {
     ];
   }
 
-  #guard(name: string, fn: () => unknown): () => Promise<void> {
+  /**
+   * A job's run at its due time `dueAt` (a cron job: the minute it fired):
+   * claimed first when several nodes share the store, skipped when another
+   * node has it.
+   */
+  #guard(name: string, fn: () => unknown, dueAt: () => number): () => Promise<void> {
     return async () => {
       try {
+        const { runs, node } = this.#d;
+        if (runs && node !== undefined && !(await runs.claim(name, dueAt(), node, this.#d.clock.now()))) {
+          this.#d.log.debug({ job: name }, 'scheduled job run by another node');
+          return;
+        }
         const result = await fn();
         this.#d.log.info({ job: name, result: Array.isArray(result) ? `${result.length} reports` : result }, 'scheduled job done');
       } catch (err) {
@@ -363,11 +378,17 @@ export class Jobs {
   start(opts: { onClock?: boolean; pollMs?: number } = {}): void {
     if (!opts.onClock) {
       const options = { timezone: this.#d.timeZone, noOverlap: true, unref: true };
-      for (const job of this.#schedule()) this.#tasks.push(cron.schedule(job.cron, this.#guard(job.name, job.run), { ...options, name: job.name }));
+      const minute = () => Math.floor(this.#d.clock.now() / 60_000) * 60_000;
+      for (const job of this.#schedule()) this.#tasks.push(cron.schedule(job.cron, this.#guard(job.name, job.run, minute), { ...options, name: job.name }));
       return;
     }
     const now = this.#d.clock.now();
-    const jobs = this.#schedule().map((job) => ({ ...job, due: job.next(now), run: this.#guard(job.name, job.run) }));
+    const jobs: Array<{ name: string; next: (t: number) => number; due: number; run: () => Promise<void> }> = [];
+    for (const job of this.#schedule()) {
+      const entry = { name: job.name, next: job.next, due: job.next(now), run: async () => {} };
+      entry.run = this.#guard(job.name, job.run, () => entry.due);
+      jobs.push(entry);
+    }
     this.#onClock = jobs;
     let running = false;
     this.#poll = setInterval(() => {

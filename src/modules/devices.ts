@@ -15,10 +15,10 @@ export interface DevicesModule extends Closes {
  * seen, battery) is written once a second in batches; no timer may throw: a
  * failed write (a full disk) is reported and tried again.
  */
-export async function devicesModule(needs: Basics & { storage: StorageModule; profiles: ProfileRegistry }): Promise<DevicesModule> {
+export async function devicesModule(needs: Basics & { storage: StorageModule; profiles: ProfileRegistry; /** Several nodes: this node's name. */ node?: string | undefined }): Promise<DevicesModule> {
   const { storage, profiles, bus, clock, log, metrics } = needs;
   const directory = new DeviceDirectory({ devices: storage.repos.devices, residents: storage.repos.residents, profiles, bus, clock });
-  await directory.load();
+  await directory.load(needs.node);
   // In slices of 100 devices, each its own short transaction with the event loop free between them:
   // a thousand devices' state is never one long write that an SOS would wait behind.
   let saving: Promise<void> | undefined;

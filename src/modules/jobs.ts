@@ -32,6 +32,8 @@ export function jobsModule(needs: Basics & { config: Config; storage: StorageMod
     timeZone: config.timeZone,
     telemetryRetentionDays: config.telemetryRetentionDays,
     deadLetterRetentionDays: config.deadLetterRetentionDays,
+    runs: repos.jobRuns,
+    node: config.nodeId,
   });
   if (needs.schedule) jobs.start({ onClock: needs.schedule === 'onClock' });
   return { jobs, close: () => jobs.stop() };

@@ -4,7 +4,9 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { Checkpointer } from '../store/checkpointer.ts';
 import { StorageHealth } from '../store/storage-health.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
-import { SqliteClient, type SqlClient } from '../store/sql-client.ts';
+import { PostgresClient, SqliteClient, type SqlClient } from '../store/sql-client.ts';
+import { migratePostgres } from '../store/postgres/migrations.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { ApiTokenRepository } from '../store/api-tokens.ts';
 import { DeadLetterRepository } from '../store/dead-letters.ts';
 import { DeviceEventRepository } from '../store/device-events.ts';
@@ -18,6 +20,7 @@ import { AlarmRepository } from '../alarms/repository.ts';
 import { OutboxRepository } from '../alarms/outbox-repository.ts';
 import { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { ReportRepository } from '../jobs/reports-repository.ts';
+import { JobRunRepository } from '../jobs/job-runs.ts';
 import { VisitRepository } from '../care/visits.ts';
 import { ServiceRequestRepository } from '../care/service-requests.ts';
 import { DeviceTestRepository } from '../care/device-tests.ts';
@@ -30,7 +33,7 @@ export type Repositories = ReturnType<typeof repositories>;
  * SqlClient (any backend); the rest still on the embedded database's
  * synchronous API.
  */
-function repositories(db: Db, sql: SqlClient) {
+function repositories(sql: SqlClient) {
   return {
     stations: new StationRepository(sql),
     residents: new ResidentRepository(sql),
@@ -46,6 +49,7 @@ function repositories(db: Db, sql: SqlClient) {
     providers: new ProviderRepository(sql),
     ruleState: new RuleStateRepository(sql),
     deviceOwners: new DeviceOwnerRepository(sql),
+    jobRuns: new JobRunRepository(sql),
     visits: new VisitRepository(sql),
     serviceRequests: new ServiceRequestRepository(sql),
     deviceTests: new DeviceTestRepository(sql),
@@ -53,7 +57,8 @@ function repositories(db: Db, sql: SqlClient) {
 }
 
 export interface StorageModule extends Closes {
-  db: Db;
+  /** The embedded database; null when the store is PostgreSQL. */
+  db: Db | null;
   /** The store's client (store/sql-client.ts): the alarm core's statements, on any backend. */
   sql: SqlClient;
   repos: Repositories;
@@ -61,17 +66,42 @@ export interface StorageModule extends Closes {
   uow: UnitOfWork;
   /** Whether the data directory takes writes; probed every 2 s (a full disk is survived). */
   health: StorageHealth;
-  checkpointer: Checkpointer;
+  /** The embedded database's WAL checkpoints; null on PostgreSQL. */
+  checkpointer: Checkpointer | null;
 }
 
-/** The database, its repositories and unit of work, and the watch on the data directory's space. */
-export function storageModule(needs: Basics & { config: Config }): StorageModule {
+/**
+ * The store, its repositories and unit of work, and the watch on the data
+ * directory's space. With `CAREBELL_DATABASE_URL`, the store is that
+ * PostgreSQL database (shared by several nodes; migrated at start, one node at
+ * a time); otherwise the embedded database in the data directory, with its
+ * WAL checkpoints in a thread of their own. The data directory's space is
+ * watched either way (telemetry and its spool stay there).
+ */
+export async function storageModule(needs: Basics & { config: Config }): Promise<StorageModule> {
   const { config, clock, log, metrics, bus } = needs;
-  const db = openDatabase(config.dataDir);
-  let checkpointer: Checkpointer | undefined;
+  let db: Db | null = null;
+  let sql: SqlClient;
+  if (config.databaseUrl) {
+    const pg = new PostgresClient(config.databaseUrl, { applicationName: `carebell ${config.nodeId}`.slice(0, 63) });
+    try {
+      const applied = await migratePostgres(pg);
+      if (applied.length > 0) log.info({ versions: applied }, 'database migrated');
+    } catch (err) {
+      await pg.close().catch(() => {});
+      throw err;
+    }
+    sql = pg;
+  } else {
+    db = openDatabase(config.dataDir);
+    sql = new SqliteClient(db);
+  }
+  const embedded = db;
+  let checkpointer: Checkpointer | null = null;
+  const probeFile = join(config.dataDir, '.storage-probe');
   const health = new StorageHealth({
     dataDir: config.dataDir,
-    db,
+    probe: embedded ? (now) => void embedded.prepare('INSERT OR REPLACE INTO storage_probe (id, at) VALUES (1, ?)').run(now) : (now) => writeFileSync(probeFile, String(now)),
     now: () => clock.now(),
     minFreeBytes: config.minFreeMb * 1_048_576,
     onChange: (status) => {
@@ -85,9 +115,10 @@ export function storageModule(needs: Basics & { config: Config }): StorageModule
     },
   });
   metrics.storageWritable.set(1);
+  mkdirSync(config.dataDir, { recursive: true });
   health.check();
   // WAL checkpoints (an fsync each) run in a thread of their own, never inside a commit on the event loop.
-  checkpointer = new Checkpointer(db, join(config.dataDir, 'carebell.db'), log, { paused: !health.status.writable });
+  if (embedded) checkpointer = new Checkpointer(embedded, join(config.dataDir, 'carebell.db'), log, { paused: !health.status.writable });
   const timer = setInterval(() => {
     try {
       health.check();
@@ -96,18 +127,18 @@ export function storageModule(needs: Basics & { config: Config }): StorageModule
     }
   }, 2_000);
   timer.unref();
-  const sql = new SqliteClient(db);
   return {
     db,
     sql,
-    repos: repositories(db, sql),
+    repos: repositories(sql),
     uow: new UnitOfWork(sql),
     health,
     checkpointer,
     async close() {
       clearInterval(timer);
       await checkpointer?.close();
-      db.close();
+      if (embedded) embedded.close();
+      else await sql.close();
     },
   };
 }

@@ -68,13 +68,29 @@ export class DeviceRepository {
     this.#sql = sql;
   }
 
-  /** Within `tx` when given (a CSV import writes every row in one). */
+  /**
+   * Hears the devices other nodes add or change (NOTIFY on PostgreSQL): `fn`
+   * gets the device's id, or null when changes may have been missed (the
+   * listening connection was cut). Nothing on the embedded database.
+   */
+  async listen(fn: (deviceId: string | null) => void): Promise<void> {
+    await this.#sql.listen?.('carebell_devices', fn);
+  }
+
+  /** Tells the other nodes a device was added or changed (a notice that cannot be sent does not fail the change). */
+  async #changed(id: string): Promise<void> {
+    await this.#sql.notify?.('carebell_devices', id).catch(() => {});
+  }
+
+  /** Within `tx` when given (a CSV import writes every row in one; the other nodes hear of it once it commits). */
   async insert(d: DeviceRecord, tx?: Tx): Promise<void> {
     await (tx ? sqlOf(tx) : this.#sql).run(
       `INSERT INTO devices (id, profile_id, resident_id, station_id, provider_id, secret_hash, online, last_seen, battery, first_message_at, created_at, decommissioned_at)
        VALUES (?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL, ?, NULL)`,
       [d.id, d.profileId, d.residentId, d.stationId, d.providerId, d.secretHash, d.createdAt],
     );
+    if (tx) tx.afterCommit(() => void this.#changed(d.id));
+    else await this.#changed(d.id);
   }
 
   async get(id: string): Promise<DeviceRecord | undefined> {
@@ -109,14 +125,21 @@ export class DeviceRepository {
 
   async setSecretHash(id: string, secretHash: string): Promise<void> {
     await this.#sql.run('UPDATE devices SET secret_hash = ? WHERE id = ?', [secretHash, id]);
+    await this.#changed(id);
   }
 
   async decommission(id: string, now: number): Promise<void> {
     await this.#sql.run('UPDATE devices SET decommissioned_at = ?, online = 0 WHERE id = ? AND decommissioned_at IS NULL', [now, id]);
+    await this.#changed(id);
   }
 
-  /** On start every device is offline until it connects again. */
-  async markAllOffline(): Promise<void> {
-    await this.#sql.run('UPDATE devices SET online = 0 WHERE online = 1');
+  /**
+   * On start the devices that were connected to this gateway are offline until
+   * they connect again: every device on one gateway; with several nodes
+   * (`node`), only those this node held (the others are still with theirs).
+   */
+  async markOffline(node?: string): Promise<void> {
+    if (node === undefined) await this.#sql.run('UPDATE devices SET online = 0 WHERE online = 1');
+    else await this.#sql.run('UPDATE devices SET online = 0 WHERE online = 1 AND id IN (SELECT device_id FROM device_owners WHERE node_id = ?)', [node]);
   }
 }

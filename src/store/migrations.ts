@@ -457,6 +457,19 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 17,
+    name: 'which node ran each occurrence of a scheduled job',
+    sql: `
+      CREATE TABLE job_runs (
+        name       TEXT NOT NULL,
+        due_at     INTEGER NOT NULL,
+        node       TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        PRIMARY KEY (name, due_at)
+      );
+    `,
+  },
 ];
 
 /**

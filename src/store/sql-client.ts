@@ -202,6 +202,26 @@ export function numberedParameters(sql: string): string {
 // int8 (count(*), bigint columns) as a number: carebell's values (epoch milliseconds, counts) fit in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/**
+ * The database out of reach rather than the statement wrong: no connection
+ * (refused, reset, timed out, terminated), the server shutting down or not
+ * accepting connections (SQLSTATE classes 08 and 57P), too many clients
+ * (53300). The same statement may work in a moment.
+ */
+export function isUnreachable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  const code = e?.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '53300', '57P01', '57P02', '57P03'].includes(code)) return true;
+  if (code.startsWith('08')) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(e?.message ?? '');
+}
+
+/** A statement's failure as the store interface says it: StoreBusyError when the database is out of reach. */
+const asStoreError = (err: unknown): never => {
+  if (isUnreachable(err)) throw new StoreBusyError(`the database is out of reach: ${(err as Error).message}`, { cause: err });
+  throw err;
+};
+
 /** PostgreSQL behind the same interface, with node-postgres' pool; a transaction has a connection of its own. */
 export class PostgresClient implements SqlClient {
   readonly dialect = 'postgres' as const;
@@ -218,9 +238,10 @@ export class PostgresClient implements SqlClient {
   readonly #handlers = new Map<string, Set<(payload: string | null) => void>>();
   #closed = false;
 
-  constructor(url: string, options: { max?: number; applicationName?: string } = {}) {
+  constructor(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}) {
     this.#url = url;
-    this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.applicationName ?? 'carebell' });
+    // A connection that cannot be made in 5 s fails (StoreBusyError) rather than holding an SOS's PUBACK indefinitely.
+    this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.applicationName ?? 'carebell', connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 });
     // An idle connection that dies (the server restarted) is dropped from the pool, not thrown at the process.
     this.#pool.on('error', () => {});
     this.#outside = PostgresClient.#on(this.#pool, (s) => this.#text(s));
@@ -233,11 +254,12 @@ export class PostgresClient implements SqlClient {
   }
 
   static #on(q: pg.Pool | pg.PoolClient, text: (sql: string) => string): SqlClient {
+    const query = (sql: string, params: readonly unknown[]) => q.query(text(sql), params as unknown[]).catch(asStoreError);
     const client: SqlClient = {
       dialect: 'postgres',
-      all: async <R>(sql: string, params: readonly unknown[] = []) => (await q.query(text(sql), params as unknown[])).rows as R[],
-      get: async <R>(sql: string, params: readonly unknown[] = []) => (await q.query(text(sql), params as unknown[])).rows[0] as R | undefined,
-      run: async (sql: string, params: readonly unknown[] = []) => ({ changes: (await q.query(text(sql), params as unknown[])).rowCount ?? 0 }),
+      all: async <R>(sql: string, params: readonly unknown[] = []) => (await query(sql, params)).rows as R[],
+      get: async <R>(sql: string, params: readonly unknown[] = []) => (await query(sql, params)).rows[0] as R | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
       transaction: (inner) => inner(client),
       close: async () => {},
     };
@@ -255,12 +277,12 @@ export class PostgresClient implements SqlClient {
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
-    const connection = await this.#pool.connect();
+    const connection = await this.#pool.connect().catch(asStoreError);
     try {
       await connection.query('BEGIN');
       try {
         const result = await fn(PostgresClient.#on(connection, (s) => this.#text(s)));
-        await connection.query('COMMIT');
+        await connection.query('COMMIT').catch(asStoreError);
         return result;
       } catch (err) {
         await connection.query('ROLLBACK').catch(() => {});
@@ -272,7 +294,7 @@ export class PostgresClient implements SqlClient {
   }
 
   async notify(channel: string, payload: string): Promise<void> {
-    await this.#pool.query('SELECT pg_notify($1, $2)', [channel, `${this.#origin} ${payload}`]);
+    await this.#pool.query('SELECT pg_notify($1, $2)', [channel, `${this.#origin} ${payload}`]).catch(asStoreError);
   }
 
   async listen(channel: string, fn: (payload: string | null) => void): Promise<() => Promise<void>> {

@@ -1,5 +1,4 @@
 import { statfsSync } from 'node:fs';
-import type { Db } from './database.ts';
 import { errorMessage } from '../core/errors.ts';
 import { isStorageUnavailable } from './storage-errors.ts';
 import type { StorageStatus } from '../core/storage-status.ts';
@@ -8,7 +7,8 @@ export type { StorageStatus };
 
 export interface StorageHealthDeps {
   dataDir: string;
-  db: Db;
+  /** A small write to the data directory's store, tried while it is unwritable: success means it is writable again. */
+  probe: (now: number) => void;
   now: () => number;
   /** Below this much free space telemetry is shed. */
   minFreeBytes: number;
@@ -42,14 +42,12 @@ export const RECOVERY_FREE_BYTES = 1_048_576;
 export class StorageHealth {
   readonly #d: StorageHealthDeps;
   #status: StorageStatus;
-  readonly #probe;
   writeFailures = 0;
   shedPoints = 0;
 
   constructor(deps: StorageHealthDeps) {
     this.#d = deps;
     this.#status = { writable: true, lowSpace: false, freeBytes: null, totalBytes: null, reason: null, since: null, path: deps.dataDir };
-    this.#probe = deps.db.prepare('INSERT OR REPLACE INTO storage_probe (id, at) VALUES (1, ?)');
   }
 
   get status(): StorageStatus {
@@ -80,7 +78,7 @@ export class StorageHealth {
     const roomAgain = space.free === null || space.free >= RECOVERY_FREE_BYTES;
     if (!writable && roomAgain) {
       try {
-        this.#probe.run(this.#d.now());
+        this.#d.probe(this.#d.now());
         writable = true;
         reason = null;
       } catch (err) {

@@ -23,6 +23,7 @@ import { ApiTokenRepository } from '../../src/store/api-tokens.ts';
 import { ResidentRepository, type Resident } from '../../src/store/residents.ts';
 import { DeviceRepository, type DeviceRecord } from '../../src/store/devices.ts';
 import { DeadLetterRepository } from '../../src/store/dead-letters.ts';
+import { JobRunRepository } from '../../src/jobs/job-runs.ts';
 import { RuleEvaluator } from '../../src/rules/evaluator.ts';
 import { IntentApplier } from '../../src/alarms/apply-intents.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -512,12 +513,32 @@ for (const backend of backends()) {
         await devices.decommission('d-001', 60);
         await devices.decommission('d-001', 70);
         expect(await devices.get('d-001')).toMatchObject({ secretHash: 'hmac$y', decommissionedAt: 60, online: false });
-        await devices.markAllOffline();
+        await new DeviceOwnerRepository(sql).claim('d-002', 'node-b', 1);
+        await devices.markOffline('node-a'); // held by nobody or by another node: left as they are
+        expect((await devices.get('d-002'))!.online).toBe(true);
+        await devices.markOffline('node-b');
+        expect((await devices.get('d-002'))!.online).toBe(false);
+        expect((await devices.get('d-004'))!.online).toBe(true);
+        await devices.markOffline();
         const all = await devices.list();
         expect(all).toHaveLength(450);
         expect(all[0]!.id).toBe('d-000');
         expect(all.filter((d) => d.online)).toEqual([]);
         expect(await devices.get('nope')).toBeUndefined();
+      });
+    });
+
+    describe('scheduled jobs', () => {
+      it('gives each occurrence of a job to one node: the first claim wins, even when several nodes claim at once', async () => {
+        const runs = [new JobRunRepository(await backend.another()), new JobRunRepository(await backend.another()), new JobRunRepository(await backend.another())];
+        const at = Date.UTC(2026, 11, 2, 1, 0);
+        const won = await Promise.all(runs.map((r, i) => r.claim('device-health', at, `node-${i}`, at + i)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        expect(await runs[0]!.ranBy('device-health', at)).toBe(`node-${won.indexOf(true)}`);
+        expect(await runs[1]!.claim('device-health', at + 86_400_000, 'node-1', at)).toBe(true); // the next day's is another occurrence
+        expect(await runs[2]!.claim('retention', at, 'node-2', at)).toBe(true); // and another job's
+        expect(await runs[0]!.pruneBefore(at + 1)).toBe(2);
+        expect(await runs[0]!.ranBy('device-health', at)).toBeUndefined();
       });
     });
 

@@ -284,7 +284,7 @@ describe('web console in Chromium', () => {
     await logIn(later, gw.urls.httpUrl, 'provider.own', PASSWORD);
     const banner = page.locator('[data-testid=storage-banner]');
     // The database refuses writes (as on a full disk): an SOS cannot be recorded, so it is not acknowledged.
-    gw.app.db.pragma('query_only = ON');
+    gw.app.db!.pragma('query_only = ON');
     try {
       const pendant = await gw.connect(t.devices.own);
       void pendant.publishAsync(`devices/${t.devices.own.id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: ++seq }), { qos: 1 }).catch(() => {});
@@ -295,7 +295,7 @@ describe('web console in Chromium', () => {
       await later.reload();
       await later.locator('[data-testid=storage-banner]').waitFor();
     } finally {
-      gw.app.db.pragma('query_only = OFF');
+      gw.app.db!.pragma('query_only = OFF');
     }
     await banner.waitFor({ state: 'detached' }); // the next probe write succeeds
   });

@@ -22,7 +22,7 @@ describe('onboarding API', () => {
     it('accepts a token issued by the gateway, stored hashed', async () => {
       await gw.app.repos.tokens.insert('issued-token-abcdefghijklmnop', 'automation', 'admin', Date.now());
       expect((await gw.api('GET', '/api/v1/stations', undefined, 'issued-token-abcdefghijklmnop')).status).toBe(200);
-      const stored = gw.app.db.prepare("SELECT token_hash FROM api_tokens WHERE label = 'automation'").pluck().get();
+      const stored = gw.app.db!.prepare("SELECT token_hash FROM api_tokens WHERE label = 'automation'").pluck().get();
       expect(stored).toMatch(/^[0-9a-f]{64}$/);
     });
 

@@ -31,7 +31,7 @@ describe('accounts and logins', () => {
   });
 
   it('stores passwords as scrypt hashes, never in clear', () => {
-    const rows = gw.app.db.prepare('SELECT password_hash FROM users').pluck().all() as string[];
+    const rows = gw.app.db!.prepare('SELECT password_hash FROM users').pluck().all() as string[];
     expect(rows.length).toBeGreaterThan(4);
     for (const hash of rows) {
       expect(hash).toMatch(/^scrypt\$32768\$8\$1\$/);

@@ -28,7 +28,7 @@ describe('device broker over TCP', () => {
     expect(band.mqtt.password.length).toBeGreaterThanOrEqual(40);
     expect(band.mqtt.topics.publish).toEqual(['devices/band-0001/telemetry', 'devices/band-0001/event', 'devices/band-0001/status']);
     expect(band.mqtt.topics.subscribe).toEqual(['devices/band-0001/command']);
-    const stored = gw.app.db.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck().get('band-0001') as string;
+    const stored = gw.app.db!.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck().get('band-0001') as string;
     expect(stored).toMatch(/^hmac-sha256\$[\w-]{22}\$[\w-]{43}$/); // a salted HMAC: random 256-bit secrets need no stretching
     expect(stored).not.toContain(band.mqtt.password);
     const detail = await gw.api('GET', '/api/v1/devices/band-0001');
@@ -108,7 +108,7 @@ describe('device broker over TCP', () => {
       client.publish(`devices/${pendant.id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
       expect(await refused).toMatchObject({ clientId: band.id, reason: 'foreign_topic', topic: `devices/${pendant.id}/event` });
       await closed;
-      expect(gw.app.db.prepare('SELECT count(*) FROM device_events WHERE device_id = ?').pluck().get(pendant.id)).toBe(0);
+      expect(gw.app.db!.prepare('SELECT count(*) FROM device_events WHERE device_id = ?').pluck().get(pendant.id)).toBe(0);
     });
 
     it('refuses $SYS publishes', async () => {

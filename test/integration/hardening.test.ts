@@ -147,7 +147,7 @@ describe('logins under attack', () => {
   it('a device secret stored by an older gateway (scrypt) still works, and is stored as a salted HMAC from its next login on', async () => {
     const device = gw.app.directory.get(pendant.id)!;
     await gw.app.directory.replaceSecretHash(device, await hashSecret(pendant.mqtt.password, LEGACY_DEVICE_SECRET_COST));
-    const stored = () => gw.app.db.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck().get(pendant.id) as string;
+    const stored = () => gw.app.db!.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck().get(pendant.id) as string;
     expect(stored()).toMatch(/^scrypt\$4096\$/);
     expect((await connectRefused(gw.urls.mqttUrl, { clientId: pendant.id, username: pendant.id, password: 'not-it' })).code).toBe(4);
     expect(stored()).toMatch(/^scrypt\$/); // a wrong secret changes nothing

@@ -15,8 +15,8 @@ describe('bulk onboarding from CSV', () => {
       body: csv,
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
   const counts = () => ({
-    residents: gw.app.db.prepare('SELECT count(*) FROM residents').pluck().get(),
-    devices: gw.app.db.prepare('SELECT count(*) FROM devices').pluck().get(),
+    residents: gw.app.db!.prepare('SELECT count(*) FROM residents').pluck().get(),
+    devices: gw.app.db!.prepare('SELECT count(*) FROM devices').pluck().get(),
   });
 
   beforeAll(async () => {

@@ -146,7 +146,7 @@ describe('a storage failure while recording an event', () => {
     await dropped; // no PUBACK: the gateway closed the connection
     expect((await recorded).event).toMatchObject({ type: 'sos', seq: 5 });
     await acked; // redelivered after the reconnect, and acknowledged this time
-    expect(gw.app.db.prepare("SELECT count(*) FROM device_events WHERE device_id = 'sos-fault'").pluck().get()).toBe(1);
+    expect(gw.app.db!.prepare("SELECT count(*) FROM device_events WHERE device_id = 'sos-fault'").pluck().get()).toBe(1);
     expect((await gw.app.metrics.ingestFailures.get()).values[0]?.value).toBe(1);
     await client.endAsync();
   });
@@ -182,7 +182,7 @@ describe('a database busy too long while recording an event', () => {
     await dropped; // not acknowledged, not dead-lettered
     expect((await raised).alarm.type).toBe('sos'); // the redelivery raised it
     await acked;
-    expect(gw.app.db.prepare("SELECT count(*) FROM dead_letters WHERE device_id = 'sos-busy'").pluck().get()).toBe(0);
+    expect(gw.app.db!.prepare("SELECT count(*) FROM dead_letters WHERE device_id = 'sos-busy'").pluck().get()).toBe(0);
     const ready = await fetch(`${gw.urls.httpUrl}/readyz`);
     expect(((await ready.json()) as { checks: { storage: { ok: boolean } } }).checks.storage.ok).toBe(true);
     await client.endAsync();

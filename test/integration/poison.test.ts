@@ -52,7 +52,7 @@ describe('poison payloads', () => {
     expect(letter).toMatchObject({ code: 'not_json' });
     expect(letter!.reason).toBe('duplicate key "type" in a JSON object');
     expect((await openSos())[0]?.count ?? 0).toBe(before);
-    expect(gw.app.db.prepare('SELECT count(*) FROM device_events WHERE device_id = ? AND seq = 500').pluck().get(pendant.id)).toBe(0);
+    expect(gw.app.db!.prepare('SELECT count(*) FROM device_events WHERE device_id = ? AND seq = 500').pluck().get(pendant.id)).toBe(0);
   });
 
   it('a message the gateway fails on for any reason but storage is dead-lettered and acknowledged', async () => {

@@ -49,7 +49,7 @@ describe('the simulator runner against a real gateway', () => {
       ];
       const stats = await play({ plan: fleet, actions, clients, target, simNow: () => systemClock.now(), speed: 1 });
       expect(stats).toMatchObject({ failed: 0, retried: 1, abandoned: 0, published: 2 });
-      const events = gw.app.db.prepare('SELECT seq FROM device_events WHERE device_id = ? ORDER BY seq').pluck().all(id);
+      const events = gw.app.db!.prepare('SELECT seq FROM device_events WHERE device_id = ? ORDER BY seq').pluck().all(id);
       expect(events).toEqual([1, 2]);
     } finally {
       await gw.stop();

@@ -379,6 +379,19 @@ export const postgresMigrations: PostgresMigration[] = [
       CREATE INDEX dead_letters_received ON dead_letters(received_at);
     `,
   },
+  {
+    version: 13,
+    name: 'which node ran each occurrence of a scheduled job',
+    sql: `
+      CREATE TABLE job_runs (
+        name       TEXT NOT NULL,
+        due_at     BIGINT NOT NULL,
+        node       TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        PRIMARY KEY (name, due_at)
+      );
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+
+/**
+ * Two whole gateways (broker, pipeline, API) on one PostgreSQL database, as
+ * two nodes of a cluster run (`CAREBELL_DATABASE_URL`): what one is told, the
+ * other knows; a device's SOS on one is an alarm the other's operator sees and
+ * acknowledges; a node that restarts finds everything where it was. Real
+ * PostgreSQL from Debian's package, real MQTT over TCP, real HTTP.
+ */
+describe('two nodes on one PostgreSQL database', () => {
+  let pg: TestPostgres;
+  const nodes: TestGateway[] = [];
+  const start = async (nodeId: string) => {
+    const gw = await startGateway({ config: { databaseUrl: pg.url, nodeId }, jobs: false });
+    nodes.push(gw);
+    return gw;
+  };
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    for (const gw of nodes.splice(0)) await gw.stop().catch(() => {});
+    await pg?.stop();
+  });
+
+  it('shares stations, residents, devices and alarms; an SOS on one node is acknowledged on the other; a restarted node finds it all', async () => {
+    let a = await start('node-a');
+    const b = await start('node-b');
+    expect(a.app.db).toBeNull(); // no embedded database: the store is PostgreSQL
+    expect((await a.api('GET', '/readyz')).body.checks.database).toEqual({ ok: true, detail: 'PostgreSQL' });
+
+    // Set up on node A; node B reads it from the database (its in-memory tables follow by NOTIFY).
+    const { communityId, residentId } = await a.seedResident();
+    await expect.poll(async () => (await b.api('GET', `/api/v1/residents/${residentId}`)).status).toBe(200);
+    expect((await b.api('GET', '/api/v1/stations')).body.map((s: { id: string }) => s.id)).toContain(communityId);
+
+    // The device is registered on node B; node A hears of it, and the device connects there, which takes it.
+    const pendant = await b.onboardDevice('carebell-sos-pendant', residentId, 'sos-pg-1');
+    await expect.poll(() => a.app.directory.get('sos-pg-1')?.residentId).toBe(residentId);
+    const client = await a.connect(pendant);
+    expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 1 });
+
+    // An SOS on node A is an alarm in the database; node B's operator sees it and acknowledges it.
+    const raised = a.waitFor('alarm.raised');
+    await client.publishAsync('devices/sos-pg-1/event', JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
+    const { alarm } = await raised;
+    const seenOnB = (await b.api('GET', '/api/v1/alarms?state=open')).body as Array<{ id: string; type: string; residentId: string }>;
+    expect(seenOnB.map((x) => [x.id, x.type, x.residentId])).toEqual([[alarm.id, 'sos', residentId]]);
+    const ack = await b.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
+    expect(ack.status).toBe(200);
+    expect((await a.api('GET', `/api/v1/alarms/${alarm.id}`)).body.state).toBe('acknowledged');
+
+    // A new password issued on node B: node A closes the device's connection and refuses the old one.
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const rotated = await b.api('POST', '/api/v1/devices/sos-pg-1/rotate-secret', {});
+    expect(rotated.status).toBe(200);
+    await closed;
+    await expect(a.connect(pendant)).rejects.toThrow(/not authorized|bad user ?name or password/i);
+    pendant.mqtt.password = rotated.body.mqtt.password;
+
+    // Node A restarts: the alarm, its timeline and the device are where they were.
+    await client.endAsync(true);
+    await a.stop();
+    nodes.splice(nodes.indexOf(a), 1);
+    a = await start('node-a');
+    const again = (await a.api('GET', `/api/v1/alarms/${alarm.id}`)).body;
+    expect(again).toMatchObject({ state: 'acknowledged', type: 'sos' });
+    expect(again.timeline.map((e: { kind: string }) => e.kind)).toEqual(expect.arrayContaining(['raised', 'acknowledged']));
+    expect(a.app.directory.get('sos-pg-1')?.residentId).toBe(residentId);
+    const reconnected = await a.connect(pendant);
+    expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 2 });
+    await reconnected.endAsync(true);
+  });
+});
