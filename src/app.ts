@@ -26,6 +26,7 @@ import type { Accounts } from './accounts/accounts.ts';
 import type { VisitService } from './care/visits.ts';
 import type { Closes } from './modules/module.ts';
 import { storageModule, type Repositories } from './modules/storage.ts';
+import { relayLiveStream } from './api/live-relay.ts';
 import { devicesModule } from './modules/devices.ts';
 import { alarmCoreModule } from './modules/alarm-core.ts';
 import { ingestModule } from './modules/ingest.ts';
@@ -129,6 +130,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   // A device another node re-keyed or took out of service: its connection here closes.
   devices.directory.onRevoked = (id) => mqtt.broker.disconnect(id);
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
+  // Several nodes: every node's live stream shows the alarms the others raise.
+  await relayLiveStream({ sql: storage.sql, bus, live: notify.live, alarms: storage.repos.alarms, log });
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
   const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs === 'onClock' ? 'onClock' : opts.jobs !== false });
   let closing: Promise<void> | undefined;

@@ -60,6 +60,15 @@ export class LiveStream {
     );
   }
 
+  /**
+   * An alarm's change that another node committed (api/live-relay.ts): to
+   * this node's clients as if raised here, so every node's stream shows every
+   * alarm in its caller's scope.
+   */
+  fromAnotherNode(event: 'alarm.raised' | 'alarm.updated', alarm: Alarm, change?: string): void {
+    this.#publish(event, { ...alarmView(alarm), ...(change !== undefined ? { change } : {}) }, alarm.stationId, alarm.residentId, alarm.deviceId);
+  }
+
   /** Numbers, buffers and writes an event; returns how many consoles of `consoleOf` it was written to. */
   #publish(event: LiveEvent['event'], data: unknown, stationId: string | null, residentId: string | null, deviceId: string | null, staff = false, consoleOf?: string): number {
     const e: LiveEvent = { id: this.#nextId++, event, data, stationId, residentId, deviceId, ...(staff ? { staff } : {}) };

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { openStream } from '../helpers/sse.ts';
+import { ADMIN_TOKEN } from '../helpers/gateway.ts';
 
 /**
  * Two whole gateways (broker, pipeline, API) on one PostgreSQL database, as
@@ -42,15 +44,22 @@ describe('two nodes on one PostgreSQL database', () => {
     const client = await a.connect(pendant);
     expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 1 });
 
-    // An SOS on node A is an alarm in the database; node B's operator sees it and acknowledges it.
+    // An SOS on node A is an alarm in the database; node B's operator sees it live and acknowledges it.
+    const streamB = await openStream(`${b.urls.httpUrl}/api/v1/stream`, ADMIN_TOKEN);
     const raised = a.waitFor('alarm.raised');
     await client.publishAsync('devices/sos-pg-1/event', JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
     const { alarm } = await raised;
+    const live = await streamB.next((e) => e.event === 'alarm.raised' && (e.data as { id: string }).id === alarm.id);
+    expect(live.data).toMatchObject({ type: 'sos', residentId, deviceId: 'sos-pg-1' });
     const seenOnB = (await b.api('GET', '/api/v1/alarms?state=open')).body as Array<{ id: string; type: string; residentId: string }>;
     expect(seenOnB.map((x) => [x.id, x.type, x.residentId])).toEqual([[alarm.id, 'sos', residentId]]);
     const ack = await b.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
     expect(ack.status).toBe(200);
     expect((await a.api('GET', `/api/v1/alarms/${alarm.id}`)).body.state).toBe('acknowledged');
+    // The acknowledgement made on B reaches a stream on A.
+    const streamA = await openStream(`${a.urls.httpUrl}/api/v1/stream`, ADMIN_TOKEN, 0);
+    await streamA.next((e) => e.event === 'alarm.updated' && (e.data as { id: string; state: string }).id === alarm.id && (e.data as { state: string }).state === 'acknowledged');
+    await Promise.all([streamA.close(), streamB.close()]);
 
     // A new password issued on node B: node A closes the device's connection and refuses the old one.
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
