@@ -132,6 +132,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   // Several nodes: every node's live stream shows the alarms the others raise.
   await relayLiveStream({ sql: storage.sql, bus, live: notify.live, alarms: storage.repos.alarms, log });
+  await notify.consoles.start();
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
   const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs === 'onClock' ? 'onClock' : opts.jobs !== false });
   let closing: Promise<void> | undefined;

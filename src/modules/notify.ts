@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import { newSecret } from '../core/secrets.ts';
 import { AlarmEngine } from '../alarms/engine.ts';
 import { LiveStream } from '../api/live.ts';
+import { ConsoleRelay } from '../api/live-relay.ts';
 import { OutboxWorker, type RetryPolicy } from '../notify/worker.ts';
 import { consoleChannel } from '../notify/channels/console.ts';
 import { webhookChannel } from '../notify/channels/webhook.ts';
@@ -38,6 +39,8 @@ export interface NotifyOptions {
 export interface NotifyModule extends Closes {
   /** The live stream: alarm and device events for SSE clients, and the duty consoles connected to it. */
   live: LiveStream;
+  /** Console alerts across nodes (started by the app once listening is possible). */
+  consoles: ConsoleRelay;
   outbox: OutboxWorker;
   engine: AlarmEngine;
   webhookSecret: string;
@@ -55,13 +58,15 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
     },
     names: { resident: (id) => repos.residents.get(id)?.name, provider: (id) => repos.providers.get(id)?.name },
   });
+  // With several nodes, a console alert reaches (and counts) the station's consoles on every node.
+  const consoles = new ConsoleRelay({ sql: storage.sql, live, alarms: repos.alarms, log });
   const outbox = new OutboxWorker({
     node: config.nodeId,
     outbox: repos.outbox,
     alarms: repos.alarms,
     service: core.alarms,
     residents: repos.residents,
-    channels: [consoleChannel(live), webhookChannel({ secret: webhookSecret }), mqttChannel({ broker: mqtt.broker, directory: devices.directory })],
+    channels: [consoleChannel(consoles), webhookChannel({ secret: webhookSecret }), mqttChannel({ broker: mqtt.broker, directory: devices.directory })],
     clock,
     log,
     ...(needs.options?.retry ? { retry: needs.options.retry } : {}),
@@ -89,6 +94,7 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
   const tickMs = needs.options?.tickMs ?? 1_000;
   if (tickMs > 0) engine.start(tickMs);
   return {
+    consoles,
     live,
     outbox,
     engine,

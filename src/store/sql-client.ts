@@ -236,6 +236,7 @@ export class PostgresClient implements SqlClient {
   #listener: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
   readonly #handlers = new Map<string, Set<(payload: string | null) => void>>();
+  #listenQueue: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}) {
@@ -302,7 +303,13 @@ export class PostgresClient implements SqlClient {
     let handlers = this.#handlers.get(channel);
     if (!handlers) {
       this.#handlers.set(channel, (handlers = new Set()));
-      await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      // One statement at a time on the listening connection (several tables start listening at once).
+      const listen = this.#listenQueue.then(() => listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`));
+      this.#listenQueue = listen.then(
+        () => undefined,
+        () => undefined,
+      );
+      await listen;
     }
     handlers.add(fn);
     return async () => {

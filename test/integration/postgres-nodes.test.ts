@@ -14,8 +14,9 @@ import { ADMIN_TOKEN } from '../helpers/gateway.ts';
 describe('two nodes on one PostgreSQL database', () => {
   let pg: TestPostgres;
   const nodes: TestGateway[] = [];
+  // Node B's engine has no timer: it sends only what it commits itself, so node A delivers the SOS (to B's console).
   const start = async (nodeId: string) => {
-    const gw = await startGateway({ config: { databaseUrl: pg.url, nodeId }, jobs: false });
+    const gw = await startGateway({ config: { databaseUrl: pg.url, nodeId }, jobs: false, ...(nodeId === 'node-b' ? { alarms: { tickMs: 0 } } : {}) });
     nodes.push(gw);
     return gw;
   };
@@ -44,6 +45,12 @@ describe('two nodes on one PostgreSQL database', () => {
     const client = await a.connect(pendant);
     expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 1 });
 
+    // The station's duty console is open on node B only.
+    const password = 'correct-horse-battery-staple-9';
+    expect((await a.api('POST', '/api/v1/users', { username: 'duty.jianghan', password, role: 'operator', stationId: communityId })).status).toBe(201);
+    const login = await b.api('POST', '/api/v1/auth/login', { username: 'duty.jianghan', password }, null);
+    const consoleB = await openStream(`${b.urls.httpUrl}/api/v1/stream`, login.body.token);
+
     // An SOS on node A is an alarm in the database; node B's operator sees it live and acknowledges it.
     const streamB = await openStream(`${b.urls.httpUrl}/api/v1/stream`, ADMIN_TOKEN);
     const raised = a.waitFor('alarm.raised');
@@ -51,6 +58,11 @@ describe('two nodes on one PostgreSQL database', () => {
     const { alarm } = await raised;
     const live = await streamB.next((e) => e.event === 'alarm.raised' && (e.data as { id: string }).id === alarm.id);
     expect(live.data).toMatchObject({ type: 'sos', residentId, deviceId: 'sos-pg-1' });
+    // Node A sends the station's console alert; the console on node B receives it, and node A counts it as delivered.
+    await consoleB.next((e) => e.event === 'alarm.updated' && (e.data as { id: string; change: string }).id === alarm.id && (e.data as { change: string }).change === 'console_alert');
+    await expect.poll(async () => (await a.app.repos.outbox.forAlarm(alarm.id)).filter((i) => i.delivery.channel === 'console').map((i) => i.status)).toEqual(['delivered']);
+    const notified = (await a.app.repos.alarms.timeline(alarm.id)).find((e) => e.kind === 'notified' && e.detail?.channel === 'console');
+    expect(notified?.detail).toMatchObject({ node: 'node-a', consoles: 1 });
     const seenOnB = (await b.api('GET', '/api/v1/alarms?state=open')).body as Array<{ id: string; type: string; residentId: string }>;
     expect(seenOnB.map((x) => [x.id, x.type, x.residentId])).toEqual([[alarm.id, 'sos', residentId]]);
     const ack = await b.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
@@ -59,7 +71,7 @@ describe('two nodes on one PostgreSQL database', () => {
     // The acknowledgement made on B reaches a stream on A.
     const streamA = await openStream(`${a.urls.httpUrl}/api/v1/stream`, ADMIN_TOKEN, 0);
     await streamA.next((e) => e.event === 'alarm.updated' && (e.data as { id: string; state: string }).id === alarm.id && (e.data as { state: string }).state === 'acknowledged');
-    await Promise.all([streamA.close(), streamB.close()]);
+    await Promise.all([streamA.close(), streamB.close(), consoleB.close()]);
 
     // A new password issued on node B: node A closes the device's connection and refuses the old one.
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));

@@ -3,8 +3,8 @@ import type { Channel } from './channel.ts';
 
 /** The live stream's side of console delivery (api/live.ts). */
 export interface ConsoleAlerts {
-  /** Writes the alert to every client that sees the alarm; returns how many consoles of `stationId` received it. */
-  alertConsoles(alarm: Alarm, stationId: string, event: string, step: number): number;
+  /** Writes the alert to every client that sees the alarm; returns how many consoles of `stationId` received it (on every node, with several). */
+  alertConsoles(alarm: Alarm, stationId: string, event: string, step: number): number | Promise<number>;
 }
 
 /**
@@ -18,7 +18,7 @@ export function consoleChannel(consoles: ConsoleAlerts): Channel {
     name: 'console',
     async send(item, _body, alarm) {
       if (item.delivery.channel !== 'console') throw new Error('not a console delivery');
-      const n = consoles.alertConsoles(alarm, item.delivery.target.id, item.event, item.step);
+      const n = await consoles.alertConsoles(alarm, item.delivery.target.id, item.event, item.step);
       if (n === 0) throw new Error('no console of the station is open');
       return { consoles: n };
     },
