@@ -17,8 +17,8 @@ interface ComposeService {
 }
 
 /** `docker-compose config` as JSON: Debian's docker-compose validates and normalises, python3-yaml reads its YAML. */
-async function composeConfig(env: Record<string, string> = {}): Promise<{ services: Record<string, ComposeService>; volumes: Record<string, unknown> }> {
-  const composeFile = join(root, 'docker-compose.yml');
+async function composeConfig(env: Record<string, string> = {}, file = 'docker-compose.yml'): Promise<{ services: Record<string, ComposeService>; volumes: Record<string, unknown> }> {
+  const composeFile = join(root, file);
   const script = `import json, subprocess, sys, yaml
 out = subprocess.run(['docker-compose', '-f', sys.argv[1], 'config'], capture_output=True, text=True)
 if out.returncode != 0:
@@ -84,6 +84,42 @@ describe('deployment files', () => {
     const prometheus = readFileSync(join(root, 'prometheus/prometheus.yml'), 'utf8');
     expect(prometheus).toContain("targets: ['carebell:8080']");
     expect(prometheus).toContain('metrics_path: /metrics');
+  });
+
+  it('the cluster file: three nodes on one PostgreSQL behind HAProxy, with InfluxDB and Grafana; one webhook secret for all, required', async () => {
+    const secrets = { POSTGRES_PASSWORD: 'a-database-password', CAREBELL_WEBHOOK_SECRET: 'one-secret-for-every-node' };
+    const config = await composeConfig(secrets, 'deploy/docker-compose.cluster.yml');
+    expect(Object.keys(config.services).sort()).toEqual(['grafana', 'haproxy', 'influxdb', 'node1', 'node2', 'node3', 'postgres']);
+    for (const [name, service] of Object.entries(config.services)) expect(service.healthcheck?.test.length, `${name} has a healthcheck`).toBeGreaterThan(0);
+    const known = new Set(Object.keys(envVars));
+    const nodes = ['node1', 'node2', 'node3'].map((n) => config.services[n]!);
+    for (const [i, node] of nodes.entries()) {
+      const env = node.environment!;
+      for (const name of Object.keys(env)) expect(known.has(name), `${name} is a carebell setting`).toBe(true);
+      expect(env).toMatchObject({
+        CAREBELL_NODE_ID: `node${i + 1}`,
+        CAREBELL_DATABASE_URL: 'postgres://carebell:a-database-password@postgres:5432/carebell',
+        CAREBELL_WEBHOOK_SECRET: 'one-secret-for-every-node',
+        CAREBELL_INFLUX_URL: 'http://influxdb:8086/carebell',
+      });
+      expect(node.depends_on).toMatchObject({ postgres: { condition: 'service_healthy' }, influxdb: { condition: 'service_healthy' } });
+      expect(node.volumes).toEqual([`node${i + 1}-data:/data:rw`]);
+      expect(node.ports ?? []).toEqual([]); // reached through HAProxy only
+    }
+    expect(config.services.postgres!.environment).toMatchObject({ POSTGRES_USER: 'carebell', POSTGRES_DB: 'carebell', POSTGRES_PASSWORD: 'a-database-password' });
+    // HAProxy runs the shipped configuration, pointed at the three nodes by the variables it reads.
+    const haproxy = config.services.haproxy!;
+    const [cfg] = haproxy.volumes!.map((v) => v.split(':')).filter(([, target]) => target === '/usr/local/etc/haproxy/haproxy.cfg');
+    expect(cfg![0]).toBe(join(root, 'deploy/haproxy.cfg'));
+    const shipped = readFileSync(join(root, 'deploy/haproxy.cfg'), 'utf8');
+    for (const [name, value] of Object.entries(haproxy.environment!)) {
+      expect(shipped, `haproxy.cfg reads ${name}`).toContain(`\${${name}}`);
+      expect(value).toMatch(/^node[123]:(1883|8080)$/);
+    }
+    expect(Object.keys(haproxy.environment!)).toHaveLength(6);
+    // Without the shared secrets the file refuses to start anything.
+    await expect(composeConfig({ POSTGRES_PASSWORD: 'p' }, 'deploy/docker-compose.cluster.yml')).rejects.toThrow(/CAREBELL_WEBHOOK_SECRET/);
+    await expect(composeConfig({ CAREBELL_WEBHOOK_SECRET: 's' }, 'deploy/docker-compose.cluster.yml')).rejects.toThrow(/POSTGRES_PASSWORD/);
   });
 
   it('the Dockerfile builds in one stage and runs as a non-root user in a slim one, with a healthcheck on /healthz', () => {
