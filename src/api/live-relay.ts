@@ -6,6 +6,17 @@ import type { LiveStream } from './live.ts';
 
 const CHANNEL = 'carebell_live';
 
+/** A notice's JSON, or undefined for none (a reconnect) or one that is not what a node sends. */
+function parse<T>(payload: string | null): T | undefined {
+  if (payload === null) return undefined;
+  try {
+    const value = JSON.parse(payload) as unknown;
+    return value !== null && typeof value === 'object' ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Notice {
   event: 'alarm.raised' | 'alarm.updated';
   id: string;
@@ -29,13 +40,9 @@ export async function relayLiveStream(deps: { sql: SqlClient; bus: EventBus; liv
   // One at a time, so an alarm's raise is written before the changes that follow it.
   let chain: Promise<void> = Promise.resolve();
   await sql.listen(CHANNEL, (payload) => {
-    if (payload === null) return; // reconnected: what was missed is in GET /alarms; the stream goes on from here
-    let notice: Notice;
-    try {
-      notice = JSON.parse(payload) as Notice;
-    } catch {
-      return;
-    }
+    // null: reconnected; what was missed is in GET /alarms, the stream goes on from here.
+    const notice = parse<Notice>(payload);
+    if (!notice) return;
     chain = chain
       .then(async () => {
         const alarm = await alarms.get(notice.id);
@@ -81,8 +88,8 @@ export class ConsoleRelay {
     const sql = this.#sql;
     if (!sql.listen || !sql.notify) return;
     await sql.listen('carebell_console', (payload) => {
-      if (payload === null) return;
-      const ask = JSON.parse(payload) as { request: string; alarmId: string; stationId: string; event: string; step: number };
+      const ask = parse<{ request: string; alarmId: string; stationId: string; event: string; step: number }>(payload);
+      if (!ask) return;
       void this.#alarms
         .get(ask.alarmId)
         .then((alarm) => {
@@ -92,8 +99,8 @@ export class ConsoleRelay {
         .catch((err: unknown) => this.#log.warn({ err, alarmId: ask.alarmId }, "could not pass on another node's console alert"));
     });
     await sql.listen('carebell_console_seen', (payload) => {
-      if (payload === null) return;
-      const seen = JSON.parse(payload) as { request: string; consoles: number };
+      const seen = parse<{ request: string; consoles: number }>(payload);
+      if (!seen || typeof seen.consoles !== 'number') return;
       const waiting = this.#waiting.get(seen.request);
       if (!waiting) return;
       waiting.consoles += seen.consoles;

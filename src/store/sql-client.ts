@@ -325,7 +325,14 @@ export class PostgresClient implements SqlClient {
         const text = m.payload ?? '';
         const space = text.indexOf(' ');
         if (text.slice(0, space) === this.#origin) return; // this client's own
-        for (const fn of this.#handlers.get(m.channel) ?? []) fn(text.slice(space + 1));
+        // A handler that throws (a notice it cannot read) must not reach the connection's event emitter: that would end the process.
+        for (const fn of this.#handlers.get(m.channel) ?? []) {
+          try {
+            fn(text.slice(space + 1));
+          } catch {
+            /* the handler's own problem; the next notice is heard as usual */
+          }
+        }
       });
       // Lost (the server restarted, the network): listen again, and tell every handler it may have missed changes.
       const lost = () => {

@@ -376,6 +376,25 @@ for (const backend of backends()) {
           expect(providersA.list().map((p) => p.id)).toEqual(['prv-2', 'prv-1']);
         });
 
+        it('a notice a handler cannot read stops neither the listening connection nor the process', async () => {
+          const [a, b] = [await backend.another(), await backend.another()];
+          const heard: string[] = [];
+          let next!: () => void;
+          let arrived = new Promise<void>((resolve) => (next = resolve));
+          await a.listen!('carebell_probe', (payload) => {
+            const value = JSON.parse(payload!) as { n: number }; // throws on what is not JSON
+            heard.push(String(value.n));
+            next();
+          });
+          await b.notify!('carebell_probe', 'not json');
+          await b.notify!('carebell_probe', '{"n": 2}');
+          await arrived;
+          arrived = new Promise<void>((resolve) => (next = resolve));
+          await b.notify!('carebell_probe', '{"n": 3}');
+          await arrived;
+          expect(heard).toEqual(['2', '3']);
+        });
+
         it('a node whose listening connection was cut listens again and reads what changed meanwhile', async () => {
           const [a, b] = [await backend.another(), await backend.another()];
           const [stationsA, stationsB] = [new StationRepository(a), new StationRepository(b)];
