@@ -31,6 +31,13 @@ import type { ProviderRepository, UserRepository } from '../store/users.ts';
 
 /** What route handlers may use: services and repositories, never the broker's internals. */
 export interface ApiContext {
+  /**
+   * Several nodes on one database: before a request, what other nodes changed
+   * is read here (a caller who made a resident on one node and registers its
+   * device on another finds it); before a reply, this node's own notices are
+   * on the server. Absent on a single gateway.
+   */
+  cluster?: { catchUp(): Promise<void>; noticesSent(): Promise<void> };
   config: Config;
   onboarding: Onboarding;
   stations: StationRepository;

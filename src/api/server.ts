@@ -113,6 +113,15 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
   app.register(
     async (v1) => {
       const api = v1.withTypeProvider<ZodTypeProvider>();
+      const cluster = ctx.cluster;
+      if (cluster) {
+        // Best effort: with the database out of reach, the request is served from what this node holds.
+        api.addHook('onRequest', async () => void (await cluster.catchUp().catch(() => {})));
+        api.addHook('onSend', async (_req, _reply, payload) => {
+          await cluster.noticesSent();
+          return payload;
+        });
+      }
       api.addHook(
         'onRequest',
         bearerAuth({ adminToken: ctx.config.adminToken, tokens: ctx.tokens, users: ctx.users, clock: ctx.clock, access: { stations: ctx.stations, residents: ctx.residents, directory: ctx.directory } }),

@@ -46,6 +46,8 @@ export interface DeviceDirectoryDeps {
 export class DeviceDirectory {
   readonly #deps: DeviceDirectoryDeps;
   readonly #byId = new Map<string, KnownDevice>();
+  /** Records being read again for other nodes' notices. */
+  readonly #reading = new Set<Promise<void>>();
   readonly #dirty = new Set<KnownDevice>();
 
   constructor(deps: DeviceDirectoryDeps) {
@@ -63,9 +65,18 @@ export class DeviceDirectory {
    * here too.
    */
   async load(node?: string): Promise<void> {
-    await this.#deps.devices.listen((id) => void (id === null ? this.#reloadAll() : this.refresh(id)).catch(() => {}));
+    await this.#deps.devices.listen((id) => {
+      const reading = (id === null ? this.#reloadAll() : this.refresh(id)).catch(() => {});
+      this.#reading.add(reading);
+      void reading.finally(() => this.#reading.delete(reading));
+    });
     await this.#deps.devices.markOffline(node);
     for (const record of await this.#deps.devices.list()) this.add(record);
+  }
+
+  /** Resolves once every record another node's notice asked for so far has been read. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#reading]);
   }
 
   async #reloadAll(): Promise<void> {

@@ -47,6 +47,17 @@ export function apiModule(
   const { broker } = mqtt;
   const api = buildApi(
     {
+      ...(storage.sql.barrier && storage.sql.noticesSent
+        ? {
+            cluster: {
+              catchUp: async () => {
+                await storage.sql.barrier!();
+                await Promise.all([repos.stations.settled(), repos.residents.settled(), repos.providers.settled(), devices.directory.settled()]);
+              },
+              noticesSent: () => storage.sql.noticesSent!(),
+            },
+          }
+        : {}),
       alarms: repos.alarms,
       alarmService: core.alarms,
       reports: repos.reports,

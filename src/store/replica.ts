@@ -41,6 +41,11 @@ export class Replica {
     await this.#sql.notify?.(this.#channel, id).catch(() => {});
   }
 
+  /** Resolves at once when no reload is under way, else once the last one a notice brought has finished. */
+  settled(): Promise<void> {
+    return this.#running ? this.nextReload() : Promise.resolve();
+  }
+
   /** Resolves once the next reload another node's change brought has finished. */
   nextReload(): Promise<void> {
     return new Promise((resolve) => this.#waiters.push(resolve));

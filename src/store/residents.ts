@@ -138,6 +138,10 @@ export class ResidentRepository {
   nextReload(): Promise<void> {
     return this.#replica.nextReload();
   }
+  /** Resolves once no reload another node's change brought is under way. */
+  settled(): Promise<void> {
+    return this.#replica.settled();
+  }
 
   async #read(): Promise<void> {
     const [rows, contacts] = await Promise.all([

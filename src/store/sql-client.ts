@@ -40,6 +40,19 @@ export interface SqlClient {
    * again. Resolves, once listening, with a function that stops it.
    */
   listen?(channel: string, fn: (payload: string | null) => void): Promise<() => Promise<void>>;
+  /**
+   * Resolves once every notice this client has sent so far is on the server
+   * (committed): a reply that follows it reaches its caller after the other
+   * nodes can know of the change.
+   */
+  noticesSent?(): Promise<void>;
+  /**
+   * Resolves once every notice the other nodes committed before this call has
+   * been handed to its listeners here (one notice of this client's own on a
+   * channel of its own: the server delivers notices in commit order). Gives
+   * up after `timeoutMs` (the listening connection lost) rather than hang.
+   */
+  barrier?(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -238,6 +251,13 @@ export class PostgresClient implements SqlClient {
   readonly #handlers = new Map<string, Set<(payload: string | null) => void>>();
   #listenQueue: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Notices on their way to the server. */
+  readonly #sending = new Set<Promise<unknown>>();
+  /** The channel only this client listens on, for barrier(); its waiters by token. */
+  readonly #barrierChannel = `carebell_barrier_${this.#origin}`;
+  readonly #barriers = new Map<string, () => void>();
+  #barrierListening: Promise<unknown> | undefined;
+  #barrierSeq = 0;
 
   constructor(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}) {
     this.#url = url;
@@ -295,7 +315,41 @@ export class PostgresClient implements SqlClient {
   }
 
   async notify(channel: string, payload: string): Promise<void> {
-    await this.#pool.query('SELECT pg_notify($1, $2)', [channel, `${this.#origin} ${payload}`]).catch(asStoreError);
+    const sent = this.#pool.query('SELECT pg_notify($1, $2)', [channel, `${this.#origin} ${payload}`]);
+    this.#sending.add(sent);
+    try {
+      await sent.catch(asStoreError);
+    } finally {
+      this.#sending.delete(sent);
+    }
+  }
+
+  async noticesSent(): Promise<void> {
+    await Promise.allSettled([...this.#sending]);
+  }
+
+  async barrier(timeoutMs = 2_000): Promise<void> {
+    this.#barrierListening ??= this.#listening()
+      .then((l) => l.query(`LISTEN ${pg.escapeIdentifier(this.#barrierChannel)}`))
+      .catch((err: unknown) => {
+        this.#barrierListening = undefined;
+        throw asStoreError(err);
+      });
+    await this.#barrierListening;
+    const token = String(++this.#barrierSeq);
+    let timer: NodeJS.Timeout | undefined;
+    const heard = new Promise<void>((resolve) => {
+      this.#barriers.set(token, resolve);
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    try {
+      await this.#pool.query('SELECT pg_notify($1, $2)', [this.#barrierChannel, token]).catch(asStoreError);
+      await heard;
+    } finally {
+      clearTimeout(timer);
+      this.#barriers.delete(token);
+    }
   }
 
   async listen(channel: string, fn: (payload: string | null) => void): Promise<() => Promise<void>> {
@@ -323,6 +377,7 @@ export class PostgresClient implements SqlClient {
       const client = new pg.Client({ connectionString: this.#url, application_name: 'carebell-listen' });
       client.on('notification', (m) => {
         const text = m.payload ?? '';
+        if (m.channel === this.#barrierChannel) return void this.#barriers.get(text)?.();
         const space = text.indexOf(' ');
         if (text.slice(0, space) === this.#origin) return; // this client's own
         // A handler that throws (a notice it cannot read) must not reach the connection's event emitter: that would end the process.
@@ -361,6 +416,7 @@ export class PostgresClient implements SqlClient {
       this.#listening()
         .then(async (again) => {
           for (const channel of this.#handlers.keys()) await again.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+          if (this.#barrierListening) await again.query(`LISTEN ${pg.escapeIdentifier(this.#barrierChannel)}`);
           for (const handlers of this.#handlers.values()) for (const fn of handlers) fn(null);
         })
         .catch(() => {

@@ -77,6 +77,10 @@ export class StationRepository {
   nextReload(): Promise<void> {
     return this.#replica.nextReload();
   }
+  /** Resolves once no reload another node's change brought is under way. */
+  settled(): Promise<void> {
+    return this.#replica.settled();
+  }
 
   async #read(): Promise<void> {
     const rows = await this.#sql.all<Row>('SELECT id, name, level, parent_id, webhook_url, response_plans, visit_plans, created_at FROM stations ORDER BY created_at, id');

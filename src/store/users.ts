@@ -132,6 +132,10 @@ export class ProviderRepository {
   nextReload(): Promise<void> {
     return this.#replica.nextReload();
   }
+  /** Resolves once no reload another node's change brought is under way. */
+  settled(): Promise<void> {
+    return this.#replica.settled();
+  }
   /** How many times they were read again for another node's change. */
   get reloads(): number {
     return this.#replica.reloads;

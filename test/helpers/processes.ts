@@ -53,6 +53,7 @@ export function startProcess(
   });
 }
 
+/** Resolves with the exit code (null: ended by a signal), at once if it has already exited. */
 export const exited = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 

@@ -1,16 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as tcpConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, root, run } from '../helpers/processes.ts';
-
-const CONFIG = join(root, 'deploy/haproxy.cfg');
-/** Debian's package puts it in /usr/sbin, which a user's PATH may not hold. */
-const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+import { HAPROXY, HAPROXY_CONFIG as CONFIG, startHaproxy } from '../helpers/haproxy.ts';
+import { run } from '../helpers/processes.ts';
 
 /** A broker standing in for a gateway node's MQTT port: records the client ids that reach it. */
 async function node(name: string) {
@@ -47,21 +42,6 @@ async function node(name: string) {
   };
 }
 
-const freePort = async (): Promise<number> => {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-};
-
-const accepting = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = tcpConnect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
 const connect = (url: string, clientId: string): Promise<MqttClient> =>
   new Promise((resolve, reject) => {
     const c = mqtt.connect(url, { clientId, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000 });
@@ -78,7 +58,7 @@ const connect = (url: string, clientId: string): Promise<MqttClient> =>
  */
 describe('HAProxy in front of the nodes: MQTT by client id', () => {
   let nodes: Array<Awaited<ReturnType<typeof node>>>;
-  let haproxy: ChildProcess;
+  let haproxy: Awaited<ReturnType<typeof startHaproxy>>;
   let url: string;
   let httpUrl: string;
   let env: Record<string, string>;
@@ -87,30 +67,14 @@ describe('HAProxy in front of the nodes: MQTT by client id', () => {
 
   beforeAll(async () => {
     nodes = await Promise.all(['node1', 'node2', 'node3'].map(node));
-    const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    env = {
-      CAREBELL_HAPROXY_HOST: '127.0.0.1',
-      CAREBELL_HAPROXY_MAXCONN: '4000', // this machine allows a process 20,000 open files
-      CAREBELL_HAPROXY_MQTT_PORT: String(mqttPort),
-      CAREBELL_HAPROXY_HTTP_PORT: String(httpPort),
-      ...Object.fromEntries(nodes.flatMap((n, i) => [[`CAREBELL_NODE${i + 1}_MQTT`, n.mqtt], [`CAREBELL_NODE${i + 1}_HTTP`, n.http]])),
-    };
-    haproxy = spawn(HAPROXY, ['-db', '-f', CONFIG], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    url = `mqtt://127.0.0.1:${mqttPort}`;
-    httpUrl = `http://127.0.0.1:${httpPort}`;
-    // Up once it accepts connections (or it said why it could not start).
-    let said = '';
-    haproxy.stderr!.on('data', (c) => (said += c));
-    const failed = new Promise<never>((_, reject) => haproxy.once('exit', (code) => reject(new Error(`haproxy exited with ${code}: ${said}`))));
-    const up = (async () => {
-      while (!(await accepting(mqttPort))) await new Promise((r) => setImmediate(r));
-    })();
-    await Promise.race([up, failed]);
+    haproxy = await startHaproxy(nodes);
+    env = haproxy.env;
+    url = haproxy.mqttUrl;
+    httpUrl = haproxy.httpUrl;
   }, 30_000);
 
   afterAll(async () => {
-    haproxy?.kill('SIGTERM');
-    if (haproxy) await exited(haproxy);
+    await haproxy?.stop();
     for (const n of nodes ?? []) await n.kill().catch(() => {});
   });
 

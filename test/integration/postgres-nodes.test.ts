@@ -36,7 +36,16 @@ describe('two nodes on one PostgreSQL database', () => {
 
     // Set up on node A; node B reads it from the database (its in-memory tables follow by NOTIFY).
     const { communityId, residentId } = await a.seedResident();
-    await expect.poll(async () => (await b.api('GET', `/api/v1/residents/${residentId}`)).status).toBe(200);
+    expect((await b.api('GET', `/api/v1/residents/${residentId}`)).status).toBe(200);
+    // Read-your-writes across nodes: what was just made on A is there for the next request on B (B reads
+    // other nodes' notices up to now before it answers), as for a browser behind a load balancer.
+    for (let i = 0; i < 10; i++) {
+      const made = await a.api('POST', '/api/v1/residents', { name: `长者${i}`, address: `江汉路 ${i} 号`, stationId: communityId, livesAlone: false, capabilityLevel: 1, contacts: [] });
+      expect(made.status).toBe(201);
+      const device = await b.api('POST', '/api/v1/devices', { profile: 'carebell-pir-motion', residentId: made.body.id, id: `pir-ryw-${i}` });
+      expect(device.status, JSON.stringify(device.body)).toBe(201);
+      expect((await a.api('GET', `/api/v1/devices/pir-ryw-${i}`)).status).toBe(200);
+    }
     expect((await b.api('GET', '/api/v1/stations')).body.map((s: { id: string }) => s.id)).toContain(communityId);
 
     // The device is registered on node B; node A hears of it, and the device connects there, which takes it.
