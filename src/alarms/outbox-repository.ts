@@ -106,6 +106,20 @@ export class OutboxRepository {
     return (await this.#sql.run("UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE leased_by = ? AND status = 'pending'", [node])).changes;
   }
 
+  /**
+   * Takes again deliveries `node` claimed but could not finish (the store went
+   * out of reach in the middle): those still pending and still its own, with
+   * a new lease. One another node has taken since is not among them.
+   */
+  async renew(node: string, ids: readonly number[], leaseUntil: number): Promise<OutboxItem[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#sql.all<Row>(
+      `UPDATE outbox SET lease_until = ? WHERE id IN (${ids.map(() => '?').join(', ')}) AND leased_by = ? AND status = 'pending' RETURNING *`,
+      [leaseUntil, ...ids, node],
+    );
+    return rows.map(toItem).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+  }
+
   async forAlarm(alarmId: string): Promise<OutboxItem[]> {
     return (await this.#sql.all<Row>('SELECT * FROM outbox WHERE alarm_id = ? ORDER BY id', [alarmId])).map(toItem);
   }

@@ -59,6 +59,13 @@ export class OutboxWorker {
   readonly #channels: Map<string, Channel>;
   readonly #retry: RetryPolicy;
   readonly #inFlight = new Map<number, Promise<void>>();
+  /**
+   * Deliveries claimed here whose attempt could not be read or recorded (the
+   * store out of reach): still leased to this node, taken again at the next
+   * tick instead of waiting out the lease, so an outage of the database
+   * delays a notification by its own length, not by a lease.
+   */
+  readonly #held = new Set<number>();
   #released = false;
 
   constructor(deps: OutboxWorkerDeps) {
@@ -85,9 +92,18 @@ export class OutboxWorker {
     }
     const started: Promise<void>[] = [];
     const now = this.#d.clock.now();
-    for (const item of await this.#d.outbox.claim(node, now, now + (this.#d.leaseMs ?? DELIVERY_LEASE_MS))) {
+    const leaseUntil = now + (this.#d.leaseMs ?? DELIVERY_LEASE_MS);
+    const held = [...this.#held].filter((id) => !this.#inFlight.has(id));
+    const again = held.length > 0 ? await this.#d.outbox.renew(node, held, leaseUntil) : [];
+    for (const id of held) this.#held.delete(id);
+    for (const item of [...again, ...(await this.#d.outbox.claim(node, now, leaseUntil))]) {
       if (this.#inFlight.has(item.id)) continue;
-      const p = this.#deliver(item).finally(() => this.#inFlight.delete(item.id));
+      const p = this.#deliver(item)
+        .catch((err: unknown) => {
+          this.#held.add(item.id);
+          this.#d.log.warn({ err, outboxId: item.id }, 'delivery not finished (the store is out of reach); tried again at the next tick');
+        })
+        .finally(() => this.#inFlight.delete(item.id));
       this.#inFlight.set(item.id, p);
       started.push(p);
     }
@@ -159,7 +175,10 @@ export class OutboxWorker {
         }
       });
     } catch (err) {
+      // Sent (or tried) but not recorded: tried again while the lease is this node's. A receiver that
+      // got it already gets it again with the same X-Carebell-Delivery.
       log.error({ err, outboxId: item.id }, 'could not record a delivery attempt');
+      throw err;
     }
   }
 }

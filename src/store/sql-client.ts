@@ -265,6 +265,11 @@ export class PostgresClient implements SqlClient {
     this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.applicationName ?? 'carebell', connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 });
     // An idle connection that dies (the server restarted) is dropped from the pool, not thrown at the process.
     this.#pool.on('error', () => {});
+    // A connection out of the pool (a transaction's, between two statements) is no longer heard by the
+    // pool: the server ending it (a restart, 57P01) would be an unheard 'error' event, which ends the
+    // process. Every connection keeps a listener of its own; the statement under way fails as usual
+    // and the pool drops the connection when it comes back unusable.
+    this.#pool.on('connect', (client) => void client.on('error', () => {}));
     this.#outside = PostgresClient.#on(this.#pool, (s) => this.#text(s));
   }
 
@@ -300,7 +305,7 @@ export class PostgresClient implements SqlClient {
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     const connection = await this.#pool.connect().catch(asStoreError);
     try {
-      await connection.query('BEGIN');
+      await connection.query('BEGIN').catch(asStoreError);
       try {
         const result = await fn(PostgresClient.#on(connection, (s) => this.#text(s)));
         await connection.query('COMMIT').catch(asStoreError);

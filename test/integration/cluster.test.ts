@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +5,8 @@ import { ScaledClock } from '../../src/core/clock.ts';
 import { policies } from '../../src/escalation/policies.ts';
 import { startHaproxy } from '../helpers/haproxy.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { exited, startProcess } from '../helpers/processes.ts';
+import { call as callApi, must, startNode, stopNodes, type NodeProcess } from '../helpers/nodes.ts';
+import { exited } from '../helpers/processes.ts';
 import { openStream } from '../helpers/sse.ts';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -16,19 +14,7 @@ const TOKEN = 'cluster-test-admin-token-0123456789';
 const SPEED = 10;
 const PENDANTS = 180;
 
-type Node = { id: string; dataDir: string; proc: Awaited<ReturnType<typeof startProcess>> };
-type Res = { status: number; body: any };
-
-const call = async (base: string, method: string, path: string, body?: unknown, token = TOKEN): Promise<Res> => {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-};
-const must = async (r: Promise<Res>): Promise<any> => {
-  const { status, body } = await r;
-  if (status >= 300) throw new Error(`${status}: ${JSON.stringify(body)}`);
-  return body;
-};
+const call = (base: string, method: string, path: string, body?: unknown, token = TOKEN) => callApi(base, token, method, path, body);
 /** Runs `work` over `items`, `width` at a time. */
 const pool = async <T, R>(items: T[], width: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> => {
   const out: R[] = new Array(items.length);
@@ -57,7 +43,7 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
   let pgServer: TestPostgres;
   let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
-  const nodes: Node[] = [];
+  const nodes: NodeProcess[] = [];
   const clients: MqttClient[] = [];
   let db: pg.Client | undefined;
   const epoch = Date.now();
@@ -65,21 +51,8 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
 
   beforeAll(async () => {
     [pgServer, hooks] = await Promise.all([startPostgres(), startWebhookReceiver()]);
-    const start = async (id: string): Promise<Node> => {
-      const dataDir = mkdtempSync(join(tmpdir(), `carebell-${id}-`));
-      const env = {
-        CAREBELL_DATABASE_URL: pgServer.url,
-        CAREBELL_NODE_ID: id,
-        CAREBELL_DATA_DIR: dataDir,
-        CAREBELL_ADMIN_TOKEN: TOKEN,
-        CAREBELL_MODE: 'test',
-        CAREBELL_SIM_SPEED: String(SPEED),
-        CAREBELL_SIM_EPOCH: String(epoch),
-      };
-      const node = { id, dataDir, proc: await startProcess(env) };
-      nodes.push(node);
-      return node;
-    };
+    const env = { CAREBELL_DATABASE_URL: pgServer.url, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_MODE: 'test', CAREBELL_SIM_SPEED: String(SPEED), CAREBELL_SIM_EPOCH: String(epoch) };
+    const start = async (id: string) => void nodes.push(await startNode(id, env));
     // The first node migrates the database; the others find it migrated.
     await start('node1');
     await Promise.all([start('node2'), start('node3')]);
@@ -93,13 +66,7 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
     await db?.end().catch(() => {});
     await haproxy?.stop();
-    for (const n of nodes) {
-      if (n.proc.child.exitCode === null && n.proc.child.signalCode === null) {
-        n.proc.child.kill('SIGTERM');
-        await exited(n.proc.child);
-      }
-      rmSync(n.dataDir, { recursive: true, force: true });
-    }
+    await stopNodes(nodes);
     await hooks?.close();
     await pgServer?.stop();
   }, 60_000);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backoffMs, defaultRetry } from '../../../src/notify/worker.ts';
+import { StoreBusyError } from '../../../src/store/sql-client.ts';
 import { buildCore, type Core } from '../../helpers/core.ts';
 
 /** The outbox worker alone: real outbox rows, channels the test controls, a manual clock. */
@@ -26,6 +27,24 @@ describe('outbox worker', () => {
     ]);
     await core.worker.tick();
     expect(core.channels.console.sent).toHaveLength(1); // nothing is sent twice
+  });
+
+  it('a delivery the store could not read or record (out of reach) is taken again at the next tick, not after its lease', async () => {
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const get = core.repos.alarms.get.bind(core.repos.alarms);
+    const spy = vi.spyOn(core.repos.alarms, 'get').mockImplementation(async (id) => {
+      throw new StoreBusyError(`the database is out of reach (reading ${id})`);
+    });
+    await core.worker.tick();
+    expect(core.channels.webhook.sent).toHaveLength(0);
+    expect((await core.outbox(alarm.id)).map((i) => i.status)).toEqual(['pending', 'pending']); // leased to this node, not given up
+    spy.mockImplementation(get);
+    await core.worker.tick(); // the clock has not moved: the lease (60 s) is still running
+    expect((await core.outbox(alarm.id)).map((i) => [i.delivery.channel, i.status, i.attempts])).toEqual([
+      ['console', 'delivered', 1],
+      ['webhook', 'delivered', 1],
+    ]);
+    expect(core.channels.webhook.sent).toHaveLength(1);
   });
 
   it('a failing delivery is retried with backoff, on one timeline line that counts the attempts', async () => {
