@@ -37,6 +37,7 @@ import { notifyModule, type NotifyModule } from './modules/notify.ts';
 import { peopleModule, type FirstStart } from './modules/people.ts';
 import { jobsModule } from './modules/jobs.ts';
 import { apiModule } from './modules/api.ts';
+import { NodeWatch } from './devices/node-watch.ts';
 
 export { EVENT_DEDUPE_WINDOW_MS } from './modules/ingest.ts';
 export { brokerLimits } from './modules/mqtt.ts';
@@ -99,6 +100,8 @@ export interface CarebellApp {
   visits: VisitService;
   /** Whether the data directory takes writes (a full disk is survived, see storage-health.ts). */
   storage: StorageHealth;
+  /** Several nodes on PostgreSQL: this node's heartbeat and the adoption of dead nodes' devices. */
+  nodeWatch: NodeWatch | undefined;
   close(): Promise<void>;
 }
 
@@ -133,6 +136,25 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   // Several nodes: every node's live stream shows the alarms the others raise.
   await relayLiveStream({ sql: storage.sql, bus, live: notify.live, alarms: storage.repos.alarms, log });
   await notify.consoles.start();
+  await notify.commands.start();
+  // Several nodes: heartbeats, and the devices of a node that died adopted (their silence watched here).
+  const nodeWatch =
+    storage.sql.dialect === 'postgres'
+      ? new NodeWatch({
+          nodes: storage.repos.nodes,
+          node: config.nodeId,
+          timeoutMs: config.nodeTimeoutSeconds * 1000,
+          adopt: async (adopted) => {
+            await devices.directory.rereadLastSeen(adopted.map((d) => d.deviceId));
+            await core.evaluator.adopt(adopted);
+          },
+          reclaimConnected: async () => {
+            for (const d of devices.directory.all()) if (d.online) await core.evaluator.claim(d.id);
+          },
+          log,
+        })
+      : undefined;
+  await nodeWatch?.start();
   const people = peopleModule({ ...basics, config, storage, devices, core, mqtt, profiles });
   const jobs = jobsModule({ ...basics, config, storage, devices, telemetry, core, care, schedule: opts.jobs === 'onClock' ? 'onClock' : opts.jobs !== false });
   let closing: Promise<void> | undefined;
@@ -143,7 +165,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
    * finish (the rest waits in the outbox); then the API and live stream;
    * buffered readings are flushed; device state saved; the database closed.
    */
-  const shutdown: Closes[] = [jobs, mqtt, notify, api, telemetry, devices, storage];
+  const shutdown: Closes[] = [...(nodeWatch ? [nodeWatch] : []), jobs, mqtt, notify, api, telemetry, devices, storage];
 
   return {
     config,
@@ -174,6 +196,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
     care,
     visits: care.visits,
     storage: storage.health,
+    nodeWatch,
     close: () =>
       (closing ??= (async () => {
         for (const module of shutdown) await module.close();

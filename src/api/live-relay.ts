@@ -1,21 +1,10 @@
 import type { Alarm } from '../core/alarm.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
-import type { SqlClient } from '../store/sql-client.ts';
+import { parseNotice as parse, type SqlClient } from '../store/sql-client.ts';
 import type { LiveStream } from './live.ts';
 
 const CHANNEL = 'carebell_live';
-
-/** A notice's JSON, or undefined for none (a reconnect) or one that is not what a node sends. */
-function parse<T>(payload: string | null): T | undefined {
-  if (payload === null) return undefined;
-  try {
-    const value = JSON.parse(payload) as unknown;
-    return value !== null && typeof value === 'object' ? (value as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 interface Notice {
   event: 'alarm.raised' | 'alarm.updated';

@@ -55,6 +55,8 @@ export const configSchema = z.object({
   loginTtlHours: z.coerce.number().positive().max(24 * 90).default(12),
   /** This node's name in a cluster (several nodes, one database): deliveries it sends are leased to it. Default: the host name. */
   nodeId: z.string().trim().min(1).max(100).default(hostname()),
+  /** Several nodes: one not heard for this long (its heartbeat, every fifth of it) is taken for dead and another adopts its devices. */
+  nodeTimeoutSeconds: z.coerce.number().min(1).max(3600).default(15),
   /**
    * The shared PostgreSQL database of several nodes (postgres://user:password@host:port/db);
    * unset, everything stays in the embedded database in the data directory.
@@ -112,6 +114,7 @@ export const envVars: Record<string, keyof Config> = {
   CAREBELL_TIMEZONE: 'timeZone',
   CAREBELL_LOGIN_TTL_HOURS: 'loginTtlHours',
   CAREBELL_NODE_ID: 'nodeId',
+  CAREBELL_NODE_TIMEOUT_SECONDS: 'nodeTimeoutSeconds',
   CAREBELL_DATABASE_URL: 'databaseUrl',
   CAREBELL_DEVICE_TEST_DAYS: 'deviceTestDays',
   CAREBELL_MODE: 'mode',

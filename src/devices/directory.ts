@@ -95,6 +95,19 @@ export class DeviceDirectory {
     if (revoked) this.onRevoked?.(id);
   }
 
+  /**
+   * Reads again when adopted devices were last heard (written by the node
+   * that held them), so their silence is counted from then, not from when
+   * this node last read the table.
+   */
+  async rereadLastSeen(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const known = this.#byId.get(id);
+      const r = known && (await this.#deps.devices.get(id));
+      if (known && r?.lastSeen != null && (known.lastSeen ?? 0) < r.lastSeen) known.lastSeen = r.lastSeen;
+    }
+  }
+
   add(record: DeviceRecord): KnownDevice {
     const profile = this.#deps.profiles.get(record.profileId);
     if (!profile) throw new Error(`device ${record.id} uses unknown profile ${record.profileId}`);

@@ -11,6 +11,7 @@ import { OutboxWorker, type RetryPolicy } from '../notify/worker.ts';
 import { consoleChannel } from '../notify/channels/console.ts';
 import { webhookChannel } from '../notify/channels/webhook.ts';
 import { mqttChannel } from '../notify/channels/mqtt.ts';
+import { CommandRelay } from '../notify/channels/command-relay.ts';
 import type { AlarmCoreModule } from './alarm-core.ts';
 import type { DevicesModule } from './devices.ts';
 import type { Basics, Closes } from './module.ts';
@@ -41,6 +42,8 @@ export interface NotifyModule extends Closes {
   live: LiveStream;
   /** Console alerts across nodes (started by the app once listening is possible). */
   consoles: ConsoleRelay;
+  /** Device commands across nodes (started by the app once listening is possible). */
+  commands: CommandRelay;
   outbox: OutboxWorker;
   engine: AlarmEngine;
   webhookSecret: string;
@@ -60,13 +63,28 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
   });
   // With several nodes, a console alert reaches (and counts) the station's consoles on every node.
   const consoles = new ConsoleRelay({ sql: storage.sql, live, alarms: repos.alarms, log });
+  // With several nodes, a command reaches the device on the node that holds it.
+  const commands = new CommandRelay({
+    sql: storage.sql,
+    local: {
+      isConnected: (id) => mqtt.broker.isConnected(id),
+      send: async (id, payload) => {
+        const device = devices.directory.get(id);
+        if (!device) throw new Error(`device ${id} is not registered`);
+        await mqtt.broker.sendCommand(device, payload);
+      },
+    },
+    owner: (id) => repos.deviceOwners.owner(id),
+    node: config.nodeId,
+    log,
+  });
   const outbox = new OutboxWorker({
     node: config.nodeId,
     outbox: repos.outbox,
     alarms: repos.alarms,
     service: core.alarms,
     residents: repos.residents,
-    channels: [consoleChannel(consoles), webhookChannel({ secret: webhookSecret }), mqttChannel({ broker: mqtt.broker, directory: devices.directory })],
+    channels: [consoleChannel(consoles), webhookChannel({ secret: webhookSecret }), mqttChannel({ commands, directory: devices.directory })],
     clock,
     log,
     ...(needs.options?.retry ? { retry: needs.options.retry } : {}),
@@ -95,6 +113,7 @@ export function notifyModule(needs: Basics & { config: Config; storage: StorageM
   if (tickMs > 0) engine.start(tickMs);
   return {
     consoles,
+    commands,
     live,
     outbox,
     engine,

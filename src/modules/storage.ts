@@ -4,6 +4,7 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { Checkpointer } from '../store/checkpointer.ts';
 import { StorageHealth } from '../store/storage-health.ts';
 import { UnitOfWork } from '../store/unit-of-work.ts';
+import { NodeRepository } from '../store/nodes.ts';
 import { PostgresClient, SqliteClient, type SqlClient } from '../store/sql-client.ts';
 import { migratePostgres } from '../store/postgres/migrations.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ function repositories(sql: SqlClient) {
     providers: new ProviderRepository(sql),
     ruleState: new RuleStateRepository(sql),
     deviceOwners: new DeviceOwnerRepository(sql),
+    nodes: new NodeRepository(sql),
     jobRuns: new JobRunRepository(sql),
     visits: new VisitRepository(sql),
     serviceRequests: new ServiceRequestRepository(sql),

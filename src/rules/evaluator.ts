@@ -201,8 +201,25 @@ export class RuleEvaluator {
     const own = this.#d.ownership;
     if (!own) return;
     const { epoch, previousNode } = await own.owners.claim(deviceId, own.node, this.#d.clock.now());
-    if (previousNode !== null && previousNode !== own.node) {
-      const rows = (await this.#d.ruleState.forSubject?.(deviceId)) ?? [];
+    await this.#take(deviceId, epoch, previousNode !== null && previousNode !== own.node);
+  }
+
+  /**
+   * Takes devices this node adopted (store/nodes.ts: their node died, or this
+   * node held them before it restarted) at the epochs the adoption gave
+   * them: their rule state is read from the database and their time-driven
+   * rules (silence first) run here from now on, connected or not.
+   */
+  async adopt(devices: ReadonlyArray<{ deviceId: string; epoch: number }>): Promise<void> {
+    if (!this.#d.ownership) return;
+    for (const { deviceId, epoch } of devices) await this.#take(deviceId, epoch, true);
+  }
+
+  /** Holds the device at `epoch` (a later epoch already held here stays), its rule state read again when `reread`. */
+  async #take(deviceId: string, epoch: number, reread: boolean): Promise<void> {
+    const rows = reread ? ((await this.#d.ruleState.forSubject?.(deviceId)) ?? []) : [];
+    if ((this.#epochs.get(deviceId) ?? 0) > epoch) return;
+    if (reread) {
       this.#forget(deviceId);
       for (const r of rows) {
         const key = `${r.subject}\u0000${r.rule}`;

@@ -470,6 +470,16 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 18,
+    name: 'the nodes sharing the database, with their heartbeats',
+    sql: `
+      CREATE TABLE nodes (
+        node_id      TEXT PRIMARY KEY,
+        heartbeat_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -55,6 +55,17 @@ export interface SqlClient {
   barrier?(timeoutMs?: number): Promise<void>;
 }
 
+/** A notice's JSON, or undefined for none (a reconnect) or one that is not what a node sends. */
+export function parseNotice<T>(payload: string | null): T | undefined {
+  if (payload === null) return undefined;
+  try {
+    const value = JSON.parse(payload) as unknown;
+    return value !== null && typeof value === 'object' ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The store could not take the statement now (its connection stayed busy
  * too long, or the database server is unreachable); the same write may work

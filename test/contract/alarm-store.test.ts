@@ -16,6 +16,7 @@ import { ServiceRequestRepository } from '../../src/care/service-requests.ts';
 import { DeviceTestRepository } from '../../src/care/device-tests.ts';
 import { ReportRepository } from '../../src/jobs/reports-repository.ts';
 import { backends } from '../helpers/store-backends.ts';
+import { NodeRepository } from '../../src/store/nodes.ts';
 import { DeviceOwnerRepository } from '../../src/store/device-owners.ts';
 import { StationRepository, type Station } from '../../src/store/stations.ts';
 import { ProviderRepository, UserRepository, type User } from '../../src/store/users.ts';
@@ -685,6 +686,38 @@ for (const backend of backends()) {
         await states.save('band-1', 'threshold:hr', '{"since":1}', 1);
         await states.save('band-2', 'threshold:hr', '{"since":2}', 2);
         expect(await states.forSubject('band-1')).toEqual([{ subject: 'band-1', rule: 'threshold:hr', state: '{"since":1}' }]);
+      });
+
+      it("keeps the nodes' heartbeats; a silent node's devices are adopted once, each at a new epoch; a node takes back its own at start", async () => {
+        const owners = new DeviceOwnerRepository(sql);
+        const nodes = new NodeRepository(sql);
+        for (const [id, node] of [['band-1', 'node-a'], ['band-2', 'node-a'], ['band-3', 'node-b'], ['band-4', 'node-c']] as const) await owners.claim(id, node, 10);
+        await nodes.beat('node-a', 1_000);
+        await nodes.beat('node-b', 5_000);
+        await nodes.beat('node-c', 5_000);
+        await nodes.beat('node-b', 9_000); // beats again
+        expect(await nodes.silentSince(6_000)).toEqual(['node-a', 'node-c']);
+        // node-b and node-c both notice node-a at once: one gets its devices, the other nothing, and node-a leaves the list.
+        const [byB, byC] = await Promise.all([nodes.adopt('node-a', 'node-b', 9_000, 6_000), nodes.adopt('node-a', 'node-c', 9_000, 6_000)]);
+        const adopted = [...byB, ...byC];
+        expect(adopted).toEqual([
+          { deviceId: 'band-1', epoch: 2 },
+          { deviceId: 'band-2', epoch: 2 },
+        ]);
+        expect(byB.length === 0 || byC.length === 0).toBe(true);
+        const adopter = byB.length > 0 ? 'node-b' : 'node-c';
+        expect(await owners.owner('band-1')).toMatchObject({ node: adopter, epoch: 2, claimedAt: 9_000 });
+        expect(await uow.transaction((tx) => owners.in(tx).holds('band-1', 'node-a', 1))).toBe(false); // node-a, if it comes back, writes nothing
+        expect((await nodes.list()).map((n) => n.node)).toEqual(['node-b', 'node-c']);
+        // A node that beat again after it was found silent stays on the list.
+        await nodes.beat('node-c', 9_500);
+        expect(await nodes.adopt('node-c', 'node-b', 9_600, 6_000)).toEqual([{ deviceId: 'band-4', epoch: 2 }]);
+        expect((await nodes.list()).map((n) => n.node)).toEqual(['node-b', 'node-c']);
+        // Starting again, node-b takes back what it held, each at a new epoch.
+        expect(await nodes.adopt('node-b', 'node-b', 10_000)).toEqual(
+          [...(adopter === 'node-b' ? [{ deviceId: 'band-1', epoch: 3 }, { deviceId: 'band-2', epoch: 3 }] : []), { deviceId: 'band-3', epoch: 2 }, { deviceId: 'band-4', epoch: 3 }],
+        );
+        expect((await nodes.list()).map((n) => n.node)).toEqual(['node-b', 'node-c']);
       });
 
       it('recognises an event seen within the window, and only then', async () => {

@@ -51,7 +51,8 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
 
   beforeAll(async () => {
     [pgServer, hooks] = await Promise.all([startPostgres(), startWebhookReceiver()]);
-    const env = { CAREBELL_DATABASE_URL: pgServer.url, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_MODE: 'test', CAREBELL_SIM_SPEED: String(SPEED), CAREBELL_SIM_EPOCH: String(epoch) };
+    // A node not heard for 3 s is taken for dead (15 s by default).
+    const env = { CAREBELL_DATABASE_URL: pgServer.url, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_MODE: 'test', CAREBELL_SIM_SPEED: String(SPEED), CAREBELL_SIM_EPOCH: String(epoch), CAREBELL_NODE_TIMEOUT_SECONDS: '3' };
     const start = async (id: string) => void nodes.push(await startNode(id, env));
     // The first node migrates the database; the others find it migrated.
     await start('node1');
@@ -84,6 +85,8 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     };
     const pendants = await pool(Array.from({ length: PENDANTS }, (_, i) => i), 8, (i) => register(i, 'carebell-sos-pendant', `sos-${String(i).padStart(4, '0')}`));
     const band = await register(PENDANTS, 'carebell-vitals-band', 'band-0001');
+    // Fall radars (heartbeat 60 s: silent for 180 s, one is offline): one on the node to be killed will not come back.
+    const radars = await pool([0, 1, 2, 3, 4, 5], 3, (i) => register(PENDANTS + 1 + i, 'carebell-fall-radar', `radar-${i}`));
     const residentOf = new Map([...pendants, band].map((d) => [d.id, d.residentId]));
 
     // The duty operator of the community station logs in on a node and keeps the console open.
@@ -100,16 +103,21 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
         c.once('connect', () => resolve(c));
       });
     const byId = new Map<string, MqttClient>();
-    await pool([...pendants, band], 20, async (d) => byId.set(d.id, await connect(d)));
+    await pool([...pendants, band, ...radars], 20, async (d) => byId.set(d.id, await connect(d)));
     const owners = async () => new Map((await db!.query<{ device_id: string; node_id: string }>('SELECT device_id, node_id FROM device_owners')).rows.map((r) => [r.device_id, r.node_id]));
     const before = await owners();
-    expect(before.size).toBe(PENDANTS + 1);
+    expect(before.size).toBe(PENDANTS + 1 + radars.length);
     const perNode = nodes.map((n) => [...before.values()].filter((x) => x === n.id).length);
     expect(perNode.every((count) => count > 0), `devices per node: ${perNode.join(', ')}`).toBe(true);
 
     // The node to be killed is the band's; the operator's console is on another.
     const victim = nodes.find((n) => n.id === before.get(band.id))!;
     const survivors = nodes.filter((n) => n !== victim);
+    const lost = radars.find((r) => before.get(r.id) === victim.id)!;
+    expect(lost, 'a radar on the node to be killed').toBeDefined();
+    const lostLastHeard = clock.now();
+    await byId.get(lost.id)!.publishAsync(`devices/${lost.id}/telemetry`, JSON.stringify({ ts: lostLastHeard, presence: true, breath: 15, heart: 70 }), { qos: 1 });
+    byId.get(lost.id)!.options.reconnectPeriod = 0; // switched off with its node: it will not connect again
     const onVictim = pendants.filter((p) => before.get(p.id) === victim.id);
     const ladderPendant = onVictim[0]!;
     const login = await must(call(survivors[0]!.proc.http, 'POST', '/api/v1/auth/login', { username: 'duty.jianghan', password }, ''));
@@ -136,7 +144,7 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     const reconnected = new Map<string, Promise<number>>();
     for (let i = 0; i < burst.length; i += 20) {
       if (i === 40) {
-        for (const d of [...onVictim, band]) reconnected.set(d.id, new Promise((resolve) => byId.get(d.id)!.once('connect', () => resolve(Date.now()))));
+        for (const d of [...onVictim, band, ...radars.filter((r) => r !== lost && before.get(r.id) === victim.id)]) reconnected.set(d.id, new Promise((resolve) => byId.get(d.id)!.once('connect', () => resolve(Date.now()))));
         killedAt = Date.now();
         victim.proc.child.kill('SIGKILL');
       }
@@ -196,6 +204,12 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
       deliveries.set(key, (deliveries.get(key) ?? new Set()).add(String(w.headers['x-carebell-delivery'])));
     }
     expect([...deliveries].filter(([, ids]) => ids.size !== 1)).toEqual([]);
+    // The radar that did not come back: a survivor adopted it once the dead node missed its heartbeats,
+    // and watches its silence, so its device_offline alarm comes 180 s (simulated) after it was last heard.
+    await expect.poll(async () => survivors.map((n) => n.id).includes((await owners()).get(lost.id)!), { timeout: 10_000 }).toBe(true);
+    const offline = (await alarmOnStream((a) => a.deviceId === lost.id && a.type === 'device_offline')).data as { id: string };
+    const offlineDetail = (await call(survivors[1]!.proc.http, 'GET', `/api/v1/alarms/${offline.id}`)).body;
+    expect(Date.parse(offlineDetail.raisedAt) - lostLastHeard).toBeGreaterThanOrEqual(180_000);
     await stream.close();
   }, 120_000);
 });

@@ -54,6 +54,13 @@ describe('two nodes on one PostgreSQL database', () => {
     const client = await a.connect(pendant);
     expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 1 });
 
+    // The station's siren is connected to node B: node A, which delivers the alarm, has its commands sent there.
+    const siren = (await a.api('POST', '/api/v1/devices', { profile: 'carebell-station-siren', stationId: communityId, id: 'siren-pg-1' })).body;
+    const sirenClient = await b.connect(siren);
+    await sirenClient.subscribeAsync('devices/siren-pg-1/command', { qos: 1 });
+    const sirenSays: Array<{ cmd: string; action: string; alarmId: string }> = [];
+    sirenClient.on('message', (_t, p) => sirenSays.push(JSON.parse(p.toString())));
+
     // The station's duty console is open on node B only.
     const password = 'correct-horse-battery-staple-9';
     expect((await a.api('POST', '/api/v1/users', { username: 'duty.jianghan', password, role: 'operator', stationId: communityId })).status).toBe(201);
@@ -72,11 +79,16 @@ describe('two nodes on one PostgreSQL database', () => {
     await expect.poll(async () => (await a.app.repos.outbox.forAlarm(alarm.id)).filter((i) => i.delivery.channel === 'console').map((i) => i.status)).toEqual(['delivered']);
     const notified = (await a.app.repos.alarms.timeline(alarm.id)).find((e) => e.kind === 'notified' && e.detail?.channel === 'console');
     expect(notified?.detail).toMatchObject({ node: 'node-a', consoles: 1 });
+    await expect.poll(() => sirenSays).toEqual([expect.objectContaining({ cmd: 'siren', action: 'on', alarmId: alarm.id })]);
+    const sirenLine = (await a.app.repos.alarms.timeline(alarm.id)).find((e) => e.kind === 'notified' && e.detail?.channel === 'mqtt' && e.detail?.target === 'siren siren-pg-1');
+    expect(sirenLine?.detail).toMatchObject({ node: 'node-a' });
     const seenOnB = (await b.api('GET', '/api/v1/alarms?state=open')).body as Array<{ id: string; type: string; residentId: string }>;
     expect(seenOnB.map((x) => [x.id, x.type, x.residentId])).toEqual([[alarm.id, 'sos', residentId]]);
     const ack = await b.api('POST', `/api/v1/alarms/${alarm.id}/ack`, {});
     expect(ack.status).toBe(200);
     expect((await a.api('GET', `/api/v1/alarms/${alarm.id}`)).body.state).toBe('acknowledged');
+    await expect.poll(() => sirenSays.map((c) => c.action)).toEqual(['on', 'off']);
+    await sirenClient.endAsync(true);
     // The acknowledgement made on B reaches a stream on A.
     const streamA = await openStream(`${a.urls.httpUrl}/api/v1/stream`, ADMIN_TOKEN, 0);
     await streamA.next((e) => e.event === 'alarm.updated' && (e.data as { id: string; state: string }).id === alarm.id && (e.data as { state: string }).state === 'acknowledged');
@@ -100,7 +112,8 @@ describe('two nodes on one PostgreSQL database', () => {
     expect(again.timeline.map((e: { kind: string }) => e.kind)).toEqual(expect.arrayContaining(['raised', 'acknowledged']));
     expect(a.app.directory.get('sos-pg-1')?.residentId).toBe(residentId);
     const reconnected = await a.connect(pendant);
-    expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 2 });
+    // Taken back at start (epoch 2: its silence is watched here even before it connects), then taken as it connects.
+    expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 3 });
     await reconnected.endAsync(true);
   });
 });

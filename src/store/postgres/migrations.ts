@@ -392,6 +392,16 @@ export const postgresMigrations: PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'the nodes sharing the database, with their heartbeats',
+    sql: `
+      CREATE TABLE nodes (
+        node_id      TEXT PRIMARY KEY,
+        heartbeat_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */
