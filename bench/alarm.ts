@@ -4,7 +4,10 @@
  * with its ladder and outbox) → live stream. Prints PUBLISH → `alarm.raised`
  * SSE latency (p50/p99) and the alarms per second a burst sustains.
  *
- *   npm run bench:alarm -- [--background-devices 1000] [--background-rate 5000] [--paced 200] [--burst 500]
+ *   npm run bench:alarm -- [--background-devices 1000] [--background-rate 5000] [--paced 200] [--burst 500] [--database-url postgres://…]
+ *
+ * With `--database-url` the gateway keeps its state in that PostgreSQL
+ * database (as a cluster node does) instead of the embedded SQLite file.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -27,11 +30,12 @@ const PACED_PER_SECOND = arg('paced-per-second', 20);
 const BURST = arg('burst', 500);
 const TICK_MS = arg('background-tick-ms', 10);
 const TOKEN = 'bench-admin-token-0123456789';
+const DATABASE_URL = process.argv.includes('--database-url') ? process.argv[process.argv.indexOf('--database-url') + 1] : undefined;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-alarm-'));
 const app = await buildApp({
   // Per-device rate limits off: the load generator is not a device; the alarm path is what is measured.
-  config: parseConfig({ dataDir, mqttHost: '127.0.0.1', mqttPort: 0, httpHost: '127.0.0.1', httpPort: 0, adminToken: TOKEN, logLevel: 'silent', deviceRate: 100_000, deviceBurst: 1_000_000 }),
+  config: parseConfig({ dataDir, mqttHost: '127.0.0.1', mqttPort: 0, httpHost: '127.0.0.1', httpPort: 0, adminToken: TOKEN, logLevel: 'silent', deviceRate: 100_000, deviceBurst: 1_000_000, ...(DATABASE_URL ? { databaseUrl: DATABASE_URL } : {}) }),
   log: silentLogger,
 });
 const urls = await listen(app);
@@ -57,7 +61,7 @@ const onboard = async (profile: string, n: number, prefix: string) => {
 const bands = await onboard('carebell-vitals-band', BACKGROUND_DEVICES, 'band-');
 const pendants = await onboard('carebell-sos-pendant', PACED + BURST, 'sos-');
 
-console.log(`alarm benchmark: ${BACKGROUND_DEVICES} devices sending ${BACKGROUND_RATE} telemetry msg/s in the background; ${PACED} SOS presses at ${PACED_PER_SECOND}/s, then a burst of ${BURST}`);
+console.log(`alarm benchmark (${DATABASE_URL ? 'PostgreSQL' : 'embedded SQLite'}): ${BACKGROUND_DEVICES} devices sending ${BACKGROUND_RATE} telemetry msg/s in the background; ${PACED} SOS presses at ${PACED_PER_SECOND}/s, then a burst of ${BURST}`);
 const background = startWorker(new URL('./background-load.ts', import.meta.url), { port: urls.mqttPort, devices: bands, ratePerSecond: BACKGROUND_RATE, tickMs: TICK_MS });
 await new Promise<void>((resolve) => background.once('message', () => resolve()));
 // Inside the gateway: from ingest taking an SOS message to its alarm going out on the live stream.

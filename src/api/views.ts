@@ -56,7 +56,17 @@ export const residentView = (r: Resident, now = Date.now()) => {
   };
 };
 
-export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined) => {
+/**
+ * A device as the API shows it. `shared`: several nodes on one database, where
+ * a device connected to another node is offline in this node's memory; the
+ * database, written each second by the node that holds it, says more.
+ */
+export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined, shared = false) => {
+  if (shared && live && !live.online && (record.lastSeen ?? 0) > (live.lastSeen ?? 0)) {
+    live = { ...live, online: record.online, lastSeen: record.lastSeen, battery: record.battery ?? live.battery, firstMessageAt: live.firstMessageAt ?? record.firstMessageAt };
+  } else if (shared && live && !live.online && record.online) {
+    live = { ...live, online: true };
+  }
   const firstMessageAt = live?.firstMessageAt ?? record.firstMessageAt;
   return {
     id: record.id,

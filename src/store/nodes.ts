@@ -34,7 +34,14 @@ export class NodeRepository {
         'UPDATE device_owners SET node_id = ?, epoch = epoch + 1, claimed_at = ? WHERE node_id = ? RETURNING device_id, epoch',
         [to, at, from],
       );
-      if (from !== to) await tx.run('DELETE FROM nodes WHERE node_id = ? AND heartbeat_at < ?', [from, Number.isFinite(before) ? before : Number.MAX_SAFE_INTEGER]);
+      if (from !== to) {
+        await tx.run('DELETE FROM nodes WHERE node_id = ? AND heartbeat_at < ?', [from, Number.isFinite(before) ? before : Number.MAX_SAFE_INTEGER]);
+        // Their connections died with their node: offline until they connect somewhere.
+        for (let i = 0; i < rows.length; i += 500) {
+          const ids = rows.slice(i, i + 500).map((r) => r.device_id);
+          await tx.run(`UPDATE devices SET online = 0 WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+        }
+      }
       return rows.map((r) => ({ deviceId: r.device_id, epoch: Number(r.epoch) })).sort((a, b) => a.deviceId.localeCompare(b.deviceId));
     });
   }

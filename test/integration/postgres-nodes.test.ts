@@ -53,6 +53,8 @@ describe('two nodes on one PostgreSQL database', () => {
     await expect.poll(() => a.app.directory.get('sos-pg-1')?.residentId).toBe(residentId);
     const client = await a.connect(pendant);
     expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 1 });
+    // Node B's API says it is online (from the database: node A writes its state each second).
+    await expect.poll(async () => (await b.api('GET', '/api/v1/devices/sos-pg-1')).body.online).toBe(true);
 
     // The station's siren is connected to node B: node A, which delivers the alarm, has its commands sent there.
     const siren = (await a.api('POST', '/api/v1/devices', { profile: 'carebell-station-siren', stationId: communityId, id: 'siren-pg-1' })).body;

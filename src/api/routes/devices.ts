@@ -16,7 +16,7 @@ const createDevice = z
   .strict();
 
 /** What these routes use. */
-export type DeviceRoutesDeps = Pick<ApiContext, 'brokerPorts' | 'clock' | 'deadLetters' | 'devices' | 'directory' | 'onboarding' | 'provisioning' | 'sink'>;
+export type DeviceRoutesDeps = Pick<ApiContext, 'brokerPorts' | 'clock' | 'cluster' | 'deadLetters' | 'devices' | 'directory' | 'onboarding' | 'provisioning' | 'sink'>;
 
 export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
   app.post('/devices', { onRequest: roles('admin', 'operator', 'provider'), schema: { body: createDevice, summary: 'Register a device: its MQTT credentials are in this answer only', tags: ['devices'] } }, async (req, reply) => {
@@ -43,7 +43,7 @@ export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
       const q = req.query;
       return (await ctx.devices.list())
         .filter((d) => (q.residentId === undefined || d.residentId === q.residentId) && (q.profile === undefined || d.profileId === q.profile) && access(req).device(d))
-        .map((d) => deviceView(d, ctx.directory.get(d.id)))
+        .map((d) => deviceView(d, ctx.directory.get(d.id), ctx.cluster !== undefined))
         .filter((d) => q.online === undefined || String(d.online) === q.online);
     },
   );
@@ -52,7 +52,7 @@ export function deviceRoutes(app: Api, ctx: DeviceRoutesDeps): void {
     const record = Access.must(await ctx.devices.get(req.params.id), (d) => access(req).device(d), 'device', req.params.id);
     const live = ctx.directory.get(record.id);
     return {
-      ...deviceView(record, live),
+      ...deviceView(record, live, ctx.cluster !== undefined),
       topics: live ? { publish: live.profile.uplinkTopics(record.id), subscribe: live.profile.downlinkTopic(record.id) ?? null } : null,
       deadLetters: ctx.deadLetters.count(record.id),
     };
