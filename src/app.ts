@@ -134,7 +134,7 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   devices.directory.onRevoked = (id) => mqtt.broker.disconnect(id);
   notify = notifyModule({ ...basics, config, storage, devices, core, mqtt, options: opts.alarms });
   // Several nodes: every node's live stream shows the alarms the others raise.
-  await relayLiveStream({ sql: storage.sql, bus, live: notify.live, alarms: storage.repos.alarms, log });
+  await relayLiveStream({ sql: storage.sql, live: notify.live, alarms: storage.repos.alarms, log });
   await notify.consoles.start();
   await notify.commands.start();
   // Several nodes: heartbeats, and the devices of a node that died adopted (their silence watched here).

@@ -9,7 +9,7 @@ import { policyById, policyFor, type EscalationPolicy, type TargetSpec } from '.
 import type { EscalationStepRepository } from '../escalation/steps-repository.ts';
 import { resolveTargets, type TargetDeps } from '../escalation/targets.ts';
 import type { OutboxEvent, OutboxRepository } from './outbox-repository.ts';
-import { severityRank, transitions, type Alarm, type CallOutcome, type ContactResponse, type Outcome, type Severity, type TimelineKind } from '../core/alarm.ts';
+import { ALARM_NOTICES, severityRank, transitions, type Alarm, type AlarmNotice, type CallOutcome, type ContactResponse, type Outcome, type Severity, type TimelineKind } from '../core/alarm.ts';
 import { openKey, type AlarmRepository } from './repository.ts';
 
 /**
@@ -90,6 +90,9 @@ export class AlarmService {
     o.tx.beforeCommit(async () => {
       const alarm = await o.alarms.get(alarmId);
       if (!alarm) return;
+      // The other nodes' live streams hear of it with the commit itself (api/live-relay.ts).
+      const notice: AlarmNotice = change === 'raised_new' ? { event: 'alarm.raised', id: alarmId } : { event: 'alarm.updated', id: alarmId, change };
+      await o.tx.announce?.(ALARM_NOTICES, JSON.stringify(notice));
       o.tx.afterCommit(() => {
         if (change === 'raised_new') this.#d.bus.emit('alarm.raised', { alarm });
         else this.#d.bus.emit('alarm.updated', { alarm, change });

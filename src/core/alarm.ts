@@ -91,3 +91,13 @@ export interface TimelineEntry {
   actor: string;
   detail: Record<string, unknown> | null;
 }
+
+/** The channel on which each committed alarm change is announced to the other nodes (several nodes on PostgreSQL). */
+export const ALARM_NOTICES = 'carebell_live';
+
+/** What a node announces of an alarm change: the others read the alarm itself from the database. */
+export interface AlarmNotice {
+  event: 'alarm.raised' | 'alarm.updated';
+  id: string;
+  change?: string;
+}

@@ -9,5 +9,11 @@ export interface Tx {
   afterCommit(effect: () => void): void;
   /** Runs `hook` inside the transaction once its work is done, just before it commits (e.g. to read what it wrote). */
   beforeCommit(hook: () => Promise<void>): void;
+  /**
+   * Tells the other nodes sharing the database, as part of this transaction:
+   * delivered when it commits, never if it rolls back (PostgreSQL NOTIFY). On
+   * the embedded database there is no other node: nothing is sent.
+   */
+  announce?(channel: string, payload: string): Promise<void>;
   readonly handle: unknown;
 }

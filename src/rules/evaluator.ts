@@ -111,7 +111,7 @@ export interface RuleStateStore {
   all(): Promise<Array<{ subject: string; rule: string; state: string }>>;
   /** One subject's rows, read again when this node takes a device over from another. */
   forSubject?(subject: string): Promise<Array<{ subject: string; rule: string; state: string }>>;
-  in(tx: Tx): { save(subject: string, rule: string, state: string, at: number): Promise<void> };
+  in(tx: Tx): { save(subject: string, rule: string, state: string, at: number): Promise<void>; current?(subject: string, rule: string): Promise<string | undefined> };
 }
 
 /** Which node holds each device (store/device-owners.ts), for several nodes on one database. */
@@ -170,8 +170,8 @@ export class RuleEvaluator {
   /** Device id → what its readings wake. */
   readonly #plans = new Map<string, ReadingPlan>();
   /** Persisted state not yet merged into a rule's current shape (done on first use), and what is on disk. */
-  readonly #loaded = new Map<string, unknown>();
-  readonly #persisted = new Map<string, string>();
+  readonly #loaded = new SubjectMap<unknown>();
+  readonly #persisted = new SubjectMap<string>();
   /** Writes one message's readings started; reused, so a message with nothing to write allocates nothing for it. */
   readonly #readingWrites: Writes = { pending: undefined };
   /** With ownership: the devices this node holds, at the epoch it took each. */
@@ -241,9 +241,8 @@ export class RuleEvaluator {
     this.#state.delete(deviceId);
     this.#latest.delete(deviceId);
     this.#plans.delete(deviceId); // its steps hold the state maps just dropped
-    const prefix = `${deviceId}\u0000`;
-    for (const key of this.#persisted.keys()) if (key.startsWith(prefix)) this.#persisted.delete(key);
-    for (const key of this.#loaded.keys()) if (key.startsWith(prefix)) this.#loaded.delete(key);
+    this.#persisted.deleteSubject(deviceId);
+    this.#loaded.deleteSubject(deviceId);
   }
 
   #resident(residentId: string | null) {
@@ -478,6 +477,8 @@ export class RuleEvaluator {
     // Several nodes: a device rule writes only while this node still holds the device.
     const epoch = ownership && !residentLevel ? (this.#epochs.get(device.id) ?? 0) : undefined;
     let taken = false;
+    /** A resident's rule found another node's newer state in the database, and ran again on it. */
+    let rebased: { state: unknown; stored: string; durable: string; persist: boolean } | undefined;
     return intents
       .transaction(async (tx) => {
         if (epoch !== undefined && !(await ownership!.owners.in(tx).holds(device.id, ownership!.node, epoch))) {
@@ -485,12 +486,30 @@ export class RuleEvaluator {
           if (within === undefined) throw new DeviceTakenError(device.id);
           taken = true;
         }
-        for (const intent of result.intents) await intents.apply(device, rule.key, intent, residentLevel, tx);
-        if (persist && !taken) await ruleState.in(tx).save(subject, rule.key, durable, this.#d.clock.now());
+        let todo = result;
+        let write = { durable, persist };
+        // Several nodes: a resident's devices may be held by different nodes, each running the resident's rules
+        // (inactivity, a night's bed exit). Before one acts or writes, its state is checked against the
+        // database, locked: if another node has written since, the rule runs again on that state.
+        const states = ruleState.in(tx);
+        const stored = residentLevel && ownership && states.current ? await states.current(subject, rule.key) : undefined;
+        if (stored !== undefined && stored !== wasPersisted) {
+          const fresh = { ...(rule.initial() as object), ...(JSON.parse(stored) as object) };
+          todo = rule.evaluate(fresh, input, now) ?? { state: fresh, intents: [] };
+          const again = rule.durable ? rule.durable(todo.state) : JSON.stringify(todo.state);
+          write = { durable: again, persist: again !== stored };
+          rebased = { state: todo.state, stored, ...write };
+        }
+        for (const intent of todo.intents) await intents.apply(device, rule.key, intent, residentLevel, tx);
+        if (write.persist && !taken) await ruleState.in(tx).save(subject, rule.key, write.durable, this.#d.clock.now());
       }, within)
       .then(
         () => {
           if (taken) this.#taken(device.id);
+          if (rebased) {
+            if (states.get(rule.key) === next) states.set(rule.key, rebased.state);
+            this.#persisted.set(key, rebased.persist ? rebased.durable : rebased.stored);
+          }
         },
         (err: unknown) => {
           if (err instanceof DeviceTakenError) {
@@ -514,5 +533,35 @@ export class RuleEvaluator {
     if (!this.#epochs.has(deviceId) && !this.#state.has(deviceId)) return;
     this.#forget(deviceId);
     this.#d.log.info({ deviceId, node: this.#d.ownership?.node }, 'device held by another node now: its rules run there');
+  }
+}
+
+/**
+ * A map keyed `subject \u0000 rule`, grouped by subject, so that what is kept
+ * of one device goes in one step (a node adopting thousands of devices at
+ * once must not scan every key for each).
+ */
+class SubjectMap<V> {
+  readonly #bySubject = new Map<string, Map<string, V>>();
+  static #subject(key: string): string {
+    const i = key.indexOf('\u0000');
+    return i === -1 ? key : key.slice(0, i);
+  }
+  get(key: string): V | undefined {
+    return this.#bySubject.get(SubjectMap.#subject(key))?.get(key);
+  }
+  set(key: string, value: V): void {
+    const subject = SubjectMap.#subject(key);
+    let m = this.#bySubject.get(subject);
+    if (!m) this.#bySubject.set(subject, (m = new Map()));
+    m.set(key, value);
+  }
+  delete(key: string): void {
+    const subject = SubjectMap.#subject(key);
+    const m = this.#bySubject.get(subject);
+    if (m?.delete(key) && m.size === 0) this.#bySubject.delete(subject);
+  }
+  deleteSubject(subject: string): void {
+    this.#bySubject.delete(subject);
   }
 }

@@ -32,6 +32,16 @@ export class RuleStateRepository {
     return this.#sql.all<RuleStateRow>('SELECT subject, rule, state FROM rule_state WHERE subject = ?', [subject]);
   }
 
+  /**
+   * Inside a transaction: one rule's stored state, locked until the
+   * transaction ends on PostgreSQL (two nodes checking the same resident's
+   * rule take turns). Undefined: none stored yet.
+   */
+  async current(subject: string, rule: string): Promise<string | undefined> {
+    const row = await this.#sql.get<{ state: string }>(`SELECT state FROM rule_state WHERE subject = ? AND rule = ?${this.#sql.dialect === 'postgres' ? ' FOR UPDATE' : ''}`, [subject, rule]);
+    return row?.state;
+  }
+
   async save(subject: string, rule: string, state: string, at: number): Promise<void> {
     await this.#sql.run(
       'INSERT INTO rule_state (subject, rule, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (subject, rule) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',

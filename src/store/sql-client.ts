@@ -318,7 +318,11 @@ export class PostgresClient implements SqlClient {
     try {
       await connection.query('BEGIN').catch(asStoreError);
       try {
-        const result = await fn(PostgresClient.#on(connection, (s) => this.#text(s)));
+        const tx = PostgresClient.#on(connection, (s) => this.#text(s));
+        // A notice sent inside the transaction is delivered when, and only if, it commits: no window
+        // between the change and its announcement (a node killed there would leave the others unaware).
+        tx.notify = async (channel, payload) => void (await connection.query('SELECT pg_notify($1, $2)', [channel, `${this.#origin} ${payload}`]).catch(asStoreError));
+        const result = await fn(tx);
         await connection.query('COMMIT').catch(asStoreError);
         return result;
       } catch (err) {

@@ -26,7 +26,8 @@ export function sqlOf(tx: Tx): SqlClient {
  * raises), the rule evaluator (intents and rule state), the alarm service
  * (alarm, timeline, deadlines, outbox), the outbox worker. Effects are how
  * news leaves a transaction: live-stream events, a kick to the delivery
- * worker. Nothing is sent from inside one.
+ * worker. Nothing is sent from inside one but `tx.announce`: a notice to
+ * the other nodes that PostgreSQL delivers with the commit.
  */
 export class UnitOfWork {
   readonly #sql: SqlClient;
@@ -45,7 +46,12 @@ export class UnitOfWork {
     const effects: Array<() => void> = [];
     const hooks: Array<() => Promise<void>> = [];
     const result = await this.#sql.transaction(async (sql) => {
-      const value = await fn({ handle: sql, afterCommit: (effect) => void effects.push(effect), beforeCommit: (hook) => void hooks.push(hook) });
+      const value = await fn({
+        handle: sql,
+        afterCommit: (effect) => void effects.push(effect),
+        beforeCommit: (hook) => void hooks.push(hook),
+        announce: async (channel, payload) => void (await sql.notify?.(channel, payload)),
+      });
       for (let i = 0; i < hooks.length; i++) await hooks[i]!();
       return value;
     });

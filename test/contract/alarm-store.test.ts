@@ -377,6 +377,25 @@ for (const backend of backends()) {
           expect(providersA.list().map((p) => p.id)).toEqual(['prv-2', 'prv-1']);
         });
 
+        it("a notice sent inside a transaction is delivered with its commit, never after a rollback; a barrier comes back after every notice committed before it", async () => {
+          const [a, b] = [await backend.another(), await backend.another()];
+          const heard: string[] = [];
+          await a.listen!('carebell_probe', (payload) => void heard.push(payload!));
+          await expect(
+            new UnitOfWork(b).transaction(async (tx) => {
+              await tx.announce!('carebell_probe', 'rolled back');
+              throw new Error('no');
+            }),
+          ).rejects.toThrow('no');
+          await new UnitOfWork(b).transaction(async (tx) => {
+            await tx.announce!('carebell_probe', 'committed');
+            expect(heard).toEqual([]); // not before the commit
+          });
+          await b.notify!('carebell_probe', 'outside');
+          await a.barrier!();
+          expect(heard).toEqual(['committed', 'outside']);
+        });
+
         it('a notice a handler cannot read stops neither the listening connection nor the process', async () => {
           const [a, b] = [await backend.another(), await backend.another()];
           const heard: string[] = [];
@@ -931,6 +950,52 @@ for (const backend of backends()) {
           expect((await alarms()).filter((x) => x.type === 'device_offline')).toEqual([]);
           await b.tick();
           expect((await alarms()).filter((x) => x.type === 'device_offline').map((x) => x.deviceId)).toEqual(['band-1']);
+        } finally {
+          for (const c of cores) c.close();
+        }
+      });
+
+      it("a resident's rules across nodes: a node acts on the resident's state as the database has it, not only as its own devices saw it", async () => {
+        const cores = [await buildCore({ sql: await backend.another(), webhooks: false }), await buildCore({ sql: await backend.another(), webhooks: false })];
+        const nodeOf = (core: Core, name: string, store: SqlClient) =>
+          new RuleEvaluator({
+            devices: core.directory,
+            residentOf: (id) => core.repos.residents.get(id) ?? null,
+            ruleState: new RuleStateRepository(store),
+            intents: new IntentApplier(core.service),
+            clock: core.clock,
+            log: silentLogger,
+            ownership: { node: name, owners: new DeviceOwnerRepository(store) },
+          });
+        const [a, b] = [nodeOf(cores[0]!, 'node-a', await backend.another()), nodeOf(cores[1]!, 'node-b', await backend.another())];
+        try {
+          for (const c of cores) {
+            await c.resident('res-1'); // the wellbeing check: no activity from any device for 12 hours
+            await c.device('pir-1', 'carebell-pir-motion', 'res-1');
+            await c.device('door-1', 'carebell-door-contact', 'res-1');
+          }
+          // The motion sensor is on node-a, the door contact on node-b.
+          await a.claim('pir-1');
+          await b.claim('door-1');
+          const t0 = cores[0]!.clock.now();
+          const at = (t: number) => cores.forEach((c) => c.clock.set(t));
+          const event = (c: Core, node: RuleEvaluator, deviceId: string, type: string, ts: number) =>
+            c.uow.transaction((tx) => node.onEvent(c.directory.get(deviceId)!, { deviceId, type, ts } as never, tx));
+          const inactivity = async () => (await cores[0]!.repos.alarms.list({ limit: 100 })).filter((x) => x.type === 'no_activity');
+
+          await event(cores[1]!, b, 'door-1', 'door_open', t0);
+          at(t0 + 6 * 3600_000);
+          await event(cores[0]!, a, 'pir-1', 'motion', t0 + 6 * 3600_000);
+          // 13 hours after the door, 7 after the motion node-b never saw: no alarm.
+          at(t0 + 13 * 3600_000);
+          await b.tick();
+          await a.tick();
+          expect(await inactivity()).toEqual([]);
+          // 12 hours after the last motion: one alarm, whichever node ticks first.
+          at(t0 + 18 * 3600_000 + 1_000);
+          await b.tick();
+          await a.tick();
+          expect((await inactivity()).map((x) => x.residentId)).toEqual(['res-1']);
         } finally {
           for (const c of cores) c.close();
         }
