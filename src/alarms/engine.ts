@@ -74,14 +74,37 @@ export class AlarmEngine {
     });
   }
 
-  /** Fires due steps, then starts due deliveries (not waiting for them to settle). */
-  async #guarded(): Promise<void> {
-    try {
-      await this.#service.fireDueSteps();
-      void this.#worker.tick().catch((err: unknown) => this.#log.error({ err }, 'outbox run failed'));
-    } catch (err) {
-      this.#log.error({ err }, 'alarm engine run failed');
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  /**
+   * Fires due steps, then starts due deliveries (not waiting for them to
+   * settle). One run at a time: a kick or a tick while one is under way asks
+   * for one more after it, so a burst of commits never starts a crowd of runs
+   * racing for the same steps (on PostgreSQL they would queue on each other's
+   * row locks and hold every pooled connection).
+   */
+  #guarded(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
     }
+    const run = (async () => {
+      do {
+        this.#again = false;
+        try {
+          await this.#service.fireDueSteps();
+          void this.#worker.tick().catch((err: unknown) => this.#log.error({ err }, 'outbox run failed'));
+        } catch (err) {
+          this.#log.error({ err }, 'alarm engine run failed');
+        }
+      } while (this.#again && !this.#stopped);
+    })();
+    this.#running = run;
+    void run.finally(() => {
+      if (this.#running === run) this.#running = undefined;
+    });
+    return run;
   }
 
   #slicedTick: Promise<void> | undefined;

@@ -390,10 +390,12 @@ export class AlarmService {
     for (;;) {
       const due = await this.#d.steps.due(this.#d.clock.now(), 100);
       if (due.length === 0) return fired;
+      let taken = 0;
       for (const step of due) {
         await this.#in(undefined, async (o) => {
           const now = this.#d.clock.now();
           if (!(await o.steps.done(step.id, now))) return;
+          taken++;
           const alarm = await o.alarms.get(step.alarmId);
           if (!alarm || alarm.state === 'resolved') return;
           const policy = policyById(alarm.policy);
@@ -413,6 +415,9 @@ export class AlarmService {
           fired++;
         });
       }
+      // None of these was taken here: each was done or cancelled meanwhile, or is being fired by another
+      // node right now (PostgreSQL skips a locked step). The next run looks again rather than spinning on them.
+      if (taken === 0) return fired;
     }
   }
 }

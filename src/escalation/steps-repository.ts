@@ -34,7 +34,10 @@ export class EscalationStepRepository {
 
   /** Marks a step fired; false when it was no longer pending (cancelled, or fired already). */
   async done(id: number, now: number): Promise<boolean> {
-    return (await this.#sql.run("UPDATE escalation_steps SET status = 'done', fired_at = ? WHERE id = ? AND status = 'pending'", [now, id])).changes === 1;
+    // On PostgreSQL a step another node is firing right now (its row locked) is skipped, not waited for:
+    // that node fires it, and nodes never queue behind each other's transactions.
+    const which = this.#sql.dialect === 'postgres' ? "(SELECT id FROM escalation_steps WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)" : '?';
+    return (await this.#sql.run(`UPDATE escalation_steps SET status = 'done', fired_at = ? WHERE id = ${which} AND status = 'pending'`, [now, id])).changes === 1;
   }
 
   /** Cancels an alarm's pending steps, but the ladder steps numbered in `keep`. */

@@ -892,10 +892,12 @@ for (const backend of backends()) {
         }
       });
 
-      it("a device's rules follow it from node to node: the new holder carries on from the state left, and the old one can no longer write it", async () => {
+      /** Two nodes' alarm cores and rule evaluators (node-a, node-b) on this one store, each with connections of its own. */
+      const twoNodes = async () => {
         const cores = [await buildCore({ sql: await backend.another(), webhooks: false }), await buildCore({ sql: await backend.another(), webhooks: false })];
-        const nodeOf = (core: Core, name: string, store: SqlClient) =>
-          new RuleEvaluator({
+        const nodeOf = async (core: Core, name: string) => {
+          const store = await backend.another();
+          return new RuleEvaluator({
             devices: core.directory,
             residentOf: (id) => core.repos.residents.get(id) ?? null,
             ruleState: new RuleStateRepository(store),
@@ -904,7 +906,12 @@ for (const backend of backends()) {
             log: silentLogger,
             ownership: { node: name, owners: new DeviceOwnerRepository(store) },
           });
-        const [a, b] = [nodeOf(cores[0]!, 'node-a', await backend.another()), nodeOf(cores[1]!, 'node-b', await backend.another())];
+        };
+        return { cores, a: await nodeOf(cores[0]!, 'node-a'), b: await nodeOf(cores[1]!, 'node-b') };
+      };
+
+      it("a device's rules follow it from node to node: the new holder carries on from the state left, and the old one can no longer write it", async () => {
+        const { cores, a, b } = await twoNodes();
         try {
           for (const c of cores) {
             await c.resident('res-1');
@@ -956,18 +963,7 @@ for (const backend of backends()) {
       });
 
       it("a resident's rules across nodes: a node acts on the resident's state as the database has it, not only as its own devices saw it", async () => {
-        const cores = [await buildCore({ sql: await backend.another(), webhooks: false }), await buildCore({ sql: await backend.another(), webhooks: false })];
-        const nodeOf = (core: Core, name: string, store: SqlClient) =>
-          new RuleEvaluator({
-            devices: core.directory,
-            residentOf: (id) => core.repos.residents.get(id) ?? null,
-            ruleState: new RuleStateRepository(store),
-            intents: new IntentApplier(core.service),
-            clock: core.clock,
-            log: silentLogger,
-            ownership: { node: name, owners: new DeviceOwnerRepository(store) },
-          });
-        const [a, b] = [nodeOf(cores[0]!, 'node-a', await backend.another()), nodeOf(cores[1]!, 'node-b', await backend.another())];
+        const { cores, a, b } = await twoNodes();
         try {
           for (const c of cores) {
             await c.resident('res-1'); // the wellbeing check: no activity from any device for 12 hours

