@@ -212,5 +212,5 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     const offlineDetail = (await call(survivors[1]!.proc.http, 'GET', `/api/v1/alarms/${offline.id}`)).body;
     expect(Date.parse(offlineDetail.raisedAt) - lostLastHeard).toBeGreaterThanOrEqual(180_000);
     await stream.close();
-  }, 120_000);
+  }, 240_000);
 });
