@@ -18,19 +18,16 @@ import { silentLogger } from '../src/core/logger.ts';
 import { startWorker } from '../src/core/worker.ts';
 import { listen } from '../src/listen.ts';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { numberArg, stringArg } from './args.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const BACKGROUND_DEVICES = arg('background-devices', 1000);
-const BACKGROUND_RATE = arg('background-rate', 5000);
-const PACED = arg('paced', 200);
-const PACED_PER_SECOND = arg('paced-per-second', 20);
-const BURST = arg('burst', 500);
-const TICK_MS = arg('background-tick-ms', 10);
+const BACKGROUND_DEVICES = numberArg('background-devices', 1000);
+const BACKGROUND_RATE = numberArg('background-rate', 5000);
+const PACED = numberArg('paced', 200);
+const PACED_PER_SECOND = numberArg('paced-per-second', 20);
+const BURST = numberArg('burst', 500);
+const TICK_MS = numberArg('background-tick-ms', 10);
 const TOKEN = 'bench-admin-token-0123456789';
-const DATABASE_URL = process.argv.includes('--database-url') ? process.argv[process.argv.indexOf('--database-url') + 1] : undefined;
+const DATABASE_URL = stringArg('database-url');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-alarm-'));
 const app = await buildApp({

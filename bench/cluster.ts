@@ -34,15 +34,12 @@ import { startHaproxy } from '../test/helpers/haproxy.ts';
 import { call, must, startNode, stopNodes, type NodeProcess } from '../test/helpers/nodes.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 import { root } from '../test/helpers/processes.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const BACKGROUND_DEVICES = arg('background-devices', 1000);
-const BACKGROUND_RATE = arg('background-rate', 2000);
-const PACED = arg('paced', 200);
-const BURST = arg('burst', 300);
+const BACKGROUND_DEVICES = numberArg('background-devices', 1000);
+const BACKGROUND_RATE = numberArg('background-rate', 2000);
+const PACED = numberArg('paced', 200);
+const BURST = numberArg('burst', 300);
 const NODES = 3;
 const TOKEN = 'bench-admin-token-0123456789';
 

@@ -24,16 +24,13 @@ import { silentLogger } from '../src/core/logger.ts';
 import { listen } from '../src/listen.ts';
 import { startWorker } from '../src/core/worker.ts';
 import type { LoadResult } from './load-client.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const DEVICES = arg('devices', 1000);
-const MESSAGES = arg('messages', 50);
-const WINDOW = arg('window', 4);
-const ROUNDS = arg('rounds', 5);
-const FLUSH_MS = arg('flush-ms', 0);
+const DEVICES = numberArg('devices', 1000);
+const MESSAGES = numberArg('messages', 50);
+const WINDOW = numberArg('window', 4);
+const ROUNDS = numberArg('rounds', 5);
+const FLUSH_MS = numberArg('flush-ms', 0);
 const READINGS_PER_MESSAGE = 3;
 
 /**

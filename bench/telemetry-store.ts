@@ -9,13 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColumnBuilder } from '../src/telemetry/columns.ts';
 import { DEFAULT_CHECKPOINT_PAGES, SqliteTelemetrySink } from '../src/telemetry/sqlite-sink.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const DEVICES = arg('devices', 1000);
-const MESSAGES = arg('messages', 300_000);
+const DEVICES = numberArg('devices', 1000);
+const MESSAGES = numberArg('messages', 300_000);
 const devices = Array.from({ length: DEVICES }, (_, i) => `band-${i}`);
 
 async function run(checkpointPages: number, perDevice: number): Promise<{ wallUs: number; cpuUs: number }> {

@@ -115,8 +115,8 @@ export function buildApi(ctx: ApiContext, log: Logger): Api {
       const api = v1.withTypeProvider<ZodTypeProvider>();
       const cluster = ctx.cluster;
       if (cluster) {
-        // Best effort: with the database out of reach, the request is served from what this node holds.
-        api.addHook('onRequest', async () => void (await cluster.catchUp().catch(() => {})));
+        // Best effort, bounded (modules/api.ts): with the database out of reach, the request is served from what this node holds.
+        api.addHook('onRequest', () => cluster.catchUp());
         api.addHook('onSend', async (_req, _reply, payload) => {
           await cluster.noticesSent();
           return payload;

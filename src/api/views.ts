@@ -62,10 +62,9 @@ export const residentView = (r: Resident, now = Date.now()) => {
  * database, written each second by the node that holds it, says more.
  */
 export const deviceView = (record: DeviceRecord, live: KnownDevice | undefined, shared = false) => {
-  if (shared && live && !live.online && (record.lastSeen ?? 0) > (live.lastSeen ?? 0)) {
-    live = { ...live, online: record.online, lastSeen: record.lastSeen, battery: record.battery ?? live.battery, firstMessageAt: live.firstMessageAt ?? record.firstMessageAt };
-  } else if (shared && live && !live.online && record.online) {
-    live = { ...live, online: true };
+  if (shared && live && !live.online) {
+    const newer = (record.lastSeen ?? 0) > (live.lastSeen ?? 0);
+    live = { ...live, online: record.online, ...(newer ? { lastSeen: record.lastSeen, battery: record.battery ?? live.battery } : {}) };
   }
   const firstMessageAt = live?.firstMessageAt ?? record.firstMessageAt;
   return {

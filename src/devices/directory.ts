@@ -101,10 +101,12 @@ export class DeviceDirectory {
    * this node last read the table.
    */
   async rereadLastSeen(ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
-      const known = this.#byId.get(id);
-      const r = known && (await this.#deps.devices.get(id));
-      if (known && r?.lastSeen != null && (known.lastSeen ?? 0) < r.lastSeen) known.lastSeen = r.lastSeen;
+    if (ids.length === 0) return;
+    const wanted = new Set(ids);
+    // One read of the table, not one a device: a node that died may have held thousands.
+    for (const r of await this.#deps.devices.list()) {
+      const known = wanted.has(r.id) ? this.#byId.get(r.id) : undefined;
+      if (known && r.lastSeen !== null && (known.lastSeen ?? 0) < r.lastSeen) known.lastSeen = r.lastSeen;
     }
   }
 

@@ -3,10 +3,10 @@ import { errorMessage } from '../core/errors.ts';
 
 /** What the watch needs of the store (store/nodes.ts). */
 export interface NodeList {
-  beat(node: string, at: number): Promise<void>;
+  /** False when the node was not on the list. */
+  beat(node: string, at: number): Promise<boolean>;
   silentSince(before: number): Promise<string[]>;
   adopt(from: string, to: string, at: number, before?: number): Promise<Array<{ deviceId: string; epoch: number }>>;
-  list(): Promise<Array<{ node: string; heartbeatAt: number }>>;
 }
 
 export interface NodeWatchDeps {
@@ -69,11 +69,9 @@ export class NodeWatch {
     const { nodes, node, timeoutMs, log } = this.#d;
     try {
       const now = this.#now();
-      // Still on the list? A node that could not beat for too long (the database out of reach) was taken for
-      // dead, and its devices adopted while still connected here: they are taken back.
-      const listed = (await nodes.list()).some((n) => n.node === node);
-      await nodes.beat(node, now);
-      if (!listed) {
+      // Off the list: this node could not beat for too long (the database out of reach), was taken for dead,
+      // and its devices were adopted while still connected here. They are taken back.
+      if (!(await nodes.beat(node, now))) {
         log.warn({ timeoutSeconds: timeoutMs / 1000 }, 'this node was taken for dead by another: taking back the devices connected here');
         await this.#d.reclaimConnected();
       }

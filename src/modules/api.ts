@@ -50,11 +50,14 @@ export function apiModule(
       ...(storage.sql.barrier && storage.sql.noticesSent
         ? {
             cluster: {
-              catchUp: async () => {
-                await storage.sql.barrier!();
-                await Promise.all([repos.stations.settled(), repos.residents.settled(), repos.providers.settled(), devices.directory.settled()]);
-              },
-              noticesSent: () => storage.sql.noticesSent!(),
+              // Bounded: a database that has stopped answering must not hold every request (an acknowledgement
+              // among them) with it; past 2 s the request is served from what this node holds.
+              catchUp: () =>
+                atMost(2_000, async () => {
+                  await storage.sql.barrier!();
+                  await Promise.all([repos.stations.settled(), repos.residents.settled(), repos.providers.settled(), devices.directory.settled()]);
+                }),
+              noticesSent: () => atMost(2_000, () => storage.sql.noticesSent!()),
             },
           }
         : {}),
@@ -116,4 +119,11 @@ export function apiModule(
     log,
   );
   return { api, close: () => api.close() };
+}
+
+/** Waits for `work` at most `ms`; its failure is ignored (best effort). */
+async function atMost(ms: number, work: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -183,11 +183,7 @@ export class RuleEvaluator {
 
   /** Loads persisted rule state. */
   async load(): Promise<void> {
-    for (const r of await this.#d.ruleState.all()) {
-      const key = `${r.subject}\u0000${r.rule}`;
-      this.#persisted.set(key, r.state);
-      this.#loaded.set(key, JSON.parse(r.state));
-    }
+    for (const r of await this.#d.ruleState.all()) this.#keep(r);
   }
 
   /**
@@ -215,17 +211,19 @@ export class RuleEvaluator {
     for (const { deviceId, epoch } of devices) await this.#take(deviceId, epoch, true);
   }
 
+  /** A stored state: what is on disk, and to be merged into the rule's current shape on first use. */
+  #keep(r: { subject: string; rule: string; state: string }): void {
+    this.#persisted.set(r.subject, r.rule, r.state);
+    this.#loaded.set(r.subject, r.rule, JSON.parse(r.state));
+  }
+
   /** Holds the device at `epoch` (a later epoch already held here stays), its rule state read again when `reread`. */
   async #take(deviceId: string, epoch: number, reread: boolean): Promise<void> {
     const rows = reread ? ((await this.#d.ruleState.forSubject?.(deviceId)) ?? []) : [];
     if ((this.#epochs.get(deviceId) ?? 0) > epoch) return;
     if (reread) {
       this.#forget(deviceId);
-      for (const r of rows) {
-        const key = `${r.subject}\u0000${r.rule}`;
-        this.#persisted.set(key, r.state);
-        this.#loaded.set(key, JSON.parse(r.state));
-      }
+      for (const r of rows) this.#keep(r);
     }
     this.#epochs.set(deviceId, epoch);
   }
@@ -451,10 +449,9 @@ export class RuleEvaluator {
   #evaluate(device: DeviceContext, rule: Rule, states: Map<string, unknown>, subject: string, input: RuleInput, now: number, residentLevel: boolean, within?: Tx): Promise<void> | undefined {
     let state = states.get(rule.key);
     if (state === undefined) {
-      const key = `${subject}\u0000${rule.key}`;
-      const loaded = this.#loaded.get(key);
+      const loaded = this.#loaded.get(subject, rule.key);
       state = loaded === undefined ? rule.initial() : { ...(rule.initial() as object), ...(loaded as object) };
-      this.#loaded.delete(key);
+      this.#loaded.delete(subject, rule.key);
       states.set(rule.key, state);
     }
     let result;
@@ -465,13 +462,12 @@ export class RuleEvaluator {
       return undefined;
     }
     if (result === null || (result.state === state && result.intents.length === 0)) return undefined; // nothing changed: the common case
-    const key = `${subject}\u0000${rule.key}`;
     const durable = rule.durable ? rule.durable(result.state) : JSON.stringify(result.state);
-    const wasPersisted = this.#persisted.get(key);
+    const wasPersisted = this.#persisted.get(subject, rule.key);
     const persist = durable !== wasPersisted;
     states.set(rule.key, result.state);
     if (result.intents.length === 0 && !persist) return undefined;
-    if (persist) this.#persisted.set(key, durable);
+    if (persist) this.#persisted.set(subject, rule.key, durable);
     const { intents, ruleState, ownership } = this.#d;
     const next = result.state;
     // Several nodes: a device rule writes only while this node still holds the device.
@@ -491,8 +487,8 @@ export class RuleEvaluator {
         // Several nodes: a resident's devices may be held by different nodes, each running the resident's rules
         // (inactivity, a night's bed exit). Before one acts or writes, its state is checked against the
         // database, locked: if another node has written since, the rule runs again on that state.
-        const states = ruleState.in(tx);
-        const stored = residentLevel && ownership && states.current ? await states.current(subject, rule.key) : undefined;
+        const rows = ruleState.in(tx);
+        const stored = residentLevel && ownership && rows.current ? await rows.current(subject, rule.key) : undefined;
         if (stored !== undefined && stored !== wasPersisted) {
           const fresh = { ...(rule.initial() as object), ...(JSON.parse(stored) as object) };
           todo = rule.evaluate(fresh, input, now) ?? { state: fresh, intents: [] };
@@ -501,14 +497,14 @@ export class RuleEvaluator {
           rebased = { state: todo.state, stored, ...write };
         }
         for (const intent of todo.intents) await intents.apply(device, rule.key, intent, residentLevel, tx);
-        if (write.persist && !taken) await ruleState.in(tx).save(subject, rule.key, write.durable, this.#d.clock.now());
+        if (write.persist && !taken) await rows.save(subject, rule.key, write.durable, this.#d.clock.now());
       }, within)
       .then(
         () => {
           if (taken) this.#taken(device.id);
           if (rebased) {
             if (states.get(rule.key) === next) states.set(rule.key, rebased.state);
-            this.#persisted.set(key, rebased.persist ? rebased.durable : rebased.stored);
+            this.#persisted.set(subject, rule.key, rebased.persist ? rebased.durable : rebased.stored);
           }
         },
         (err: unknown) => {
@@ -518,9 +514,9 @@ export class RuleEvaluator {
           }
           // Put back what this evaluation took, unless a later one has moved on since.
           if (states.get(rule.key) === next) states.set(rule.key, state);
-          if (persist && this.#persisted.get(key) === durable) {
-            if (wasPersisted === undefined) this.#persisted.delete(key);
-            else this.#persisted.set(key, wasPersisted);
+          if (persist && this.#persisted.get(subject, rule.key) === durable) {
+            if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
+            else this.#persisted.set(subject, rule.key, wasPersisted);
           }
           this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
           throw err;
@@ -537,29 +533,23 @@ export class RuleEvaluator {
 }
 
 /**
- * A map keyed `subject \u0000 rule`, grouped by subject, so that what is kept
- * of one device goes in one step (a node adopting thousands of devices at
- * once must not scan every key for each).
+ * Per subject (a device or a resident), per rule: what is kept of one
+ * device goes in one step (a node adopting thousands of devices at once
+ * must not scan every key for each).
  */
 class SubjectMap<V> {
   readonly #bySubject = new Map<string, Map<string, V>>();
-  static #subject(key: string): string {
-    const i = key.indexOf('\u0000');
-    return i === -1 ? key : key.slice(0, i);
+  get(subject: string, rule: string): V | undefined {
+    return this.#bySubject.get(subject)?.get(rule);
   }
-  get(key: string): V | undefined {
-    return this.#bySubject.get(SubjectMap.#subject(key))?.get(key);
-  }
-  set(key: string, value: V): void {
-    const subject = SubjectMap.#subject(key);
+  set(subject: string, rule: string, value: V): void {
     let m = this.#bySubject.get(subject);
     if (!m) this.#bySubject.set(subject, (m = new Map()));
-    m.set(key, value);
+    m.set(rule, value);
   }
-  delete(key: string): void {
-    const subject = SubjectMap.#subject(key);
+  delete(subject: string, rule: string): void {
     const m = this.#bySubject.get(subject);
-    if (m?.delete(key) && m.size === 0) this.#bySubject.delete(subject);
+    if (m?.delete(rule) && m.size === 0) this.#bySubject.delete(subject);
   }
   deleteSubject(subject: string): void {
     this.#bySubject.delete(subject);

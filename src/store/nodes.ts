@@ -12,8 +12,11 @@ export class NodeRepository {
     this.#sql = sql;
   }
 
-  async beat(node: string, at: number): Promise<void> {
+  /** This node's heartbeat. False when it was not on the list (its first beat, or another node took it for dead). */
+  async beat(node: string, at: number): Promise<boolean> {
+    if ((await this.#sql.run('UPDATE nodes SET heartbeat_at = ? WHERE node_id = ?', [at, node])).changes === 1) return true;
     await this.#sql.run('INSERT INTO nodes (node_id, heartbeat_at) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at', [node, at]);
+    return false;
   }
 
   /** Nodes not heard since `before`. */

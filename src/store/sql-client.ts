@@ -349,12 +349,10 @@ export class PostgresClient implements SqlClient {
   }
 
   async barrier(timeoutMs = 2_000): Promise<void> {
-    this.#barrierListening ??= this.#listening()
-      .then((l) => l.query(`LISTEN ${pg.escapeIdentifier(this.#barrierChannel)}`))
-      .catch((err: unknown) => {
-        this.#barrierListening = undefined;
-        throw asStoreError(err);
-      });
+    this.#barrierListening ??= this.listen(this.#barrierChannel, (token) => void (token !== null && this.#barriers.get(token)?.())).catch((err: unknown) => {
+      this.#barrierListening = undefined;
+      throw asStoreError(err);
+    });
     await this.#barrierListening;
     const token = String(++this.#barrierSeq);
     let timer: NodeJS.Timeout | undefined;
@@ -364,7 +362,8 @@ export class PostgresClient implements SqlClient {
       timer.unref();
     });
     try {
-      await this.#pool.query('SELECT pg_notify($1, $2)', [this.#barrierChannel, token]).catch(asStoreError);
+      // Without this client's mark, so that its own listener hears it.
+      await this.#pool.query('SELECT pg_notify($1, $2)', [this.#barrierChannel, `barrier ${token}`]).catch(asStoreError);
       await heard;
     } finally {
       clearTimeout(timer);
@@ -397,7 +396,6 @@ export class PostgresClient implements SqlClient {
       const client = new pg.Client({ connectionString: this.#url, application_name: 'carebell-listen' });
       client.on('notification', (m) => {
         const text = m.payload ?? '';
-        if (m.channel === this.#barrierChannel) return void this.#barriers.get(text)?.();
         const space = text.indexOf(' ');
         if (text.slice(0, space) === this.#origin) return; // this client's own
         // A handler that throws (a notice it cannot read) must not reach the connection's event emitter: that would end the process.
@@ -436,7 +434,6 @@ export class PostgresClient implements SqlClient {
       this.#listening()
         .then(async (again) => {
           for (const channel of this.#handlers.keys()) await again.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-          if (this.#barrierListening) await again.query(`LISTEN ${pg.escapeIdentifier(this.#barrierChannel)}`);
           for (const handlers of this.#handlers.values()) for (const fn of handlers) fn(null);
         })
         .catch(() => {

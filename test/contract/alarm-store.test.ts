@@ -711,10 +711,10 @@ for (const backend of backends()) {
         const owners = new DeviceOwnerRepository(sql);
         const nodes = new NodeRepository(sql);
         for (const [id, node] of [['band-1', 'node-a'], ['band-2', 'node-a'], ['band-3', 'node-b'], ['band-4', 'node-c']] as const) await owners.claim(id, node, 10);
-        await nodes.beat('node-a', 1_000);
+        expect(await nodes.beat('node-a', 1_000)).toBe(false); // a first beat: not on the list before
         await nodes.beat('node-b', 5_000);
         await nodes.beat('node-c', 5_000);
-        await nodes.beat('node-b', 9_000); // beats again
+        expect(await nodes.beat('node-b', 9_000)).toBe(true); // beats again
         expect(await nodes.silentSince(6_000)).toEqual(['node-a', 'node-c']);
         // node-b and node-c both notice node-a at once: one gets its devices, the other nothing, and node-a leaves the list.
         const [byB, byC] = await Promise.all([nodes.adopt('node-a', 'node-b', 9_000, 6_000), nodes.adopt('node-a', 'node-c', 9_000, 6_000)]);
@@ -737,6 +737,7 @@ for (const backend of backends()) {
           [...(adopter === 'node-b' ? [{ deviceId: 'band-1', epoch: 3 }, { deviceId: 'band-2', epoch: 3 }] : []), { deviceId: 'band-3', epoch: 2 }, { deviceId: 'band-4', epoch: 3 }],
         );
         expect((await nodes.list()).map((n) => n.node)).toEqual(['node-b', 'node-c']);
+        expect(await nodes.beat('node-a', 10_100)).toBe(false); // node-a, back, finds it was taken for dead
       });
 
       it('recognises an event seen within the window, and only then', async () => {
