@@ -5,6 +5,14 @@ import type { Delivery } from '../escalation/targets.ts';
 export type OutboxEvent = 'alarm.raised' | 'alarm.escalated' | 'alarm.reminder' | 'alarm.acknowledged' | 'alarm.resolved';
 export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
 
+/**
+ * A webhook to a station's or provider's system keeps the record of every
+ * alarm there: an alert to it is owed even once a person has the alarm (sent
+ * late, it carries the alarm as it is then). A person's channel (console, SMS,
+ * a contact's own webhook, a device) is not told late.
+ */
+export const keepsRecord = (d: Delivery): boolean => d.channel === 'webhook' && (d.target.kind === 'station' || d.target.kind === 'provider');
+
 export interface OutboxItem {
   id: number;
   alarmId: string;
@@ -136,9 +144,17 @@ export class OutboxRepository {
     await this.#sql.run("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, lease_until = NULL, leased_by = NULL WHERE id = ?", [attempts, error, id]);
   }
 
-  /** Once a person has the alarm, pending alerts about it are moot. */
+  /**
+   * Once a person has the alarm, pending alerts about it are moot to people;
+   * a record-keeping webhook still gets the alarm and its steps (not the
+   * reminders).
+   */
   async cancelAlerts(alarmId: string): Promise<number> {
-    return (await this.#sql.run("UPDATE outbox SET status = 'cancelled' WHERE alarm_id = ? AND status = 'pending' AND event IN ('alarm.raised', 'alarm.escalated', 'alarm.reminder')", [alarmId])).changes;
+    const moot = (await this.forAlarm(alarmId)).filter(
+      (i) => i.status === 'pending' && (i.event === 'alarm.reminder' || ((i.event === 'alarm.raised' || i.event === 'alarm.escalated') && !keepsRecord(i.delivery))),
+    );
+    if (moot.length === 0) return 0;
+    return (await this.#sql.run(`UPDATE outbox SET status = 'cancelled' WHERE status = 'pending' AND id IN (${moot.map(() => '?').join(', ')})`, moot.map((i) => i.id))).changes;
   }
 
   /**

@@ -5,7 +5,7 @@ import type { AlarmRepository } from '../alarms/repository.ts';
 import type { AlarmService } from '../alarms/service.ts';
 import type { ResidentRepository } from '../store/residents.ts';
 import type { Channel } from './channels/channel.ts';
-import type { OutboxItem, OutboxRepository } from '../alarms/outbox-repository.ts';
+import { keepsRecord, type OutboxItem, type OutboxRepository } from '../alarms/outbox-repository.ts';
 import { notificationBody } from './payload.ts';
 import { recipientOf } from '../escalation/targets.ts';
 
@@ -13,15 +13,22 @@ export interface RetryPolicy {
   maxAttempts: number;
   baseMs: number;
   maxMs: number;
+  /** A record-keeping webhook (a station's or provider's system, not a person: keepsRecord) is owed every notice: tried this long from its creation. */
+  webhookForMs: number;
 }
 
 /**
  * 2, 4, 8 … s up to a minute, ±20 % jitter. An alert (raised, escalated,
  * reminder) about an alarm still open is retried for as long as the alarm is
  * open: nobody may stop being told because their gateway was down for five
- * minutes. Other notices (acknowledged, resolved) stop after `maxAttempts`.
+ * minutes. Other notices (acknowledged, resolved) stop after `maxAttempts`
+ * for a person (an SMS about an alarm handled an hour ago helps nobody); a
+ * station's or provider's webhook is a system that keeps the record, and it
+ * is owed every notice (keepsRecord): tried for a day, so that a
+ * receiver down for half an hour still gets the alarm raised and acknowledged
+ * meanwhile.
  */
-export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseMs: 2_000, maxMs: 60_000 };
+export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseMs: 2_000, maxMs: 60_000, webhookForMs: 24 * 3_600_000 };
 
 const alertEvents = new Set(['alarm.raised', 'alarm.escalated', 'alarm.reminder']);
 
@@ -158,7 +165,7 @@ export class OutboxWorker {
           if (item.failureEntry !== null) await failureLine({ attempts: attempt - 1, error: item.lastError, deliveredAt: new Date(now).toISOString() });
           await timeline.addTimeline(item.alarmId, now, 'notified', 'system', { ...about, attempt, result: 'delivered', ...receipt });
           service.changed(tx, item.alarmId, 'notified');
-        } else if (alarm && (attempt < this.#retry.maxAttempts || (alertEvents.has(item.event) && alarm.state === 'open'))) {
+        } else if (alarm && (attempt < this.#retry.maxAttempts || (alertEvents.has(item.event) && alarm.state === 'open') || (keepsRecord(item.delivery) && now - item.createdAt < this.#retry.webhookForMs))) {
           const next = now + backoffMs(this.#retry, attempt);
           const entry = await failureLine({ error, retryAt: new Date(next).toISOString() });
           await outbox.retry(item.id, attempt, next, error, entry);

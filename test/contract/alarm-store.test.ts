@@ -64,6 +64,7 @@ const alarm = (id: string, patch: Partial<Alarm> = {}): Alarm => ({
 
 const console1: Delivery = { channel: 'console', target: { kind: 'station', id: 'community-1', name: '江汉社区', level: 'community' } };
 const hook: Delivery = { channel: 'webhook', target: { kind: 'contact', name: '王强', relation: 'son', phone: '13800000000', priority: 1 }, url: 'http://127.0.0.1:9/son' };
+const stationHook: Delivery = { channel: 'webhook', target: { kind: 'station', id: 'street-1', name: '西兴街道', level: 'street' }, url: 'http://127.0.0.1:9/street' };
 
 it('numbers parameters for PostgreSQL, leaving a question mark inside a string alone', () => {
   expect(numberedParameters("SELECT * FROM t WHERE a = ? AND b = '?' AND c IN (?, ?)")).toBe("SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)");
@@ -287,6 +288,19 @@ for (const backend of backends()) {
         expect(await outbox.cancelAlerts('alm-1')).toBe(1); // the console alert; the acknowledgement notice stays
         expect((await outbox.forAlarm('alm-1')).map((i) => `${i.event}:${i.status}`)).toEqual(['alarm.raised:cancelled', 'alarm.raised:delivered', 'alarm.reminder:delivered', 'alarm.acknowledged:pending']);
         expect(await outbox.toldAboutAlarm('alm-1')).toEqual([hook]);
+        // A station's system keeps the record: its alarm and steps are still owed (its receiver was down), its reminders are not.
+        await new AlarmRepository(sql).insert(alarm('alm-2'), 'k2');
+        await outbox.enqueue('alm-2', 'alarm.raised', 0, [stationHook, hook], 2_000);
+        await outbox.enqueue('alm-2', 'alarm.escalated', 1, [stationHook], 2_100);
+        await outbox.enqueue('alm-2', 'alarm.reminder', 2, [stationHook], 2_200);
+        expect(await outbox.cancelAlerts('alm-2')).toBe(2);
+        expect((await outbox.forAlarm('alm-2')).map((i) => `${i.event}:${i.delivery.target.kind}:${i.status}`)).toEqual([
+          'alarm.raised:station:pending',
+          'alarm.raised:contact:cancelled',
+          'alarm.escalated:station:pending',
+          'alarm.reminder:station:cancelled',
+        ]);
+        expect(await outbox.cancelAlerts('alm-2')).toBe(0);
       });
 
       it('fires a deadline once: a second run finds it done', async () => {

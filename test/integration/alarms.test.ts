@@ -22,7 +22,7 @@ describe('alarms end to end', () => {
 
   beforeAll(async () => {
     hooks = await startWebhookReceiver();
-    gw = await startGateway({ clock, alarms: { tickMs: 0, retry: { maxAttempts: 3, baseMs: 1_000, maxMs: 10_000 } } });
+    gw = await startGateway({ clock, alarms: { tickMs: 0, retry: { maxAttempts: 3, baseMs: 1_000, maxMs: 10_000, webhookForMs: 24 * 3_600_000 } } });
     const post = async (path: string, body: unknown) => {
       const r = await gw.api('POST', path, body);
       if (r.status !== 201) throw new Error(JSON.stringify(r.body));
@@ -210,7 +210,7 @@ describe('a webhook target that is down, then up', () => {
   beforeAll(async () => {
     // The community station's gateway answers 503 twice, then accepts.
     hooks = await startWebhookReceiver((path, nth) => (path === '/flaky' && nth <= 2 ? 503 : 200));
-    gw = await startGateway({ clock, alarms: { tickMs: 0, retry: { maxAttempts: 5, baseMs: 2_000, maxMs: 60_000 } } });
+    gw = await startGateway({ clock, alarms: { tickMs: 0, retry: { maxAttempts: 5, baseMs: 2_000, maxMs: 60_000, webhookForMs: 24 * 3_600_000 } } });
   });
   afterAll(async () => {
     await gw?.stop();
