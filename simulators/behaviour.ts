@@ -38,6 +38,8 @@ function visitActions(resident: PlannedResident, scenario: Scenario, start: numb
 }
 /** How long an incident's condition lasts (a climbing heart rate, a low SpO2). */
 const CONDITION_MS = 20 * MIN;
+/** A night bed exit lasts this long: the resident is back in bed after it (the night rule has long spoken by then). */
+const BED_EXIT_MS = 90 * MIN;
 /** During a vitals incident the wearable reports every minute, as bands do when they detect something. */
 const FAST_REPORT_MS = MIN;
 
@@ -65,7 +67,7 @@ function readingsNow(role: PlannedDevice['role'], home: HomeState, at: number, s
   const inc = home.incidents;
   const night = asleep(at);
   const still = active(inc, 'no_motion', at, start);
-  const outOfBed = active(inc, 'night_bed_exit', at, start);
+  const outOfBed = active(inc, 'night_bed_exit', at, start, BED_EXIT_MS);
   const climb = inc.find((i) => i.kind === 'heart_rate_climb' && at >= start + i.atMinutes * MIN && at < start + i.atMinutes * MIN + CONDITION_MS);
   let hr = rng.normal(b.hr - (night ? 6 : 0), 2);
   if (climb) hr = b.hr + (140 - b.hr) * Math.min(1, (at - (start + climb.atMinutes * MIN)) / (10 * MIN)) + rng.normal(0, 1);

@@ -9,6 +9,7 @@ import type { Target } from './runner.ts';
 import { loadScenario, scenarioSchema } from './scenario.ts';
 import { freshPlan, runReplay, runScenario } from './simulate.ts';
 import { runDemo } from './demo.ts';
+import { runSoak } from './soak/soak.ts';
 
 /** `--name value` / `--name=value` / `--flag`; the rest are positional. Unknown options are errors that name them. */
 export function parseArgs(argv: string[], known: Record<string, 'value' | 'flag'>): { options: Record<string, string | true>; positional: string[] } {
@@ -149,4 +150,23 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out,
   });
   return 0;
+}
+
+/** carebell soak --days D --residents N --speed X --seed S [--faults default|none|FILE] [--out DIR] */
+export async function soakCommand(argv: string[]): Promise<number> {
+  const { options } = parseArgs(argv, { days: 'value', residents: 'value', speed: 'value', seed: 'value', faults: 'value', out: 'value', 'rate-scale': 'value' });
+  const days = Math.round(num(options.days, 'days', 3, 1));
+  const result = await runSoak({
+    days,
+    residents: Math.round(num(options.residents, 'residents', 100, 1)),
+    // Fast enough that a month passes in well under an hour by default.
+    speed: num(options.speed, 'speed', 1000),
+    seed: Math.round(num(options.seed, 'seed', 1, 0)),
+    faults: (options.faults as string | undefined) ?? 'default',
+    rateScale: num(options['rate-scale'], 'rate-scale', 1),
+    ...(options.out ? { out: options.out as string } : {}),
+    print: (line) => out(line.startsWith('soak day') ? `sim ${line.slice(5)}` : line),
+  });
+  if (options.out) out(`KPIs in ${String(options.out)}/kpis.json`);
+  return result.kpis.ok ? 0 : 1;
 }

@@ -25,11 +25,19 @@ export class ApiClient {
   }
 }
 
+/** Where each tier's station sends its webhooks (a soak's receivers); none by default. */
+export interface StationWebhooks {
+  district?: string;
+  street?: string;
+  community: (index: number) => string | undefined;
+}
+
 /** Creates the plan's organisation, residents (with contacts and settings) and devices through the API; fills in ids and passwords. */
-export async function provision(plan: FleetPlan, api: ApiClient, settings?: Record<string, unknown>): Promise<void> {
-  if (!plan.districtId) plan.districtId = (await api.call('POST', '/api/v1/stations', { name: `${plan.prefix} 区养老服务指导中心`, level: 'district' })).id;
-  if (!plan.streetId) plan.streetId = (await api.call('POST', '/api/v1/stations', { name: `${plan.prefix} 街道居家养老服务中心`, level: 'street', parentId: plan.districtId })).id;
-  for (const station of plan.stations) station.id ??= (await api.call('POST', '/api/v1/stations', { name: station.name, level: 'community', parentId: plan.streetId })).id;
+export async function provision(plan: FleetPlan, api: ApiClient, settings?: Record<string, unknown>, webhooks?: StationWebhooks): Promise<void> {
+  const hook = (url: string | undefined) => (url ? { webhookUrl: url } : {});
+  if (!plan.districtId) plan.districtId = (await api.call('POST', '/api/v1/stations', { name: `${plan.prefix} 区养老服务指导中心`, level: 'district', ...hook(webhooks?.district) })).id;
+  if (!plan.streetId) plan.streetId = (await api.call('POST', '/api/v1/stations', { name: `${plan.prefix} 街道居家养老服务中心`, level: 'street', parentId: plan.districtId, ...hook(webhooks?.street) })).id;
+  for (const [i, station] of plan.stations.entries()) station.id ??= (await api.call('POST', '/api/v1/stations', { name: station.name, level: 'community', parentId: plan.streetId, ...hook(webhooks?.community(i)) })).id;
   // Several homes at a time: the gateway hashes each device secret (scrypt), which runs on its thread pool.
   let next = 0;
   const worker = async () => {
@@ -98,6 +106,13 @@ export interface RunOptions {
    * gateway's time never passes a message still to be delivered.
    */
   holdClock?: (until: (() => number) | undefined) => void;
+  /**
+   * Send each message up to this much simulated time before its time (0: at
+   * its time). With a held clock every message otherwise stops the clock at
+   * its time until it is sent; a little slack keeps a fast run moving (a
+   * message's own timestamp is kept, the gateway accepts it a day early).
+   */
+  lookaheadMs?: number;
 }
 
 const connectDevice = (mqttUrl: string, d: PlannedDevice): Promise<MqttClient> =>
@@ -124,6 +139,18 @@ export async function connectAll(plan: FleetPlan, mqttUrl: string, concurrency =
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, devices.length) }, worker));
   return clients;
+}
+
+/** Messages per second since the last call, for a progress line. */
+export function rateMeter(): (published: number) => number {
+  let last = 0;
+  let at = performance.now();
+  return (published) => {
+    const rate = (published - last) / ((performance.now() - at) / 1000);
+    last = published;
+    at = performance.now();
+    return rate;
+  };
 }
 
 /** Plays the actions against the gateway in simulated time: each message is published when the gateway's clock reaches its time. */
@@ -185,7 +212,8 @@ export async function play(opts: RunOptions): Promise<RunStats> {
     for (const [index, action] of actions.entries()) {
       if (opts.signal?.aborted) break;
       // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
-      for (let ahead = action.at - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
+      const lookahead = opts.lookaheadMs ?? 0;
+      for (let ahead = action.at - lookahead - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - lookahead - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
       if (opts.signal?.aborted) break;
       if (action.kind === 'visit') {
         // A community worker records the visit, at the time it was made.

@@ -10,7 +10,7 @@ import { listen } from '../src/listen.ts';
 import { loadProfileDirectory, type ProfileRegistry } from '../src/profiles/registry.ts';
 import { careTally, generateActions, type CareTally } from './behaviour.ts';
 import { planFleet, type FleetPlan } from './fleet.ts';
-import { ApiClient, connectAll, play, provision, verify, verificationTable, type RunStats, type Target, type Verification } from './runner.ts';
+import { ApiClient, connectAll, play, provision, rateMeter, verify, verificationTable, type RunStats, type Target, type Verification } from './runner.ts';
 import { replayActions, type RecordedMessage } from './record.ts';
 import type { SimAction } from './behaviour.ts';
 import { scenarioSchema, scenarioStart, type Scenario } from './scenario.ts';
@@ -181,8 +181,7 @@ async function runSession(s: Session): Promise<ScenarioRun> {
     const actions = s.actions(start);
     const end = start + s.durationMs;
     await s.beforePlay?.(target);
-    let lastPublished = 0;
-    let lastAt = performance.now();
+    const rateOf = rateMeter();
     const stats = await play({
       plan,
       actions,
@@ -192,9 +191,7 @@ async function runSession(s: Session): Promise<ScenarioRun> {
       speed,
       ...(embedded ? { holdClock: (until: (() => number) | undefined) => embedded!.clock.holdAt(until) } : {}),
       progress: (st, now) => {
-        const rate = (st.published - lastPublished) / ((performance.now() - lastAt) / 1000);
-        lastPublished = st.published;
-        lastAt = performance.now();
+        const rate = rateOf(st.published);
         out(`sim ${hhmm(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · failed ${st.failed} · alarms raised ${st.alarms}`);
       },
     });

@@ -30,6 +30,8 @@ commands:
   record         record a running gateway's device traffic (--api URL --token T --out FILE [--seconds N])
   replay         play a recording back (FILE --fleet FLEET [--speed X] [--scenario FILE] [--keep-time-of-day] [--url --api --token])
   demo           a gateway with ~50 simulated homes and a few incidents (--residents N --speed X)
+  soak           days of homes, people on duty and faults on simulated time; KPIs at the end, exit 1 if one is missed
+                 (--days D --residents N --speed X --seed S [--faults default|none|FILE] [--out DIR])
 
 options (each also an environment variable):
 ${Object.keys(envVars)
@@ -153,10 +155,10 @@ async function adminToken(argv: string[]): Promise<void> {
 
 /** The simulators live beside src/ in a source checkout (run through tsx); the container image does not ship them. */
 type SimulatorCommand = (argv: string[]) => Promise<number>;
-async function simulators(): Promise<Record<'simulateCommand' | 'recordCommand' | 'replayCommand' | 'demoCommand', SimulatorCommand>> {
+async function simulators(): Promise<Record<'simulateCommand' | 'recordCommand' | 'replayCommand' | 'demoCommand' | 'soakCommand', SimulatorCommand>> {
   const entry = new URL('../simulators/cli.ts', import.meta.url);
   try {
-    return (await import(entry.href)) as Record<'simulateCommand' | 'recordCommand' | 'replayCommand' | 'demoCommand', SimulatorCommand>;
+    return (await import(entry.href)) as Record<'simulateCommand' | 'recordCommand' | 'replayCommand' | 'demoCommand' | 'soakCommand', SimulatorCommand>;
   } catch (err) {
     throw new CarebellError('validation_failed', `the simulators run from a source checkout: npx carebell <command> (${errorMessage(err)})`);
   }
@@ -175,7 +177,8 @@ async function main(): Promise<void> {
     case 'simulate':
     case 'record':
     case 'replay':
-    case 'demo': {
+    case 'demo':
+    case 'soak': {
       const exit = await simulators().then((m) => m[`${command}Command` as 'simulateCommand'](rest));
       process.exitCode = exit;
       return;

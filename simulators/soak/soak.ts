@@ -1,0 +1,145 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultProfilesDir } from '../../src/app.ts';
+import { loadProfileDirectory } from '../../src/profiles/registry.ts';
+import { generateActions } from '../behaviour.ts';
+import { planFleet } from '../fleet.ts';
+import { ApiClient, connectAll, play, provision, rateMeter, type RunStats } from '../runner.ts';
+import { scenarioStart } from '../scenario.ts';
+import { startEmbeddedGateway } from '../simulate.ts';
+import { faultIncidents, faultTimeline, loadFaults, type FaultPlan } from './faults.ts';
+import { soakScenario } from './plan.ts';
+import { startReceivers, type Outage } from './receivers.ts';
+import { Staff, type StaffAction } from './staff.ts';
+import { reportHtml, type FleetSample } from './report.ts';
+import { computeVerdict, kpiTable, type Kpis, type StationPaths } from './verdict.ts';
+
+const MIN = 60_000;
+
+export interface SoakOptions {
+  days: number;
+  residents: number;
+  /** Simulated seconds per real second. */
+  speed: number;
+  seed: number;
+  /** `default`, `none`, or a JSON file (faults.ts). */
+  faults: string;
+  /** Where kpis.json and report.html go; none: not written. */
+  out?: string;
+  /** Incidents this many times as often as the telecare rates (a short soak that must still see every kind). */
+  rateScale?: number;
+  print?: (line: string) => void;
+}
+
+export interface SoakResult {
+  kpis: Kpis;
+  faults: FaultPlan;
+  staff: StaffAction[];
+  stats: RunStats;
+  seconds: number;
+}
+
+const local = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(5, 16).replace('T', ' ');
+
+/**
+ * A soak: an embedded gateway on simulated time, a fleet of homes whose every
+ * device is a real MQTT client with its own credentials, incidents at telecare
+ * rates, the people on duty acting through the API and the live stream, the
+ * stations' webhook receivers, and faults on a schedule. The verdict is taken
+ * from outside at the end (verdict.ts).
+ */
+export async function runSoak(o: SoakOptions): Promise<SoakResult> {
+  const print = o.print ?? (() => {});
+  const began = performance.now();
+  const scenario = soakScenario({ days: o.days, residents: o.residents, seed: o.seed, ...(o.rateScale ? { rateScale: o.rateScale } : {}) });
+  const faults = loadFaults(o.faults, o.days, o.seed);
+  scenario.incidents.push(...faultIncidents(faults, o.residents, o.seed));
+  scenario.incidents.sort((a, b) => a.atMinutes - b.atMinutes);
+  const profiles = loadProfileDirectory(defaultProfilesDir);
+  const plan = planFleet(scenario, o.seed, profiles, `soak-${o.seed}`);
+  const start = scenarioStart(scenario);
+  const end = start + scenario.durationMinutes * MIN;
+  const gateway = await startEmbeddedGateway({ speed: o.speed, start });
+  const clock = gateway.clock;
+  const outages: Outage[] = faults.webhookOutages.map((x) => ({ path: `/${x.receiver}`, from: start + x.atMinutes * MIN, to: start + (x.atMinutes + x.minutes) * MIN }));
+  const receivers = await startReceivers(() => clock.now(), outages);
+  const api = new ApiClient(gateway.target);
+  const staff = new Staff(api, () => clock.now(), o.seed);
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    await provision(plan, api, undefined, { district: receivers.url('/district'), street: receivers.url('/street'), community: (i) => receivers.url(`/community-${i}`) });
+    const stations: StationPaths = new Map();
+    stations.set(plan.districtId!, { path: '/district', level: 'district' });
+    stations.set(plan.streetId!, { path: '/street', level: 'street' });
+    for (const [i, s] of plan.stations.entries()) stations.set(s.id!, { path: `/community-${i}`, level: 'community' });
+    await staff.staff(
+      [
+        ...plan.stations.map((s, i) => ({ id: s.id!, name: s.name, level: 'community' as const, index: i })),
+        { id: plan.streetId!, name: 'street', level: 'street' as const, index: 0 },
+        { id: plan.districtId!, name: 'district', level: 'district' as const, index: 0 },
+      ],
+      `soak${o.seed}`,
+    );
+    const devices = plan.residents.reduce((n, r) => n + r.devices.length, 0);
+    const clients = await connectAll(plan, gateway.target.mqttUrl, 200);
+    print(`soak: ${o.days} days, ${o.residents} homes (${devices} devices, ${plan.stations.length} community stations), ${scenario.incidents.length} incidents and faults, speed ${o.speed}×, seed ${o.seed}`);
+    // The clock waits for the devices (play) and for the people on duty, whichever is behind.
+    let devicesAt: (() => number) | undefined;
+    clock.holdAt(() => Math.min(devicesAt?.() ?? Number.POSITIVE_INFINITY, staff.hold()));
+    clock.begin();
+    staff.start(faults.unstaffed.map((u) => ({ station: u.station, from: start + u.atMinutes * MIN, to: start + (u.atMinutes + u.minutes) * MIN })));
+    const actions = generateActions(plan, scenario, start, profiles);
+    // The fleet as the API shows it, every three simulated hours, for the report.
+    const fleet: FleetSample[] = [];
+    let nextSample = start;
+    sampler = setInterval(() => {
+      if (clock.now() < nextSample) return;
+      nextSample += 3 * 3_600_000;
+      const at = clock.now();
+      void api.call<Array<{ online: boolean; battery: number | null; id: string }>>('GET', '/api/v1/devices').then(
+        (list) => {
+          const ours = list.filter((d) => d.id.startsWith(plan.prefix));
+          fleet.push({ at, online: ours.filter((d) => d.online).length, offline: ours.filter((d) => !d.online).length, lowBattery: ours.filter((d) => d.battery !== null && d.battery <= 20).length });
+        },
+        () => {},
+      );
+    }, 100);
+    const rateOf = rateMeter();
+    const stats = await play({
+      plan,
+      actions,
+      clients,
+      target: gateway.target,
+      simNow: () => clock.now(),
+      speed: o.speed,
+      holdClock: (until) => void (devicesAt = until),
+      // 20 ms of real time ahead: the clock is not stopped at every message's time (see play).
+      lookaheadMs: o.speed * 20,
+      progress: (st, now) => {
+        const rate = rateOf(st.published);
+        const day = Math.min(o.days, Math.floor((now - start) / 86_400_000) + 1);
+        print(`soak day ${day}/${o.days} ${local(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · alarms ${st.alarms} · answers ${staff.log.filter((a) => a.action === 'ack').length} · ${Math.round((performance.now() - began) / 1000)} s`);
+      },
+    });
+    while (clock.now() < end) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(5, (end - clock.now()) / o.speed))));
+    clearInterval(sampler);
+    await gateway.app.telemetry.flush();
+    const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, malformedSent: actions.filter((a) => a.kind === 'publish' && a.what === 'malformed').length });
+    const seconds = Math.round((performance.now() - began) / 100) / 10;
+    const result: SoakResult = { kpis, faults, staff: staff.log, stats, seconds };
+    print(`\n${kpiTable(kpis)}\n\n${kpis.alarms.total} alarms (${kpis.alarms.critical} critical) from ${kpis.incidents} incidents; answer p50/p99 ${kpis.answer.p50}/${kpis.answer.p99} s; first notification p50/p99 ${kpis.firstNotification.p50}/${kpis.firstNotification.p99} s; webhooks ${kpis.deliveries.made}/${kpis.deliveries.owed} (${kpis.deliveries.refusedWhileDown} refused while down); ${seconds} s\n${kpis.ok ? 'every KPI met' : 'a KPI was missed'}`);
+    if (o.out) {
+      mkdirSync(o.out, { recursive: true });
+      const timeline = faultTimeline(faults, start);
+      const run = { days: o.days, residents: o.residents, speed: o.speed, seed: o.seed, seconds };
+      writeFileSync(join(o.out, 'kpis.json'), JSON.stringify({ ...kpis, run: { ...run, faults: timeline.map((f) => ({ ...f, from: new Date(f.from).toISOString(), to: new Date(f.to).toISOString() })) } }, null, 2) + '\n');
+      writeFileSync(join(o.out, 'report.html'), await reportHtml({ kpis, points, faults: timeline, fleet, run }));
+    }
+    return result;
+  } finally {
+    clearInterval(sampler);
+    await staff.stop();
+    await gateway.close();
+    await receivers.close();
+  }
+}
