@@ -30,6 +30,8 @@ export interface StationWebhooks {
   district?: string;
   street?: string;
   community: (index: number) => string | undefined;
+  /** The webhook of a resident's contact (by the plan's index): a family's phone app. */
+  contact?: (resident: number) => string | undefined;
 }
 
 /** Creates the plan's organisation, residents (with contacts and settings) and devices through the API; fills in ids and passwords. */
@@ -51,7 +53,7 @@ export async function provision(plan: FleetPlan, api: ApiClient, settings?: Reco
         stationId: plan.stations[r.station]!.id,
         livesAlone: r.livesAlone,
         capabilityLevel: r.capabilityLevel,
-        contacts: [{ ...r.contact, priority: 1 }],
+        contacts: [{ ...r.contact, priority: 1, ...hook(webhooks?.contact?.(r.index)) }],
         ...(settings ? { settings } : {}),
       })
     ).id;

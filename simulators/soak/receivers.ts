@@ -23,7 +23,7 @@ export interface Outage {
  * or 503 while an outage is on. What they got is the verdict's evidence for
  * "every delivery made, once".
  */
-export async function startReceivers(simNow: () => number, outages: Outage[] = []) {
+export async function startReceivers(simNow: () => number, outages: Outage[] = [], onReceived?: (w: Received) => void) {
   const received: Received[] = [];
   let refused = 0;
   const server: Server = createServer((req, res) => {
@@ -38,8 +38,10 @@ export async function startReceivers(simNow: () => number, outages: Outage[] = [
       }
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event?: string; alarm?: { id?: string }; step?: { level?: number } };
-        received.push({ path, event: String(body.event), alarmId: String(body.alarm?.id), step: body.step?.level ?? null, delivery: String(req.headers['x-carebell-delivery'] ?? ''), at: now });
+        const w: Received = { path, event: String(body.event), alarmId: String(body.alarm?.id), step: body.step?.level ?? null, delivery: String(req.headers['x-carebell-delivery'] ?? ''), at: now };
+        received.push(w);
         res.writeHead(204).end();
+        onReceived?.(w);
       } catch {
         res.writeHead(400).end();
       }

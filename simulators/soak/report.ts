@@ -130,14 +130,14 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; } tr.missed td { c
 figure { margin: 1rem 0; }
 </style></head><body>
 <h1>carebell soak · ${r.run.days} simulated days · ${r.run.residents} homes</h1>
-<p>Seed ${r.run.seed}, ${r.run.speed}× simulated time, ${r.run.seconds} s of real time; window ${esc(k.window.from)} – ${esc(k.window.to)} (UTC).
+<p>Seed ${r.run.seed}, ${r.run.speed}× simulated time, ${r.run.seconds} s of real time; from ${localIso(Date.parse(k.window.from)).replace('T', ' ').slice(0, 16)} to ${localIso(Date.parse(k.window.to)).replace('T', ' ').slice(0, 16)} (Shanghai time).
 ${k.incidents} incidents that must raise an alarm; ${k.alarms.total} alarms, ${k.alarms.critical} critical; ${k.messages.published} device messages.</p>
 <p class="verdict ${k.ok ? 'ok' : 'missed'}">${k.ok ? 'Every KPI met.' : 'A KPI was missed.'}</p>
 <h2>KPIs</h2>
 <table><tr><th>KPI</th><th>value</th><th>target</th><th></th></tr>
 ${rows}
 </table>
-<p>Answer time (critical, by a human): p50 ${k.answer.p50 ?? '–'} s, p99 ${k.answer.p99 ?? '–'} s over ${k.answer.count} alarms (${k.answer.cancelledByResident} cancelled by the resident). First notification: p50 ${k.firstNotification.p50 ?? '–'} s, p99 ${k.firstNotification.p99 ?? '–'} s. Webhooks ${k.deliveries.made} of ${k.deliveries.owed} owed (${k.deliveries.refusedWhileDown} refused while a receiver was down, delivered later).</p>
+<p>Answer time (critical, by a human): p50 ${k.answer.p50 ?? '–'} s, p99 ${k.answer.p99 ?? '–'} s over ${k.answer.count} alarms (${k.answer.cancelledByResident} cancelled by the resident). First notification: p50 ${k.firstNotification.p50 ?? '–'} s, p99 ${k.firstNotification.p99 ?? '–'} s. Webhooks ${k.deliveries.made} of ${k.deliveries.owed} owed (${k.deliveries.refusedWhileDown} refused while a receiver was down, delivered later). Families told of ${k.families.told} alarms answered ${k.families.answered} on the family page (${k.families.going} going).</p>
 <figure>${c.perDay}</figure>
 <figure>${c.answers}</figure>
 <figure>${c.depth}</figure>

@@ -62,12 +62,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const gateway = await startEmbeddedGateway({ speed: o.speed, start });
   const clock = gateway.clock;
   const outages: Outage[] = faults.webhookOutages.map((x) => ({ path: `/${x.receiver}`, from: start + x.atMinutes * MIN, to: start + (x.atMinutes + x.minutes) * MIN }));
-  const receivers = await startReceivers(() => clock.now(), outages);
+  let staff: Staff | undefined;
+  // A family's phone (a contact's webhook) tells the family member, who may answer on the family page.
+  const receivers = await startReceivers(() => clock.now(), outages, (w) => staff?.onWebhook(w));
   const api = new ApiClient(gateway.target);
-  const staff = new Staff(api, () => clock.now(), o.seed);
+  staff = new Staff(api, () => clock.now(), o.seed);
   let sampler: NodeJS.Timeout | undefined;
   try {
-    await provision(plan, api, undefined, { district: receivers.url('/district'), street: receivers.url('/street'), community: (i) => receivers.url(`/community-${i}`) });
+    await provision(plan, api, undefined, { district: receivers.url('/district'), street: receivers.url('/street'), community: (i) => receivers.url(`/community-${i}`), contact: (i) => receivers.url(`/family-${i}`) });
     const stations: StationPaths = new Map();
     stations.set(plan.districtId!, { path: '/district', level: 'district' });
     stations.set(plan.streetId!, { path: '/street', level: 'street' });
@@ -80,6 +82,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       ],
       `soak${o.seed}`,
     );
+    await staff.family(plan.residents.map((r) => ({ index: r.index, id: r.id!, name: r.contact.name, relation: r.contact.relation })), `soak${o.seed}`);
     const devices = plan.residents.reduce((n, r) => n + r.devices.length, 0);
     const clients = await connectAll(plan, gateway.target.mqttUrl, 200);
     print(`soak: ${o.days} days, ${o.residents} homes (${devices} devices, ${plan.stations.length} community stations), ${scenario.incidents.length} incidents and faults, speed ${o.speed}×, seed ${o.seed}`);

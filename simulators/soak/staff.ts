@@ -3,16 +3,25 @@ import { Random } from '../random.ts';
 import type { ApiClient } from '../runner.ts';
 import { localHour } from './plan.ts';
 
+/** Someone with a login: a desk, or a family member with the family page on a phone. */
+interface Person {
+  username: string;
+  password: string;
+  token: string;
+}
+
+/** A resident's family contact: told by their phone (the contact's webhook), answers on the family page. */
+interface Family extends Person {
+  resident: number;
+}
+
 /** A station's duty desk: an operator account logged in with its console (the live stream) open. */
-interface Desk {
+interface Desk extends Person {
   name: string;
   level: 'community' | 'street' | 'district';
   stationId: string;
   /** Index among the community stations (the plan's), for the unstaffed hours. */
   index: number;
-  username: string;
-  password: string;
-  token: string;
   stream: AbortController | undefined;
   away: boolean;
   /** Since when (simulated, and real ms) its console has not been open though the desk is there: the clock waits for it. */
@@ -30,14 +39,15 @@ export interface Absence {
 export interface StaffAction {
   at: number;
   desk: string;
-  action: 'ack' | 'resolve' | 'away' | 'back';
+  action: 'ack' | 'resolve' | 'away' | 'back' | 'respond' | 'no_answer';
   alarmId?: string;
   result: 'done' | 'already' | 'failed';
 }
 
 interface Pending {
   at: number;
-  desk: Desk;
+  /** Whose action (none: a family's). */
+  desk: Desk | undefined;
   /** An answer (cancelled when its desk leaves) or the desk's own coming and going. */
   kind: 'answer' | 'shift';
   run: () => Promise<void>;
@@ -94,6 +104,7 @@ const outcomeFor = (rng: Random, type: string): string => {
 export class Staff {
   readonly log: StaffAction[] = [];
   readonly #desks: Desk[] = [];
+  readonly #families = new Map<number, Family>();
   readonly #pending: Pending[] = [];
   readonly #handled = new Set<string>();
   /** Community stations whose desk is away, watched by the street desk meanwhile. */
@@ -122,11 +133,44 @@ export class Staff {
     }
   }
 
+  /** A family account for each resident's contact (they log in when first told of an alarm). */
+  async family(residents: Array<{ index: number; id: string; name: string; relation: string }>, prefix: string): Promise<void> {
+    for (const r of residents) {
+      const username = `${prefix}.family.${r.index}`.slice(0, 64);
+      const password = `soak-family-${r.index}-${prefix}`.padEnd(16, '0');
+      await this.api.call('POST', '/api/v1/users', { username, password, role: 'family', residentId: r.id, relation: r.relation, displayName: r.name });
+      this.#families.set(r.index, { resident: r.index, username, password, token: '' });
+    }
+  }
+
+  /**
+   * A webhook reached a family's phone (`/family-N`): most answer within a
+   * few minutes on the family page, going (with an ETA) or not able to; some
+   * do not answer at all. Never the station's acknowledgement.
+   */
+  onWebhook(w: { path: string; event: string; alarmId: string }): void {
+    const match = /^\/family-(\d+)$/.exec(w.path);
+    const family = match ? this.#families.get(Number(match[1])) : undefined;
+    if (!family || (w.event !== 'alarm.raised' && w.event !== 'alarm.escalated')) return;
+    const key = `family ${family.resident} ${w.alarmId}`;
+    if (this.#handled.has(key)) return;
+    this.#handled.add(key);
+    const r = this.#rng.next();
+    if (r < 0.15) return void this.log.push({ at: this.now(), desk: family.username, action: 'no_answer', alarmId: w.alarmId, result: 'done' });
+    const going = r < 0.8;
+    const body = going ? { going: true, etaMinutes: 10 + Math.floor(this.#rng.next() * 30) } : { going: false };
+    this.#schedule(this.now() + (1 + this.#rng.next() * 7) * 60_000, undefined, async () => {
+      if (!family.token) await this.#login(family);
+      const res = await this.#call(family, `/api/v1/alarms/${w.alarmId}/respond`, body);
+      this.log.push({ at: this.now(), desk: family.username, action: 'respond', alarmId: w.alarmId, result: res });
+    });
+  }
+
   /** A login lasts CAREBELL_LOGIN_TTL_HOURS of (simulated) time: a desk logs in again when the API says its login ended. */
-  async #login(desk: Desk): Promise<void> {
-    const res = await fetch(`${this.api.target.apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: desk.username, password: desk.password }) });
-    if (!res.ok) throw new Error(`login ${desk.username}: ${res.status}`);
-    desk.token = ((await res.json()) as { token: string }).token;
+  async #login(person: Person): Promise<void> {
+    const res = await fetch(`${this.api.target.apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: person.username, password: person.password }) });
+    if (!res.ok) throw new Error(`login ${person.username}: ${res.status}`);
+    person.token = ((await res.json()) as { token: string }).token;
     this.logins++;
   }
 
@@ -197,7 +241,7 @@ export class Staff {
     for (const d of this.#desks) d.stream?.abort();
   }
 
-  #schedule(at: number, desk: Desk, run: () => Promise<void>, kind: Pending['kind'] = 'answer'): void {
+  #schedule(at: number, desk: Desk | undefined, run: () => Promise<void>, kind: Pending['kind'] = 'answer'): void {
     // Never in the simulated past: the clock may already be beyond (a late alert).
     this.#pending.push({ at: Math.max(at, this.now()), desk, run, kind });
   }
@@ -298,13 +342,13 @@ export class Staff {
     return Promise.resolve();
   }
 
-  async #call(desk: Desk, path: string, body: unknown, again = true): Promise<StaffAction['result']> {
+  async #call(person: Person, path: string, body: unknown, again = true): Promise<StaffAction['result']> {
     try {
-      const res = await fetch(`${this.api.target.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${desk.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${this.api.target.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${person.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       await res.arrayBuffer();
       if (res.status === 401 && again) {
-        await this.#login(desk);
-        return this.#call(desk, path, body, false);
+        await this.#login(person);
+        return this.#call(person, path, body, false);
       }
       return res.ok ? 'done' : res.status === 409 ? 'already' : 'failed';
     } catch {

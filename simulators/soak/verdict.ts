@@ -21,6 +21,7 @@ interface AlarmRow {
   escalationLevel: number;
   policy: string;
   ladder: number[];
+  responses: Array<{ going: boolean; recordedBy: string }>;
 }
 interface TimelineRow {
   at: string;
@@ -49,6 +50,8 @@ export interface Kpis {
   ladderDepth: Record<string, number>;
   deliveries: { owed: number; made: number; missing: Array<{ alarmId: string; path: string; event: string; step: number; type: string; raisedAt: string }>; duplicated: number; refusedWhileDown: number };
   messages: { published: number; failed: number; retried: number; abandoned: number };
+  /** Alarms a family was told of (its phone's webhook), and those a family member answered on the family page (going or not). */
+  families: { told: number; answered: number; going: number };
   /** Malformed payloads the devices sent, and those the dead-letter kept (with their reasons). */
   deadLetters: { sent: number; kept: number; reasons: Record<string, number> };
   checks: Array<{ name: string; ok: boolean; value: string; target: string }>;
@@ -235,6 +238,8 @@ export async function computeVerdict(o: {
   ];
   const byType: Record<string, number> = {};
   for (const a of alarms) byType[a.type] = (byType[a.type] ?? 0) + 1;
+  const toldFamilies = new Set(o.received.filter((w) => w.path.startsWith('/family-') && (w.event === 'alarm.raised' || w.event === 'alarm.escalated')).map((w) => w.alarmId));
+  const familyAnswers = alarms.flatMap((a) => a.responses.filter((r) => r.recordedBy.startsWith('family:')));
   const kpis: Kpis = {
     window: { from: new Date(start).toISOString(), to: new Date(end).toISOString() },
     incidents,
@@ -249,6 +254,7 @@ export async function computeVerdict(o: {
     deliveries: { owed: owed.length, made: owed.length - missing.length, missing, duplicated: dupDeliveries, refusedWhileDown: o.refused },
     messages: { published: o.stats.published, failed: o.stats.failed, retried: o.stats.retried, abandoned: o.stats.abandoned },
     deadLetters: { sent: o.malformedSent, kept, reasons },
+    families: { told: toldFamilies.size, answered: new Set(alarms.filter((a) => a.responses.some((r) => r.recordedBy.startsWith('family:'))).map((a) => a.id)).size, going: familyAnswers.filter((r) => r.going).length },
     checks,
     ok: checks.every((c) => c.ok),
   };

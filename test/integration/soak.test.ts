@@ -40,6 +40,9 @@ describe('carebell soak: two simulated days with faults and people on duty', () 
     const planned = defaultFaults(2, 7);
     expect(written.run.faults.length).toBe(planned.webhookOutages.length + planned.reconnectStorms.length + planned.malformedBursts.length + planned.unstaffed.length);
     expect(run.staff.filter((a) => a.result === 'failed')).toEqual([]);
+    // Families answer on the family page only what their phone was told of.
+    expect(k.families.answered).toBeLessThanOrEqual(k.families.told);
+    expect(run.staff.filter((a) => a.action === 'respond' && a.result === 'done').length).toBe(k.families.answered);
     // The report: the KPI table and five charts rendered on the server as SVG.
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Every KPI met.');
