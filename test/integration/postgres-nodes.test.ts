@@ -58,6 +58,8 @@ describe('two nodes on one PostgreSQL database', () => {
 
     // The station's siren is connected to node B: node A, which delivers the alarm, has its commands sent there.
     const siren = (await a.api('POST', '/api/v1/devices', { profile: 'carebell-station-siren', stationId: communityId, id: 'siren-pg-1' })).body;
+    // Registered on A: B lets it in once it has heard of it (a node refuses a device it does not know yet; firmware tries again).
+    await expect.poll(() => b.app.directory.get('siren-pg-1')?.id).toBe('siren-pg-1');
     const sirenClient = await b.connect(siren);
     await sirenClient.subscribeAsync('devices/siren-pg-1/command', { qos: 1 });
     const sirenSays: Array<{ cmd: string; action: string; alarmId: string }> = [];
