@@ -166,16 +166,12 @@ export class Staff {
     });
   }
 
-  /** A login lasts CAREBELL_LOGIN_TTL_HOURS of (simulated) time: a desk logs in again when the API says its login ended. */
+  /** A login lasts CAREBELL_LOGIN_TTL_HOURS of (simulated) time: a person logs in again when the API says their login ended. */
   async #login(person: Person): Promise<void> {
     const res = await fetch(`${this.api.target.apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: person.username, password: person.password }) });
     if (!res.ok) throw new Error(`login ${person.username}: ${res.status}`);
     person.token = ((await res.json()) as { token: string }).token;
-    this.logins++;
   }
-
-  /** Logins made (the first ones and every one after a login ended). */
-  logins = 0;
 
   /** Opens every console and starts acting; `absences` are the community desks' empty hours. */
   start(absences: Absence[]): void {

@@ -187,7 +187,7 @@ export async function computeVerdict(o: {
   for (const a of alarms) {
     const community = pathOf('community', a.stationId);
     if (community) owed.push({ alarmId: a.id, path: community, event: 'alarm.raised', step: 0 });
-    if (!laddered.includes(a)) continue;
+    if (!timelines.has(a.id)) continue; // only critical and major ladders have steps past the station
     for (const t of timelines.get(a.id) ?? []) {
       if (t.kind !== 'escalated') continue;
       const level = Number(t.detail?.level);
