@@ -142,8 +142,8 @@ export function generateActions(plan: FleetPlan, scenario: Scenario, start: numb
         send(at, { ts: at, readings }, what);
       };
 
-      // Periodic reports at the profile's heartbeat, from a random phase; faster while a vitals incident lasts.
-      const interval = profile.heartbeatSeconds * 1000;
+      // Periodic reports at the profile's heartbeat (or every `routineEvery` heartbeats), from a random phase; faster while a vitals incident lasts.
+      const interval = profile.heartbeatSeconds * 1000 * scenario.routineEvery;
       for (let at = start + Math.floor(rng.next() * Math.min(interval, MIN)); at < Math.min(end, silentAt); at += interval) report(at);
       if (device.role === 'band') {
         for (const inc of home.incidents.filter((i) => i.kind === 'heart_rate_climb' || i.kind === 'spo2_drop')) {

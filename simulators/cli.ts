@@ -152,10 +152,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** carebell soak --days D --residents N --speed X --seed S [--faults default|none|FILE] [--out DIR] */
+/** carebell soak --days D --residents N --speed X --seed S [--faults default|none|FILE] [--out DIR] [--routine-every 1|2] */
 export async function soakCommand(argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv, { days: 'value', residents: 'value', speed: 'value', seed: 'value', faults: 'value', out: 'value', 'rate-scale': 'value' });
+  const { options } = parseArgs(argv, { days: 'value', residents: 'value', speed: 'value', seed: 'value', faults: 'value', out: 'value', 'rate-scale': 'value', 'routine-every': 'value' });
   const days = Math.round(num(options.days, 'days', 3, 1));
+  const routineEvery = num(options['routine-every'], 'routine-every', 2, 1);
+  if (routineEvery > 2) throw new CarebellError('validation_failed', `--routine-every must be 1 or 2: the silence rule speaks after 3 heartbeats without a report (got ${routineEvery})`);
   const result = await runSoak({
     days,
     residents: Math.round(num(options.residents, 'residents', 100, 1)),
@@ -164,6 +166,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
     seed: Math.round(num(options.seed, 'seed', 1, 0)),
     faults: (options.faults as string | undefined) ?? 'default',
     rateScale: num(options['rate-scale'], 'rate-scale', 1),
+    routineEvery,
     ...(options.out ? { out: options.out as string } : {}),
     print: (line) => out(line.startsWith('soak day') ? `sim ${line.slice(5)}` : line),
   });

@@ -163,9 +163,13 @@ export async function play(opts: RunOptions): Promise<RunStats> {
   const api = new ApiClient(target);
   // The live stream counts the alarms as they are raised, for the progress line.
   const watch = new AbortController();
-  void fetch(`${target.apiUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${target.token}` }, signal: watch.signal })
-    .then((res) => res.body && readSse(res.body, (e) => e !== 'heartbeat' && e.event === 'alarm.raised' && void stats.alarms++))
-    .catch(() => {});
+  const watchAlarms = (): void =>
+    void fetch(`${target.apiUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${target.token}` }, signal: watch.signal })
+      .then((res) => res.body && readSse(res.body, (e) => e !== 'heartbeat' && e.event === 'alarm.raised' && void stats.alarms++))
+      .catch(() => {})
+      // Watched again after a dropped stream (a gateway restarting).
+      .finally(() => !watch.signal.aborted && setTimeout(watchAlarms, 100));
+  watchAlarms();
   const tick = setInterval(() => opts.progress?.(stats, simNow()), 1_000);
   const inFlight = new Set<Promise<void>>();
   const track = (p: Promise<void>) => {
@@ -214,7 +218,8 @@ export async function play(opts: RunOptions): Promise<RunStats> {
     for (const [index, action] of actions.entries()) {
       if (opts.signal?.aborted) break;
       // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
-      const lookahead = opts.lookaheadMs ?? 0;
+      // Only a message may go a little early; a disconnect or a visit happens at its time.
+      const lookahead = action.kind === 'publish' ? (opts.lookaheadMs ?? 0) : 0;
       for (let ahead = action.at - lookahead - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - lookahead - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
       if (opts.signal?.aborted) break;
       if (action.kind === 'visit') {
@@ -231,13 +236,17 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       }
       if (action.kind !== 'publish') {
         const client = clients.get(action.deviceId);
-        done[index] = 1;
+        const reconnecting = action.kind === 'reconnect' && !client && !connecting.has(action.deviceId);
+        // A reconnect holds the clock until the device is back and has redelivered what it lost: at real
+        // speed a whole fleet is back within a second, and the silence rule must not see the run's own lag.
+        if (reconnecting) sentAt[index] = performance.now();
+        else done[index] = 1;
         if (action.kind === 'disconnect' && client) {
           clients.delete(action.deviceId);
           stats.connected--;
           dropped.add(client);
           track(client.endAsync(true).catch(() => {}));
-        } else if (action.kind === 'reconnect' && !client && !connecting.has(action.deviceId)) {
+        } else if (reconnecting) {
           // Reconnects run side by side (a reconnect storm is every device at once); the device's next message waits for its own.
           const p = connectDevice(target.mqttUrl, devices.get(action.deviceId)!).then((c) => {
             clients.set(action.deviceId, c);
@@ -245,11 +254,14 @@ export async function play(opts: RunOptions): Promise<RunStats> {
             stats.connected++;
             const queued = resend.get(action.deviceId) ?? [];
             resend.delete(action.deviceId);
-            for (const m of queued) send(action.deviceId, c, m.topic, m.payload, true, () => {});
+            let left = queued.length;
+            if (left === 0) done[index] = 1;
+            for (const m of queued) send(action.deviceId, c, m.topic, m.payload, true, () => void (--left === 0 && (done[index] = 1)));
           }, () => {
             // Refused or timed out: the device stays offline, and the run says so.
             connecting.delete(action.deviceId);
             stats.failed++;
+            done[index] = 1;
           });
           connecting.set(action.deviceId, p);
           track(p);
@@ -259,8 +271,11 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       await connecting.get(action.deviceId);
       const client = clients.get(action.deviceId);
       if (!client) {
+        // Off line for now (a reconnect storm, its gateway restarting): the device keeps the message and
+        // sends it once it is back. (A device that falls silent for good has nothing more to send.)
         done[index] = 1;
-        continue; // a device that went silent
+        resend.set(action.deviceId, [...(resend.get(action.deviceId) ?? []), { topic: action.topic, payload: action.payload }]);
+        continue;
       }
       sentAt[index] = performance.now();
       send(action.deviceId, client, action.topic, action.payload, false, () => (done[index] = 1));

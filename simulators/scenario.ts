@@ -56,6 +56,14 @@ export const scenarioSchema = z
           .strict(),
       )
       .default([]),
+    /**
+     * Routine reports every so many heartbeats of the device's profile (1: at
+     * each heartbeat, as the devices do). A long soak thins them to every 2nd:
+     * the silence rule speaks after 3 heartbeats without a word, and what the
+     * other rules see (an event, a reading out of range, the faster reports of
+     * a vitals episode) is sent as before.
+     */
+    routineEvery: z.number().min(1).max(2).default(1),
     /** Every resident tests their pendant every so many days (at a daytime hour of their own), but those listed in `missedBy`. */
     buttonTests: z.object({ everyDays: z.number().int().min(1).max(31), missedBy: z.array(z.number().int().min(0)).default([]) }).strict().optional(),
     /** Visits recorded through the API as a community worker would (探访关爱). */

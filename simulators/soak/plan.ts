@@ -59,6 +59,8 @@ export interface SoakPlanOptions {
   date?: string;
   /** Incidents this many times as often as the rates above (a short soak that must still see each kind); 1 by default. */
   rateScale?: number;
+  /** Routine reports every so many heartbeats (1 or 2; the scenario's `routineEvery`): 1 by default. */
+  routineEvery?: number;
 }
 
 /** Homes per community station: a station of the size the policies describe (one desk for a few hundred homes). */
@@ -108,6 +110,7 @@ export function soakScenario(o: SoakPlanOptions): Scenario {
     devices: soakDevices,
     incidents,
     buttonTests: { everyDays: 7, missedBy: forgetful },
+    routineEvery: o.routineEvery ?? 1,
   });
 }
 

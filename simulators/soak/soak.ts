@@ -28,6 +28,12 @@ export interface SoakOptions {
   out?: string;
   /** Incidents this many times as often as the telecare rates (a short soak that must still see every kind). */
   rateScale?: number;
+  /**
+   * Routine reports every so many heartbeats: 2 by default, which halves the
+   * messages of a long run without changing what a rule sees (see the
+   * scenario's `routineEvery`); 1 sends every heartbeat.
+   */
+  routineEvery?: number;
   print?: (line: string) => void;
 }
 
@@ -51,7 +57,7 @@ const local = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(5, 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const print = o.print ?? (() => {});
   const began = performance.now();
-  const scenario = soakScenario({ days: o.days, residents: o.residents, seed: o.seed, ...(o.rateScale ? { rateScale: o.rateScale } : {}) });
+  const scenario = soakScenario({ days: o.days, residents: o.residents, seed: o.seed, ...(o.rateScale ? { rateScale: o.rateScale } : {}), routineEvery: o.routineEvery ?? 2 });
   const faults = loadFaults(o.faults, o.days, o.seed);
   scenario.incidents.push(...faultIncidents(faults, o.residents, o.seed));
   scenario.incidents.sort((a, b) => a.atMinutes - b.atMinutes);
@@ -116,8 +122,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       simNow: () => clock.now(),
       speed: o.speed,
       holdClock: (until) => void (devicesAt = until),
-      // 20 ms of real time ahead: the clock is not stopped at every message's time (see play).
-      lookaheadMs: o.speed * 20,
+      // 20 ms of real time ahead, so the clock is not stopped at every message's time (see play), and at
+      // most 30 simulated seconds: the gateway hears a device when it is sent, and a report sent too early
+      // would leave a gap longer than the silence rule's three heartbeats (every 2nd of 60 s is sent).
+      lookaheadMs: Math.min(o.speed * 20, 30_000),
       progress: (st, now) => {
         const rate = rateOf(st.published);
         const day = Math.min(o.days, Math.floor((now - start) / 86_400_000) + 1);

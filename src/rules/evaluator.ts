@@ -160,6 +160,8 @@ export interface EvaluatorDeps {
  */
 export class RuleEvaluator {
   readonly #d: EvaluatorDeps;
+  /** When this gateway started: its devices are given their heartbeats from then to reconnect (silence-rule.ts). */
+  readonly #listeningSince: number;
   readonly #rules = new Map<string, ProfileRules>();
   /** Per resident: settings, time zone, and the resident-level rules built from them. */
   readonly #residents = new Map<string, ResidentEntry | null>();
@@ -179,6 +181,7 @@ export class RuleEvaluator {
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
+    this.#listeningSince = deps.clock.now();
   }
 
   /** Loads persisted rule state. */
@@ -417,7 +420,7 @@ export class RuleEvaluator {
       if (device.decommissioned) continue; // taken out of service: its silence is expected
       if (!this.holds(device.id)) continue; // another node's (several nodes)
       const rules = this.#rulesOf(device.profile, device.residentId).ticking;
-      for (const rule of rules) this.#collect(writes, this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen }, now));
+      for (const rule of rules) this.#collect(writes, this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen, listeningSince: this.#listeningSince }, now));
       if (device.residentId) residents.set(device.residentId, device);
       yield;
     }

@@ -5,6 +5,11 @@ import { unchanged, type Rule, type RuleResult } from './types.ts';
  * No message from a device for `heartbeats` × its profile's heartbeat →
  * `device_offline`; clears by itself when the device is heard again.
  * A device never heard since onboarding is a provisioning matter, not an alarm.
+ * Silence is counted from the gateway's start when that is later than the
+ * device's last message: a gateway that was down (killed, upgraded) gives its
+ * devices the same three heartbeats to reconnect, instead of raising an alarm
+ * for every one at once. An alarm already raised clears only when the device
+ * is heard again.
  */
 export interface SilenceSpec {
   heartbeatSeconds: number;
@@ -26,7 +31,8 @@ export function silenceRule(spec: SilenceSpec): Rule<SilenceState> {
     evaluate(state, input, now): RuleResult<SilenceState> | null {
       if (input.kind !== 'tick' || input.lastSeen === null) return unchanged(state);
       const silentMs = now - input.lastSeen;
-      if (!state.active && silentMs >= limitMs) {
+      const unheardMs = now - Math.max(input.lastSeen, input.listeningSince ?? Number.NEGATIVE_INFINITY);
+      if (!state.active && unheardMs >= limitMs) {
         return {
           state: { active: true },
           intents: [{ action: 'raise', alarm: spec.alarm, severity: spec.severity, detail: { lastSeen: input.lastSeen, silentSeconds: Math.round(silentMs / 1000), limitSeconds: limitMs / 1000 } }],

@@ -16,7 +16,12 @@ export type RuleInput =
   | { kind: 'readings'; readings: Reading[]; latest: LatestReadings }
   | { kind: 'event'; event: DeviceEvent }
   /** Time passed; `lastSeen` is when the device was last heard (null: never). */
-  | { kind: 'tick'; lastSeen: number | null };
+  /**
+   * The passing of time. `listeningSince`: when the gateway started listening
+   * (a device is not silent for time nobody could hear it: after a restart
+   * its devices need a moment to reconnect).
+   */
+  | { kind: 'tick'; lastSeen: number | null; listeningSince?: number };
 
 export type LatestReadings = ReadonlyMap<string, { readonly value: number; readonly ts: number }>;
 

@@ -203,8 +203,8 @@ describe('rule evaluator', () => {
   it('a tick in slices gives the event loop back between slices and raises what a whole tick raises', async () => {
     for (let i = 0; i < 7; i++) devices.set(`band-${i + 2}`, device(`band-${i + 2}`, 'carebell-vitals-band', 'res-1'));
     for (const d of devices.values()) d.lastSeen = clock.now();
+    const e = evaluator(); // running before the devices fell silent (silence counts from its start otherwise)
     clock.advance(3 * 300_000);
-    const e = evaluator();
     let turns = 0;
     let done = false;
     const other = () => {
@@ -231,6 +231,19 @@ describe('rule evaluator', () => {
     for (let i = 0; i < 20; i++) expect(e.onReadings(band, [reading('heart_rate', 70 + (i % 5), t0 + i * 60_000), reading('spo2', 97, t0 + i * 60_000)])).toBeUndefined();
     expect(sink.applied).toEqual([]);
     expect(sink.transactions).toBe(0);
+  });
+
+  it('started after its devices were last heard (a restart), gives them 3 heartbeats from its start before calling them silent', async () => {
+    for (const d of devices.values()) d.lastSeen = clock.now();
+    clock.advance(3_600_000); // the gateway was down for an hour
+    const e = evaluator();
+    clock.advance(3 * 300_000 - 1_000);
+    await e.tick();
+    expect(sink.applied.filter((a) => a.alarm === 'device_offline')).toEqual([]);
+    devices.get('pendant-1')!.lastSeen = clock.now(); // the pendant reconnected; the band did not
+    clock.advance(1_000);
+    await e.tick();
+    expect(sink.applied.filter((a) => a.alarm === 'device_offline').map((a) => a.subject)).toEqual(['band-1']);
   });
 
   it("does not tick a decommissioned device's silence, and skips devices it does not know", async () => {

@@ -107,6 +107,14 @@ describe('silence rule', () => {
     expect(actions(run(silence, [[tick(0), 899], [tick(0), 900], [tick(0), 1000], [tick(950), 1001]]))).toEqual(['-', 'raise', '-', 'clear']);
   });
 
+  it('after the gateway starts, gives a device 3 heartbeats to be heard again; an alarm raised before is not cleared by the start', () => {
+    const since = (lastSeenSeconds: number, startSeconds: number): RuleInput => ({ kind: 'tick', lastSeen: T0 + lastSeenSeconds * 1000, listeningSince: T0 + startSeconds * 1000 });
+    // Last heard at 0, the gateway down from 100 to 2,000: silent from 2,000 on, alarm at 2,900.
+    expect(actions(run(silence, [[since(0, 2000), 2001], [since(0, 2000), 2899], [since(0, 2000), 2900]]))).toEqual(['-', '-', 'raise']);
+    // Already offline before the restart: still offline after it, until heard.
+    expect(actions(run(silence, [[tick(0), 900], [since(0, 2000), 2001], [since(2500, 2000), 2501]]))).toEqual(['raise', '-', 'clear']);
+  });
+
   it('says nothing about a device never heard since onboarding', () => {
     expect(actions(run(silence, [[tick(null), 100_000]]))).toEqual(['-']);
   });

@@ -45,6 +45,22 @@ describe('fleet behaviour', () => {
     expect(gas.kind === 'publish' && gas.payload.toString()).toMatch(/^t=\d+;gas=[\d.]+;alarm=0;csq_dbm=-\d+$/);
   });
 
+  it('thinned (routineEvery 2), routine reports come every second heartbeat, inside the silence rule\'s three; the incidents\' messages are unchanged', () => {
+    const thin = scenarioSchema.parse({ ...scenario, routineEvery: 2 });
+    const plan = planFleet(thin, 7, profiles);
+    const thinned = generateActions(plan, thin, start, profiles);
+    const full = run(7);
+    const reports = (list: typeof full, id: string) => list.filter((a) => a.kind === 'publish' && a.deviceId === id && a.what === 'report').map((a) => a.at);
+    for (const device of plan.residents.flatMap((r) => r.devices)) {
+      const heartbeat = profiles.get(device.profile)!.profile.heartbeatSeconds * 1000;
+      const times = reports(thinned, device.id);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, device.id).toBe(2 * heartbeat);
+      if (heartbeat <= 5 * 60_000) expect(times.length, device.id).toBeLessThan(reports(full, device.id).length);
+    }
+    const incidents = (list: typeof full) => list.filter((a) => a.kind !== 'publish' || a.what !== 'report').map((a) => `${a.at} ${a.kind} ${a.what}`);
+    expect(incidents(thinned)).toEqual(incidents(full));
+  });
+
   it('decodes as the vitals the behaviour meant: a night-time heart rate near the resident\'s baseline, then the climb', () => {
     const plan = planFleet(scenario, 7, profiles);
     const band = plan.residents[1]!.devices.find((d) => d.role === 'band')!;
