@@ -133,6 +133,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       },
     });
     while (clock.now() < end) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(5, (end - clock.now()) / o.speed))));
+    // The run is over: time stops at its end (its devices are gone; the gateway must not go on raising
+    // alarms about them while the verdict is read), and the people finish what they were doing.
+    clock.holdAt(() => end);
+    await staff.stop();
     clearInterval(sampler);
     await gateway.app.telemetry.flush();
     const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, malformedSent: actions.filter((a) => a.kind === 'publish' && a.what === 'malformed').length });

@@ -106,6 +106,8 @@ export class Staff {
   readonly #desks: Desk[] = [];
   readonly #families = new Map<number, Family>();
   readonly #pending: Pending[] = [];
+  /** Actions under way (an API call in flight). */
+  readonly #running = new Set<Promise<void>>();
   readonly #handled = new Set<string>();
   /** Community stations whose desk is away, watched by the street desk meanwhile. */
   readonly #covered = new Set<string>();
@@ -231,10 +233,13 @@ export class Staff {
     return this.#pending.length;
   }
 
+  /** Stops acting; resolves once what was under way has finished (at most 15 s). */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     for (const d of this.#desks) d.stream?.abort();
+    const running = [...this.#running];
+    if (running.length > 0) await Promise.race([Promise.allSettled(running), new Promise((r) => setTimeout(r, 15_000).unref())]);
   }
 
   #schedule(at: number, desk: Desk | undefined, run: () => Promise<void>, kind: Pending['kind'] = 'answer'): void {
@@ -247,10 +252,15 @@ export class Staff {
     for (const p of this.#pending) {
       if (p.started !== undefined || p.at > now) continue;
       p.started = performance.now();
-      void p.run().catch(() => {}).finally(() => {
-        const i = this.#pending.indexOf(p);
-        if (i >= 0) this.#pending.splice(i, 1);
-      });
+      const running = p
+        .run()
+        .catch(() => {})
+        .finally(() => {
+          this.#running.delete(running);
+          const i = this.#pending.indexOf(p);
+          if (i >= 0) this.#pending.splice(i, 1);
+        });
+      this.#running.add(running);
     }
   }
 

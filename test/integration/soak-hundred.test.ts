@@ -33,5 +33,5 @@ describe('carebell soak: three simulated days of a hundred homes', () => {
     expect(k.unexplained.device_offline ?? 0).toBe(0);
     expect(run.staff.filter((a) => a.result === 'failed')).toEqual([]);
     expect(run.staff.some((a) => a.action === 'away') && run.staff.some((a) => a.action === 'back')).toBe(true);
-  }, 600_000);
+  }, 1_200_000);
 });
