@@ -73,7 +73,8 @@ export class OutboxWorker {
    * delays a notification by its own length, not by a lease.
    */
   readonly #held = new Set<number>();
-  #released = false;
+  /** Letting go of what this node held when it last stopped: once, before the first claim of any tick. */
+  #released: Promise<unknown> | undefined;
 
   constructor(deps: OutboxWorkerDeps) {
     this.#d = deps;
@@ -93,10 +94,13 @@ export class OutboxWorker {
    */
   async tick(): Promise<void> {
     const node = this.#d.node ?? 'local';
-    if (!this.#released) {
-      await this.#d.outbox.releaseLeases(node);
-      this.#released = true;
-    }
+    // Shared by ticks that start together: a second release running after the first tick's claim
+    // would let go of deliveries this node is sending, and another node would send them again.
+    this.#released ??= this.#d.outbox.releaseLeases(node).catch((err: unknown) => {
+      this.#released = undefined; // tried again at the next tick
+      throw err;
+    });
+    await this.#released;
     const started: Promise<void>[] = [];
     const now = this.#d.clock.now();
     const leaseUntil = now + (this.#d.leaseMs ?? DELIVERY_LEASE_MS);

@@ -29,6 +29,20 @@ describe('outbox worker', () => {
     expect(core.channels.console.sent).toHaveLength(1); // nothing is sent twice
   });
 
+  it('ticks that start together let go of the last run\'s leases once, before either claims (a second release would free what is being sent)', async () => {
+    const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
+    const release = vi.spyOn(core.repos.outbox, 'releaseLeases');
+    await Promise.all([core.worker.tick(), core.worker.tick()]);
+    expect(release).toHaveBeenCalledTimes(1);
+    await core.worker.tick();
+    expect(release).toHaveBeenCalledTimes(1);
+    expect((await core.outbox(alarm.id)).map((i) => [i.status, i.attempts])).toEqual([
+      ['delivered', 1],
+      ['delivered', 1],
+    ]);
+    expect(core.channels.webhook.sent).toHaveLength(1);
+  });
+
   it('a delivery the store could not read or record (out of reach) is taken again at the next tick, not after its lease', async () => {
     const alarm = await core.raise({ residentId: 'res-1', deviceId: 'pendant-1' });
     const get = core.repos.alarms.get.bind(core.repos.alarms);
