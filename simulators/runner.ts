@@ -181,6 +181,12 @@ export async function play(opts: RunOptions): Promise<RunStats> {
   // Links the run dropped itself (device_silent, a reconnect storm): a publish they were carrying is not a failure.
   const dropped = new WeakSet<MqttClient>();
   const resend = new Map<string, Array<{ topic: string; payload: Buffer | string }>>();
+  /** A message the device keeps until it is back on line. */
+  const keep = (deviceId: string, topic: string, payload: Buffer | string): void => {
+    const kept = resend.get(deviceId);
+    if (kept) kept.push({ topic, payload });
+    else resend.set(deviceId, [{ topic, payload }]);
+  };
   const send = (deviceId: string, client: MqttClient, topic: string, payload: Buffer | string, again: boolean, settled: () => void): void => {
     if (again) stats.retried++;
     track(
@@ -198,7 +204,7 @@ export async function play(opts: RunOptions): Promise<RunStats> {
           settled();
           const current = clients.get(deviceId);
           if (current && current !== client) send(deviceId, current, topic, payload, true, () => {});
-          else resend.set(deviceId, [...(resend.get(deviceId) ?? []), { topic, payload }]);
+          else keep(deviceId, topic, payload);
         },
       ),
     );
@@ -274,7 +280,7 @@ export async function play(opts: RunOptions): Promise<RunStats> {
         // Off line for now (a reconnect storm, its gateway restarting): the device keeps the message and
         // sends it once it is back. (A device that falls silent for good has nothing more to send.)
         done[index] = 1;
-        resend.set(action.deviceId, [...(resend.get(action.deviceId) ?? []), { topic: action.topic, payload: action.payload }]);
+        keep(action.deviceId, action.topic, action.payload);
         continue;
       }
       sentAt[index] = performance.now();

@@ -15,11 +15,11 @@ export type RuleInput =
    */
   | { kind: 'readings'; readings: Reading[]; latest: LatestReadings }
   | { kind: 'event'; event: DeviceEvent }
-  /** Time passed; `lastSeen` is when the device was last heard (null: never). */
   /**
-   * The passing of time. `listeningSince`: when the gateway started listening
-   * (a device is not silent for time nobody could hear it: after a restart
-   * its devices need a moment to reconnect).
+   * Time passed; `lastSeen` is when the device was last heard (null: never),
+   * `listeningSince` when the gateway started listening (a device is not
+   * silent for time nobody could hear it: after a restart its devices need a
+   * moment to reconnect).
    */
   | { kind: 'tick'; lastSeen: number | null; listeningSince?: number };
 
