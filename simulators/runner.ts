@@ -115,6 +115,11 @@ export interface RunOptions {
    * message's own timestamp is kept, the gateway accepts it a day early).
    */
   lookaheadMs?: number;
+  /**
+   * Called before an action is played, at its time; the run waits for it
+   * (and the clock with it). A soak kills and restarts its gateway here.
+   */
+  beforeAction?: (action: SimAction) => Promise<void> | undefined;
 }
 
 const connectDevice = (mqttUrl: string, d: PlannedDevice): Promise<MqttClient> =>
@@ -181,6 +186,8 @@ export async function play(opts: RunOptions): Promise<RunStats> {
   // Links the run dropped itself (device_silent, a reconnect storm): a publish they were carrying is not a failure.
   const dropped = new WeakSet<MqttClient>();
   const resend = new Map<string, Array<{ topic: string; payload: Buffer | string }>>();
+  /** Devices off line, and the kinds of disconnect that took each down (`what`; each kind's reconnect ends it). */
+  const down = new Map<string, Set<string>>();
   /** A message the device keeps until it is back on line. */
   const keep = (deviceId: string, topic: string, payload: Buffer | string): void => {
     const kept = resend.get(deviceId);
@@ -228,6 +235,8 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       const lookahead = action.kind === 'publish' ? (opts.lookaheadMs ?? 0) : 0;
       for (let ahead = action.at - lookahead - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - lookahead - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
       if (opts.signal?.aborted) break;
+      const before = opts.beforeAction?.(action);
+      if (before) await before;
       if (action.kind === 'visit') {
         // A community worker records the visit, at the time it was made.
         const residentId = plan.residents[action.resident]?.id;
@@ -242,7 +251,11 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       }
       if (action.kind !== 'publish') {
         const client = clients.get(action.deviceId);
-        const reconnecting = action.kind === 'reconnect' && !client && !connecting.has(action.deviceId);
+        // A device is back when every kind of disconnect that took it down has had its reconnect: one that
+        // fell silent stays silent through a reconnect storm or a gateway restart.
+        if (action.kind === 'disconnect' && (client || down.has(action.deviceId))) down.set(action.deviceId, (down.get(action.deviceId) ?? new Set()).add(action.what));
+        const reasons = action.kind === 'reconnect' ? down.get(action.deviceId) : undefined;
+        const reconnecting = !client && !connecting.has(action.deviceId) && reasons?.delete(action.what) === true && reasons.size === 0;
         // A reconnect holds the clock until the device is back and has redelivered what it lost: at real
         // speed a whole fleet is back within a second, and the silence rule must not see the run's own lag.
         if (reconnecting) sentAt[index] = performance.now();
@@ -256,6 +269,7 @@ export async function play(opts: RunOptions): Promise<RunStats> {
           // Reconnects run side by side (a reconnect storm is every device at once); the device's next message waits for its own.
           const p = connectDevice(target.mqttUrl, devices.get(action.deviceId)!).then((c) => {
             clients.set(action.deviceId, c);
+            down.delete(action.deviceId);
             connecting.delete(action.deviceId);
             stats.connected++;
             const queued = resend.get(action.deviceId) ?? [];
@@ -264,8 +278,9 @@ export async function play(opts: RunOptions): Promise<RunStats> {
             if (left === 0) done[index] = 1;
             for (const m of queued) send(action.deviceId, c, m.topic, m.payload, true, () => void (--left === 0 && (done[index] = 1)));
           }, () => {
-            // Refused or timed out: the device stays offline, and the run says so.
+            // Refused or timed out: the device stays offline, and the run says so (a later reconnect of its kind tries again).
             connecting.delete(action.deviceId);
+            down.set(action.deviceId, new Set([action.what]));
             stats.failed++;
             done[index] = 1;
           });

@@ -32,21 +32,34 @@ export class RunClock implements Clock {
   readonly #created = performance.now();
   #begun: { real: number; sim: number } | undefined;
   #hold: (() => number) | undefined;
+  #last = Number.NEGATIVE_INFINITY;
   constructor(speed: number, start: number) {
     this.speed = speed;
     this.start = start;
   }
   now(): number {
-    if (!this.#begun) return Math.min(this.start - 1, this.start - 60_000 + Math.round(performance.now() - this.#created));
+    if (!this.#begun) return (this.#last = Math.max(this.#last, Math.min(this.start - 1, this.start - 60_000 + Math.round(performance.now() - this.#created))));
     const scaled = Math.round(this.#begun.sim + (performance.now() - this.#begun.real) * this.speed);
-    return this.#hold ? Math.min(scaled, this.#hold()) : scaled;
+    // Never backwards: a hold set behind the time already shown stops the clock there.
+    this.#last = Math.max(this.#last, this.#hold ? Math.min(scaled, this.#hold()) : scaled);
+    return this.#last;
   }
   /** While set, time stops at what `until` returns (the simulated devices' progress); unset, it runs freely. */
   holdAt(until: (() => number) | undefined): void {
     this.#hold = until;
   }
-  begin(): void {
-    this.#begun ??= { real: performance.now(), sim: this.start };
+  /**
+   * Time starts running: now, or as from `at` (a wall-clock instant in ms since
+   * the epoch, and the simulated time then), so that a clock in another
+   * process (a soak's gateway) shows the same time as this one.
+   */
+  begin(at?: { epochMs: number; sim: number }): void {
+    this.now(); // the time shown so far: a hold cannot take the clock back before it
+    this.#begun ??= at ? { real: at.epochMs - performance.timeOrigin, sim: at.sim } : { real: performance.now(), sim: this.start };
+  }
+  /** When time started running, as `begin` takes it (undefined before). */
+  get begun(): { epochMs: number; sim: number } | undefined {
+    return this.#begun && { epochMs: performance.timeOrigin + this.#begun.real, sim: this.#begun.sim };
   }
 }
 
@@ -74,11 +87,13 @@ export async function startEmbeddedGateway(opts: {
   mode?: 'test' | 'demo';
   /** Gateway settings given by the user (configSettings): they win over the options above. */
   settings?: Record<string, string>;
+  /** The clock to run on (a soak's gateway process mirrors the soak's); by default a new one at `speed` from `start`. */
+  clock?: RunClock;
 }): Promise<EmbeddedGateway> {
   const given = opts.settings ?? {};
   const dataDir = given.dataDir ?? opts.dataDir ?? mkdtempSync(join(tmpdir(), 'carebell-sim-'));
   const token = given.adminToken ?? newSecret();
-  const clock = new RunClock(opts.speed, opts.start);
+  const clock = opts.clock ?? new RunClock(opts.speed, opts.start);
   const host = opts.host ?? '127.0.0.1';
   const config = parseConfig({ mqttHost: host, mqttPort: opts.mqttPort ?? 0, httpHost: host, httpPort: opts.httpPort ?? 0, logLevel: 'silent', telemetryFlushMs: 200, ...given, dataDir, adminToken: token, mode: opts.mode ?? 'test' });
   // Its scheduled jobs run on the simulated clock too: a month's daily reminders and reports in a month of simulated time.

@@ -20,6 +20,8 @@ export const faultPlanSchema = z
     reconnectStorms: z.array(z.number().min(0)).default([]),
     /** Devices send garbage: each burst is `devices` homes' devices at once. */
     malformedBursts: z.array(z.object({ atMinutes: z.number().min(0), devices: z.number().int().min(1) }).strict()).default([]),
+    /** The gateway killed with SIGKILL and started again `downSeconds` later (its devices reconnect, what they sent meanwhile is redelivered). */
+    gatewayKills: z.array(z.object({ atMinutes: z.number().min(0), downSeconds: z.number().min(1).max(3600) }).strict()).default([]),
     /** A community station's desk is empty (its console closed). */
     unstaffed: z.array(z.object({ station: z.number().int().min(0), atMinutes: z.number().min(0), minutes: z.number().positive() }).strict()).default([]),
   })
@@ -32,17 +34,26 @@ export type FaultPlan = z.infer<typeof faultPlanSchema>;
  * minutes at a random time, and a burst of malformed payloads from 10 homes;
  * a reconnect storm of the whole fleet every third day (on the first day for a
  * shorter soak); the first station's desk empty for an hour once a week, at
- * 03:00 on the second day.
+ * 03:00 on the second day; the gateway killed (SIGKILL) once a day and
+ * started again 10 s later.
  */
 export function defaultFaults(days: number, seed: number): FaultPlan {
   const rng = new Random(seed ^ 0xfa17);
   const during = (day: number, fromHour: number, toHour: number) => Math.round(day * 24 * 60 + (fromHour + rng.next() * (toHour - fromHour)) * 60);
-  const plan: FaultPlan = { webhookOutages: [], reconnectStorms: [], malformedBursts: [], unstaffed: [] };
+  const plan: FaultPlan = { webhookOutages: [], reconnectStorms: [], malformedBursts: [], gatewayKills: [], unstaffed: [] };
   for (let day = 0; day < days; day++) {
     for (const r of ['community-0', 'street', 'district']) plan.webhookOutages.push({ receiver: r, atMinutes: during(day, 1, 22), minutes: 30 });
     plan.malformedBursts.push({ atMinutes: during(day, 1, 22), devices: 10 });
     if (day % 3 === (days < 3 ? 0 : 1)) plan.reconnectStorms.push(during(day, 1, 22));
     if (day % 7 === Math.min(1, days - 1)) plan.unstaffed.push({ station: 0, atMinutes: day * 24 * 60 + 3 * 60, minutes: 60 });
+  }
+  // Once a day the gateway is killed and a supervisor starts it again 10 s later, never within 10 minutes of a storm.
+  const kills = new Random(seed ^ 0xdead);
+  for (let day = 0; day < days; day++) {
+    let at = 0;
+    do at = Math.round(day * 24 * 60 + (1 + kills.next() * 21) * 60);
+    while (plan.reconnectStorms.some((storm) => Math.abs(storm - at) < 10));
+    plan.gatewayKills.push({ atMinutes: at, downSeconds: 10 });
   }
   return plan;
 }
@@ -78,6 +89,7 @@ export function faultTimeline(plan: FaultPlan, start: number): Array<{ kind: str
     ...plan.webhookOutages.map((o) => ({ kind: 'webhook receiver down', what: o.receiver, from: start + o.atMinutes * MIN, to: start + (o.atMinutes + o.minutes) * MIN })),
     ...plan.reconnectStorms.map((at) => ({ kind: 'reconnect storm', what: 'every device', from: start + at * MIN, to: start + at * MIN + MIN })),
     ...plan.malformedBursts.map((b) => ({ kind: 'malformed burst', what: `${b.devices} devices`, from: start + b.atMinutes * MIN, to: start + b.atMinutes * MIN + MIN })),
+    ...plan.gatewayKills.map((k) => ({ kind: 'gateway killed', what: `SIGKILL, started again ${k.downSeconds} s later`, from: start + k.atMinutes * MIN, to: start + k.atMinutes * MIN + k.downSeconds * 1000 })),
     ...plan.unstaffed.map((u) => ({ kind: 'desk unstaffed', what: `community-${u.station}`, from: start + u.atMinutes * MIN, to: start + (u.atMinutes + u.minutes) * MIN })),
   ].sort((a, b) => a.from - b.from);
 }

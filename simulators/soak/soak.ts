@@ -6,8 +6,9 @@ import { generateActions } from '../behaviour.ts';
 import { planFleet } from '../fleet.ts';
 import { ApiClient, connectAll, play, provision, rateMeter, type RunStats } from '../runner.ts';
 import { scenarioStart } from '../scenario.ts';
-import { startEmbeddedGateway } from '../simulate.ts';
+import type { SimAction } from '../behaviour.ts';
 import { faultIncidents, faultTimeline, loadFaults, type FaultPlan } from './faults.ts';
+import { GatewayProcess } from './gateway.ts';
 import { soakScenario } from './plan.ts';
 import { startReceivers, type Outage } from './receivers.ts';
 import { Staff, type StaffAction } from './staff.ts';
@@ -43,12 +44,14 @@ export interface SoakResult {
   staff: StaffAction[];
   stats: RunStats;
   seconds: number;
+  /** Times the gateway was killed (SIGKILL) and started again. */
+  restarts: number;
 }
 
 const local = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(5, 16).replace('T', ' ');
 
 /**
- * A soak: an embedded gateway on simulated time, a fleet of homes whose every
+ * A soak: a gateway in a process of its own on simulated time, a fleet of homes whose every
  * device is a real MQTT client with its own credentials, incidents at telecare
  * rates, the people on duty acting through the API and the live stream, the
  * stations' webhook receivers, and faults on a schedule. The verdict is taken
@@ -65,7 +68,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const plan = planFleet(scenario, o.seed, profiles, `soak-${o.seed}`);
   const start = scenarioStart(scenario);
   const end = start + scenario.durationMinutes * MIN;
-  const gateway = await startEmbeddedGateway({ speed: o.speed, start });
+  const gateway = await GatewayProcess.start(o.speed, start);
   const clock = gateway.clock;
   const outages: Outage[] = faults.webhookOutages.map((x) => ({ path: `/${x.receiver}`, from: start + x.atMinutes * MIN, to: start + (x.atMinutes + x.minutes) * MIN }));
   let staff: Staff | undefined;
@@ -73,6 +76,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const receivers = await startReceivers(() => clock.now(), outages, (w) => staff?.onWebhook(w));
   const api = new ApiClient(gateway.target);
   staff = new Staff(api, () => clock.now(), o.seed);
+  staff.onAlertSeen = (alarmId, stationId) => gateway.seen(alarmId, stationId);
   let sampler: NodeJS.Timeout | undefined;
   try {
     await provision(plan, api, undefined, { district: receivers.url('/district'), street: receivers.url('/street'), community: (i) => receivers.url(`/community-${i}`), contact: (i) => receivers.url(`/family-${i}`) });
@@ -93,11 +97,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const clients = await connectAll(plan, gateway.target.mqttUrl, 200);
     print(`soak: ${o.days} days, ${o.residents} homes (${devices} devices, ${plan.stations.length} community stations), ${scenario.incidents.length} incidents and faults, speed ${o.speed}×, seed ${o.seed}`);
     // The clock waits for the devices (play) and for the people on duty, whichever is behind.
-    let devicesAt: (() => number) | undefined;
-    clock.holdAt(() => Math.min(devicesAt?.() ?? Number.POSITIVE_INFINITY, staff.hold()));
-    clock.begin();
+    // (The gateway runs in its own process: its clock is held at the start until the devices play.)
+    let devicesAt: (() => number) | undefined = () => start;
+    const actions = withGatewayKills(generateActions(plan, scenario, start, profiles), faults, plan, start);
+    // Never past the run's end: the gateway's clock must not run on once the devices are done.
+    gateway.holdAt(() => Math.min(devicesAt?.() ?? end, staff.hold(), end));
+    gateway.begin();
     staff.start(faults.unstaffed.map((u) => ({ station: u.station, from: start + u.atMinutes * MIN, to: start + (u.atMinutes + u.minutes) * MIN })));
-    const actions = generateActions(plan, scenario, start, profiles);
     // The fleet as the API shows it, every three simulated hours, for the report.
     const fleet: FleetSample[] = [];
     let nextSample = start;
@@ -114,6 +120,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       );
     }, 100);
     const rateOf = rateMeter();
+    const killing = new Set<string>();
+    const crash = new AbortController();
+    gateway.onCrash = () => crash.abort();
     const stats = await play({
       plan,
       actions,
@@ -126,22 +135,35 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       // most 30 simulated seconds: the gateway hears a device when it is sent, and a report sent too early
       // would leave a gap longer than the silence rule's three heartbeats (every 2nd of 60 s is sent).
       lookaheadMs: Math.min(o.speed * 20, 30_000),
+      signal: crash.signal,
+      // A kill: the gateway dies first, then its devices see their links drop; they come back once it is up again.
+      beforeAction: (a) => {
+        if (a.what !== 'gateway_kill' || a.kind === 'publish' || a.kind === 'visit' || killing.has(`${a.kind} ${a.at}`)) return undefined;
+        killing.add(`${a.kind} ${a.at}`);
+        if (a.kind === 'disconnect') {
+          staff.gatewayDown(true);
+          return gateway.kill();
+        }
+        return gateway.restart().then(() => staff.gatewayDown(false));
+      },
       progress: (st, now) => {
         const rate = rateOf(st.published);
         const day = Math.min(o.days, Math.floor((now - start) / 86_400_000) + 1);
-        print(`soak day ${day}/${o.days} ${local(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · alarms ${st.alarms} · answers ${staff.log.filter((a) => a.action === 'ack').length} · ${Math.round((performance.now() - began) / 1000)} s`);
+        print(`soak day ${day}/${o.days} ${local(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · alarms ${st.alarms} · answers ${staff.log.filter((a) => a.action === 'ack').length} · restarts ${gateway.restarts} · ${Math.round((performance.now() - began) / 1000)} s`);
       },
     });
-    while (clock.now() < end) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(5, (end - clock.now()) / o.speed))));
+    if (gateway.crashed) throw new Error(gateway.crashed);
+    while (clock.now() < end && !gateway.crashed) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(5, (end - clock.now()) / o.speed))));
     // The run is over: time stops at its end (its devices are gone; the gateway must not go on raising
     // alarms about them while the verdict is read), and the people finish what they were doing.
-    clock.holdAt(() => end);
+    if (gateway.crashed) throw new Error(gateway.crashed);
+    gateway.holdAt(() => end);
     await staff.stop();
     clearInterval(sampler);
-    await gateway.app.telemetry.flush();
+    await gateway.flush();
     const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, malformedSent: actions.filter((a) => a.kind === 'publish' && a.what === 'malformed').length });
     const seconds = Math.round((performance.now() - began) / 100) / 10;
-    const result: SoakResult = { kpis, faults, staff: staff.log, stats, seconds };
+    const result: SoakResult = { kpis, faults, staff: staff.log, stats, seconds, restarts: gateway.restarts };
     print(`\n${kpiTable(kpis)}\n\n${kpis.alarms.total} alarms (${kpis.alarms.critical} critical) from ${kpis.incidents} incidents; answer p50/p99 ${kpis.answer.p50}/${kpis.answer.p99} s; first notification p50/p99 ${kpis.firstNotification.p50}/${kpis.firstNotification.p99} s; webhooks ${kpis.deliveries.made}/${kpis.deliveries.owed} (${kpis.deliveries.refusedWhileDown} refused while down); ${seconds} s\n${kpis.ok ? 'every KPI met' : 'a KPI was missed'}`);
     if (o.out) {
       mkdirSync(o.out, { recursive: true });
@@ -157,4 +179,30 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await gateway.close();
     await receivers.close();
   }
+}
+
+/**
+ * The gateway kills as device actions: at each kill every device's link drops
+ * (after the gateway is gone: see beforeAction in runSoak), and when the
+ * gateway is back every device reconnects and redelivers what it kept.
+ */
+function withGatewayKills(actions: SimAction[], faults: FaultPlan, plan: { residents: Array<{ devices: Array<{ id: string }> }> }, start: number): SimAction[] {
+  if (faults.gatewayKills.length === 0) return actions;
+  const devices = plan.residents.flatMap((r) => r.devices.map((d) => d.id));
+  const kills: SimAction[] = [];
+  for (const k of faults.gatewayKills) {
+    const at = start + k.atMinutes * MIN;
+    for (const deviceId of devices) kills.push({ at, kind: 'disconnect', deviceId, what: 'gateway_kill' });
+    for (const deviceId of devices) kills.push({ at: at + k.downSeconds * 1000, kind: 'reconnect', deviceId, what: 'gateway_kill' });
+  }
+  // Merged in time order; at the same instant a kill's actions come after the devices' own.
+  const out: SimAction[] = [];
+  kills.sort((a, b) => a.at - b.at);
+  let i = 0;
+  for (const a of actions) {
+    while (i < kills.length && kills[i]!.at < a.at) out.push(kills[i++]!);
+    out.push(a);
+  }
+  while (i < kills.length) out.push(kills[i++]!);
+  return out;
 }

@@ -112,8 +112,16 @@ export class Staff {
   /** Community stations whose desk is away, watched by the street desk meanwhile. */
   readonly #covered = new Set<string>();
   readonly #rng: Random;
+  /**
+   * A desk's console showed an alarm (an alert for its station, an alarm it
+   * covers, one waiting when it opened): a soak's gateway process holds its
+   * clock from the alert until the people have seen it (gateway.ts).
+   */
+  onAlertSeen: ((alarmId: string, stationId: string) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The gateway is down (killed, starting again): nobody can act through it, and nobody holds the clock. */
+  #gatewayDown = false;
 
   constructor(
     readonly api: ApiClient,
@@ -204,11 +212,22 @@ export class Staff {
    * holds no longer).
    */
   hold(): number {
+    if (this.#gatewayDown) return Number.POSITIVE_INFINITY;
     const real = performance.now();
     let min = Number.POSITIVE_INFINITY;
     for (const p of this.#pending) if (p.at < min && (p.started === undefined || real - p.started < 10_000)) min = p.at;
     for (const d of this.#desks) if (d.blind && !d.away && d.blind.since < min && real - d.blind.real < 10_000) min = d.blind.since;
     return min;
+  }
+
+  /**
+   * The gateway went down (true) or is back (false). Meanwhile no answer is
+   * given (they are given once it is back, late by the outage), consoles keep
+   * trying to reopen, and the clock goes on without the people.
+   */
+  gatewayDown(down: boolean): void {
+    this.#gatewayDown = down;
+    if (!down) for (const d of this.#desks) if (d.blind) d.blind = { since: this.now(), real: performance.now() };
   }
 
   /** The next shift logs in at `at` and opens its console; the one before closes its own. */
@@ -248,6 +267,7 @@ export class Staff {
   }
 
   #runDue(): void {
+    if (this.#gatewayDown) return;
     const now = this.now();
     for (const p of this.#pending) {
       if (p.started !== undefined || p.at > now) continue;
@@ -300,6 +320,7 @@ export class Staff {
   #onEvent(desk: Desk, e: SseEvent): void {
     if (desk.away) return;
     const a = e.data as AlarmData;
+    if (e.event === 'alarm.updated' && a.change === 'console_alert' && a.console?.stationId === desk.stationId) this.onAlertSeen?.(a.id, desk.stationId);
     // The street desk covering for an empty community desk answers that station's alarms as they are raised.
     if (e.event === 'alarm.raised' && desk.level === 'street' && a.stationId !== null && this.#covered.has(a.stationId)) return this.#answer(desk, a, Date.parse(a.raisedAt));
     if (e.event !== 'alarm.updated') return;
@@ -309,6 +330,7 @@ export class Staff {
 
   /** The desk answers an alarm its console showed: an acknowledgement after its answer time from `from`, then the close. */
   #answer(desk: Desk, a: AlarmData, from: number): void {
+    this.onAlertSeen?.(a.id, desk.stationId);
     const key = `${desk.stationId} ${a.id}`;
     if (this.#handled.has(key)) return;
     this.#handled.add(key);
@@ -348,17 +370,20 @@ export class Staff {
     return Promise.resolve();
   }
 
-  async #call(person: Person, path: string, body: unknown, again = true): Promise<StaffAction['result']> {
+  /** A press of a button in the console or on the family page; pressed again while the gateway cannot be reached (for up to 30 s). */
+  async #call(person: Person, path: string, body: unknown, again = true, tries = 0): Promise<StaffAction['result']> {
     try {
       const res = await fetch(`${this.api.target.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${person.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       await res.arrayBuffer();
       if (res.status === 401 && again) {
         await this.#login(person);
-        return this.#call(person, path, body, false);
+        return this.#call(person, path, body, false, tries);
       }
       return res.ok ? 'done' : res.status === 409 ? 'already' : 'failed';
     } catch {
-      return 'failed';
+      if (this.#stopped || tries >= 300) return 'failed';
+      await new Promise((r) => setTimeout(r, 100));
+      return this.#call(person, path, body, again, tries + 1);
     }
   }
 }

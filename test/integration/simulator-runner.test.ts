@@ -71,4 +71,34 @@ describe('the simulator runner against a real gateway', () => {
       await gw.stop();
     }
   });
+  it('a reconnect brings back only a device its own kind of disconnect took down: one that fell silent stays silent', async () => {
+    const { gw, fleet, target, clients } = await connectedFleet();
+    try {
+      const id = 'runner-pendant-0';
+      const at = systemClock.now() - 1_000;
+      const actions: SimAction[] = [
+        { at, kind: 'disconnect', deviceId: id, what: 'device_silent' },
+        // A reconnect storm and a gateway restart after it: neither brings the silent device back.
+        { at, kind: 'disconnect', deviceId: id, what: 'reconnect_storm' },
+        { at, kind: 'reconnect', deviceId: id, what: 'reconnect_storm' },
+        { at, kind: 'disconnect', deviceId: id, what: 'gateway_kill' },
+        { at, kind: 'reconnect', deviceId: id, what: 'gateway_kill' },
+      ];
+      const stats = await play({ plan: fleet, actions, clients, target, simNow: () => systemClock.now(), speed: 1, closeClients: false });
+      expect(stats.connected).toBe(0);
+      expect(clients.has(id)).toBe(false);
+      // Dropped by a storm, the device is back after the storm's reconnect.
+      const back = await connectAll(fleet, target.mqttUrl);
+      const storm: SimAction[] = [
+        { at, kind: 'disconnect', deviceId: id, what: 'reconnect_storm' },
+        { at, kind: 'reconnect', deviceId: id, what: 'reconnect_storm' },
+      ];
+      const after = await play({ plan: fleet, actions: storm, clients: back, target, simNow: () => systemClock.now(), speed: 1, closeClients: false });
+      expect(after.connected).toBe(1);
+      expect(back.has(id)).toBe(true);
+      await Promise.all([...back.values()].map((c) => c.endAsync(true)));
+    } finally {
+      await gw.stop();
+    }
+  });
 });

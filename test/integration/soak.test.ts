@@ -10,8 +10,8 @@ import { runSoak, type SoakResult } from '../../simulators/soak/soak.ts';
  * A short soak in the suite: two simulated days of a dozen homes, incidents
  * at fifty times the telecare rates so that every kind comes up, the people on
  * duty answering through the API and the live stream, and the default faults
- * (webhook receivers down, a reconnect storm, a malformed burst, the desk
- * empty for an hour). The verdict is read from outside; every KPI must hold.
+ * (webhook receivers down, a reconnect storm, a malformed burst, the gateway
+ * killed and started again, the desk empty for an hour). The verdict is read from outside; every KPI must hold.
  */
 describe('carebell soak: two simulated days with faults and people on duty', () => {
   const out = mkdtempSync(join(tmpdir(), 'carebell-soak-'));
@@ -38,7 +38,10 @@ describe('carebell soak: two simulated days with faults and people on duty', () 
     const written = JSON.parse(readFileSync(join(out, 'kpis.json'), 'utf8'));
     expect(written.checks).toEqual(k.checks);
     const planned = defaultFaults(2, 7);
-    expect(written.run.faults.length).toBe(planned.webhookOutages.length + planned.reconnectStorms.length + planned.malformedBursts.length + planned.unstaffed.length);
+    expect(written.run.faults.length).toBe(planned.webhookOutages.length + planned.reconnectStorms.length + planned.malformedBursts.length + planned.gatewayKills.length + planned.unstaffed.length);
+    // The gateway was killed with SIGKILL and started again once a day, and nothing above was lost for it.
+    expect(planned.gatewayKills).toHaveLength(2);
+    expect(run.restarts).toBe(2);
     expect(run.staff.filter((a) => a.result === 'failed')).toEqual([]);
     // Families answer on the family page only what their phone was told of.
     expect(k.families.answered).toBeLessThanOrEqual(k.families.told);
