@@ -25,12 +25,13 @@ export const incidentRates: Partial<Record<IncidentKind, number>> = {
 };
 
 /** The alarm an incident must raise (the platform's duty), and how long after it the alarm may come. */
-export const expectedAlarm: Partial<Record<IncidentKind, { type: string; withinMs: number; cancelledByResident?: boolean }>> = {
+export const expectedAlarm: Partial<Record<IncidentKind, { type: string; withinMs: number; cancelledByResident?: boolean; alsoMay?: string[] }>> = {
   sos: { type: 'sos', withinMs: 60_000 },
   fall: { type: 'fall', withinMs: 60_000 },
   fall_cancelled: { type: 'fall', withinMs: 60_000, cancelledByResident: true },
-  heart_rate_climb: { type: 'heart_rate_high', withinMs: 25 * 60_000 },
-  spo2_drop: { type: 'spo2_low', withinMs: 25 * 60_000 },
+  // A vitals episode may also lift the resident's NEWS2 score into a warning (vitals_warning): expected, not required.
+  heart_rate_climb: { type: 'heart_rate_high', withinMs: 25 * 60_000, alsoMay: ['vitals_warning'] },
+  spo2_drop: { type: 'spo2_low', withinMs: 25 * 60_000, alsoMay: ['vitals_warning'] },
   smoke: { type: 'smoke', withinMs: 60_000 },
   gas: { type: 'gas', withinMs: 60_000 },
   water_leak: { type: 'water_leak', withinMs: 60_000 },

@@ -126,6 +126,7 @@ export async function computeVerdict(o: {
       return t >= at - MIN && t <= at + want.withinMs;
     });
     for (const a of matches) explained.add(a.id);
+    for (const type of want.alsoMay ?? []) for (const a of byResidentType.get(`${inc.resident}:${type}`) ?? []) if (Date.parse(a.raisedAt) >= at - MIN && Date.parse(a.raisedAt) <= at + want.withinMs) explained.add(a.id);
     if (matches.length === 0) lost.push({ resident: inc.resident, kind: inc.kind, at: new Date(at).toISOString(), expected: want.type });
     else if (matches.length > 1) duplicated.push({ resident: inc.resident, kind: inc.kind, at: new Date(at).toISOString(), alarms: matches.map((a) => a.id) });
   }
