@@ -52,7 +52,12 @@ export async function startPostgres(): Promise<TestPostgres> {
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
     chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
   }
-  const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args));
+  // As the postgres user, without libfaketime (the suite's runs at 03:00 and 15:00 preload it): its shared
+  // memory and semaphore belong to root, and a stale one left by a killed process of the same pid is refused
+  // to another user ("sem_open failed ... Permission denied"). The server's own clock is never read: every
+  // time carebell stores comes from its own clock, as a parameter.
+  const as = (cmd: string, args: string[]) =>
+    asRoot ? run('env', ['-u', 'LD_PRELOAD', '-u', 'FAKETIME_SHARED', 'runuser', '-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args);
   const data = join(dir, 'data');
   await as('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
   const port = await freePort();
