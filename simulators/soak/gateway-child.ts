@@ -1,5 +1,5 @@
 import { RunClock, startEmbeddedGateway, type EmbeddedGateway } from '../simulate.ts';
-import { ALERT_WAIT_MS, alertKey, type ToChild, type ToParent } from './gateway.ts';
+import { ALERT_WAIT_MS, AlertHolds, alertKey, type ToChild, type ToParent } from './gateway.ts';
 
 /**
  * A soak's gateway in a process of its own (gateway.ts forks it), so that the
@@ -10,18 +10,8 @@ import { ALERT_WAIT_MS, alertKey, type ToChild, type ToParent } from './gateway.
  */
 let gateway: EmbeddedGateway | undefined;
 let hold: number | null = null;
-/** Console alerts written and not yet seen by the people (gateway.ts): the simulated instant of each, and when (real). */
-const alerts = new Map<string, { at: number; real: number }>();
-const alertHold = (): number => {
-  let min = Number.POSITIVE_INFINITY;
-  if (alerts.size === 0) return min;
-  const real = performance.now();
-  for (const [key, a] of alerts) {
-    if (real - a.real > ALERT_WAIT_MS * 2) alerts.delete(key);
-    else if (a.at < min) min = a.at;
-  }
-  return min;
-};
+/** Console alerts written and not yet seen by the people (the soak lets go of its own after ALERT_WAIT_MS and says so). */
+const alerts = new AlertHolds(ALERT_WAIT_MS * 2);
 
 const send = (m: ToParent) => process.send!(m);
 
@@ -29,7 +19,7 @@ process.on('message', (m: ToChild) => {
   switch (m.type) {
     case 'start': {
       const clock = new RunClock(m.speed, m.start);
-      clock.holdAt(() => Math.min(hold === null ? Number.POSITIVE_INFINITY : hold, alertHold()));
+      clock.holdAt(() => Math.min(hold === null ? Number.POSITIVE_INFINITY : hold, alerts.earliest()));
       if (m.begun) {
         // Started again after a kill: the soak's clock, held where the soak is now.
         hold = m.hold ?? null;
@@ -50,7 +40,7 @@ process.on('message', (m: ToChild) => {
           const alertConsoles = live.alertConsoles.bind(live);
           live.alertConsoles = (alarm, stationId, event, step) => {
             const key = alertKey(alarm.id, stationId);
-            alerts.set(key, { at: clock.now(), real: performance.now() });
+            alerts.add(key, clock.now());
             send({ type: 'alert', key });
             const consoles = alertConsoles(alarm, stationId, event, step);
             if (consoles === 0) {

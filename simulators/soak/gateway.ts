@@ -32,6 +32,38 @@ export type ToParent =
 export const ALERT_WAIT_MS = 1_000;
 export const alertKey = (alarmId: string, stationId: string) => `${alarmId} ${stationId}`;
 
+/**
+ * Console alerts on their way to the people, each held from the simulated
+ * instant it was written until a desk has seen it or `waitMs` of real time
+ * passed. Both sides keep one: the soak (gateway.ts) and its gateway (gateway-child.ts).
+ */
+export class AlertHolds {
+  readonly #alerts = new Map<string, { at: number; real: number }>();
+  constructor(readonly waitMs: number) {}
+  add(key: string, at: number): void {
+    this.#alerts.set(key, { at, real: performance.now() });
+  }
+  delete(key: string): boolean {
+    return this.#alerts.delete(key);
+  }
+  clear(): void {
+    this.#alerts.clear();
+  }
+  /** The earliest instant still held (+∞: none); an alert waited for too long is let go, and `expired` told. */
+  earliest(expired?: (key: string) => void): number {
+    let min = Number.POSITIVE_INFINITY;
+    if (this.#alerts.size === 0) return min;
+    const real = performance.now();
+    for (const [key, a] of this.#alerts) {
+      if (real - a.real > this.waitMs) {
+        this.#alerts.delete(key);
+        expired?.(key);
+      } else if (a.at < min) min = a.at;
+    }
+    return min;
+  }
+}
+
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const entry = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 
@@ -54,8 +86,8 @@ export class GatewayProcess {
   #child: ChildProcess | undefined;
   #ports = { http: 0, mqtt: 0 };
   #hold: () => number = () => Number.POSITIVE_INFINITY;
-  /** Console alerts on their way to the people: the simulated instant each arrived, and when (real). */
-  readonly #alerts = new Map<string, { at: number; real: number }>();
+  /** Console alerts on their way to the people, from the instant the gateway's word of each arrived. */
+  readonly #alerts = new AlertHolds(ALERT_WAIT_MS);
   /**
    * The gateway's clock as it last said: the soak's never runs ahead of it.
    * The gateway hears a device when a message arrives, by its own clock, which
@@ -116,22 +148,13 @@ export class GatewayProcess {
    * ALERT_WAIT_MS passed: a console that is closing).
    */
   #alertHold(): number {
-    let min = Number.POSITIVE_INFINITY;
-    if (this.#alerts.size === 0) return min;
-    const real = performance.now();
-    for (const [key, a] of this.#alerts) {
-      if (real - a.real > ALERT_WAIT_MS) {
-        this.#alerts.delete(key);
-        this.#send({ type: 'seen', key });
-      } else if (a.at < min) min = a.at;
-    }
-    return min;
+    return this.#alerts.earliest((key) => this.#send({ type: 'seen', key }));
   }
 
   #onAlert(m: Extract<ToParent, { type: 'alert' }>): void {
     if (m.gone) return void this.#alerts.delete(m.key);
     if (this.#seen.delete(m.key)) return this.#send({ type: 'seen', key: m.key });
-    this.#alerts.set(m.key, { at: this.clock.now(), real: performance.now() });
+    this.#alerts.add(m.key, this.clock.now());
   }
 
   /** Time starts running, here and in the gateway. */

@@ -111,6 +111,12 @@ export async function computeVerdict(o: {
     byResidentType.set(key, [...(byResidentType.get(key) ?? []), a]);
   }
 
+  /** Alarms raised from a minute before an incident to `withinMs` after it. */
+  const inWindow = (list: AlarmRow[] | undefined, at: number, withinMs: number) =>
+    (list ?? []).filter((a) => {
+      const t = Date.parse(a.raisedAt);
+      return t >= at - MIN && t <= at + withinMs;
+    });
   // Each incident that must raise an alarm, matched to the alarms of its home and type that came in its window.
   const explained = new Set<string>();
   const lost: Kpis['lost'] = [];
@@ -121,12 +127,10 @@ export async function computeVerdict(o: {
     if (!want || inc.resident === undefined) continue;
     incidents++;
     const at = start + inc.atMinutes * MIN;
-    const matches = (byResidentType.get(`${inc.resident}:${want.type}`) ?? []).filter((a) => {
-      const t = Date.parse(a.raisedAt);
-      return t >= at - MIN && t <= at + want.withinMs;
-    });
+    const matches = inWindow(byResidentType.get(`${inc.resident}:${want.type}`), at, want.withinMs);
     for (const a of matches) explained.add(a.id);
-    for (const type of want.alsoMay ?? []) for (const a of byResidentType.get(`${inc.resident}:${type}`) ?? []) if (Date.parse(a.raisedAt) >= at - MIN && Date.parse(a.raisedAt) <= at + want.withinMs) explained.add(a.id);
+    // What the incident may also raise (a NEWS2 warning during a vitals episode) is explained by it, not required.
+    for (const type of want.alsoMay ?? []) for (const a of inWindow(byResidentType.get(`${inc.resident}:${type}`), at, want.withinMs)) explained.add(a.id);
     if (matches.length === 0) lost.push({ resident: inc.resident, kind: inc.kind, at: new Date(at).toISOString(), expected: want.type });
     else if (matches.length > 1) duplicated.push({ resident: inc.resident, kind: inc.kind, at: new Date(at).toISOString(), alarms: matches.map((a) => a.id) });
   }
