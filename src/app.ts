@@ -127,8 +127,8 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
   const ownership = opts.ownership === true || storage.sql.dialect === 'postgres' ? { node: config.nodeId } : undefined;
   const core = await alarmCoreModule({ ...basics, storage, devices, ownership, onWork: () => notify?.engine.kick() });
   const care = careModule({ ...basics, config, storage, profiles });
-  const ingest = ingestModule({ ...basics, config, storage, devices, core, care });
   const telemetry = telemetryModule({ ...basics, config, storage, devices, options: opts.telemetry });
+  const ingest = ingestModule({ ...basics, config, storage, devices, core, care, telemetry });
   const mqtt = await mqttModule({ ...basics, config, profiles, devices, ingest, admit: ownership ? (deviceId) => core.evaluator.claim(deviceId) : undefined });
   // A device another node re-keyed or took out of service: its connection here closes.
   devices.directory.onRevoked = (id) => mqtt.broker.disconnect(id);

@@ -217,11 +217,12 @@ export class DeviceBroker {
         payload,
         receivedAt,
         superseded: current !== undefined && current !== client,
+        qos: (packet as { qos?: number }).qos ?? 0,
       });
     } catch (err) {
       return failed(err);
     }
-    // Routine telemetry is handled at once; a message with something to write is acknowledged once written.
+    // A message is acknowledged once what it carries is written (its readings with the next telemetry batch).
     if (result instanceof Promise) result.then(handled, failed);
     else handled(result);
   }

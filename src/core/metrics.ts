@@ -86,6 +86,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     ruleTime,
     telemetryStored: new Counter({ name: 'carebell_telemetry_points_stored_total', help: 'Telemetry points written to the sink', registers: [registry] }),
+    telemetryRejected: new Counter({ name: 'carebell_telemetry_rejected_total', help: 'Telemetry points the server refused for good (kept in the spool\'s rejected/ folder with the reason)', registers: [registry] }),
     telemetrySpool: new Gauge({ name: 'carebell_telemetry_spool_points', help: 'Telemetry points spooled on disk for an unreachable server', registers: [registry] }),
   };
   for (const [name, help, pick] of [

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { DeviceEvent, Reading } from '../core/model.ts';
+import type { DeviceContext, DeviceEvent, Reading } from '../core/model.ts';
 import type { Tx } from '../core/tx.ts';
 import type { Decoded } from '../profiles/decoder.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -45,6 +45,12 @@ export interface IngestDeps {
   rateLimits: RateLimits;
   /** The care programmes' step: inside the event's transaction (a service button press becomes a request that commits with it). */
   care?: { onEvent(device: KnownDevice, event: DeviceEvent, tx: Tx): Promise<void> };
+  /**
+   * Where readings are stored (telemetry/writer.ts). With `wait`, a promise
+   * that settles once they are written (it never rejects); nothing when they
+   * were shed or nobody waits.
+   */
+  telemetry?: { push(device: DeviceContext, readings: Reading[], wait: boolean): Promise<void> | undefined };
   /** Runs a unit of work in one transaction (store/unit-of-work.ts, so alarms raised by an event commit with it). */
   transaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 }
@@ -65,6 +71,8 @@ interface Message {
   receivedAt: number;
   /** Sent by a session that a newer connection of the same device has replaced (e.g. its will). */
   superseded?: boolean;
+  /** The MQTT QoS it came with: at 0 nobody waits for it to be stored (default 1: the device waits for its PUBACK). */
+  qos?: number;
 }
 
 /**
@@ -164,7 +172,8 @@ export class Ingest {
     if (decoded.events.length > 0) return this.#withEvents(msg, decoded);
     const kept = this.#recordRejectedFields(msg, decoded);
     const written = this.#evaluateReadings(device, decoded, receivedAt);
-    if (kept || written) return Promise.all([kept, written]).then(() => this.#accepted(msg, decoded));
+    const stored = this.#storeReadings(msg, decoded);
+    if (kept || written || stored) return Promise.all([kept, written, stored]).then(() => this.#accepted(msg, decoded));
     return this.#accepted(msg, decoded);
   }
 
@@ -179,7 +188,10 @@ export class Ingest {
     }
     await this.#recordRejectedFields(msg, decoded);
     await this.#evaluateReadings(device, decoded, receivedAt);
+    // The events do not wait for the telemetry batch; the acknowledgement does.
+    const stored = this.#storeReadings(msg, decoded);
     await this.#recordEvents(device, decoded, receivedAt);
+    if (stored) await stored;
     return this.#accepted(msg, decoded);
   }
 
@@ -225,6 +237,12 @@ export class Ingest {
     }
     this.#d.bus.emit('device.readings', { device, readings, receivedAt });
     return written;
+  }
+
+  /** storeReadings: a promise when the device waits for them to be written (QoS 1), settled once they are. */
+  #storeReadings(msg: Message, decoded: Decoded): Promise<void> | undefined {
+    if (decoded.readings.length === 0 || !this.#d.telemetry) return undefined;
+    return this.#d.telemetry.push(msg.device, decoded.readings, (msg.qos ?? 1) > 0);
   }
 
   /**

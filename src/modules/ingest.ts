@@ -6,6 +6,7 @@ import type { CareModule } from './care.ts';
 import type { DevicesModule } from './devices.ts';
 import type { Basics } from './module.ts';
 import type { StorageModule } from './storage.ts';
+import type { TelemetryModule } from './telemetry.ts';
 
 /** QoS 1 redeliveries come within minutes; an hour is a wide margin that still tolerates 8-bit seq counters. */
 export const EVENT_DEDUPE_WINDOW_MS = 3_600_000;
@@ -16,8 +17,8 @@ export interface IngestModule {
 }
 
 /** Messages in: decode, dedupe, record, evaluate, apply (ingest/ingest.ts). */
-export function ingestModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; core: AlarmCoreModule; care: CareModule }): IngestModule {
-  const { config, storage, devices, core, care, bus, clock, metrics, log } = needs;
+export function ingestModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; core: AlarmCoreModule; care: CareModule; telemetry: TelemetryModule }): IngestModule {
+  const { config, storage, devices, core, care, telemetry, bus, clock, metrics, log } = needs;
   const deadLetters = new DeadLetterStore({ repo: storage.repos.deadLetters, bus, metrics, log });
   const ingest = new Ingest({
     directory: devices.directory,
@@ -33,6 +34,7 @@ export function ingestModule(needs: Basics & { config: Config; storage: StorageM
     dedupeWindowMs: EVENT_DEDUPE_WINDOW_MS,
     storage: storage.health,
     care,
+    telemetry: telemetry.writer,
     transaction: (fn) => storage.uow.transaction(fn),
   });
   return { ingest, deadLetters };

@@ -28,6 +28,7 @@ function createSink(config: Config, needs: Basics, opts: TelemetryOptions | unde
     spoolDir: join(config.dataDir, 'spool', name),
     log: needs.log,
     onBacklogChange: (n: number) => needs.metrics.telemetrySpool.set(n),
+    onRejected: (n: number) => needs.metrics.telemetryRejected.inc(n),
     ...(opts?.retryMinMs !== undefined ? { retryMinMs: opts.retryMinMs } : {}),
     ...(opts?.retryMaxMs !== undefined ? { retryMaxMs: opts.retryMaxMs } : {}),
   });
@@ -39,7 +40,7 @@ function createSink(config: Config, needs: Basics, opts: TelemetryOptions | unde
   return new SqliteTelemetrySink(config.dataDir);
 }
 
-/** Readings from the bus to embedded SQLite or InfluxDB, in batches; telemetry gives way first when the disk is low. */
+/** Readings from ingest to embedded SQLite or InfluxDB, in batches; telemetry gives way first when the disk is low. */
 export function telemetryModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; options?: TelemetryOptions | undefined }): TelemetryModule {
   const { config, storage, devices, bus, clock, metrics, log } = needs;
   const sink = createSink(config, needs, needs.options);
@@ -51,7 +52,6 @@ export function telemetryModule(needs: Basics & { config: Config; storage: Stora
     shed: () => storage.health.shedTelemetry,
     onShed: (n) => metrics.telemetryShed.inc(n),
   });
-  bus.on('device.readings', ({ device, readings }) => writer.push(device, readings));
   const operations =
     sink instanceof SpoolingRemoteSink
       ? new OperationsRecorder({ bus, sink, directory: devices.directory, stationName: (id) => storage.repos.stations.get(id)?.name, clock, log, flushMs: 5_000, snapshotMs: 60_000 })

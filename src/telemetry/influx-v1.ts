@@ -1,6 +1,6 @@
 import { InfluxDB, type IPoint } from 'influx';
 import type { Series, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery } from './point.ts';
-import type { RemoteWriter } from './remote-sink.ts';
+import { RejectedPointsError, type RemoteWriter } from './remote-sink.ts';
 
 /**
  * InfluxDB 1.x through the `influx` client. `CAREBELL_INFLUX_URL` is
@@ -51,8 +51,17 @@ export class InfluxV1Writer implements RemoteWriter {
       await this.client.createDatabase(this.database); // idempotent on the server
       this.#databaseReady = true;
     }
-    const ipoints: IPoint[] = points.map((p) => ({ measurement: p.kind, tags: toTags(p), fields: p.fields ? { value: p.value, ...p.fields } : { value: p.value }, timestamp: p.ts }));
-    await this.client.writePoints(ipoints, { precision: 'ms', database: this.database });
+    // Whole milliseconds: InfluxDB refuses a fractional timestamp ('bad timestamp'); a simulated clock has them.
+    const ipoints: IPoint[] = points.map((p) => ({ measurement: p.kind, tags: toTags(p), fields: p.fields ? { value: p.value, ...p.fields } : { value: p.value }, timestamp: Math.round(p.ts) }));
+    try {
+      await this.client.writePoints(ipoints, { precision: 'ms', database: this.database });
+    } catch (err) {
+      const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
+      if (status === 404) this.#databaseReady = false; // dropped meanwhile: created again on the next try
+      // 400: the server refuses these points themselves (a parse error, a field type conflict); sending them again cannot help.
+      if (status === 400) throw new RejectedPointsError((err as Error).message);
+      throw err;
+    }
   }
 
   async query(q: TelemetryQuery): Promise<StoredReading[]> {

@@ -1,4 +1,5 @@
 import { InfluxDB, Point, setLogger, type WriteApi } from '@influxdata/influxdb-client';
+import { RejectedPointsError } from './remote-sink.ts';
 import { bucketize, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery } from './point.ts';
 import type { RemoteWriter } from './remote-sink.ts';
 import { toTags } from './influx-v1.ts';
@@ -43,12 +44,15 @@ export class InfluxV2Writer implements RemoteWriter {
     const api = this.#writeApi();
     try {
       for (const p of points) {
-        const point = new Point(p.kind).floatField('value', p.value).timestamp(p.ts);
+        const point = new Point(p.kind).floatField('value', p.value).timestamp(Math.round(p.ts));
         for (const [k, v] of Object.entries(toTags(p))) point.tag(k, v);
         if (p.fields) for (const [k, v] of Object.entries(p.fields)) point.floatField(k, v);
         api.writePoint(point);
       }
       await api.flush(true);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 400) throw new RejectedPointsError((err as Error).message);
+      throw err;
     } finally {
       await api.close().catch(() => {});
     }

@@ -3,6 +3,19 @@ import { errorMessage } from '../core/errors.ts';
 import { DiskSpool } from './spool.ts';
 import type { Series, SeriesQuery, StoredReading, TelemetryPoint, TelemetryQuery, TelemetrySink } from './point.ts';
 
+/** Points in one replay request: InfluxDB's documented sweet spot is 5,000–10,000 a write. */
+export const REPLAY_POINTS = 5_000;
+
+/**
+ * The server refused the points themselves (InfluxDB's 400: a point it cannot
+ * parse, a field of another type than before): sending them again cannot
+ * help. The batch is set aside on disk with the reason, never retried for
+ * ever in front of everything after it.
+ */
+export class RejectedPointsError extends Error {
+  override readonly name = 'RejectedPointsError';
+}
+
 /** The part of a remote time-series server the gateway needs. */
 export interface RemoteWriter {
   readonly name: string;
@@ -18,6 +31,15 @@ export interface RemoteSinkOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   onBacklogChange?: (points: number) => void;
+  /** Told of points the server refused for good (kept in the spool's `rejected/` folder with the reason). */
+  onRejected?: (points: number) => void;
+  /**
+   * Longest a batch waits for the server before it is spooled (default 1 s).
+   * Devices wait for their readings to be written, so a server that hangs
+   * must not hold them: the batch goes to the disk, and if the server took it
+   * after all, the replay writes the same points again (harmless).
+   */
+  ackWithinMs?: number;
 }
 
 /**
@@ -35,12 +57,15 @@ export class SpoolingRemoteSink implements TelemetrySink {
   readonly #retryMin: number;
   readonly #retryMax: number;
   readonly #onBacklog: (n: number) => void;
+  readonly #onRejected: (n: number) => void;
+  readonly #ackWithin: number;
   #retryDelay: number;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
   writeFailures = 0;
+  rejectedPoints = 0;
 
   constructor(writer: RemoteWriter, opts: RemoteSinkOptions) {
     this.name = writer.name;
@@ -51,6 +76,8 @@ export class SpoolingRemoteSink implements TelemetrySink {
     this.#retryMax = opts.retryMaxMs ?? 30_000;
     this.#retryDelay = this.#retryMin;
     this.#onBacklog = opts.onBacklogChange ?? (() => {});
+    this.#ackWithin = opts.ackWithinMs ?? 1_000;
+    this.#onRejected = opts.onRejected ?? (() => {});
     if (this.#spool.size > 0) {
       this.#log.info({ sink: this.name, points: this.#spool.size }, 'spooled telemetry found; replaying');
       this.#scheduleDrain(0);
@@ -66,15 +93,26 @@ export class SpoolingRemoteSink implements TelemetrySink {
       this.#scheduleDrain(this.#draining ? this.#retryDelay : 0);
       return;
     }
-    try {
-      await this.#writer.write(points);
-    } catch (err) {
-      this.writeFailures++;
-      this.#spool.append(points);
-      this.#onBacklog(this.#spool.size);
-      this.#log.warn({ sink: this.name, err: errorMessage(err), spooled: this.#spool.size }, 'telemetry server unreachable; spooling to disk');
-      this.#scheduleDrain(this.#retryDelay);
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const sent = this.#writer.write(points).then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof RejectedPointsError) {
+          this.#rejected(points, err);
+          return undefined;
+        }
+        this.writeFailures++;
+        return errorMessage(err);
+      },
+    );
+    const slow = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${this.#ackWithin} ms`), this.#ackWithin)));
+    const failure = await Promise.race([sent, slow]);
+    clearTimeout(timer);
+    if (failure === undefined) return;
+    this.#spool.append(points);
+    this.#onBacklog(this.#spool.size);
+    this.#log.warn({ sink: this.name, err: failure, spooled: this.#spool.size }, 'telemetry server unreachable; spooling to disk');
+    this.#scheduleDrain(this.#retryDelay);
   }
 
   query(q: TelemetryQuery): Promise<StoredReading[]> {
@@ -110,7 +148,8 @@ export class SpoolingRemoteSink implements TelemetrySink {
 
   async #drain(): Promise<void> {
     while (!this.#closed) {
-      const batch = this.#spool.peek();
+      // Many small batches (an outage under load) go back in requests of up to REPLAY_POINTS.
+      const batch = this.#spool.peek(REPLAY_POINTS);
       if (!batch) {
         this.#retryDelay = this.#retryMin;
         this.#onBacklog(0);
@@ -118,8 +157,13 @@ export class SpoolingRemoteSink implements TelemetrySink {
         return;
       }
       try {
-        await this.#writer.write(batch.points);
-        this.#spool.remove(batch.file, batch.points.length);
+        try {
+          await this.#writer.write(batch.points);
+        } catch (err) {
+          if (!(err instanceof RejectedPointsError)) throw err;
+          this.#rejected(batch.points, err);
+        }
+        this.#spool.remove(batch.files);
         this.#onBacklog(this.#spool.size);
         this.#retryDelay = this.#retryMin;
       } catch (err) {
@@ -139,6 +183,14 @@ export class SpoolingRemoteSink implements TelemetrySink {
         });
       }
     }
+  }
+
+  /** Points the server refused for good: kept on disk with the reason, logged and counted; the rest goes on. */
+  #rejected(points: TelemetryPoint[], err: RejectedPointsError): void {
+    this.rejectedPoints += points.length;
+    const file = this.#spool.reject(points, err.message);
+    this.#onRejected(points.length);
+    this.#log.error({ sink: this.name, err: err.message.slice(0, 500), points: points.length, file }, 'telemetry server refused these points; kept aside, not retried');
   }
 
   async close(): Promise<void> {

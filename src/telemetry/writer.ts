@@ -7,7 +7,10 @@ import type { ColumnBatch } from './columns.ts';
 
 export interface TelemetryWriterOptions {
   log: Logger;
-  /** Longest a point waits in memory before its batch is written. */
+  /**
+   * Longest a reading nobody waits for (QoS 0) stays in memory before its
+   * batch is written. Readings a device waits for go with the next write.
+   */
   flushMs: number;
   /**
    * A batch this big is written at once (default: the sink's `batchSize`, else
@@ -28,10 +31,32 @@ export interface TelemetryWriterOptions {
   maxPendingPoints?: number;
 }
 
+/** Settles the callers waiting for one batch. */
+interface Waiters {
+  promise: Promise<void>;
+  release: () => void;
+}
+
+function waiters(): Waiters {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => (release = resolve));
+  return { promise, release };
+}
+
 /**
  * The hot path only appends (to typed columns for the embedded store, to an
  * array for InfluxDB); batches are written to the sink in one transaction
  * (SQLite) or one request (InfluxDB), one batch at a time.
+ *
+ * Group commit: a device's QoS 1 message is acknowledged once its readings are
+ * written, so a gateway killed with SIGKILL loses no reading it acknowledged.
+ * Such readings are written as soon as the write before them ends, with
+ * whatever else has gathered meanwhile: under load batches grow, and a
+ * message waits about one write, never a timer. Readings nobody waits for
+ * (QoS 0) are written every `flushMs`, or with the next batch. A write that
+ * fails releases its waiters (the readings stay in memory and are retried):
+ * a failing telemetry store must never hold a device's session, and its SOS
+ * behind it.
  */
 export class TelemetryWriter {
   readonly sink: TelemetrySink;
@@ -49,8 +74,10 @@ export class TelemetryWriter {
   #retry: ColumnBatch[] = [];
   #points = 0;
   #timer: NodeJS.Timeout | undefined;
-  #timerImmediate = false;
+  #immediate: NodeJS.Immediate | undefined;
   #inFlight: Promise<void> | undefined;
+  /** Callers waiting for the readings gathered since the last batch was taken. */
+  #gathering: Waiters | undefined;
   stored = 0;
   failedBatches = 0;
 
@@ -71,15 +98,29 @@ export class TelemetryWriter {
     return this.#points;
   }
 
-  /** The hot path: keeps a reference to the message's readings, nothing more. */
-  push(device: DeviceContext, readings: Reading[]): void {
+  /**
+   * The hot path: appends the message's readings. With `wait`, returns a
+   * promise that settles once they are written (or their write failed and
+   * they wait in memory for a retry); it never rejects. Nothing to wait for
+   * when the readings were shed.
+   */
+  push(device: DeviceContext, readings: Reading[], wait = false): Promise<void> | undefined {
     // A sink that keeps failing (a full disk) must not grow memory for ever either.
-    if (this.#points >= this.#maxPendingPoints || this.#shed()) return this.#dropped(readings.length);
+    if (this.#points >= this.#maxPendingPoints || this.#shed()) {
+      this.#dropped(readings.length);
+      return undefined;
+    }
     const columns = this.#columns;
     if (columns) for (let i = 0; i < readings.length; i++) columns.push(readings[i]!.deviceId, readings[i]!.kind, readings[i]!.ts, readings[i]!.value);
     else this.#buffer.push({ device, readings });
     this.#points += readings.length;
-    this.#schedule(this.#points >= this.#maxBatch);
+    if (!wait) {
+      this.#schedule(this.#points >= this.#maxBatch);
+      return undefined;
+    }
+    const gathering = (this.#gathering ??= waiters());
+    this.#schedule(true);
+    return gathering.promise;
   }
 
   #dropped(points: number): void {
@@ -87,30 +128,44 @@ export class TelemetryWriter {
     this.#onShed(points);
   }
 
+  /** `now`: write once this turn of the event loop ends (a full batch, or someone waits); else within flushMs. */
   #schedule(now: boolean): void {
-    if (this.#inFlight) return; // the running flush reschedules when it ends
+    if (this.#inFlight || this.#immediate) return; // the running flush reschedules when it ends
     if (this.#timer) {
-      if (!now || this.#timerImmediate) return;
+      if (!now) return;
       clearTimeout(this.#timer);
+      this.#timer = undefined;
     }
-    this.#timerImmediate = now;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
+    if (now) {
+      this.#immediate = setImmediate(() => {
+        this.#immediate = undefined;
         void this.#flushOnce();
-      },
-      now ? 0 : this.#flushMs,
-    );
+      });
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#flushOnce();
+    }, this.#flushMs);
   }
 
-  #take(): { batches: ReadingBatch[]; points: number } {
+  #take(): { batches: ReadingBatch[]; points: number; all: boolean } {
     let points = 0;
     let n = 0;
     while (n < this.#buffer.length && points < this.#maxBatch) points += this.#buffer[n++]!.readings.length;
-    const batches = n === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, n);
-    this.#buffer = n === this.#buffer.length ? [] : this.#buffer.slice(n);
+    const all = n === this.#buffer.length;
+    const batches = all ? this.#buffer : this.#buffer.slice(0, n);
+    this.#buffer = all ? [] : this.#buffer.slice(n);
     this.#points -= points;
-    return { batches, points };
+    return { batches, points, all };
+  }
+
+  /** The waiters of everything gathered so far, when the batch being taken holds all of it. */
+  #takeWaiters(all: boolean): Waiters | undefined {
+    if (!all) return undefined;
+    const w = this.#gathering;
+    this.#gathering = undefined;
+    return w;
   }
 
   #hasPending(): boolean {
@@ -122,16 +177,20 @@ export class TelemetryWriter {
     let write: Promise<void>;
     let points: number;
     let undo: () => void;
+    let waiting: Waiters | undefined;
     if (this.#columns) {
-      const batch = this.#retry.shift() ?? this.#columns.take();
+      const retry = this.#retry.shift();
+      const batch = retry ?? this.#columns.take();
+      if (!retry) waiting = this.#takeWaiters(true);
       points = batch.ts.length;
       this.#points -= points;
-      write = this.sink.writeColumns!(batch);
+      write = this.#write(() => this.sink.writeColumns!(batch));
       undo = () => this.#retry.unshift(batch);
     } else {
       const taken = this.#take();
+      waiting = this.#takeWaiters(taken.all);
       points = taken.points;
-      write = this.sink.write(toPoints(taken.batches));
+      write = this.#write(() => this.sink.write(toPoints(taken.batches)));
       undo = () => (this.#buffer = taken.batches.concat(this.#buffer));
     }
     this.#inFlight = write
@@ -150,15 +209,27 @@ export class TelemetryWriter {
       )
       .finally(() => {
         this.#inFlight = undefined;
-        if (this.#hasPending()) this.#schedule(this.#points >= this.#maxBatch);
+        waiting?.release();
+        if (this.#hasPending()) this.#schedule(this.#points >= this.#maxBatch || this.#gathering !== undefined);
       });
     return this.#inFlight;
+  }
+
+  /** A sink that throws instead of rejecting is a failed write all the same. */
+  #write(write: () => Promise<void>): Promise<void> {
+    try {
+      return write();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Writes everything buffered now. */
   async flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
+    this.#immediate = undefined;
     for (let guard = 0; guard < 1000 && (this.#inFlight || this.#hasPending()); guard++) {
       if (this.#inFlight) await this.#inFlight;
       else await this.#flushOnce();
@@ -168,6 +239,8 @@ export class TelemetryWriter {
   async close(): Promise<void> {
     await this.flush();
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#gathering?.release(); // nothing left unwritten (or the sink refused it to the end)
     await this.sink.close();
   }
 }

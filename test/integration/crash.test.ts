@@ -93,4 +93,50 @@ describe('crash safety', () => {
     gw.child.kill('SIGTERM');
     expect(await exited(gw.child)).toBe(0);
   });
+
+  it('loses no reading it acknowledged when killed, even with batches written only once a minute', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carebell-crash-telemetry-'));
+    // A minute between timed batches: without a write before the PUBACK, every reading would still be in memory.
+    const envT = { CAREBELL_DATA_DIR: dir, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_TELEMETRY_FLUSH_MS: '60000' };
+    try {
+      let gw = await startProcess(envT);
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(gw.http + path, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        return (await res.json()) as any;
+      };
+      const d = await call('POST', '/api/v1/stations', { name: 'D', level: 'district' });
+      const s = await call('POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: d.id });
+      const c = await call('POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: s.id });
+      const r = await call('POST', '/api/v1/residents', { name: 'R', address: 'A', stationId: c.id, livesAlone: true, capabilityLevel: 1 });
+      const from = Date.now() - 120_000;
+      const clients = await Promise.all(
+        [1, 2, 3].map(async (n) => {
+          const device = await call('POST', '/api/v1/devices', { profile: 'carebell-bed-mat', residentId: r.id, id: `bed-crash-${n}` });
+          return mqtt.connectAsync(gw.mqtt, { clientId: device.id, username: device.id, password: device.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
+        }),
+      );
+      // 3 devices × 40 messages, 4 in flight each: every PUBACK received means the reading is on disk.
+      await Promise.all(
+        clients.map(async (client, n) => {
+          for (let i = 0; i < 40; i += 4) {
+            await Promise.all([0, 1, 2, 3].map((k) => client.publishAsync(`devices/bed-crash-${n + 1}/telemetry`, JSON.stringify({ ts: from + (i + k) * 1000, inBed: 1, hr: 50 + i + k, rr: 12 }), { qos: 1 })));
+          }
+        }),
+      );
+      gw.child.kill('SIGKILL');
+      await exited(gw.child);
+      for (const client of clients) client.end(true);
+
+      gw = await startProcess(envT);
+      for (const n of [1, 2, 3]) {
+        const telemetry = await call('GET', `/api/v1/devices/bed-crash-${n}/telemetry?kinds=heart_rate&from=${new Date(from - 1000).toISOString()}&to=${new Date(from + 60_000).toISOString()}`);
+        const points = telemetry.series.flatMap((s: any) => s.points);
+        expect(points.map((p: any) => p.mean).sort((a: number, b: number) => a - b), `bed-crash-${n}`).toEqual(Array.from({ length: 40 }, (_, i) => 50 + i));
+      }
+      gw.child.kill('SIGTERM');
+      expect(await exited(gw.child)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

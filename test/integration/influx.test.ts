@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
 import { Influxd } from '../helpers/influxd.ts';
-import type { SpoolingRemoteSink } from '../../src/telemetry/remote-sink.ts';
+import { RejectedPointsError, type SpoolingRemoteSink } from '../../src/telemetry/remote-sink.ts';
+import { InfluxV1Writer } from '../../src/telemetry/influx-v1.ts';
 
 /** The gateway writing to a real influxd, which is stopped and restarted under it. */
 describe('InfluxDB 1.x telemetry sink', () => {
@@ -69,6 +70,17 @@ describe('InfluxDB 1.x telemetry sink', () => {
     const back = await gw.app.sink.query({ deviceId: 'band-influx', kind: 'spo2', from: base - 1, to: base + 1 });
     expect(back).toEqual([{ kind: 'spo2', ts: base, value: 96 }]);
     await influx.dropMeasurement('heart_rate');
+  });
+
+  it('writes a point whose time has a fraction of a millisecond (a simulated clock), which InfluxDB would refuse as it is', async () => {
+    const writer = new InfluxV1Writer(influxd.url('carebell_test'));
+    await writer.write([{ deviceId: 'band-fraction', kind: 'spo2', value: 95, ts: base + 0.6, residentId: null, stationId: null, profileId: 'carebell-vitals-band' }]);
+    const rows = await influx.query<{ time: Date }>(`SELECT value FROM spo2 WHERE device = 'band-fraction'`);
+    expect(rows.map((r) => new Date(r.time).getTime())).toEqual([base + 1]);
+    // A point InfluxDB refuses for good is said so, not taken for an outage (the sink sets it aside, never retries it).
+    const conflict = writer.write([{ deviceId: 'band-fraction', kind: 'spo2', value: 95, ts: base + 5, residentId: null, stationId: null, profileId: 'p', fields: { value: 'text' as unknown as number } }]);
+    await expect(conflict).rejects.toBeInstanceOf(RejectedPointsError);
+    await writer.close();
   });
 
   it('writes in batches', async () => {

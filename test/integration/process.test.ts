@@ -31,9 +31,12 @@ describe('the carebell process', () => {
     const device = await call('POST', '/api/v1/devices', { profile: 'carebell-bed-mat', residentId: resident.id, id: 'bed-proc-1' });
 
     const client = await mqtt.connectAsync(gw.mqtt, { clientId: 'bed-proc-1', username: 'bed-proc-1', password: device.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 });
+    // QoS 0: nobody waits for them to be written (a QoS 1 reading would be written before its PUBACK).
     for (let i = 0; i < 25; i++) {
-      await client.publishAsync('devices/bed-proc-1/telemetry', JSON.stringify({ ts: Date.now() - 60_000 + i, inBed: 1, hr: 55 + i, rr: 12 }), { qos: 1 });
+      await client.publishAsync('devices/bed-proc-1/telemetry', JSON.stringify({ ts: Date.now() - 60_000 + i, inBed: 1, hr: 55 + i, rr: 12 }), { qos: 0 });
     }
+    // A QoS 1 message without readings: once it is acknowledged, the gateway has read the ones before it.
+    await client.publishAsync('devices/bed-proc-1/status', JSON.stringify({ online: true }), { qos: 1 });
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     gw.child.kill('SIGTERM');
     expect(await exited(gw.child)).toBe(0);

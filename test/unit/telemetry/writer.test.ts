@@ -44,6 +44,98 @@ function nextWrite(sink: RecordingSink): Promise<void> {
   });
 }
 
+/** A sink whose writes end when the test says: each write's batch size, and a release per write. */
+class GatedSink extends RecordingSink {
+  readonly gates: Array<(fail?: boolean) => void> = [];
+  #started: Array<() => void> = [];
+  override async write(points: TelemetryPoint[]) {
+    const fail = await new Promise<boolean | undefined>((resolve) => {
+      this.gates.push(resolve);
+      this.#started.splice(0).forEach((r) => r());
+    });
+    if (fail) throw new Error('sink down');
+    this.batches.push(points);
+  }
+  /** Resolves once `n` writes have started. */
+  started(n: number): Promise<void> {
+    return this.gates.length >= n ? Promise.resolve() : new Promise<void>((r) => this.#started.push(() => void this.started(n).then(r)));
+  }
+}
+
+/** Whether a promise has settled by now (after the microtasks queued so far). */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => (done = true));
+  await new Promise<void>((r) => setImmediate(r));
+  return done;
+}
+
+describe('telemetry writer: readings a device waits for (group commit)', () => {
+  it('settles a waiting push only once its batch is written, without waiting for the flush interval', async () => {
+    const sink = new GatedSink();
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000 });
+    const stored = writer.push(device, readings(2), true)!;
+    await sink.started(1); // written at once, not a minute later
+    expect(await settled(stored)).toBe(false); // the write has not ended: the device is not acknowledged yet
+    sink.gates[0]!();
+    await stored;
+    expect(sink.batches.map((b) => b.length)).toEqual([2]);
+    expect(writer.stored).toBe(2);
+    await writer.close();
+  });
+
+  it('gathers what arrives during a write into the next one, and settles each push with its own batch', async () => {
+    const sink = new GatedSink();
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000 });
+    const first = writer.push(device, readings(1), true)!;
+    await sink.started(1);
+    const second = writer.push(device, readings(2, 1), true)!;
+    const third = writer.push(device, readings(3, 3), true)!;
+    writer.push(device, readings(1, 6)); // QoS 0: rides along with the next write
+    await new Promise<void>((r) => setImmediate(r));
+    expect(sink.gates).toHaveLength(1); // one write at a time
+    sink.gates[0]!();
+    await first;
+    expect(await settled(second)).toBe(false);
+    await sink.started(2);
+    sink.gates[1]!();
+    await Promise.all([second, third]);
+    expect(sink.batches.map((b) => b.length)).toEqual([1, 6]);
+    await writer.close();
+  });
+
+  it('releases the waiters of a failed write (a failing store must not hold a device) and writes the readings again', async () => {
+    const sink = new GatedSink();
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000 });
+    const stored = writer.push(device, readings(2), true)!;
+    await sink.started(1);
+    sink.gates[0]!(true);
+    await stored;
+    expect(writer.failedBatches).toBe(1);
+    expect(writer.pending).toBe(2);
+    const retried = writer.flush();
+    await sink.started(2);
+    sink.gates[1]!();
+    await retried;
+    expect(sink.batches.flat().map((p) => p.value)).toEqual([60, 61]);
+    await writer.close();
+  });
+
+  it('gives nothing to wait for when the readings are shed, or when nobody waits', async () => {
+    const sink = new RecordingSink();
+    let shed = true;
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000, shed: () => shed });
+    expect(writer.push(device, readings(2), true)).toBeUndefined();
+    expect(writer.shedPoints).toBe(2);
+    shed = false;
+    expect(writer.push(device, readings(2))).toBeUndefined();
+    await new Promise<void>((r) => setImmediate(r));
+    expect(sink.batches).toEqual([]); // QoS 0 waits for the interval
+    await writer.close();
+    expect(sink.batches.map((b) => b.length)).toEqual([2]);
+  });
+});
+
 describe('telemetry writer', () => {
   it('writes a batch at once when it reaches the batch size, and the rest on flush', async () => {
     const sink = new RecordingSink();
