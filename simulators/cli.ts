@@ -154,7 +154,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
 /** carebell soak --days D --residents N --speed X --seed S [--faults default|none|FILE] [--out DIR] [--routine-every 1|2] */
 export async function soakCommand(argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv, { days: 'value', residents: 'value', speed: 'value', seed: 'value', faults: 'value', out: 'value', 'rate-scale': 'value', 'routine-every': 'value' });
+  const { options } = parseArgs(argv, { days: 'value', residents: 'value', speed: 'value', seed: 'value', faults: 'value', out: 'value', 'rate-scale': 'value', 'routine-every': 'value', influx: 'flag' });
   const days = Math.round(num(options.days, 'days', 3, 1));
   const routineEvery = num(options['routine-every'], 'routine-every', 2, 1);
   if (routineEvery > 2) throw new CarebellError('validation_failed', `--routine-every must be 1 or 2: the silence rule speaks after 3 heartbeats without a report (got ${routineEvery})`);
@@ -167,6 +167,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
     faults: (options.faults as string | undefined) ?? 'default',
     rateScale: num(options['rate-scale'], 'rate-scale', 1),
     routineEvery,
+    influx: options.influx === true,
     ...(options.out ? { out: options.out as string } : {}),
     print: (line) => out(line.startsWith('soak day') ? `sim ${line.slice(5)}` : line),
   });

@@ -120,6 +120,8 @@ export interface RunOptions {
    * (and the clock with it). A soak kills and restarts its gateway here.
    */
   beforeAction?: (action: SimAction) => Promise<void> | undefined;
+  /** Told of each message the gateway acknowledged (a redelivery that was acknowledged counts once). */
+  onAcknowledged?: (deviceId: string, topic: string, payload: Buffer | string) => void;
 }
 
 const connectDevice = (mqttUrl: string, d: PlannedDevice): Promise<MqttClient> =>
@@ -200,6 +202,7 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       client.publishAsync(topic, payload, { qos: 1 }).then(
         () => {
           stats.published++;
+          opts.onAcknowledged?.(deviceId, topic, payload);
           settled();
         },
         () => {

@@ -24,6 +24,8 @@ export const faultPlanSchema = z
     gatewayKills: z.array(z.object({ atMinutes: z.number().min(0), downSeconds: z.number().min(1).max(3600) }).strict()).default([]),
     /** A community station's desk is empty (its console closed). */
     unstaffed: z.array(z.object({ station: z.number().int().min(0), atMinutes: z.number().min(0), minutes: z.number().positive() }).strict()).default([]),
+    /** InfluxDB killed (SIGKILL) and started again `minutes` later; only with `--influx`. */
+    influxOutages: z.array(z.object({ atMinutes: z.number().min(0), minutes: z.number().positive() }).strict()).default([]),
   })
   .strict();
 export type FaultPlan = z.infer<typeof faultPlanSchema>;
@@ -35,12 +37,13 @@ export type FaultPlan = z.infer<typeof faultPlanSchema>;
  * a reconnect storm of the whole fleet every third day (on the first day for a
  * shorter soak); the first station's desk empty for an hour once a week, at
  * 03:00 on the second day; the gateway killed (SIGKILL) once a day and
- * started again 10 s later.
+ * started again 10 s later; with InfluxDB, InfluxDB killed once a day and
+ * started again 20 minutes later.
  */
-export function defaultFaults(days: number, seed: number): FaultPlan {
+export function defaultFaults(days: number, seed: number, opts: { influx?: boolean } = {}): FaultPlan {
   const rng = new Random(seed ^ 0xfa17);
   const during = (day: number, fromHour: number, toHour: number) => Math.round(day * 24 * 60 + (fromHour + rng.next() * (toHour - fromHour)) * 60);
-  const plan: FaultPlan = { webhookOutages: [], reconnectStorms: [], malformedBursts: [], gatewayKills: [], unstaffed: [] };
+  const plan: FaultPlan = { webhookOutages: [], reconnectStorms: [], malformedBursts: [], gatewayKills: [], unstaffed: [], influxOutages: [] };
   for (let day = 0; day < days; day++) {
     for (const r of ['community-0', 'street', 'district']) plan.webhookOutages.push({ receiver: r, atMinutes: during(day, 1, 22), minutes: 30 });
     plan.malformedBursts.push({ atMinutes: during(day, 1, 22), devices: 10 });
@@ -55,13 +58,15 @@ export function defaultFaults(days: number, seed: number): FaultPlan {
     while (plan.reconnectStorms.some((storm) => Math.abs(storm - at) < 10));
     plan.gatewayKills.push({ atMinutes: at, downSeconds: 10 });
   }
+  const influx = new Random(seed ^ 0x1f1);
+  if (opts.influx) for (let day = 0; day < days; day++) plan.influxOutages.push({ atMinutes: Math.round(day * 24 * 60 + (1 + influx.next() * 21) * 60), minutes: 20 });
   return plan;
 }
 
 /** `none`, `default`, or a JSON file with the schema above. */
-export function loadFaults(spec: string, days: number, seed: number): FaultPlan {
+export function loadFaults(spec: string, days: number, seed: number, opts: { influx?: boolean } = {}): FaultPlan {
   if (spec === 'none') return faultPlanSchema.parse({});
-  if (spec === 'default') return defaultFaults(days, seed);
+  if (spec === 'default') return defaultFaults(days, seed, opts);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(spec, 'utf8'));
@@ -90,6 +95,7 @@ export function faultTimeline(plan: FaultPlan, start: number): Array<{ kind: str
     ...plan.reconnectStorms.map((at) => ({ kind: 'reconnect storm', what: 'every device', from: start + at * MIN, to: start + at * MIN + MIN })),
     ...plan.malformedBursts.map((b) => ({ kind: 'malformed burst', what: `${b.devices} devices`, from: start + b.atMinutes * MIN, to: start + b.atMinutes * MIN + MIN })),
     ...plan.gatewayKills.map((k) => ({ kind: 'gateway killed', what: `SIGKILL, started again ${k.downSeconds} s later`, from: start + k.atMinutes * MIN, to: start + k.atMinutes * MIN + k.downSeconds * 1000 })),
+    ...plan.influxOutages.map((o) => ({ kind: 'InfluxDB down', what: 'SIGKILL, started again', from: start + o.atMinutes * MIN, to: start + (o.atMinutes + o.minutes) * MIN })),
     ...plan.unstaffed.map((u) => ({ kind: 'desk unstaffed', what: `community-${u.station}`, from: start + u.atMinutes * MIN, to: start + (u.atMinutes + u.minutes) * MIN })),
   ].sort((a, b) => a.from - b.from);
 }

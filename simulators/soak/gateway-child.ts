@@ -25,7 +25,7 @@ process.on('message', (m: ToChild) => {
         hold = m.hold ?? null;
         clock.begin(m.begun);
       }
-      void startEmbeddedGateway({ speed: m.speed, start: m.start, clock, dataDir: m.dataDir, httpPort: m.httpPort, mqttPort: m.mqttPort, settings: { adminToken: m.token } }).then(
+      void startEmbeddedGateway({ speed: m.speed, start: m.start, clock, dataDir: m.dataDir, httpPort: m.httpPort, mqttPort: m.mqttPort, settings: { ...m.settings, adminToken: m.token } }).then(
         (g) => {
           gateway = g;
           // Its clock, for the soak's to follow (gateway.ts).
@@ -70,7 +70,11 @@ process.on('message', (m: ToChild) => {
       gateway?.clock.begin(m.at);
       break;
     case 'flush':
-      void gateway?.app.telemetry.flush().then(() => send({ type: 'flushed' }));
+      void (async () => {
+        await gateway?.app.telemetry.flush();
+        await (gateway?.app.sink as { drained?: () => Promise<void> } | undefined)?.drained?.();
+        send({ type: 'flushed' });
+      })();
       break;
     case 'close':
       void (gateway?.close() ?? Promise.resolve()).then(() => {

@@ -10,7 +10,7 @@ import { RunClock } from '../simulate.ts';
 /** What the soak tells its gateway process (gateway-child.ts). */
 export type ToChild =
   /** `begun`: time is already running (a restart): the gateway's clock is the soak's from the first instant. */
-  | { type: 'start'; speed: number; start: number; dataDir: string; token: string; httpPort: number; mqttPort: number; begun?: { epochMs: number; sim: number }; hold?: number }
+  | { type: 'start'; speed: number; start: number; dataDir: string; token: string; httpPort: number; mqttPort: number; settings: Record<string, string>; begun?: { epochMs: number; sim: number }; hold?: number }
   /** The clock may not pass this simulated instant (null: no hold). */
   | { type: 'hold'; at: number | null }
   | { type: 'begin'; at: { epochMs: number; sim: number } }
@@ -108,13 +108,15 @@ export class GatewayProcess {
     readonly speed: number,
     readonly start: number,
     token: string,
+    readonly settings: Record<string, string>,
   ) {
     this.clock = new RunClock(speed, start);
     this.target = { apiUrl: '', mqttUrl: '', token };
   }
 
-  static async start(speed: number, start: number): Promise<GatewayProcess> {
-    const g = new GatewayProcess(speed, start, randomBytes(24).toString('base64url'));
+  /** `settings`: the gateway's own (configSettings), e.g. `influxUrl`. */
+  static async start(speed: number, start: number, settings: Record<string, string> = {}): Promise<GatewayProcess> {
+    const g = new GatewayProcess(speed, start, randomBytes(24).toString('base64url'), settings);
     await g.#spawn(start);
     g.target.apiUrl = `http://127.0.0.1:${g.#ports.http}`;
     g.target.mqttUrl = `mqtt://127.0.0.1:${g.#ports.mqtt}`;
@@ -182,7 +184,7 @@ export class GatewayProcess {
     this.restarts++;
   }
 
-  /** Writes the telemetry it holds in memory. */
+  /** Writes the telemetry it holds in memory, and waits for a spool to be replayed (InfluxDB). */
   async flush(): Promise<void> {
     await this.#request({ type: 'flush' }, 'flushed');
   }
@@ -252,7 +254,7 @@ export class GatewayProcess {
         this.#ports = { http: m.httpPort, mqtt: m.mqttPort };
         resolve();
       });
-      child.send({ type: 'start', speed: this.speed, start: this.start, dataDir: this.#dataDir, token: this.target.token, httpPort: this.#ports.http, mqttPort: this.#ports.mqtt, ...(begun ? { begun, hold: at } : {}) } satisfies ToChild);
+      child.send({ type: 'start', speed: this.speed, start: this.start, dataDir: this.#dataDir, token: this.target.token, httpPort: this.#ports.http, mqttPort: this.#ports.mqtt, settings: this.settings, ...(begun ? { begun, hold: at } : {}) } satisfies ToChild);
     });
   }
 }

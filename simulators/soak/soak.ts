@@ -9,6 +9,7 @@ import { scenarioStart } from '../scenario.ts';
 import type { SimAction } from '../behaviour.ts';
 import { faultIncidents, faultTimeline, loadFaults, type FaultPlan } from './faults.ts';
 import { GatewayProcess } from './gateway.ts';
+import { Influxd } from '../influxd.ts';
 import { soakScenario } from './plan.ts';
 import { startReceivers, type Outage } from './receivers.ts';
 import { Staff, type StaffAction } from './staff.ts';
@@ -35,6 +36,12 @@ export interface SoakOptions {
    * scenario's `routineEvery`); 1 sends every heartbeat.
    */
   routineEvery?: number;
+  /**
+   * Telemetry to a real InfluxDB (Debian's influxd, started for the run in a
+   * temporary directory) instead of the embedded store; the default faults
+   * then kill it once a day.
+   */
+  influx?: boolean;
   print?: (line: string) => void;
 }
 
@@ -46,6 +53,8 @@ export interface SoakResult {
   seconds: number;
   /** Times the gateway was killed (SIGKILL) and started again. */
   restarts: number;
+  /** Times InfluxDB was killed and started again (with --influx). */
+  influxRestarts: number;
 }
 
 const local = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(5, 16).replace('T', ' ');
@@ -61,14 +70,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const print = o.print ?? (() => {});
   const began = performance.now();
   const scenario = soakScenario({ days: o.days, residents: o.residents, seed: o.seed, ...(o.rateScale ? { rateScale: o.rateScale } : {}), routineEvery: o.routineEvery ?? 2 });
-  const faults = loadFaults(o.faults, o.days, o.seed);
+  const faults = loadFaults(o.faults, o.days, o.seed, { influx: o.influx === true });
+  if (faults.influxOutages.length > 0 && !o.influx) throw new Error('influxOutages need --influx (a soak without InfluxDB has none to stop)');
   scenario.incidents.push(...faultIncidents(faults, o.residents, o.seed));
   scenario.incidents.sort((a, b) => a.atMinutes - b.atMinutes);
   const profiles = loadProfileDirectory(defaultProfilesDir);
   const plan = planFleet(scenario, o.seed, profiles, `soak-${o.seed}`);
   const start = scenarioStart(scenario);
   const end = start + scenario.durationMinutes * MIN;
-  const gateway = await GatewayProcess.start(o.speed, start);
+  const influxd = o.influx ? await Influxd.create() : undefined;
+  await influxd?.start();
+  const gateway = await GatewayProcess.start(o.speed, start, influxd ? { influxUrl: influxd.url('carebell_soak') } : {});
   const clock = gateway.clock;
   const outages: Outage[] = faults.webhookOutages.map((x) => ({ path: `/${x.receiver}`, from: start + x.atMinutes * MIN, to: start + (x.atMinutes + x.minutes) * MIN }));
   let staff: Staff | undefined;
@@ -103,6 +115,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     // Never past the run's end: the gateway's clock must not run on once the devices are done.
     gateway.holdAt(() => Math.min(devicesAt?.() ?? end, staff.hold(), end));
     gateway.begin();
+    const influxOutages = influxd ? playInfluxOutages(influxd, faults, () => clock.now(), start) : undefined;
     staff.start(faults.unstaffed.map((u) => ({ station: u.station, from: start + u.atMinutes * MIN, to: start + (u.atMinutes + u.minutes) * MIN })));
     // The fleet as the API shows it, every three simulated hours, for the report.
     const fleet: FleetSample[] = [];
@@ -119,6 +132,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         () => {},
       );
     }, 100);
+    // The readings each device's acknowledged messages carry, as the gateway's own decoders read them:
+    // every one must be stored (the verdict reads them back from the API).
+    const pointsSent = new Map<string, number>();
+    const profileOf = new Map(plan.residents.flatMap((r) => r.devices.map((d) => [d.id, profiles.get(d.profile)!] as const)));
     const rateOf = rateMeter();
     const killing = new Set<string>();
     const crash = new AbortController();
@@ -136,6 +153,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       // would leave a gap longer than the silence rule's three heartbeats (every 2nd of 60 s is sent).
       lookaheadMs: Math.min(o.speed * 20, 30_000),
       signal: crash.signal,
+      onAcknowledged: (deviceId, topic, payload) => {
+        const decoded = profileOf.get(deviceId)?.messageFor(deviceId, topic)?.decode(Buffer.isBuffer(payload) ? payload : Buffer.from(payload), clock.now());
+        if (decoded?.ok && decoded.decoded.readings.length > 0) pointsSent.set(deviceId, (pointsSent.get(deviceId) ?? 0) + decoded.decoded.readings.length);
+      },
       // A kill: the gateway dies first, then its devices see their links drop; they come back once it is up again.
       beforeAction: (a) => {
         if (a.what !== 'gateway_kill' || a.kind === 'publish' || a.kind === 'visit' || killing.has(`${a.kind} ${a.at}`)) return undefined;
@@ -158,12 +179,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     // alarms about them while the verdict is read), and the people finish what they were doing.
     if (gateway.crashed) throw new Error(gateway.crashed);
     gateway.holdAt(() => end);
+    await influxOutages?.stop();
     await staff.stop();
     clearInterval(sampler);
     await gateway.flush();
-    const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, malformedSent: actions.filter((a) => a.kind === 'publish' && a.what === 'malformed').length });
+    const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, pointsSent, malformedSent: actions.filter((a) => a.kind === 'publish' && a.what === 'malformed').length });
     const seconds = Math.round((performance.now() - began) / 100) / 10;
-    const result: SoakResult = { kpis, faults, staff: staff.log, stats, seconds, restarts: gateway.restarts };
+    const result: SoakResult = { kpis, faults, staff: staff.log, stats, seconds, restarts: gateway.restarts, influxRestarts: influxOutages?.restarts ?? 0 };
     print(`\n${kpiTable(kpis)}\n\n${kpis.alarms.total} alarms (${kpis.alarms.critical} critical) from ${kpis.incidents} incidents; answer p50/p99 ${kpis.answer.p50}/${kpis.answer.p99} s; first notification p50/p99 ${kpis.firstNotification.p50}/${kpis.firstNotification.p99} s; webhooks ${kpis.deliveries.made}/${kpis.deliveries.owed} (${kpis.deliveries.refusedWhileDown} refused while down); ${seconds} s\n${kpis.ok ? 'every KPI met' : 'a KPI was missed'}`);
     if (o.out) {
       mkdirSync(o.out, { recursive: true });
@@ -178,7 +200,50 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await staff.stop();
     await gateway.close();
     await receivers.close();
+    await influxd?.destroy();
   }
+}
+
+/**
+ * InfluxDB killed (SIGKILL) at each outage's simulated start and started
+ * again at its end (influxd takes about a second to start: at high speed the
+ * outage lasts longer than planned). The gateway spools to disk meanwhile
+ * and replays it when InfluxDB is back; the verdict reads every point back.
+ */
+function playInfluxOutages(influxd: Influxd, faults: FaultPlan, now: () => number, start: number): { stop(): Promise<void>; readonly restarts: number } {
+  const outages = [...faults.influxOutages].sort((a, b) => a.atMinutes - b.atMinutes);
+  let next = 0;
+  let busy: Promise<void> | undefined;
+  let down = false;
+  let failed: unknown;
+  const act = (p: Promise<void>, after: () => void) =>
+    (busy = p.then(after, (err: unknown) => {
+      failed = err;
+      next = outages.length;
+    }).finally(() => (busy = undefined)));
+  const timer = setInterval(() => {
+    if (busy || next >= outages.length) return;
+    const o = outages[next]!;
+    if (!down && now() >= start + o.atMinutes * MIN) act(influxd.stop('SIGKILL'), () => (down = true));
+    else if (down && now() >= start + (o.atMinutes + o.minutes) * MIN) {
+      act(influxd.start(), () => {
+        down = false;
+        next++;
+      });
+    }
+  }, 2);
+  return {
+    get restarts() {
+      return next;
+    },
+    async stop() {
+      clearInterval(timer);
+      await busy;
+      if (failed) throw failed;
+      if (down) await influxd.start();
+      down = false;
+    },
+  };
 }
 
 /**

@@ -52,6 +52,12 @@ export interface Kpis {
   messages: { published: number; failed: number; retried: number; abandoned: number };
   /** Alarms a family was told of (its phone's webhook), and those a family member answered on the family page (going or not). */
   families: { told: number; answered: number; going: number };
+  /**
+   * Readings carried by the messages the gateway acknowledged, and those the
+   * API returns for the run (a device's sum over its series). Lost must be 0:
+   * an acknowledged reading is on disk, kill or no kill.
+   */
+  telemetry: { sent: number; stored: number; lost: number; short: Array<{ deviceId: string; sent: number; stored: number }> };
   /** Malformed payloads the devices sent, and those the dead-letter kept (with their reasons). */
   deadLetters: { sent: number; kept: number; reasons: Record<string, number> };
   checks: Array<{ name: string; ok: boolean; value: string; target: string }>;
@@ -96,6 +102,8 @@ export async function computeVerdict(o: {
   stats: RunStats;
   /** Malformed payloads the devices sent. */
   malformedSent: number;
+  /** Device id → readings in the messages the gateway acknowledged. */
+  pointsSent: Map<string, number>;
 }): Promise<{ kpis: Kpis; points: AlarmPoint[] }> {
   const { api, plan, scenario, start, end } = o;
   const alarms: AlarmRow[] = [];
@@ -227,6 +235,8 @@ export async function computeVerdict(o: {
     before = page[page.length - 1]!.id;
   }
 
+  const telemetry = await storedPoints(api, o.pointsSent, start, end);
+
   const share = (limit: number) => (answers.length ? answers.filter((s) => s <= limit).length / answers.length : null);
   const within60 = share(60);
   const within180 = share(180);
@@ -239,6 +249,7 @@ export async function computeVerdict(o: {
     { name: 'webhook deliveries owed and not made', ok: missing.length === 0, value: `${missing.length} of ${owed.length}`, target: '0' },
     { name: 'webhooks received twice under different delivery ids', ok: dupDeliveries === 0, value: String(dupDeliveries), target: '0' },
     { name: 'malformed payloads kept in the dead-letter', ok: kept >= o.malformedSent, value: `${kept} of ${o.malformedSent}`, target: 'all' },
+    { name: 'telemetry points lost', ok: telemetry.lost === 0, value: `${telemetry.lost} of ${telemetry.sent}`, target: '0' },
     { name: 'device messages never acknowledged', ok: o.stats.failed === 0 && o.stats.abandoned === 0, value: String(o.stats.failed + o.stats.abandoned), target: '0' },
   ];
   const byType: Record<string, number> = {};
@@ -258,12 +269,42 @@ export async function computeVerdict(o: {
     ladderDepth: depth,
     deliveries: { owed: owed.length, made: owed.length - missing.length, missing, duplicated: dupDeliveries, refusedWhileDown: o.refused },
     messages: { published: o.stats.published, failed: o.stats.failed, retried: o.stats.retried, abandoned: o.stats.abandoned },
+    telemetry,
     deadLetters: { sent: o.malformedSent, kept, reasons },
     families: { told: toldFamilies.size, answered: new Set(alarms.filter((a) => a.responses.some((r) => r.recordedBy.startsWith('family:'))).map((a) => a.id)).size, going: familyAnswers.filter((r) => r.going).length },
     checks,
     ok: checks.every((c) => c.ok),
   };
   return { kpis, points };
+}
+
+/**
+ * Each device's stored readings over the run, as the API's telemetry series
+ * count them (a bucket's `n`), against what its acknowledged messages carried.
+ * A device that shows more (a redelivered message without a timestamp of its
+ * own is stored at each arrival) loses nothing.
+ */
+async function storedPoints(api: ApiClient, sent: Map<string, number>, start: number, end: number): Promise<Kpis['telemetry']> {
+  const range = `from=${new Date(start - 10 * MIN).toISOString()}&to=${new Date(end + 10 * MIN).toISOString()}&points=2000`;
+  const devices = [...sent.keys()];
+  const short: Kpis['telemetry']['short'] = [];
+  let total = 0;
+  let stored = 0;
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < devices.length; i = next++) {
+      const deviceId = devices[i]!;
+      const body = await api.call<{ series: Array<{ points: Array<{ n: number }> }> }>('GET', `/api/v1/devices/${deviceId}/telemetry?${range}`);
+      const have = body.series.reduce((n, s) => n + s.points.reduce((m, p) => m + p.n, 0), 0);
+      const want = sent.get(deviceId)!;
+      total += want;
+      stored += Math.min(have, want);
+      if (have < want) short.push({ deviceId, sent: want, stored: have });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  short.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+  return { sent: total, stored, lost: total - stored, short };
 }
 
 /** The KPI table as text, for the terminal. */

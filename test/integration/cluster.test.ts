@@ -192,7 +192,8 @@ describe('three nodes behind HAProxy on PostgreSQL: one killed in a burst of SOS
     await publish(band.id, 'event', { ts: t0 + 81_000, type: 'cancel', seq: 2 });
     await publish(band.id, 'telemetry', { ts: t0 + 125_000, hr: 132 });
     await alarmOnStream('the band’s heart-rate alarm', 30_000, (a) => a.deviceId === band.id && a.type === 'heart_rate_high');
-    await expect.poll(async () => (await call(survivors[1]!.proc.http, 'GET', `/api/v1/alarms/${fall.id}`)).body.state, { timeout: 10_000 }).toBe('resolved');
+    // Polled as the whole alarm, so a failure shows its timeline (who cancelled what, on which node).
+    await expect.poll(async () => (await call(survivors[1]!.proc.http, 'GET', `/api/v1/alarms/${fall.id}`)).body, { timeout: 20_000 }).toMatchObject({ state: 'resolved' });
     const fallDetail = (await call(survivors[1]!.proc.http, 'GET', `/api/v1/alarms/${fall.id}`)).body;
     expect(fallDetail.outcome).toBe('false_alarm');
     stage('the fall cancelled');

@@ -29,6 +29,10 @@ describe('carebell soak: three simulated days of a hundred homes', () => {
     expect(planned.reconnectStorms).toHaveLength(1);
     expect(planned.gatewayKills).toHaveLength(3);
     expect(run.restarts).toBe(3);
+    // Every reading the devices' acknowledged messages carried is stored, across the kills (read back from the API).
+    expect(k.telemetry.sent).toBeGreaterThan(k.messages.published);
+    expect(k.telemetry.short).toEqual([]);
+    expect(k.telemetry.stored).toBe(k.telemetry.sent);
     expect(k.deliveries.refusedWhileDown).toBeGreaterThan(0);
     expect(k.deadLetters.sent).toBe(30);
     expect(k.deadLetters.kept).toBe(30);

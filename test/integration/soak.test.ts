@@ -11,7 +11,9 @@ import { runSoak, type SoakResult } from '../../simulators/soak/soak.ts';
  * at fifty times the telecare rates so that every kind comes up, the people on
  * duty answering through the API and the live stream, and the default faults
  * (webhook receivers down, a reconnect storm, a malformed burst, the gateway
- * killed and started again, the desk empty for an hour). The verdict is read from outside; every KPI must hold.
+ * killed and started again, the desk empty for an hour), with telemetry in a
+ * real InfluxDB that is killed once a day. The verdict is read from outside;
+ * every KPI must hold.
  */
 describe('carebell soak: two simulated days with faults and people on duty', () => {
   const out = mkdtempSync(join(tmpdir(), 'carebell-soak-'));
@@ -19,7 +21,7 @@ describe('carebell soak: two simulated days with faults and people on duty', () 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('meets every KPI: no alarm lost or doubled, every critical alarm reached a human in time, every webhook delivered once', async () => {
-    run = await runSoak({ days: 2, residents: 12, speed: 2000, seed: 7, faults: 'default', rateScale: 50, out });
+    run = await runSoak({ days: 2, residents: 12, speed: 2000, seed: 7, faults: 'default', rateScale: 50, influx: true, out });
     const k = run.kpis;
     expect(k.checks.filter((c) => !c.ok)).toEqual([]);
     expect(k.ok).toBe(true);
@@ -37,11 +39,17 @@ describe('carebell soak: two simulated days with faults and people on duty', () 
     expect(run.staff.some((a) => a.action === 'away') && run.staff.some((a) => a.action === 'back')).toBe(true);
     const written = JSON.parse(readFileSync(join(out, 'kpis.json'), 'utf8'));
     expect(written.checks).toEqual(k.checks);
-    const planned = defaultFaults(2, 7);
-    expect(written.run.faults.length).toBe(planned.webhookOutages.length + planned.reconnectStorms.length + planned.malformedBursts.length + planned.gatewayKills.length + planned.unstaffed.length);
+    const planned = defaultFaults(2, 7, { influx: true });
+    expect(planned.influxOutages).toHaveLength(2);
+    expect(run.influxRestarts).toBe(2);
+    expect(written.run.faults.length).toBe(planned.webhookOutages.length + planned.reconnectStorms.length + planned.malformedBursts.length + planned.gatewayKills.length + planned.unstaffed.length + planned.influxOutages.length);
     // The gateway was killed with SIGKILL and started again once a day, and nothing above was lost for it.
     expect(planned.gatewayKills).toHaveLength(2);
     expect(run.restarts).toBe(2);
+    // Every reading the devices' acknowledged messages carried is stored, across the kills (read back from the API).
+    expect(k.telemetry.sent).toBeGreaterThan(k.messages.published);
+    expect(k.telemetry.short).toEqual([]);
+    expect(k.telemetry.stored).toBe(k.telemetry.sent);
     expect(run.staff.filter((a) => a.result === 'failed')).toEqual([]);
     // Families answer on the family page only what their phone was told of.
     expect(k.families.answered).toBeLessThanOrEqual(k.families.told);
