@@ -114,122 +114,218 @@ function readingsNow(role: PlannedDevice['role'], home: HomeState, at: number, s
  * the same sequence.
  */
 export function generateActions(plan: FleetPlan, scenario: Scenario, start: number, profiles: ProfileRegistry): SimAction[] {
-  const end = start + scenario.durationMinutes * MIN;
-  const actions: SimAction[] = [];
-  const root = new Random(plan.seed);
-  for (const resident of plan.residents) {
-    const home: HomeState = { resident, incidents: scenario.incidents.filter((i) => i.resident === resident.index) };
-    for (const device of resident.devices) {
-      const profile = profiles.get(device.profile)!.profile;
-      const rng = root.fork(device.id);
-      const kinds = reportKinds(profile);
-      const send = (at: number, out: Outgoing, what: string) => {
-        const m = encode(profile, device.id, out);
-        actions.push({ at, kind: 'publish', deviceId: device.id, topic: m.topic, payload: m.payload, what });
-      };
-      let seq = rng.int(1, 200);
-      const nextSeq = () => (seq = (seq % 250) + 1);
-      const initialBattery = rng.between(60, 100);
-      const drainPerDay = device.role === 'band' ? 3 : device.role === 'pendant' ? 0.5 : 0.1;
-      const steps = { n: rng.int(0, 2000) };
-      const silentFrom = home.incidents.find((i) => i.kind === 'device_silent' && i.device === device.role);
-      const silentAt = silentFrom ? start + silentFrom.atMinutes * MIN : Infinity;
-      const lowFrom = home.incidents.find((i) => i.kind === 'battery_down' && i.device === device.role);
-      const batteryAt = (at: number) => (lowFrom && at >= start + lowFrom.atMinutes * MIN ? 10 : Math.round(Math.max(20, initialBattery - (drainPerDay * (at - start)) / 86_400_000)));
-      const report = (at: number, what = 'report') => {
-        const values = readingsNow(device.role, home, at, start, rng, batteryAt(at), steps);
-        const readings = Object.fromEntries(Object.entries(values).filter(([k]) => kinds.has(k)));
-        send(at, { ts: at, readings }, what);
-      };
+  return new ActionPlan(plan, scenario, start, profiles).next(Number.POSITIVE_INFINITY);
+}
 
-      // Periodic reports at the profile's heartbeat (or every `routineEvery` heartbeats), from a random phase; faster while a vitals incident lasts.
-      const interval = profile.heartbeatSeconds * 1000 * scenario.routineEvery;
-      for (let at = start + Math.floor(rng.next() * Math.min(interval, MIN)); at < Math.min(end, silentAt); at += interval) report(at);
-      if (device.role === 'band') {
-        for (const inc of home.incidents.filter((i) => i.kind === 'heart_rate_climb' || i.kind === 'spo2_drop')) {
-          for (let at = start + inc.atMinutes * MIN + 1000; at < Math.min(end, silentAt, start + inc.atMinutes * MIN + CONDITION_MS); at += FAST_REPORT_MS) report(at, inc.kind);
-        }
-      }
+/** Stable: same-time actions keep the order they were made in. */
+const byTime = (actions: SimAction[]): SimAction[] =>
+  actions
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => x.a.at - y.a.at || x.i - y.i)
+    .map((x) => x.a);
 
-      // The front door: now and then in the daytime, somebody goes out or comes in (a sign of life for the wellbeing check).
-      if (device.role === 'door') {
-        for (let hourStart = start; hourStart < Math.min(end, silentAt); hourStart += 60 * MIN) {
-          const at = hourStart + Math.floor(rng.next() * 60 * MIN);
-          if (rng.next() < 0.3 && !asleep(at) && at < Math.min(end, silentAt) && !active(home.incidents, 'no_motion', at, start)) {
-            send(at, { ts: at, events: ['door_open'], seq: nextSeq() }, 'door');
-            send(at + 30_000, { ts: at + 30_000, events: ['door_closed'], seq: nextSeq() }, 'door');
-          }
-        }
-      }
+/**
+ * A run's actions made a window of time at a time (a month of a thousand
+ * homes would not fit in memory at once): `next(to)` gives the actions up to
+ * `to`, in time order, each device's state (its sequence numbers, its step
+ * count, its random draws) carried from one window to the next. Pure: the
+ * same plan, scenario, start and windows always give the same sequence, and
+ * one window over the whole run gives what generateActions gives.
+ */
+export class ActionPlan {
+  /** Per home, in the plan's order: its devices, then its visits (as one pass makes them). */
+  readonly #homes: Array<{ devices: DeviceScript[]; visits: SimAction[] }> = [];
+  readonly #storms: SimAction[] = [];
+  /** Actions made in an earlier window that fall after its end (a door closing 30 s later). */
+  #carried: SimAction[] = [];
+  #from: number;
+  readonly end: number;
 
-      for (const inc of home.incidents) {
-        const at = start + inc.atMinutes * MIN;
-        if (at > silentAt || (at === silentAt && inc.kind !== 'device_silent')) continue;
-        const event = (type: string, t = at, readings?: Record<string, number>) => send(t, { ts: t, events: [type], seq: nextSeq(), ...(readings ? { readings } : {}) }, `${inc.kind}: ${type}`);
-        switch (inc.kind) {
-          case 'sos':
-            if (device.role === 'pendant') event('sos');
-            break;
-          case 'fall':
-            if (device.role === 'radar') event('fall');
-            break;
-          case 'fall_cancelled':
-            if (device.role === 'radar') {
-              event('fall');
-              event('fall_cancelled', at + 10_000);
-            }
-            break;
-          case 'smoke':
-            if (device.role === 'smoke') event('smoke', at, { smoke_alarm: 1, battery: batteryAt(at), ambient_temperature: 27 });
-            break;
-          case 'gas':
-            if (device.role === 'gas') event('gas', at, { gas_level: 42, gas_alarm: 1, signal_strength: -70 });
-            break;
-          case 'water_leak':
-            if (device.role === 'water') event('water');
-            break;
-          case 'night_bed_exit':
-            if (device.role === 'bed') event('bed_exit');
-            break;
-          case 'battery_down':
-            if (device.role === inc.device) report(at, 'battery_down');
-            break;
-          case 'malformed':
-            if (device.role === inc.device) actions.push({ at, kind: 'publish', deviceId: device.id, topic: encode(profile, device.id, { ts: at, readings: {} }).topic, payload: Buffer.from('\u0000garbage{"ts":'), what: 'malformed' });
-            break;
-          case 'device_silent':
-            if (device.role === inc.device) actions.push({ at, kind: 'disconnect', deviceId: device.id, what: 'device_silent' });
-            break;
-          case 'button_test':
-            if (device.role === (inc.device ?? 'pendant')) event('test');
-            break;
-          case 'service_press':
-            if (device.role === 'pendant') event('service');
-            break;
-        }
-      }
-
-      // The weekly button test, on a daytime hour of the resident's own.
-      if (scenario.buttonTests && device.role === 'pendant' && !scenario.buttonTests.missedBy.includes(resident.index)) {
-        for (let day = start; day < end; day += scenario.buttonTests.everyDays * DAY) {
-          const at = day + Math.floor((1 + rng.next() * 8) * 3_600_000);
-          if (at < Math.min(end, silentAt)) send(at, { ts: at, events: ['test'], seq: nextSeq() }, 'button_test');
+  constructor(plan: FleetPlan, scenario: Scenario, readonly start: number, profiles: ProfileRegistry) {
+    this.end = start + scenario.durationMinutes * MIN;
+    this.#from = start;
+    const root = new Random(plan.seed);
+    for (const resident of plan.residents) {
+      const home: HomeState = { resident, incidents: scenario.incidents.filter((i) => i.resident === resident.index) };
+      const devices = resident.devices.map((device) => new DeviceScript(device, home, profiles.get(device.profile)!.profile, scenario, start, this.end, root.fork(device.id)));
+      this.#homes.push({ devices, visits: visitActions(resident, scenario, start, this.end, root.fork(`visits:${resident.index}`)) });
+    }
+    for (const inc of scenario.incidents.filter((i) => i.kind === 'reconnect_storm')) {
+      const at = start + inc.atMinutes * MIN;
+      for (const r of plan.residents) {
+        for (const d of r.devices) {
+          this.#storms.push({ at, kind: 'disconnect', deviceId: d.id, what: 'reconnect_storm' });
+          this.#storms.push({ at: at + 1000, kind: 'reconnect', deviceId: d.id, what: 'reconnect_storm' });
         }
       }
     }
-    actions.push(...visitActions(resident, scenario, start, end, root.fork(`visits:${resident.index}`)));
   }
-  for (const inc of scenario.incidents.filter((i) => i.kind === 'reconnect_storm')) {
-    const at = start + inc.atMinutes * MIN;
-    for (const r of plan.residents) {
-      for (const d of r.devices) {
-        actions.push({ at, kind: 'disconnect', deviceId: d.id, what: 'reconnect_storm' });
-        actions.push({ at: at + 1000, kind: 'reconnect', deviceId: d.id, what: 'reconnect_storm' });
+
+  /** The actions from the end of the last window (or the start) up to `to` (exclusive), in time order. */
+  next(to: number): SimAction[] {
+    const from = this.#from;
+    const made: SimAction[] = [];
+    const inWindow = (a: SimAction) => a.at >= from && a.at < to;
+    for (const home of this.#homes) {
+      for (const d of home.devices) d.emit(from, to, made);
+      made.push(...home.visits.filter(inWindow));
+    }
+    made.push(...this.#storms.filter(inWindow));
+    const all = byTime([...this.#carried, ...made]);
+    const cut = all.findIndex((a) => a.at >= to);
+    this.#carried = cut === -1 ? [] : all.slice(cut);
+    this.#from = to;
+    return cut === -1 ? all : all.slice(0, cut);
+  }
+}
+
+/**
+ * One device's part of a run. Each of its streams (periodic reports, a
+ * band's fast reports during an episode, the front door's comings and goings,
+ * the scenario's incidents, the weekly button test) goes on from where the
+ * last window left it; within a window they are made in that order, so one
+ * window over the whole run draws its random numbers as a single pass would.
+ */
+class DeviceScript {
+  readonly #send: (at: number, out: Outgoing, what: string) => void;
+  readonly #report: (at: number, what?: string) => void;
+  #out: SimAction[] = [];
+  #seq: number;
+  readonly #silentAt: number;
+  readonly #interval: number;
+  #nextReport: number;
+  /** Per vitals episode of a band: the next fast report. */
+  readonly #episodes: Array<{ next: number; until: number; kind: string }> = [];
+  #nextDoorHour: number;
+  #nextTestDay: number;
+
+  constructor(
+    readonly device: PlannedDevice,
+    readonly home: HomeState,
+    readonly profile: DeviceProfile,
+    readonly scenario: Scenario,
+    readonly start: number,
+    readonly end: number,
+    readonly rng: Random,
+  ) {
+    const kinds = reportKinds(profile);
+    this.#send = (at, out, what) => {
+      const m = encode(profile, device.id, out);
+      this.#out.push({ at, kind: 'publish', deviceId: device.id, topic: m.topic, payload: m.payload, what });
+    };
+    this.#seq = rng.int(1, 200);
+    const initialBattery = rng.between(60, 100);
+    const drainPerDay = device.role === 'band' ? 3 : device.role === 'pendant' ? 0.5 : 0.1;
+    const steps = { n: rng.int(0, 2000) };
+    const silentFrom = home.incidents.find((i) => i.kind === 'device_silent' && i.device === device.role);
+    this.#silentAt = silentFrom ? start + silentFrom.atMinutes * MIN : Infinity;
+    const lowFrom = home.incidents.find((i) => i.kind === 'battery_down' && i.device === device.role);
+    const batteryAt = (at: number) => (lowFrom && at >= start + lowFrom.atMinutes * MIN ? 10 : Math.round(Math.max(20, initialBattery - (drainPerDay * (at - start)) / 86_400_000)));
+    this.#report = (at, what = 'report') => {
+      const values = readingsNow(device.role, home, at, start, rng, batteryAt(at), steps);
+      const readings = Object.fromEntries(Object.entries(values).filter(([k]) => kinds.has(k)));
+      this.#send(at, { ts: at, readings }, what);
+    };
+    this.#batteryAt = batteryAt;
+    // Periodic reports at the profile's heartbeat (or every `routineEvery` heartbeats), from a random phase; faster while a vitals incident lasts.
+    this.#interval = profile.heartbeatSeconds * 1000 * scenario.routineEvery;
+    this.#nextReport = start + Math.floor(rng.next() * Math.min(this.#interval, MIN));
+    if (device.role === 'band') {
+      for (const inc of home.incidents.filter((i) => i.kind === 'heart_rate_climb' || i.kind === 'spo2_drop')) {
+        this.#episodes.push({ next: start + inc.atMinutes * MIN + 1000, until: start + inc.atMinutes * MIN + CONDITION_MS, kind: inc.kind });
+      }
+    }
+    this.#nextDoorHour = start;
+    this.#nextTestDay = start;
+  }
+
+  readonly #batteryAt: (at: number) => number;
+
+  #nextSeq(): number {
+    return (this.#seq = (this.#seq % 250) + 1);
+  }
+
+  /** Appends to `into` this device's actions whose source falls in [from, to) (a door's closing may come 30 s later). */
+  emit(from: number, to: number, into: SimAction[]): void {
+    const { device, home, rng, start, end } = this;
+    const stop = Math.min(end, this.#silentAt);
+    this.#out = into;
+    for (; this.#nextReport < Math.min(stop, to); this.#nextReport += this.#interval) this.#report(this.#nextReport);
+    for (const ep of this.#episodes) for (; ep.next < Math.min(stop, ep.until, to); ep.next += FAST_REPORT_MS) this.#report(ep.next, ep.kind);
+
+    // The front door: now and then in the daytime, somebody goes out or comes in (a sign of life for the wellbeing check).
+    if (device.role === 'door') {
+      for (; this.#nextDoorHour < Math.min(stop, to); this.#nextDoorHour += 60 * MIN) {
+        const at = this.#nextDoorHour + Math.floor(rng.next() * 60 * MIN);
+        if (rng.next() < 0.3 && !asleep(at) && at < stop && !active(home.incidents, 'no_motion', at, start)) {
+          this.#send(at, { ts: at, events: ['door_open'], seq: this.#nextSeq() }, 'door');
+          this.#send(at + 30_000, { ts: at + 30_000, events: ['door_closed'], seq: this.#nextSeq() }, 'door');
+        }
+      }
+    }
+
+    for (const inc of home.incidents) {
+      const at = start + inc.atMinutes * MIN;
+      if (at < from || at >= to) continue;
+      if (at > this.#silentAt || (at === this.#silentAt && inc.kind !== 'device_silent')) continue;
+      this.#incident(inc, at);
+    }
+
+    // The weekly button test, on a daytime hour of the resident's own.
+    const tests = this.scenario.buttonTests;
+    if (tests && device.role === 'pendant' && !tests.missedBy.includes(home.resident.index)) {
+      for (; this.#nextTestDay < Math.min(end, to); this.#nextTestDay += tests.everyDays * DAY) {
+        const at = this.#nextTestDay + Math.floor((1 + rng.next() * 8) * 3_600_000);
+        if (at < stop) this.#send(at, { ts: at, events: ['test'], seq: this.#nextSeq() }, 'button_test');
       }
     }
   }
-  // Stable: same-time actions keep the order they were made in.
-  return actions.map((a, i) => ({ a, i })).sort((x, y) => x.a.at - y.a.at || x.i - y.i).map((x) => x.a);
+
+  #incident(inc: Incident, at: number): void {
+    const { device, profile } = this;
+    const event = (type: string, t = at, readings?: Record<string, number>) => this.#send(t, { ts: t, events: [type], seq: this.#nextSeq(), ...(readings ? { readings } : {}) }, `${inc.kind}: ${type}`);
+    switch (inc.kind) {
+      case 'sos':
+        if (device.role === 'pendant') event('sos');
+        break;
+      case 'fall':
+        if (device.role === 'radar') event('fall');
+        break;
+      case 'fall_cancelled':
+        if (device.role === 'radar') {
+          event('fall');
+          event('fall_cancelled', at + 10_000);
+        }
+        break;
+      case 'smoke':
+        if (device.role === 'smoke') event('smoke', at, { smoke_alarm: 1, battery: this.#batteryAt(at), ambient_temperature: 27 });
+        break;
+      case 'gas':
+        if (device.role === 'gas') event('gas', at, { gas_level: 42, gas_alarm: 1, signal_strength: -70 });
+        break;
+      case 'water_leak':
+        if (device.role === 'water') event('water');
+        break;
+      case 'night_bed_exit':
+        if (device.role === 'bed') event('bed_exit');
+        break;
+      case 'battery_down':
+        if (device.role === inc.device) this.#report(at, 'battery_down');
+        break;
+      case 'malformed':
+        if (device.role === inc.device) this.#out.push({ at, kind: 'publish', deviceId: device.id, topic: encode(profile, device.id, { ts: at, readings: {} }).topic, payload: Buffer.from('\u0000garbage{"ts":'), what: 'malformed' });
+        break;
+      case 'device_silent':
+        if (device.role === inc.device) this.#out.push({ at, kind: 'disconnect', deviceId: device.id, what: 'device_silent' });
+        break;
+      case 'button_test':
+        if (device.role === (inc.device ?? 'pendant')) event('test');
+        break;
+      case 'service_press':
+        if (device.role === 'pendant') event('service');
+        break;
+    }
+  }
 }
 
 /** What a run did for the care programmes, to check the gateway's statistics against. */

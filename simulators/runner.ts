@@ -88,6 +88,8 @@ export interface RunStats {
 export interface RunOptions {
   plan: FleetPlan;
   actions: SimAction[];
+  /** The next chunk of actions once these are played (a long run planned a day at a time); undefined: no more. */
+  moreActions?: () => SimAction[] | undefined;
   /** The devices' connections (from connectAll); closed at the end. */
   clients: Map<string, MqttClient>;
   target: Target;
@@ -219,91 +221,103 @@ export async function play(opts: RunOptions): Promise<RunStats> {
       ),
     );
   };
-  // Actions are in time order; `done[i]` once action i is published and acknowledged (or handled).
-  // A publish the gateway has not answered in 10 s holds time no longer: the run goes on and verification tells.
-  const done = new Uint8Array(actions.length);
-  const sentAt = new Float64Array(actions.length);
-  let head = 0;
-  const progress = () => {
+  // Actions are in time order; `done[i]` once action i of the chunk being played is published and
+  // acknowledged (or handled). A publish the gateway has not answered in 10 s holds time no longer: the
+  // run goes on and verification tells. A long run comes in chunks (moreActions): the next one is made
+  // as a chunk starts (time is held by the chunk's first action meanwhile), and played once this one
+  // has settled; until then time is held by what is left of this one, then by the next one's first.
+  const chunkOf = (list: SimAction[]) => ({ actions: list, done: new Uint8Array(list.length), sentAt: new Float64Array(list.length), head: 0 });
+  let current = chunkOf(actions);
+  let upcoming: SimAction[] | undefined;
+  const pending = () => {
+    const c = current;
     const now = performance.now();
-    while (head < actions.length && (done[head] || (sentAt[head]! > 0 && now - sentAt[head]! > 10_000))) head++;
-    return head < actions.length ? actions[head]!.at : Number.POSITIVE_INFINITY;
+    while (c.head < c.actions.length && (c.done[c.head] || (c.sentAt[c.head]! > 0 && now - c.sentAt[c.head]! > 10_000))) c.head++;
+    return c.head < c.actions.length ? c.actions[c.head]!.at : undefined;
   };
+  const progress = () => pending() ?? upcoming?.[0]?.at ?? Number.POSITIVE_INFINITY;
   opts.holdClock?.(progress);
   try {
-    for (const [index, action] of actions.entries()) {
-      if (opts.signal?.aborted) break;
-      // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
-      // Only a message may go a little early; a disconnect or a visit happens at its time.
-      const lookahead = action.kind === 'publish' ? (opts.lookaheadMs ?? 0) : 0;
-      for (let ahead = action.at - lookahead - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - lookahead - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
-      if (opts.signal?.aborted) break;
-      const before = opts.beforeAction?.(action);
-      if (before) await before;
-      if (action.kind === 'visit') {
-        // A community worker records the visit, at the time it was made.
-        const residentId = plan.residents[action.resident]?.id;
-        sentAt[index] = performance.now();
-        track(
-          api.call('POST', `/api/v1/residents/${residentId}/visits`, { ...action.visit, at: new Date(action.at).toISOString() }).then(
-            () => void stats.visits++,
-            () => void stats.failed++,
-          ).finally(() => (done[index] = 1)),
-        );
-        continue;
-      }
-      if (action.kind !== 'publish') {
-        const client = clients.get(action.deviceId);
-        // A device is back when every kind of disconnect that took it down has had its reconnect: one that
-        // fell silent stays silent through a reconnect storm or a gateway restart.
-        if (action.kind === 'disconnect' && (client || down.has(action.deviceId))) down.set(action.deviceId, (down.get(action.deviceId) ?? new Set()).add(action.what));
-        const reasons = action.kind === 'reconnect' ? down.get(action.deviceId) : undefined;
-        const reconnecting = !client && !connecting.has(action.deviceId) && reasons?.delete(action.what) === true && reasons.size === 0;
-        // A reconnect holds the clock until the device is back and has redelivered what it lost: at real
-        // speed a whole fleet is back within a second, and the silence rule must not see the run's own lag.
-        if (reconnecting) sentAt[index] = performance.now();
-        else done[index] = 1;
-        if (action.kind === 'disconnect' && client) {
-          clients.delete(action.deviceId);
-          stats.connected--;
-          dropped.add(client);
-          track(client.endAsync(true).catch(() => {}));
-        } else if (reconnecting) {
-          // Reconnects run side by side (a reconnect storm is every device at once); the device's next message waits for its own.
-          const p = connectDevice(target.mqttUrl, devices.get(action.deviceId)!).then((c) => {
-            clients.set(action.deviceId, c);
-            down.delete(action.deviceId);
-            connecting.delete(action.deviceId);
-            stats.connected++;
-            const queued = resend.get(action.deviceId) ?? [];
-            resend.delete(action.deviceId);
-            let left = queued.length;
-            if (left === 0) done[index] = 1;
-            for (const m of queued) send(action.deviceId, c, m.topic, m.payload, true, () => void (--left === 0 && (done[index] = 1)));
-          }, () => {
-            // Refused or timed out: the device stays offline, and the run says so (a later reconnect of its kind tries again).
-            connecting.delete(action.deviceId);
-            down.set(action.deviceId, new Set([action.what]));
-            stats.failed++;
-            done[index] = 1;
-          });
-          connecting.set(action.deviceId, p);
-          track(p);
+    for (;;) {
+      upcoming = opts.moreActions?.();
+      const { done, sentAt, actions: chunk } = current;
+      for (const [index, action] of chunk.entries()) {
+        if (opts.signal?.aborted) break;
+        // Not before the gateway's clock says so (it may still be running at real speed before the run's first minute).
+        // Only a message may go a little early; a disconnect or a visit happens at its time.
+        const lookahead = action.kind === 'publish' ? (opts.lookaheadMs ?? 0) : 0;
+        for (let ahead = action.at - lookahead - simNow(); ahead > 0 && !opts.signal?.aborted; ahead = action.at - lookahead - simNow()) await new Promise((r) => setTimeout(r, Math.max(1, Math.min(ahead / speed, 250))));
+        if (opts.signal?.aborted) break;
+        const before = opts.beforeAction?.(action);
+        if (before) await before;
+        if (action.kind === 'visit') {
+          // A community worker records the visit, at the time it was made.
+          const residentId = plan.residents[action.resident]?.id;
+          sentAt[index] = performance.now();
+          track(
+            api.call('POST', `/api/v1/residents/${residentId}/visits`, { ...action.visit, at: new Date(action.at).toISOString() }).then(
+              () => void stats.visits++,
+              () => void stats.failed++,
+            ).finally(() => (done[index] = 1)),
+          );
+          continue;
         }
-        continue;
+        if (action.kind !== 'publish') {
+          const client = clients.get(action.deviceId);
+          // A device is back when every kind of disconnect that took it down has had its reconnect: one that
+          // fell silent stays silent through a reconnect storm or a gateway restart.
+          if (action.kind === 'disconnect' && (client || down.has(action.deviceId))) down.set(action.deviceId, (down.get(action.deviceId) ?? new Set()).add(action.what));
+          const reasons = action.kind === 'reconnect' ? down.get(action.deviceId) : undefined;
+          const reconnecting = !client && !connecting.has(action.deviceId) && reasons?.delete(action.what) === true && reasons.size === 0;
+          // A reconnect holds the clock until the device is back and has redelivered what it lost: at real
+          // speed a whole fleet is back within a second, and the silence rule must not see the run's own lag.
+          if (reconnecting) sentAt[index] = performance.now();
+          else done[index] = 1;
+          if (action.kind === 'disconnect' && client) {
+            clients.delete(action.deviceId);
+            stats.connected--;
+            dropped.add(client);
+            track(client.endAsync(true).catch(() => {}));
+          } else if (reconnecting) {
+            // Reconnects run side by side (a reconnect storm is every device at once); the device's next message waits for its own.
+            const p = connectDevice(target.mqttUrl, devices.get(action.deviceId)!).then((c) => {
+              clients.set(action.deviceId, c);
+              down.delete(action.deviceId);
+              connecting.delete(action.deviceId);
+              stats.connected++;
+              const queued = resend.get(action.deviceId) ?? [];
+              resend.delete(action.deviceId);
+              let left = queued.length;
+              if (left === 0) done[index] = 1;
+              for (const m of queued) send(action.deviceId, c, m.topic, m.payload, true, () => void (--left === 0 && (done[index] = 1)));
+            }, () => {
+              // Refused or timed out: the device stays offline, and the run says so (a later reconnect of its kind tries again).
+              connecting.delete(action.deviceId);
+              down.set(action.deviceId, new Set([action.what]));
+              stats.failed++;
+              done[index] = 1;
+            });
+            connecting.set(action.deviceId, p);
+            track(p);
+          }
+          continue;
+        }
+        await connecting.get(action.deviceId);
+        const client = clients.get(action.deviceId);
+        if (!client) {
+          // Off line for now (a reconnect storm, its gateway restarting): the device keeps the message and
+          // sends it once it is back. (A device that falls silent for good has nothing more to send.)
+          done[index] = 1;
+          keep(action.deviceId, action.topic, action.payload);
+          continue;
+        }
+        sentAt[index] = performance.now();
+        send(action.deviceId, client, action.topic, action.payload, false, () => (done[index] = 1));
+        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       }
-      await connecting.get(action.deviceId);
-      const client = clients.get(action.deviceId);
-      if (!client) {
-        // Off line for now (a reconnect storm, its gateway restarting): the device keeps the message and
-        // sends it once it is back. (A device that falls silent for good has nothing more to send.)
-        done[index] = 1;
-        keep(action.deviceId, action.topic, action.payload);
-        continue;
-      }
-      sentAt[index] = performance.now();
-      send(action.deviceId, client, action.topic, action.payload, false, () => (done[index] = 1));
-      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      if (!upcoming || opts.signal?.aborted) break;
+      while (pending() !== undefined && !opts.signal?.aborted) await new Promise((r) => setTimeout(r, 1));
+      current = chunkOf(upcoming);
     }
     // Resends start from settling publishes: wait until nothing new is in flight.
     while (inFlight.size > 0) await Promise.all(inFlight);

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultProfilesDir } from '../../src/app.ts';
 import { loadProfileDirectory } from '../../src/profiles/registry.ts';
-import { generateActions } from '../behaviour.ts';
+import { ActionPlan } from '../behaviour.ts';
 import { planFleet } from '../fleet.ts';
 import { ApiClient, connectAll, play, provision, rateMeter, type RunStats } from '../runner.ts';
 import { scenarioStart } from '../scenario.ts';
@@ -17,6 +17,8 @@ import { reportHtml, type FleetSample } from './report.ts';
 import { computeVerdict, kpiTable, type Kpis, type StationPaths } from './verdict.ts';
 
 const MIN = 60_000;
+/** The devices' actions are planned this much simulated time at a time. */
+const PLAN_WINDOW = 60 * MIN;
 
 export interface SoakOptions {
   days: number;
@@ -111,7 +113,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     // The clock waits for the devices (play) and for the people on duty, whichever is behind.
     // (The gateway runs in its own process: its clock is held at the start until the devices play.)
     let devicesAt: (() => number) | undefined = () => start;
-    const actions = withGatewayKills(generateActions(plan, scenario, start, profiles), faults, plan, start);
+    // The devices' actions are made an hour at a time: a day of a thousand homes is two million
+    // messages, more than a gigabyte of plan if made at once.
+    const actionPlan = new ActionPlan(plan, scenario, start, profiles);
+    const kills = gatewayKillActions(faults, plan, start);
+    let planned = start;
+    let malformedSent = 0;
+    const nextHour = (): SimAction[] | undefined => {
+      if (planned === Number.POSITIVE_INFINITY) return undefined;
+      const from = planned;
+      planned = from + PLAN_WINDOW < end ? from + PLAN_WINDOW : Number.POSITIVE_INFINITY;
+      const day = withGatewayKills(actionPlan.next(planned), kills.filter((k) => k.at >= from && k.at < planned));
+      for (const a of day) if (a.kind === 'publish' && a.what === 'malformed') malformedSent++;
+      return day;
+    };
+    const actions = nextHour()!;
     // Never past the run's end: the gateway's clock must not run on once the devices are done.
     gateway.holdAt(() => Math.min(devicesAt?.() ?? end, staff.hold(), end));
     gateway.begin();
@@ -143,6 +159,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const stats = await play({
       plan,
       actions,
+      moreActions: nextHour,
       clients,
       target: gateway.target,
       simNow: () => clock.now(),
@@ -183,7 +200,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await staff.stop();
     clearInterval(sampler);
     await gateway.flush();
-    const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, pointsSent, malformedSent: actions.filter((a) => a.kind === 'publish' && a.what === 'malformed').length });
+    const { kpis, points } = await computeVerdict({ api, plan, scenario, start, end, received: receivers.received, refused: receivers.refused(), stations, stats, pointsSent, malformedSent });
     const seconds = Math.round((performance.now() - began) / 100) / 10;
     const result: SoakResult = { kpis, faults, staff: staff.log, stats, seconds, restarts: gateway.restarts, influxRestarts: influxOutages?.restarts ?? 0 };
     print(`\n${kpiTable(kpis)}\n\n${kpis.alarms.total} alarms (${kpis.alarms.critical} critical) from ${kpis.incidents} incidents; answer p50/p99 ${kpis.answer.p50}/${kpis.answer.p99} s; first notification p50/p99 ${kpis.firstNotification.p50}/${kpis.firstNotification.p99} s; webhooks ${kpis.deliveries.made}/${kpis.deliveries.owed} (${kpis.deliveries.refusedWhileDown} refused while down); ${seconds} s\n${kpis.ok ? 'every KPI met' : 'a KPI was missed'}`);
@@ -247,12 +264,12 @@ function playInfluxOutages(influxd: Influxd, faults: FaultPlan, now: () => numbe
 }
 
 /**
- * The gateway kills as device actions: at each kill every device's link drops
- * (after the gateway is gone: see beforeAction in runSoak), and when the
- * gateway is back every device reconnects and redelivers what it kept.
+ * The gateway kills as device actions, in time order: at each kill every
+ * device's link drops (after the gateway is gone: see beforeAction in
+ * runSoak), and when the gateway is back every device reconnects and
+ * redelivers what it kept.
  */
-function withGatewayKills(actions: SimAction[], faults: FaultPlan, plan: { residents: Array<{ devices: Array<{ id: string }> }> }, start: number): SimAction[] {
-  if (faults.gatewayKills.length === 0) return actions;
+function gatewayKillActions(faults: FaultPlan, plan: { residents: Array<{ devices: Array<{ id: string }> }> }, start: number): SimAction[] {
   const devices = plan.residents.flatMap((r) => r.devices.map((d) => d.id));
   const kills: SimAction[] = [];
   for (const k of faults.gatewayKills) {
@@ -260,9 +277,13 @@ function withGatewayKills(actions: SimAction[], faults: FaultPlan, plan: { resid
     for (const deviceId of devices) kills.push({ at, kind: 'disconnect', deviceId, what: 'gateway_kill' });
     for (const deviceId of devices) kills.push({ at: at + k.downSeconds * 1000, kind: 'reconnect', deviceId, what: 'gateway_kill' });
   }
-  // Merged in time order; at the same instant a kill's actions come after the devices' own.
+  return kills.sort((a, b) => a.at - b.at);
+}
+
+/** Merged in time order; at the same instant a kill's actions come after the devices' own. */
+function withGatewayKills(actions: SimAction[], kills: SimAction[]): SimAction[] {
+  if (kills.length === 0) return actions;
   const out: SimAction[] = [];
-  kills.sort((a, b) => a.at - b.at);
   let i = 0;
   for (const a of actions) {
     while (i < kills.length && kills[i]!.at < a.at) out.push(kills[i++]!);
