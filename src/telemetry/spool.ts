@@ -33,11 +33,6 @@ export class DiskSpool {
     }
   }
 
-  /** The batch files waiting, oldest first. */
-  files(): string[] {
-    return this.#files.slice(this.#head).map((f) => f.name);
-  }
-
   append(points: TelemetryPoint[]): void {
     if (points.length === 0) return;
     const name = String(this.#next++).padStart(12, '0') + '.jsonl';

@@ -29,18 +29,36 @@ export interface TelemetryWriterOptions {
   onShed?: (count: number) => void;
   /** Readings waiting in memory at most (a sink that keeps failing); beyond this new readings are shed. Default: 16 batches. */
   maxPendingPoints?: number;
+  /**
+   * Longest a device waits for its readings to be written (default 1 s): a
+   * store that hangs (a stalled disk) must not hold devices' sessions, and
+   * their SOS behind them. Past it the message is acknowledged and its
+   * readings are written when the store answers.
+   */
+  maxWaitMs?: number;
 }
 
-/** Settles the callers waiting for one batch. */
+/** Settles the callers waiting for one batch: when it is written, or `maxWaitMs` after the first of them came (`late`). */
 interface Waiters {
   promise: Promise<void>;
   release: () => void;
 }
 
-function waiters(): Waiters {
-  let release!: () => void;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
+function waiters(maxWaitMs: number, late: () => void): Waiters {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  const timer = setTimeout(() => {
+    late();
+    resolve();
+  }, maxWaitMs);
+  timer.unref();
+  return {
+    promise,
+    release: () => {
+      clearTimeout(timer);
+      resolve();
+    },
+  };
 }
 
 /**
@@ -67,7 +85,10 @@ export class TelemetryWriter {
   readonly #shed: () => boolean;
   readonly #onShed: (count: number) => void;
   readonly #maxPendingPoints: number;
+  readonly #maxWaitMs: number;
   shedPoints = 0;
+  /** Batches whose devices were acknowledged before the write ended (it took longer than maxWaitMs). */
+  lateBatches = 0;
   #buffer: ReadingBatch[] = [];
   /** For sinks that take columns: readings go straight in; failed batches wait in #retry, written first. */
   readonly #columns: ColumnBuilder | undefined;
@@ -90,6 +111,7 @@ export class TelemetryWriter {
     this.#shed = opts.shed ?? (() => false);
     this.#onShed = opts.onShed ?? (() => {});
     this.#maxPendingPoints = opts.maxPendingPoints ?? 16 * this.#maxBatch;
+    this.#maxWaitMs = opts.maxWaitMs ?? 1_000;
     this.#columns = sink.writeColumns ? new ColumnBuilder() : undefined;
   }
 
@@ -118,7 +140,7 @@ export class TelemetryWriter {
       this.#schedule(this.#points >= this.#maxBatch);
       return undefined;
     }
-    const gathering = (this.#gathering ??= waiters());
+    const gathering = (this.#gathering ??= waiters(this.#maxWaitMs, () => this.lateBatches++));
     this.#schedule(true);
     return gathering.promise;
   }

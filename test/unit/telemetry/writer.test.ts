@@ -121,6 +121,23 @@ describe('telemetry writer: readings a device waits for (group commit)', () => {
     await writer.close();
   });
 
+  it('acknowledges after maxWaitMs when the store hangs (a device\'s session, and its SOS behind it, is not held), and writes when the store answers', async () => {
+    const sink = new GatedSink();
+    const writer = new TelemetryWriter(sink, { log: silentLogger, flushMs: 60_000, maxWaitMs: 30 });
+    const first = writer.push(device, readings(1), true)!;
+    await sink.started(1);
+    const second = writer.push(device, readings(1, 1), true)!; // gathered behind the hung write
+    await Promise.all([first, second]); // settle although the store has not answered
+    expect(writer.lateBatches).toBe(2);
+    expect(sink.batches).toEqual([]);
+    sink.gates[0]!();
+    await sink.started(2);
+    sink.gates[1]!();
+    await writer.flush();
+    expect(sink.batches.flat().map((p) => p.value)).toEqual([60, 61]);
+    await writer.close();
+  });
+
   it('gives nothing to wait for when the readings are shed, or when nobody waits', async () => {
     const sink = new RecordingSink();
     let shed = true;
