@@ -1,12 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt, { type MqttClient } from 'mqtt';
-import { readSse } from '../test/helpers/sse.ts';
+import http, { type IncomingMessage } from 'node:http';
+import { sseParser } from '../src/core/sse-reader.ts';
 
 /**
  * The measuring side (worker thread): pendants as mqtt.js clients and the
  * console's SSE stream, on one clock. Phase 1 paces SOS presses and measures
  * PUBLISH → `alarm.raised` latency; phase 2 presses the rest at once and
- * measures how many alarms per second reach the stream.
+ * measures how many alarms per second reach the stream. Phase 1 starts when
+ * the bench says so (its pendants connected, the background warmed up).
  */
 interface Input {
   mqttUrl: string;
@@ -23,19 +25,32 @@ async function main(input: Input): Promise<void> {
   const sentAt = new Map<string, number>();
   const seenAt = new Map<string, number>();
   const waiting = new Map<string, () => void>();
-  const controller = new AbortController();
-  const res = await fetch(input.streamUrl, { headers: { authorization: `Bearer ${input.token}` }, signal: controller.signal });
-  void readSse(res.body!, (e) => {
+  // The stream read straight off the socket (node:http), not through fetch's web streams: the
+  // measuring side adds as little of its own as it can to what is measured.
+  const stream = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = http.get(input.streamUrl, { headers: { authorization: `Bearer ${input.token}`, accept: 'text/event-stream' } }, resolve);
+    req.on('error', reject);
+  });
+  if (stream.statusCode !== 200) throw new Error(`stream answered ${stream.statusCode}`);
+  stream.setEncoding('utf8');
+  const parse = sseParser((e) => {
     if (e === 'heartbeat' || e.event !== 'alarm.raised') return;
     const { deviceId } = e.data as { deviceId: string };
     raisedAt.set(deviceId, performance.now());
     seenAt.set(deviceId, performance.timeOrigin + performance.now());
     waiting.get(deviceId)?.();
   });
+  stream.on('data', parse);
+  stream.on('error', () => {});
 
   const clients: MqttClient[] = await Promise.all(
     input.pendants.map((p) => mqtt.connectAsync(input.mqttUrl, { clientId: p.id, username: p.id, password: p.password, protocolVersion: 4, reconnectPeriod: 0 })),
   );
+  // Connected: the bench starts measuring (after its warm-up) when it says go.
+  await new Promise<void>((resolve) => {
+    parentPort!.once('message', () => resolve());
+    parentPort!.postMessage({ ready: true });
+  });
   const press = (i: number) => {
     const id = input.pendants[i]!.id;
     const seen = new Promise<void>((resolve) => waiting.set(id, resolve));
@@ -59,7 +74,7 @@ async function main(input: Input): Promise<void> {
   await Promise.all(Array.from({ length: burst }, (_, j) => press(input.paced + j)));
   const burstMs = performance.now() - t0;
 
-  controller.abort();
+  stream.destroy();
   await Promise.all(clients.map((c) => c.endAsync(true)));
   const paced = input.pendants.slice(0, input.paced).map((p) => ({ id: p.id, sentAt: sentAt.get(p.id)!, seenAt: seenAt.get(p.id)! }));
   parentPort!.postMessage({ latencies, burst, burstMs, paced });

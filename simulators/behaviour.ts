@@ -229,7 +229,7 @@ class DeviceScript {
     this.#batteryAt = batteryAt;
     // Periodic reports at the profile's heartbeat (or every `routineEvery` heartbeats), from a random phase; faster while a vitals incident lasts.
     this.#interval = profile.heartbeatSeconds * 1000 * scenario.routineEvery;
-    this.#nextReport = start + Math.floor(rng.next() * Math.min(this.#interval, MIN));
+    this.#nextReport = start + Math.floor(rng.next() * Math.min(this.#interval, scenario.reportPhaseMinutes * MIN));
     if (device.role === 'band') {
       for (const inc of home.incidents.filter((i) => i.kind === 'heart_rate_climb' || i.kind === 'spo2_drop')) {
         this.#episodes.push({ next: start + inc.atMinutes * MIN + 1000, until: start + inc.atMinutes * MIN + CONDITION_MS, kind: inc.kind });

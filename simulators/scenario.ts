@@ -64,6 +64,14 @@ export const scenarioSchema = z
      * a vitals episode) is sent as before.
      */
     routineEvery: z.number().min(1).max(2).default(1),
+    /**
+     * Each device's first routine report comes within this many minutes of the
+     * start (a random phase, never more than its interval), and its reports keep
+     * that phase. 1: every device is heard in the first minute. A long run
+     * spreads them wider, as a fleet's clocks are: with every pendant's phase
+     * within one minute, a thousand pendants report in the same minute every ten.
+     */
+    reportPhaseMinutes: z.number().min(1).max(60).default(1),
     /** Every resident tests their pendant every so many days (at a daytime hour of their own), but those listed in `missedBy`. */
     buttonTests: z.object({ everyDays: z.number().int().min(1).max(31), missedBy: z.array(z.number().int().min(0)).default([]) }).strict().optional(),
     /** Visits recorded through the API as a community worker would (探访关爱). */

@@ -112,6 +112,9 @@ export function soakScenario(o: SoakPlanOptions): Scenario {
     incidents,
     buttonTests: { everyDays: 7, missedBy: forgetful },
     routineEvery: o.routineEvery ?? 1,
+    // Reports spread over up to 10 minutes (see the scenario's reportPhaseMinutes): a thousand homes'
+    // pendants in one minute every ten made the run crawl through those minutes.
+    reportPhaseMinutes: 10,
   });
 }
 

@@ -93,11 +93,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   staff.onAlertSeen = (alarmId, stationId) => gateway.seen(alarmId, stationId);
   let sampler: NodeJS.Timeout | undefined;
   try {
+    const setupStarted = performance.now();
+    const took = () => `${((performance.now() - setupStarted) / 1000).toFixed(0)} s`;
     await provision(plan, api, undefined, { district: receivers.url('/district'), street: receivers.url('/street'), community: (i) => receivers.url(`/community-${i}`), contact: (i) => receivers.url(`/family-${i}`) });
     const stations: StationPaths = new Map();
     stations.set(plan.districtId!, { path: '/district', level: 'district' });
     stations.set(plan.streetId!, { path: '/street', level: 'street' });
     for (const [i, s] of plan.stations.entries()) stations.set(s.id!, { path: `/community-${i}`, level: 'community' });
+    const provisioned = took();
     await staff.staff(
       [
         ...plan.stations.map((s, i) => ({ id: s.id!, name: s.name, level: 'community' as const, index: i })),
@@ -106,10 +109,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       ],
       `soak${o.seed}`,
     );
-    await staff.family(plan.residents.map((r) => ({ index: r.index, id: r.id!, name: r.contact.name, relation: r.contact.relation })), `soak${o.seed}`);
+    staff.family(plan.residents.map((r) => ({ index: r.index, id: r.id!, name: r.contact.name, relation: r.contact.relation })), `soak${o.seed}`);
     const devices = plan.residents.reduce((n, r) => n + r.devices.length, 0);
+    const accounts = took();
     const clients = await connectAll(plan, gateway.target.mqttUrl, 200);
     print(`soak: ${o.days} days, ${o.residents} homes (${devices} devices, ${plan.stations.length} community stations), ${scenario.incidents.length} incidents and faults, speed ${o.speed}×, seed ${o.seed}`);
+    print(`set up in ${took()}: homes and devices provisioned at ${provisioned}, staff accounts made at ${accounts}, devices connected`);
     // The clock waits for the devices (play) and for the people on duty, whichever is behind.
     // (The gateway runs in its own process: its clock is held at the start until the devices play.)
     let devicesAt: (() => number) | undefined = () => start;

@@ -12,11 +12,19 @@ export interface SseEvent {
 export async function readSse(body: ReadableStream<Uint8Array>, on: (e: SseEvent | 'heartbeat') => void): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buf = '';
+  const parse = sseParser(on);
   for (;;) {
     const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
     if (done) return;
-    buf += decoder.decode(value, { stream: true });
+    parse(decoder.decode(value, { stream: true }));
+  }
+}
+
+/** The SSE parser alone: feed it the text as it comes (e.g. from a Node http response's 'data' events). */
+export function sseParser(on: (e: SseEvent | 'heartbeat') => void): (text: string) => void {
+  let buf = '';
+  return (text) => {
+    buf += text;
     let at: number;
     while ((at = buf.indexOf('\n\n')) !== -1) {
       const block = buf.slice(0, at);
@@ -28,5 +36,5 @@ export async function readSse(body: ReadableStream<Uint8Array>, on: (e: SseEvent
       const fields = Object.fromEntries(block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]));
       if (fields.event) on({ id: fields.id ? Number(fields.id) : undefined, event: fields.event, data: JSON.parse(fields.data ?? 'null') });
     }
-  }
+  };
 }

@@ -7,7 +7,7 @@ import type { CompiledProfile } from '../profiles/registry.ts';
 import { eventRule } from './event-rule.ts';
 import { silenceRule } from './silence-rule.ts';
 import { thresholdRule } from './threshold-rule.ts';
-import type { AlarmIntent, Rule, RuleInput } from './types.ts';
+import type { AlarmIntent, Rule, RuleInput, TickInput } from './types.ts';
 import { vitalsScoreRule } from './vitals-score-rule.ts';
 import { inactivityRule } from './inactivity-rule.ts';
 import { nightBedExitRule } from './night-bed-exit-rule.ts';
@@ -178,6 +178,10 @@ export class RuleEvaluator {
   readonly #readingWrites: Writes = { pending: undefined };
   /** With ownership: the devices this node holds, at the epoch it took each. */
   readonly #epochs = new Map<string, number>();
+  /** Device id → before when its timed rules have nothing to do (Rule.nextTick), for the rules it had then. */
+  readonly #tickDue = new Map<string, { at: number; profileId: string; residentId: string | null }>();
+  /** Timed rules run by ticks so far, device and resident rules (what a tick costs: a rule not due is not run). */
+  tickRuns = 0;
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
@@ -242,6 +246,7 @@ export class RuleEvaluator {
     this.#state.delete(deviceId);
     this.#latest.delete(deviceId);
     this.#plans.delete(deviceId); // its steps hold the state maps just dropped
+    this.#tickDue.delete(deviceId);
     this.#persisted.deleteSubject(deviceId);
     this.#loaded.deleteSubject(deviceId);
   }
@@ -268,6 +273,7 @@ export class RuleEvaluator {
   residentChanged(residentId: string): void {
     this.#residents.delete(residentId);
     this.#plans.clear();
+    this.#tickDue.clear(); // the rules a due time was worked out for may have changed
   }
 
   #statesOf(subject: string): Map<string, unknown> {
@@ -419,14 +425,33 @@ export class RuleEvaluator {
     for (const device of this.#d.devices.all()) {
       if (device.decommissioned) continue; // taken out of service: its silence is expected
       if (!this.holds(device.id)) continue; // another node's (several nodes)
-      const rules = this.#rulesOf(device.profile, device.residentId).ticking;
-      for (const rule of rules) this.#collect(writes, this.#run(device, rule, { kind: 'tick', lastSeen: device.lastSeen, listeningSince: this.#listeningSince }, now));
       if (device.residentId) residents.set(device.residentId, device);
+      const due = this.#tickDue.get(device.id);
+      if (due !== undefined && now < due.at && due.profileId === device.profileId && due.residentId === device.residentId) continue;
+      const rules = this.#rulesOf(device.profile, device.residentId).ticking;
+      const input: TickInput = { kind: 'tick', lastSeen: device.lastSeen, listeningSince: this.#listeningSince };
+      // When nothing is being written, the rules say when a tick could next change anything.
+      let next = Number.POSITIVE_INFINITY;
+      for (const rule of rules) {
+        this.tickRuns++;
+        const written = this.#run(device, rule, input, now);
+        if (written) {
+          this.#collect(writes, written);
+          next = Number.NEGATIVE_INFINITY; // a write may fail and put the state back: the next tick tries again
+        } else if (next > Number.NEGATIVE_INFINITY) {
+          next = rule.nextTick ? Math.min(next, rule.nextTick(this.#statesOf(device.id).get(rule.key), input, now)) : Number.NEGATIVE_INFINITY;
+        }
+      }
+      if (next > now) this.#tickDue.set(device.id, { at: next, profileId: device.profileId, residentId: device.residentId });
+      else this.#tickDue.delete(device.id);
       yield;
     }
     for (const [residentId, context] of residents) {
       const resident = this.#resident(residentId);
-      if (resident) for (const rule of resident.rules) this.#collect(writes, this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, true));
+      if (resident) {
+        this.tickRuns += resident.rules.length;
+        for (const rule of resident.rules) this.#collect(writes, this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, true));
+      }
       yield;
     }
   }

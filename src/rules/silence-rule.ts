@@ -43,5 +43,13 @@ export function silenceRule(spec: SilenceSpec): Rule<SilenceState> {
       }
       return unchanged(state);
     },
+    // Raised: every tick looks for the device heard again. Else the silence cannot reach its limit
+    // before the last word (or the gateway's start) plus the limit; a device never heard has its
+    // first word still to come, so no sooner than the limit from now. Words sent meanwhile only push it later.
+    nextTick(state, input, now) {
+      if (state.active) return Number.NEGATIVE_INFINITY;
+      if (input.lastSeen === null) return now + limitMs;
+      return Math.max(input.lastSeen, input.listeningSince ?? Number.NEGATIVE_INFINITY) + limitMs;
+    },
   };
 }

@@ -21,7 +21,9 @@ export type RuleInput =
    * silent for time nobody could hear it: after a restart its devices need a
    * moment to reconnect).
    */
-  | { kind: 'tick'; lastSeen: number | null; listeningSince?: number };
+  | TickInput;
+
+export type TickInput = { kind: 'tick'; lastSeen: number | null; listeningSince?: number };
 
 export type LatestReadings = ReadonlyMap<string, { readonly value: number; readonly ts: number }>;
 
@@ -56,6 +58,14 @@ export interface Rule<S = unknown> {
    * this text unchanged causes no write.
    */
   durable?(state: S): string;
+  /**
+   * For a rule only time moves (a device's timed rule): the earliest instant
+   * a tick could change anything, given this state and what a tick sees now,
+   * whatever the device sends meanwhile. The evaluator skips the rule's ticks
+   * before then (a fleet's silence checks cost what is due, not the fleet
+   * every tick). -Infinity: every tick. Absent: every tick.
+   */
+  nextTick?(state: S, input: TickInput, now: number): number;
 }
 
 /** Nothing changed: no new state, no intents. Allocates nothing. */

@@ -223,6 +223,56 @@ describe('rule evaluator', () => {
     expect(sink.applied.filter((a) => a.alarm === 'device_offline')).toHaveLength(devices.size); // not raised twice
   });
 
+  it("runs a device's silence rule only when a tick could change it, and still raises and clears at the same minute", async () => {
+    devices.clear();
+    residents.clear();
+    const MIN = 60_000;
+    const limit = 3 * 300_000; // the pendant's three heartbeats
+    for (let i = 0; i < 100; i++) devices.set(`p-${i}`, device(`p-${i}`, 'carebell-sos-pendant'));
+    const start = clock.now();
+    for (const d of devices.values()) d.lastSeen = start;
+    devices.get('p-99')!.lastSeen = null; // installed, never heard yet
+    const e = evaluator();
+    const offline = () => sink.applied.filter((a) => a.alarm === 'device_offline').map((a) => `${a.action} ${a.subject}`);
+    const runs: number[] = [];
+    const tickAt = async (minute: number) => {
+      clock.set(start + minute * MIN);
+      const before = e.tickRuns;
+      await e.tick();
+      runs.push(e.tickRuns - before);
+    };
+    await tickAt(0);
+    expect(runs[0]).toBe(100); // the first tick looks at every device
+    for (let m = 1; m < 15; m++) {
+      if (m === 10) {
+        devices.get('p-1')!.lastSeen = clock.now(); // heard at minute 9
+        devices.get('p-99')!.lastSeen = clock.now(); // heard for the first time
+      }
+      await tickAt(m);
+    }
+    expect(runs.slice(1).every((n) => n === 0)).toBe(true); // nobody could be silent before minute 15
+    expect(offline()).toEqual([]);
+    await tickAt(15);
+    expect(runs.at(-1)).toBe(100); // due as worked out at minute 0; p-1 and p-99, heard at 9, are looked at and not silent
+    expect(offline().sort()).toEqual([...devices.keys()].filter((id) => id !== 'p-1' && id !== 'p-99').map((id) => `raise ${id}`).sort());
+    sink.applied.length = 0;
+    devices.get('p-5')!.lastSeen = start + 15 * MIN + 30_000; // back
+    await tickAt(16);
+    expect(runs.at(-1)).toBe(98); // the raised ones are looked at every tick, for their return
+    expect(offline()).toEqual(['clear p-5']);
+    sink.applied.length = 0;
+    for (let m = 17; m < 24; m++) await tickAt(m);
+    expect(offline()).toEqual([]);
+    await tickAt(24); // p-1 and p-99: 15 minutes after minute 9
+    expect(offline().sort()).toEqual(['raise p-1', 'raise p-99']);
+    // p-5 was heard at 15:30: due at 30:30, looked at from minute 31.
+    sink.applied.length = 0;
+    await tickAt(30);
+    expect(offline()).toEqual([]);
+    await tickAt(31);
+    expect(offline()).toEqual(['raise p-5']);
+  });
+
   it('writes nothing when a rule changes only the part of its state that is rebuilt from input', async () => {
     const e = evaluator();
     const band = devices.get('band-1')!;

@@ -61,6 +61,30 @@ describe('fleet behaviour', () => {
     expect(incidents(thinned)).toEqual(incidents(full));
   });
 
+  it('spreads the devices\' first reports over reportPhaseMinutes (never past a heartbeat), and keeps each one\'s phase', () => {
+    const firstReports = (phase?: number) => {
+      const wide = scenarioSchema.parse({ name: 'phase', description: 'forty homes, an hour', residents: 40, durationMinutes: 60, ...(phase ? { reportPhaseMinutes: phase } : {}) });
+      const plan = planFleet(wide, 3, profiles);
+      const at = scenarioStart(wide);
+      const first = new Map<string, number>();
+      const reports = generateActions(plan, wide, at, profiles).filter((a) => a.kind === 'publish' && a.what === 'report');
+      for (const a of reports) if (a.kind === 'publish' && !first.has(a.deviceId)) first.set(a.deviceId, a.at - at);
+      const heartbeat = new Map(plan.residents.flatMap((r) => r.devices).map((d) => [d.id, profiles.get(d.profile)!.profile.heartbeatSeconds * 1000]));
+      return { first, heartbeat, reports, at };
+    };
+    const narrow = firstReports();
+    expect(Math.max(...narrow.first.values())).toBeLessThan(60_000); // by default every device in the first minute
+    const { first, heartbeat, reports, at } = firstReports(10);
+    const offsets = [...first.entries()];
+    for (const [id, ms] of offsets) expect(ms, id).toBeLessThan(Math.min(heartbeat.get(id)!, 600_000));
+    // The pendants (5-minute heartbeat) no longer all report in one minute: spread over their five.
+    const pendants = offsets.filter(([id]) => id.endsWith('pendant')).map(([, ms]) => Math.floor(ms / 60_000));
+    expect(new Set(pendants).size).toBe(5);
+    expect(Math.max(...pendants.map((m) => pendants.filter((x) => x === m).length))).toBeLessThan(pendants.length / 2);
+    // Each device keeps its phase: its reports a heartbeat apart from its first.
+    for (const a of reports) if (a.kind === 'publish') expect((a.at - at - first.get(a.deviceId)!) % heartbeat.get(a.deviceId)!, a.deviceId).toBe(0);
+  });
+
   it('decodes as the vitals the behaviour meant: a night-time heart rate near the resident\'s baseline, then the climb', () => {
     const plan = planFleet(scenario, 7, profiles);
     const band = plan.residents[1]!.devices.find((d) => d.role === 'band')!;
