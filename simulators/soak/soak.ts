@@ -174,6 +174,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       // most 30 simulated seconds: the gateway hears a device when it is sent, and a report sent too early
       // would leave a gap longer than the silence rule's three heartbeats (every 2nd of 60 s is sent).
       lookaheadMs: Math.min(o.speed * 20, 30_000),
+      // As many messages awaiting their acknowledgement as there are devices: a message waits tens of
+      // milliseconds for its telemetry batch to be written, and with 2,000 in flight a thousand homes'
+      // run was held to about 5,000 messages a second by that wait alone (6,000–7,000 with 8,000, both
+      // processes then busy: the gateway's about a core, the fleet's three quarters of one).
+      maxInFlight: Math.max(2_000, devices),
       signal: crash.signal,
       onAcknowledged: (deviceId, topic, payload) => {
         const decoded = profileOf.get(deviceId)?.messageFor(deviceId, topic)?.decode(Buffer.isBuffer(payload) ? payload : Buffer.from(payload), clock.now());
