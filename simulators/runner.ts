@@ -20,8 +20,19 @@ export class ApiClient {
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const data = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+    if (!res.ok) throw new ApiError(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`, res.status);
     return data as T;
+  }
+}
+
+/** The API answered, but not with success: its HTTP status, for a caller that can tell one from another (a 409 conflict). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
   }
 }
 

@@ -128,9 +128,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       if (planned === Number.POSITIVE_INFINITY) return undefined;
       const from = planned;
       planned = from + PLAN_WINDOW < end ? from + PLAN_WINDOW : Number.POSITIVE_INFINITY;
-      const day = withGatewayKills(actionPlan.next(planned), kills.filter((k) => k.at >= from && k.at < planned));
-      for (const a of day) if (a.kind === 'publish' && a.what === 'malformed') malformedSent++;
-      return day;
+      const hour = withGatewayKills(actionPlan.next(planned), kills.filter((k) => k.at >= from && k.at < planned));
+      for (const a of hour) if (a.kind === 'publish' && a.what === 'malformed') malformedSent++;
+      return hour;
     };
     const actions = nextHour()!;
     // Never past the run's end: the gateway's clock must not run on once the devices are done.

@@ -1,6 +1,6 @@
 import { readSse, type SseEvent } from '../../src/core/sse-reader.ts';
 import { Random } from '../random.ts';
-import type { ApiClient } from '../runner.ts';
+import { ApiError, type ApiClient } from '../runner.ts';
 import { localHour } from './plan.ts';
 
 /** Someone with a login: a desk, or a family member with the family page on a phone. */
@@ -159,8 +159,8 @@ export class Staff {
       const account = () =>
         (made ??= this.api.call('POST', '/api/v1/users', { username, password, role: 'family', residentId: r.id, relation: r.relation, displayName: r.name }).then(
           () => {},
-          (err: Error) => {
-            if (/: 409 /.test(err.message)) return;
+          (err: unknown) => {
+            if (err instanceof ApiError && err.status === 409) return;
             made = undefined;
             throw err;
           },

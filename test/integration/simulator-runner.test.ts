@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.ts';
-import { ApiClient, connectAll, play, provision } from '../../simulators/runner.ts';
+import { ApiClient, ApiError, connectAll, play, provision } from '../../simulators/runner.ts';
 import type { SimAction } from '../../simulators/behaviour.ts';
 import type { FleetPlan } from '../../simulators/fleet.ts';
 import { ADMIN_TOKEN, startGateway } from '../helpers/gateway.ts';
@@ -34,6 +34,22 @@ async function connectedFleet() {
 }
 
 describe('the simulator runner against a real gateway', () => {
+  it("the API client's refusal carries the HTTP status: a second account of one name is a 409, a bad body a 400", async () => {
+    const gw = await startGateway();
+    try {
+      const api = new ApiClient({ apiUrl: gw.urls.httpUrl, mqttUrl: gw.urls.mqttUrl, token: ADMIN_TOKEN });
+      const user = { username: 'runner.desk.0', password: 'runner-desk-0-password', role: 'operator', stationId: (await api.call('POST', '/api/v1/stations', { name: '江汉区养老服务指导中心', level: 'district' })).id };
+      await api.call('POST', '/api/v1/users', user);
+      const again = await api.call('POST', '/api/v1/users', user).catch((err: unknown) => err);
+      expect(again).toBeInstanceOf(ApiError);
+      expect((again as ApiError).status).toBe(409);
+      const bad = await api.call('POST', '/api/v1/users', { ...user, username: '' }).catch((err: unknown) => err);
+      expect((bad as ApiError).status).toBe(400);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('a message in flight when the run drops its device\'s link is sent again after the reconnect, not counted as failed', async () => {
     const { gw, fleet, target, clients } = await connectedFleet();
     try {
