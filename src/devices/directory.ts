@@ -49,6 +49,7 @@ export class DeviceDirectory {
   /** Records being read again for other nodes' notices. */
   readonly #reading = new Set<Promise<void>>();
   readonly #dirty = new Set<KnownDevice>();
+  #revision = 0;
 
   constructor(deps: DeviceDirectoryDeps) {
     this.#deps = deps;
@@ -91,7 +92,10 @@ export class DeviceDirectory {
     if (!known) return void this.add(r);
     const revoked = known.secretHash !== r.secretHash || (!known.decommissioned && r.decommissionedAt !== null);
     known.secretHash = r.secretHash;
-    known.decommissioned = r.decommissionedAt !== null;
+    if (known.decommissioned !== (r.decommissionedAt !== null)) {
+      known.decommissioned = r.decommissionedAt !== null;
+      this.#revision++;
+    }
     if (revoked) this.onRevoked?.(id);
   }
 
@@ -131,7 +135,20 @@ export class DeviceDirectory {
       uplinks: new Set(profile.uplinkTopics(record.id)),
     };
     this.#byId.set(record.id, device);
+    this.#revision++;
     return device;
+  }
+
+  /** The device is taken out of service (its record says so already): it can no longer connect, and its silence raises nothing. */
+  decommissioned(device: KnownDevice): void {
+    if (device.decommissioned) return;
+    device.decommissioned = true;
+    this.#revision++;
+  }
+
+  /** Changes whenever a device is added or taken out of service (the rule evaluator reads the fleet again then). */
+  get revision(): number {
+    return this.#revision;
   }
 
   get(id: string): KnownDevice | undefined {

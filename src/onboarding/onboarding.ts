@@ -286,7 +286,7 @@ export class Onboarding {
     if (!device) throw notFound('device', id);
     if (device.decommissioned) return;
     await this.#d.devices.decommission(id, this.#d.clock.now());
-    device.decommissioned = true;
+    this.#d.directory.decommissioned(device);
     this.#d.onDeviceRevoked?.(id);
   }
 }

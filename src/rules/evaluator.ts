@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { MinHeap } from '../core/min-heap.ts';
 import type { Tx } from '../core/tx.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceContext, DeviceEvent, Reading } from '../core/model.ts';
@@ -101,9 +102,26 @@ interface ResidentEntry {
   profileRules: Map<string, ProfileRules>;
 }
 
+/** A device's timed rules have nothing to do before `at` (worked out for this device object: a new record is a new object). */
+interface TickDue {
+  readonly at: number;
+  readonly device: KnownDevice;
+}
+
 /** Writes an input's rules started, to wait for together. */
 interface Writes {
   pending: Array<Promise<void>> | undefined;
+}
+
+/** A rule's new durable state with nothing else to record, waiting to be written with others (#saveState). */
+interface StateSave {
+  readonly subject: string;
+  readonly rule: string;
+  readonly durable: string;
+  /** Puts back what the evaluation took (the write failed). */
+  readonly undo: () => void;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 /** Where rule state survives a restart (store/rule-state.ts). */
@@ -136,7 +154,17 @@ export interface IntentSink {
 
 export interface EvaluatorDeps {
   /** The devices in service (devices/directory.ts). */
-  devices: { get(id: string): KnownDevice | undefined; /** A snapshot: the tick may yield while devices come and go. */ all(): readonly KnownDevice[] };
+  devices: {
+    get(id: string): KnownDevice | undefined;
+    /** A snapshot: the tick may yield while devices come and go. */
+    all(): readonly KnownDevice[];
+    /**
+     * Changes whenever a device is added or taken out of service. While it
+     * stays the same, a tick looks only at the devices due (a heap of their
+     * due times) instead of the whole fleet. Absent: every tick reads the fleet.
+     */
+    readonly revision?: number;
+  };
   /** A resident's rule settings and time zone; null when there is no such resident. */
   residentOf(id: string): { settings: ResidentSettings; timezone: string } | null;
   ruleState: RuleStateStore;
@@ -178,10 +206,20 @@ export class RuleEvaluator {
   readonly #readingWrites: Writes = { pending: undefined };
   /** With ownership: the devices this node holds, at the epoch it took each. */
   readonly #epochs = new Map<string, number>();
-  /** Device id → before when its timed rules have nothing to do (Rule.nextTick), for the rules it had then. */
-  readonly #tickDue = new Map<string, { at: number; profileId: string; residentId: string | null }>();
+  /** Device id → before when its timed rules have nothing to do (Rule.nextTick), for the device (and so the rules) it was worked out for. */
+  readonly #tickDue = new Map<string, TickDue>();
+  /** The same due times, earliest first (an entry no longer in #tickDue is stale and skipped). */
+  readonly #dueHeap = new MinHeap<TickDue>((d) => d.at);
+  /** Devices whose timed rules run at every tick (an alarm raised, a write under way, a rule that cannot say when). */
+  readonly #everyTick = new Set<string>();
+  /** Resident id → one of their devices in service (the context of the resident's timed rules), as of the last read of the fleet. */
+  readonly #tickResidents = new Map<string, DeviceContext>();
+  /** The directory's revision when the fleet was last read whole; undefined: read it at the next tick. */
+  #fleetRead: number | undefined;
   /** Timed rules run by ticks so far, device and resident rules (what a tick costs: a rule not due is not run). */
   tickRuns = 0;
+  /** State-only writes of this turn of the event loop, written together in one transaction at its end. */
+  #stateSaves: StateSave[] = [];
 
   constructor(deps: EvaluatorDeps) {
     this.#d = deps;
@@ -233,6 +271,7 @@ export class RuleEvaluator {
       for (const r of rows) this.#keep(r);
     }
     this.#epochs.set(deviceId, epoch);
+    this.#fleetRead = undefined; // the devices this node holds changed
   }
 
   /** Does this node run the device's rules? (Always, without ownership.) */
@@ -247,6 +286,7 @@ export class RuleEvaluator {
     this.#latest.delete(deviceId);
     this.#plans.delete(deviceId); // its steps hold the state maps just dropped
     this.#tickDue.delete(deviceId);
+    this.#fleetRead = undefined; // the devices this node holds changed
     this.#persisted.deleteSubject(deviceId);
     this.#loaded.deleteSubject(deviceId);
   }
@@ -274,6 +314,7 @@ export class RuleEvaluator {
     this.#residents.delete(residentId);
     this.#plans.clear();
     this.#tickDue.clear(); // the rules a due time was worked out for may have changed
+    this.#fleetRead = undefined;
   }
 
   #statesOf(subject: string): Map<string, unknown> {
@@ -418,41 +459,99 @@ export class RuleEvaluator {
     return busy;
   }
 
-  /** One step per device, then one per resident (the devices are a snapshot taken at the start). */
+  /**
+   * One step per device looked at, then one per resident. The whole fleet is
+   * read when it changed (a device added or taken out of service, the devices
+   * this node holds, a resident's settings) or when the directory cannot say;
+   * otherwise only the devices due (the heap) and those looked at every tick.
+   * The devices are a snapshot taken at the start.
+   */
   *#tickSteps(writes: Writes): Generator<void> {
-    const residents = new Map<string, DeviceContext>();
     const now = this.#d.clock.now();
-    for (const device of this.#d.devices.all()) {
-      if (device.decommissioned) continue; // taken out of service: its silence is expected
-      if (!this.holds(device.id)) continue; // another node's (several nodes)
-      if (device.residentId) residents.set(device.residentId, device);
-      const due = this.#tickDue.get(device.id);
-      if (due !== undefined && now < due.at && due.profileId === device.profileId && due.residentId === device.residentId) continue;
-      const rules = this.#rulesOf(device.profile, device.residentId).ticking;
-      const input: TickInput = { kind: 'tick', lastSeen: device.lastSeen, listeningSince: this.#listeningSince };
-      // When nothing is being written, the rules say when a tick could next change anything.
-      let next = Number.POSITIVE_INFINITY;
-      for (const rule of rules) {
-        this.tickRuns++;
-        const written = this.#run(device, rule, input, now);
-        if (written) {
-          this.#collect(writes, written);
-          next = Number.NEGATIVE_INFINITY; // a write may fail and put the state back: the next tick tries again
-        } else if (next > Number.NEGATIVE_INFINITY) {
-          next = rule.nextTick ? Math.min(next, rule.nextTick(this.#statesOf(device.id).get(rule.key), input, now)) : Number.NEGATIVE_INFINITY;
-        }
+    const revision = this.#d.devices.revision;
+    let looked: Iterable<KnownDevice>;
+    if (revision === undefined || revision !== this.#fleetRead) {
+      this.#fleetRead = revision;
+      looked = this.#readFleet(now);
+    } else {
+      const due: KnownDevice[] = [];
+      for (let next = this.#dueHeap.peek(); next !== undefined && next.at <= now; next = this.#dueHeap.peek()) {
+        this.#dueHeap.pop();
+        if (this.#tickDue.get(next.device.id) !== next) continue; // stale: looked at since, or forgotten
+        this.#tickDue.delete(next.device.id);
+        due.push(next.device);
       }
-      if (next > now) this.#tickDue.set(device.id, { at: next, profileId: device.profileId, residentId: device.residentId });
-      else this.#tickDue.delete(device.id);
+      for (const id of this.#everyTick) {
+        const device = this.#d.devices.get(id);
+        if (device) due.push(device);
+        else this.#everyTick.delete(id);
+      }
+      looked = due;
+    }
+    for (const device of looked) {
+      if (device.decommissioned || !this.holds(device.id)) {
+        this.#everyTick.delete(device.id); // back when the fleet is read again (it changed)
+        continue;
+      }
+      this.#tickDevice(device, now, writes);
       yield;
     }
-    for (const [residentId, context] of residents) {
+    for (const [residentId, context] of this.#tickResidents) {
       const resident = this.#resident(residentId);
       if (resident) {
         this.tickRuns += resident.rules.length;
         for (const rule of resident.rules) this.#collect(writes, this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, true));
       }
       yield;
+    }
+  }
+
+  /**
+   * Reads the whole fleet: the residents with a device in service here, and
+   * the devices to look at now (due, or never given a due time). The heap is
+   * built again from the due times still valid.
+   */
+  #readFleet(now: number): KnownDevice[] {
+    const look: KnownDevice[] = [];
+    this.#tickResidents.clear();
+    this.#everyTick.clear();
+    this.#dueHeap.clear();
+    for (const device of this.#d.devices.all()) {
+      if (device.decommissioned) continue; // taken out of service: its silence is expected
+      if (!this.holds(device.id)) continue; // another node's (several nodes)
+      if (device.residentId) this.#tickResidents.set(device.residentId, device);
+      const due = this.#tickDue.get(device.id);
+      if (due !== undefined && due.device === device && now < due.at) {
+        if (Number.isFinite(due.at)) this.#dueHeap.push(due);
+      } else look.push(device);
+    }
+    return look;
+  }
+
+  /** Runs a device's timed rules and works out when they are next due. */
+  #tickDevice(device: KnownDevice, now: number, writes: Writes): void {
+    const rules = this.#rulesOf(device.profile, device.residentId).ticking;
+    const input: TickInput = { kind: 'tick', lastSeen: device.lastSeen, listeningSince: this.#listeningSince };
+    // When nothing is being written, the rules say when a tick could next change anything.
+    let next = Number.POSITIVE_INFINITY;
+    for (const rule of rules) {
+      this.tickRuns++;
+      const written = this.#run(device, rule, input, now);
+      if (written) {
+        this.#collect(writes, written);
+        next = Number.NEGATIVE_INFINITY; // a write may fail and put the state back: the next tick tries again
+      } else if (next > Number.NEGATIVE_INFINITY) {
+        next = rule.nextTick ? Math.min(next, rule.nextTick(this.#statesOf(device.id).get(rule.key), input, now)) : Number.NEGATIVE_INFINITY;
+      }
+    }
+    if (next > now) {
+      const due: TickDue = { at: next, device };
+      this.#tickDue.set(device.id, due);
+      if (Number.isFinite(next)) this.#dueHeap.push(due);
+      this.#everyTick.delete(device.id);
+    } else {
+      this.#tickDue.delete(device.id);
+      this.#everyTick.add(device.id);
     }
   }
 
@@ -471,8 +570,10 @@ export class RuleEvaluator {
    * Runs one rule. Its new state is taken at once (a message or a tick that
    * comes while the write is under way sees it); what must be written (alarm
    * changes, durable state) goes in one transaction, `within` the caller's
-   * when given. If that write fails the state is put back, so the next input
-   * tries again, and the promise rejects (logged here).
+   * when given (a change of state alone, on one gateway, goes with the other
+   * rules' of the same turn of the event loop). If that write fails the state
+   * is put back, so the next input tries again, and the promise rejects
+   * (logged here).
    */
   #evaluate(device: DeviceContext, rule: Rule, states: Map<string, unknown>, subject: string, input: RuleInput, now: number, residentLevel: boolean, within?: Tx): Promise<void> | undefined {
     let state = states.get(rule.key);
@@ -498,6 +599,18 @@ export class RuleEvaluator {
     if (persist) this.#persisted.set(subject, rule.key, durable);
     const { intents, ruleState, ownership } = this.#d;
     const next = result.state;
+    // Only the state changed (an inactivity check's last activity moved to the next five minutes), outside a
+    // caller's transaction, on one gateway: written with the others of this turn of the event loop, in one
+    // transaction (a fleet's motion sensors would otherwise open one each). Put back the same way if it fails.
+    if (within === undefined && result.intents.length === 0 && !ownership) {
+      return this.#saveState(subject, rule.key, durable, () => {
+        if (states.get(rule.key) === next) states.set(rule.key, state);
+        if (this.#persisted.get(subject, rule.key) === durable) {
+          if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
+          else this.#persisted.set(subject, rule.key, wasPersisted);
+        }
+      });
+    }
     // Several nodes: a device rule writes only while this node still holds the device.
     const epoch = ownership && !residentLevel ? (this.#epochs.get(device.id) ?? 0) : undefined;
     let taken = false;
@@ -550,6 +663,33 @@ export class RuleEvaluator {
           throw err;
         },
       );
+  }
+
+  /** Queues a state-only write; the turn's writes go in one transaction once the event loop has run what is ready. */
+  #saveState(subject: string, rule: string, durable: string, undo: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#stateSaves.length === 0) setImmediate(() => void this.#writeStates());
+      this.#stateSaves.push({ subject, rule, durable, undo, resolve, reject });
+    });
+  }
+
+  async #writeStates(): Promise<void> {
+    const saves = this.#stateSaves;
+    this.#stateSaves = [];
+    const at = this.#d.clock.now();
+    try {
+      await this.#d.intents.transaction(async (tx) => {
+        const rows = this.#d.ruleState.in(tx);
+        for (const s of saves) await rows.save(s.subject, s.rule, s.durable, at);
+      });
+    } catch (err) {
+      // Latest first, so that a rule evaluated twice this turn is back where it was before both.
+      for (let i = saves.length - 1; i >= 0; i--) saves[i]!.undo();
+      this.#d.log.error({ err, states: saves.length }, 'could not record the rule states');
+      for (const s of saves) s.reject(err);
+      return;
+    }
+    for (const s of saves) s.resolve();
   }
 
   /** Another node holds the device now: its rules stop here, and what was kept of them goes. */

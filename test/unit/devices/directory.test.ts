@@ -32,4 +32,26 @@ describe('device directory', () => {
     core.repos.devices.saveLiveState = save;
     expect(await core.directory.persist()).toBe(5);
   });
+
+  it("changes its revision when a device is added or taken out of service, not when one is heard", async () => {
+    const dir = core.directory;
+    const r0 = dir.revision;
+    for (const d of dir.all()) dir.heard(d, core.clock.now());
+    await dir.persist();
+    expect(dir.revision).toBe(r0);
+    await core.device('pendant-new', 'carebell-sos-pendant', 'res-1');
+    const r1 = dir.revision;
+    expect(r1).not.toBe(r0);
+    dir.decommissioned(dir.get('pendant-0')!);
+    expect(dir.get('pendant-0')!.decommissioned).toBe(true);
+    const r2 = dir.revision;
+    expect(r2).not.toBe(r1);
+    dir.decommissioned(dir.get('pendant-0')!); // already out of service: nothing changes
+    expect(dir.revision).toBe(r2);
+    // Another node took pendant-1 out of service: its record, read again, says so.
+    await core.repos.devices.decommission('pendant-1', core.clock.now());
+    await dir.refresh('pendant-1');
+    expect(dir.get('pendant-1')!.decommissioned).toBe(true);
+    expect(dir.revision).not.toBe(r2);
+  });
 });

@@ -200,6 +200,39 @@ describe('rule evaluator', () => {
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:device_offline', 'clear:device_offline']);
   });
 
+  it("writes the state-only changes of one turn of the event loop in one transaction, and puts them all back when it fails", async () => {
+    devices.clear();
+    residents.clear();
+    for (let r = 0; r < 30; r++) {
+      residents.set(`res-${r}`, { settings: {}, timezone: 'Asia/Shanghai' });
+      devices.set(`radar-${r}`, device(`radar-${r}`, 'carebell-fall-radar', `res-${r}`));
+    }
+    const e = evaluator();
+    const presence = (d: KnownDevice) => [{ deviceId: d.id, kind: 'presence', value: 1, unit: '', ts: clock.now() }];
+    const lastActivity = (r: number) => JSON.parse(ruleState.rows.get(`res-${r}/inactivity:no_activity`)?.state ?? '{}').lastActivity;
+    const everyone = () => Promise.all([...devices.values()].map((d) => e.onReadings(d, presence(d))));
+    await everyone(); // each resident's first sign of life: a state to keep, nothing to raise
+    expect(sink.transactions).toBe(1);
+    expect(ruleState.saves).toBe(30);
+    expect(lastActivity(7)).toBe(clock.now() - (clock.now() % 300_000));
+    // Five minutes on: the last activity moves on, but the write fails (a full disk): every state is put back.
+    clock.advance(300_000);
+    sink.failing = true;
+    ruleState.in = () => ({ save: async () => { throw new Error('database or disk is full'); } });
+    await everyone();
+    expect(sink.transactions).toBe(2);
+    const before = clock.now() - 300_000;
+    expect(lastActivity(7)).toBe(before - (before % 300_000));
+    // The next readings, a minute later, write them all again, once more in one transaction.
+    sink.failing = false;
+    ruleState.in = MemoryRuleState.prototype.in.bind(ruleState);
+    clock.advance(60_000);
+    await everyone();
+    expect(sink.transactions).toBe(3);
+    expect(ruleState.saves).toBe(60);
+    expect(lastActivity(7)).toBe(clock.now() - (clock.now() % 300_000));
+  });
+
   it('a tick in slices gives the event loop back between slices and raises what a whole tick raises', async () => {
     for (let i = 0; i < 7; i++) devices.set(`band-${i + 2}`, device(`band-${i + 2}`, 'carebell-vitals-band', 'res-1'));
     for (const d of devices.values()) d.lastSeen = clock.now();
@@ -318,5 +351,84 @@ describe('rule evaluator', () => {
     clock.advance(21 * 60_000);
     await e.tick();
     expect(sink.applied).toContainEqual({ subject: 'res-1', rule: expect.stringContaining('night'), action: 'raise', alarm: 'night_bed_exit', residentLevel: true });
+  });
+
+  it('between changes to the fleet, a tick looks only at the devices due, and raises and clears exactly what reading the whole fleet does', async () => {
+    const kinds = ['carebell-sos-pendant', 'carebell-vitals-band', 'carebell-bed-mat', 'carebell-fall-radar', 'carebell-door-contact', 'anxin-smoke-sd3'];
+    for (const seed of [1, 2, 3]) {
+      let x = seed * 2_654_435_761;
+      const random = () => ((x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
+      devices.clear();
+      residents.clear();
+      for (let r = 0; r < 20; r++) residents.set(`res-${r}`, { settings: { inactivity: { enabled: true, hours: 2 } } as ResidentSettings, timezone: 'Asia/Shanghai' });
+      let serial = 0;
+      const addDevice = () => {
+        const id = `d-${serial++}`;
+        const d = device(id, kinds[serial % kinds.length]!, random() < 0.8 ? `res-${Math.floor(random() * 20)}` : null);
+        d.lastSeen = random() < 0.9 ? clock.now() : null;
+        devices.set(id, d);
+      };
+      for (let i = 0; i < 60; i++) addDevice();
+      let revision = 0;
+      let reads = 0;
+      const sinks = { whole: new RecordingSink(), due: new RecordingSink() };
+      const make = (intents: RecordingSink, withRevision: boolean) =>
+        new RuleEvaluator({
+          devices: withRevision
+            ? { get: (id) => devices.get(id), all: () => (reads++, [...devices.values()]), get revision() { return revision; } }
+            : { get: (id) => devices.get(id), all: () => [...devices.values()] },
+          residentOf: (id) => residents.get(id) ?? null,
+          ruleState: new MemoryRuleState(),
+          intents,
+          clock,
+          log: silentLogger,
+        });
+      const whole = make(sinks.whole, false);
+      const due = make(sinks.due, true);
+      const seen = (sink: RecordingSink) => sink.applied.map((a) => `${a.action} ${a.alarm} ${a.subject}`).sort();
+      let quiet = 0;
+      for (let minute = 0; minute < 300; minute++) {
+        clock.advance(60_000);
+        let changed = false;
+        for (const d of devices.values()) if (random() < 0.04) d.lastSeen = clock.now() - Math.floor(random() * 30_000);
+        const roll = random();
+        if (roll < 0.03) {
+          addDevice();
+          changed = true;
+        } else if (roll < 0.05) {
+          const d = [...devices.values()][Math.floor(random() * devices.size)]!;
+          d.decommissioned = true;
+          changed = true;
+        } else if (roll < 0.06) {
+          // The record read again: a new object for the same id, now with another resident.
+          const d = [...devices.values()][Math.floor(random() * devices.size)]!;
+          devices.set(d.id, { ...device(d.id, d.profileId, `res-${Math.floor(random() * 20)}`), lastSeen: d.lastSeen, decommissioned: d.decommissioned });
+          changed = true;
+        }
+        if (changed) revision++;
+        if (minute < 20) {
+          // Signs of life at first, then none: the residents' wellbeing checks raise after two hours.
+          const d = [...devices.values()][Math.floor(random() * devices.size)]!;
+          const presence = [{ deviceId: d.id, kind: 'presence', value: 1, unit: '', ts: clock.now() }];
+          await whole.onReadings(d, presence);
+          await due.onReadings(d, presence);
+        }
+        const before = reads;
+        await whole.tick();
+        await due.tick();
+        if (!changed && minute > 0) {
+          expect(reads).toBe(before); // the fleet unchanged: not read
+          quiet++;
+        }
+        expect(seen(sinks.due), `seed ${seed}, minute ${minute}`).toEqual(seen(sinks.whole));
+      }
+      expect(quiet).toBeGreaterThan(200);
+      // The run saw silences raised and cleared, on devices and residents.
+      const actions = new Set(sinks.whole.applied.map((a) => `${a.action} ${a.alarm}`));
+      expect(actions).toContain('raise device_offline');
+      expect(actions).toContain('clear device_offline');
+      expect(actions).toContain('raise no_activity');
+      expect(due.tickRuns).toBe(whole.tickRuns);
+    }
   });
 });
