@@ -214,6 +214,8 @@ export class RuleEvaluator {
   readonly #everyTick = new Set<string>();
   /** Resident id → one of their devices in service (the context of the resident's timed rules), as of the last read of the fleet. */
   readonly #tickResidents = new Map<string, DeviceContext>();
+  /** Resident id → before when their timed rules have nothing to do (Rule.nextTick); dropped whenever one of their rules' state changes. */
+  readonly #residentDue = new Map<string, number>();
   /** The directory's revision when the fleet was last read whole; undefined: read it at the next tick. */
   #fleetRead: number | undefined;
   /** Timed rules run by ticks so far, device and resident rules (what a tick costs: a rule not due is not run). */
@@ -314,6 +316,7 @@ export class RuleEvaluator {
     this.#residents.delete(residentId);
     this.#plans.clear();
     this.#tickDue.clear(); // the rules a due time was worked out for may have changed
+    this.#residentDue.delete(residentId);
     this.#fleetRead = undefined;
   }
 
@@ -497,11 +500,10 @@ export class RuleEvaluator {
       yield;
     }
     for (const [residentId, context] of this.#tickResidents) {
+      const due = this.#residentDue.get(residentId);
+      if (due !== undefined && now < due) continue;
       const resident = this.#resident(residentId);
-      if (resident) {
-        this.tickRuns += resident.rules.length;
-        for (const rule of resident.rules) this.#collect(writes, this.#run(context, rule, { kind: 'tick', lastSeen: null }, now, true));
-      }
+      if (resident) this.#tickResident(residentId, context, resident.rules, now, writes);
       yield;
     }
   }
@@ -555,6 +557,35 @@ export class RuleEvaluator {
     }
   }
 
+  /**
+   * Runs a resident's timed rules (inactivity, a night's bed exit) and works
+   * out when they are next due. Their state also changes with what the
+   * resident's devices send; any change drops the due time (#stateMoved).
+   */
+  #tickResident(residentId: string, context: DeviceContext, rules: readonly Rule[], now: number, writes: Writes): void {
+    const input: TickInput = { kind: 'tick', lastSeen: null };
+    const states = this.#statesOf(residentId);
+    let next = Number.POSITIVE_INFINITY;
+    for (const rule of rules) {
+      this.tickRuns++;
+      const written = this.#run(context, rule, input, now, true);
+      if (written) {
+        this.#collect(writes, written);
+        next = Number.NEGATIVE_INFINITY;
+      } else if (next > Number.NEGATIVE_INFINITY) {
+        next = rule.nextTick ? Math.min(next, rule.nextTick(states.get(rule.key), input, now)) : Number.NEGATIVE_INFINITY;
+      }
+    }
+    // Set after the rules ran: their own state changes (which drop it) came first.
+    if (next > now) this.#residentDue.set(residentId, next);
+    else this.#residentDue.delete(residentId);
+  }
+
+  /** A rule's state changed (or was put back): a resident's due time, worked out from the old state, no longer holds. */
+  #stateMoved(subject: string, residentLevel: boolean): void {
+    if (residentLevel) this.#residentDue.delete(subject);
+  }
+
   /** Keeps a write to wait for; its failure is already logged and the state put back (#evaluate). */
   #collect(writes: Writes, written: Promise<void> | undefined): void {
     if (written) (writes.pending ??= []).push(written.catch(() => {}));
@@ -595,6 +626,7 @@ export class RuleEvaluator {
     const wasPersisted = this.#persisted.get(subject, rule.key);
     const persist = durable !== wasPersisted;
     states.set(rule.key, result.state);
+    this.#stateMoved(subject, residentLevel);
     if (result.intents.length === 0 && !persist) return undefined;
     if (persist) this.#persisted.set(subject, rule.key, durable);
     const { intents, ruleState, ownership } = this.#d;
@@ -605,6 +637,7 @@ export class RuleEvaluator {
     if (within === undefined && result.intents.length === 0 && !ownership) {
       return this.#saveState(subject, rule.key, durable, () => {
         if (states.get(rule.key) === next) states.set(rule.key, state);
+        this.#stateMoved(subject, residentLevel);
         if (this.#persisted.get(subject, rule.key) === durable) {
           if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
           else this.#persisted.set(subject, rule.key, wasPersisted);
@@ -645,6 +678,7 @@ export class RuleEvaluator {
           if (taken) this.#taken(device.id);
           if (rebased) {
             if (states.get(rule.key) === next) states.set(rule.key, rebased.state);
+            this.#stateMoved(subject, residentLevel);
             this.#persisted.set(subject, rule.key, rebased.persist ? rebased.durable : rebased.stored);
           }
         },
@@ -655,6 +689,7 @@ export class RuleEvaluator {
           }
           // Put back what this evaluation took, unless a later one has moved on since.
           if (states.get(rule.key) === next) states.set(rule.key, state);
+          this.#stateMoved(subject, residentLevel);
           if (persist && this.#persisted.get(subject, rule.key) === durable) {
             if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
             else this.#persisted.set(subject, rule.key, wasPersisted);

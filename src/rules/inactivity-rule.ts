@@ -68,5 +68,11 @@ export function inactivityRule(spec: InactivitySpec): Rule<InactivityState> {
         ],
       };
     },
+    // Raised, or nothing to measure yet: only activity changes anything (and the evaluator asks again then).
+    // Else not before the quiet hours are up; past them outside the daytime window, every tick.
+    nextTick(state) {
+      if (state.active || state.lastActivity === null) return Number.POSITIVE_INFINITY;
+      return state.lastActivity + limitMs;
+    },
   };
 }

@@ -68,5 +68,10 @@ export function nightBedExitRule(spec: NightBedExitSpec): Rule<NightBedExitState
         ],
       };
     },
+    // In bed, or raised: only getting in or out of bed changes anything (and the evaluator asks again then).
+    nextTick(state) {
+      if (state.outSince === null || state.active) return Number.POSITIVE_INFINITY;
+      return state.outSince + returnMs;
+    },
   };
 }

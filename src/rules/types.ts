@@ -63,7 +63,9 @@ export interface Rule<S = unknown> {
    * a tick could change anything, given this state and what a tick sees now,
    * whatever the device sends meanwhile. The evaluator skips the rule's ticks
    * before then (a fleet's silence checks cost what is due, not the fleet
-   * every tick). -Infinity: every tick. Absent: every tick.
+   * every tick). -Infinity: every tick. Absent: every tick. For a resident's
+   * rule, whose state also changes with what the devices send, the answer
+   * holds until that state changes: the evaluator asks again then.
    */
   nextTick?(state: S, input: TickInput, now: number): number;
 }

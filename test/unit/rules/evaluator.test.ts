@@ -306,6 +306,49 @@ describe('rule evaluator', () => {
     expect(offline()).toEqual(['raise p-5']);
   });
 
+  it("runs a resident's timed rules only when they could raise, asks again when what the devices send changes their state, and raises at the same minutes", async () => {
+    devices.clear();
+    residents.clear();
+    residents.set('res-1', { settings: { inactivity: { enabled: true, hours: 2, daytime: { from: '08:00', to: '20:00' } }, nightBedExit: { enabled: true, from: '22:00', to: '06:00', returnMinutes: 20 } }, timezone: 'Asia/Shanghai' });
+    residents.set('res-2', { settings: {}, timezone: 'Asia/Shanghai' });
+    devices.set('radar-1', device('radar-1', 'carebell-fall-radar', 'res-1'));
+    devices.set('bed-1', device('bed-1', 'carebell-bed-mat', 'res-1'));
+    devices.set('radar-2', device('radar-2', 'carebell-fall-radar', 'res-2'));
+    const start = clock.now(); // 12:00 in Shanghai
+    // The devices' own silence is not what this test is about: heard "later", they are never due.
+    for (const d of devices.values()) d.lastSeen = start + 30 * 86_400_000;
+    const e = evaluator();
+    const MIN = 60_000;
+    const radar = devices.get('radar-1')!;
+    const bed = devices.get('bed-1')!;
+    const inputs: Record<number, () => Promise<unknown>> = {
+      10: async () => e.onReadings(radar, [{ deviceId: 'radar-1', kind: 'presence', value: 1, unit: '', ts: clock.now() }]),
+      140: async () => e.onEvent(radar, { deviceId: 'radar-1', type: 'motion', ts: clock.now(), seq: 1 }, await ingestTx(sink)),
+      630: async () => e.onEvent(bed, { deviceId: 'bed-1', type: 'bed_exit', ts: clock.now(), seq: 1 }, await ingestTx(sink)), // 22:30
+    };
+    const ran = new Map<number, number>();
+    const seen: string[] = [];
+    for (let m = 0; m <= 700; m++) {
+      clock.set(start + m * MIN);
+      await inputs[m]?.();
+      const before = e.tickRuns;
+      const applied = sink.applied.length;
+      await e.tick();
+      if (e.tickRuns > before) ran.set(m, e.tickRuns - before);
+      for (const a of sink.applied.slice(applied)) seen.push(`${m} ${a.action} ${a.alarm} ${a.subject}`);
+    }
+    expect(seen).toEqual([
+      '130 raise no_activity res-1', // two quiet hours after the presence at minute 10 (14:10)
+      '260 raise no_activity res-1', // two hours after the motion at 140, which cleared it (not a tick's doing)
+      '650 raise night_bed_exit res-1', // out of bed at 22:30, not back in 20 minutes
+    ]);
+    expect(sink.applied.filter((a) => a.action === 'clear').map((a) => a.alarm)).toEqual(['no_activity', 'no_activity']); // at 140 and at the bed exit
+    // The first tick looks at everything (three devices' silence, two residents' two rules); then res-1 only when its
+    // state changed or its rules fell due, and at the tick after a raise (a write that may fail: looked at again);
+    // res-2, never active, never again.
+    expect(Object.fromEntries(ran)).toEqual({ 0: 7, 10: 2, 130: 2, 131: 2, 140: 2, 260: 2, 261: 2, 630: 2, 650: 2, 651: 2 });
+  });
+
   it('writes nothing when a rule changes only the part of its state that is rebuilt from input', async () => {
     const e = evaluator();
     const band = devices.get('band-1')!;
