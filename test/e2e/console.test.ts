@@ -144,6 +144,29 @@ describe('web console in Chromium', () => {
     await context.close();
   });
 
+  it('an outcome chosen the moment the resolve dialog opens is the one sent, not put back to the default', async () => {
+    const { context, page } = await newPage(browser);
+    await logIn(page, gw.urls.httpUrl, 'operator.own', PASSWORD);
+    const alarm = await sos('own');
+    await row(page, alarm.id).waitFor();
+    // R, then the outcome chosen as soon as the dialog is in the page, before the browser has painted it;
+    // then a few frames pass (whatever the dialog does after its paint has run) before it is sent.
+    await page.evaluate(async () => {
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'r', bubbles: true }));
+      for (let i = 0; i < 1_000 && !document.querySelector('[data-testid=resolve-dialog] select[name=outcome]'); i++) await Promise.resolve();
+      const select = document.querySelector<HTMLSelectElement>('[data-testid=resolve-dialog] select[name=outcome]')!;
+      select.value = 'false_alarm';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+      for (let i = 0; i < 5; i++) await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 20)));
+    });
+    expect(await page.locator('[data-testid=resolve-dialog] select[name=outcome]').inputValue()).toBe('false_alarm');
+    await page.click('[data-testid=resolve-dialog] button[type=submit]');
+    await row(page, alarm.id).waitFor({ state: 'detached' });
+    expect((await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body).toMatchObject({ state: 'resolved', outcome: 'false_alarm' });
+    expect(pageErrors(page)).toEqual([]);
+    await context.close();
+  });
+
   it('a waiting alarm turns from neutral to amber to red by its own ladder, and a hidden tab gets a system notification', async () => {
     const { context, page } = await newPage(browser);
     await context.grantPermissions(['notifications']);

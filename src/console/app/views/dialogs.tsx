@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { addNote, handOver, logCall, onSite, outcomes, recordResponse, resolve } from '../actions.ts';
 import { api, type Contact } from '../api.ts';
 import { term } from '../i18n.ts';
@@ -29,7 +29,9 @@ export function Dialog({ dialog, close }: { dialog: DialogKind; close: () => voi
   const [handlers, setHandlers] = useState<Array<{ username: string; displayName: string | null }>>([]);
   const [to, setTo] = useState('');
   const first = useRef<HTMLSelectElement & HTMLTextAreaElement & HTMLInputElement>(null);
-  useEffect(() => {
+  // A new dialog starts blank before it can be seen or used: reset after the paint instead, a choice made
+  // the moment the dialog appeared (a quick operator, a slow machine) would be put back to the default.
+  useLayoutEffect(() => {
     setText('');
     setOutcome('visited');
     setCall('reached');
