@@ -532,20 +532,8 @@ export class RuleEvaluator {
 
   /** Runs a device's timed rules and works out when they are next due. */
   #tickDevice(device: KnownDevice, now: number, writes: Writes): void {
-    const rules = this.#rulesOf(device.profile, device.residentId).ticking;
     const input: TickInput = { kind: 'tick', lastSeen: device.lastSeen, listeningSince: this.#listeningSince };
-    // When nothing is being written, the rules say when a tick could next change anything.
-    let next = Number.POSITIVE_INFINITY;
-    for (const rule of rules) {
-      this.tickRuns++;
-      const written = this.#run(device, rule, input, now);
-      if (written) {
-        this.#collect(writes, written);
-        next = Number.NEGATIVE_INFINITY; // a write may fail and put the state back: the next tick tries again
-      } else if (next > Number.NEGATIVE_INFINITY) {
-        next = rule.nextTick ? Math.min(next, rule.nextTick(this.#statesOf(device.id).get(rule.key), input, now)) : Number.NEGATIVE_INFINITY;
-      }
-    }
+    const next = this.#runTimed(device, this.#rulesOf(device.profile, device.residentId).ticking, input, now, false, writes);
     if (next > now) {
       const due: TickDue = { at: next, device };
       this.#tickDue.set(device.id, due);
@@ -563,12 +551,24 @@ export class RuleEvaluator {
    * resident's devices send; any change drops the due time (#stateMoved).
    */
   #tickResident(residentId: string, context: DeviceContext, rules: readonly Rule[], now: number, writes: Writes): void {
-    const input: TickInput = { kind: 'tick', lastSeen: null };
-    const states = this.#statesOf(residentId);
+    const next = this.#runTimed(context, rules, { kind: 'tick', lastSeen: null }, now, true, writes);
+    // Set after the rules ran: their own state changes (which drop it) came first.
+    if (next > now) this.#residentDue.set(residentId, next);
+    else this.#residentDue.delete(residentId);
+  }
+
+  /**
+   * Runs timed rules for a device or a resident and returns when a tick could
+   * next change anything: what the rules say (Rule.nextTick) when nothing is
+   * being written; -Infinity (every tick) when a write was started, since it
+   * may fail and put the state back, or when a rule cannot say.
+   */
+  #runTimed(context: DeviceContext, rules: readonly Rule[], input: TickInput, now: number, residentLevel: boolean, writes: Writes): number {
+    const states = this.#statesOf(residentLevel ? context.residentId! : context.id);
     let next = Number.POSITIVE_INFINITY;
     for (const rule of rules) {
       this.tickRuns++;
-      const written = this.#run(context, rule, input, now, true);
+      const written = this.#run(context, rule, input, now, residentLevel);
       if (written) {
         this.#collect(writes, written);
         next = Number.NEGATIVE_INFINITY;
@@ -576,9 +576,7 @@ export class RuleEvaluator {
         next = rule.nextTick ? Math.min(next, rule.nextTick(states.get(rule.key), input, now)) : Number.NEGATIVE_INFINITY;
       }
     }
-    // Set after the rules ran: their own state changes (which drop it) came first.
-    if (next > now) this.#residentDue.set(residentId, next);
-    else this.#residentDue.delete(residentId);
+    return next;
   }
 
   /** A rule's state changed (or was put back): a resident's due time, worked out from the old state, no longer holds. */
@@ -634,16 +632,16 @@ export class RuleEvaluator {
     // Only the state changed (an inactivity check's last activity moved to the next five minutes), outside a
     // caller's transaction, on one gateway: written with the others of this turn of the event loop, in one
     // transaction (a fleet's motion sensors would otherwise open one each). Put back the same way if it fails.
-    if (within === undefined && result.intents.length === 0 && !ownership) {
-      return this.#saveState(subject, rule.key, durable, () => {
-        if (states.get(rule.key) === next) states.set(rule.key, state);
-        this.#stateMoved(subject, residentLevel);
-        if (this.#persisted.get(subject, rule.key) === durable) {
-          if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
-          else this.#persisted.set(subject, rule.key, wasPersisted);
-        }
-      });
-    }
+    // Puts back what this evaluation took (its write failed), unless a later one has moved on since.
+    const putBack = (): void => {
+      if (states.get(rule.key) === next) states.set(rule.key, state);
+      this.#stateMoved(subject, residentLevel);
+      if (persist && this.#persisted.get(subject, rule.key) === durable) {
+        if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
+        else this.#persisted.set(subject, rule.key, wasPersisted);
+      }
+    };
+    if (within === undefined && result.intents.length === 0 && !ownership) return this.#saveState(subject, rule.key, durable, putBack);
     // Several nodes: a device rule writes only while this node still holds the device.
     const epoch = ownership && !residentLevel ? (this.#epochs.get(device.id) ?? 0) : undefined;
     let taken = false;
@@ -687,13 +685,7 @@ export class RuleEvaluator {
             this.#taken(device.id);
             return;
           }
-          // Put back what this evaluation took, unless a later one has moved on since.
-          if (states.get(rule.key) === next) states.set(rule.key, state);
-          this.#stateMoved(subject, residentLevel);
-          if (persist && this.#persisted.get(subject, rule.key) === durable) {
-            if (wasPersisted === undefined) this.#persisted.delete(subject, rule.key);
-            else this.#persisted.set(subject, rule.key, wasPersisted);
-          }
+          putBack();
           this.#d.log.error({ err, deviceId: device.id, rule: rule.key }, 'could not record the alarm change of a rule');
           throw err;
         },
