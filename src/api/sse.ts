@@ -12,8 +12,15 @@ export const SSE_HEARTBEAT_MS = 15_000;
 export const SSE_UNREAD_LIMITS = { softBytes: 262_144, softMs: 30_000, hardBytes: 8_388_608 };
 
 export interface SseStream {
-  /** Sends a chunk; false when the stream is closed, or was just closed because the client reads too slowly. */
-  write(chunk: string): boolean;
+  /**
+   * Sends a chunk; false when the stream is closed, or was just closed because
+   * the client reads too slowly. Node's HTTP response holds what is written in
+   * one turn of the event loop and sends it when the turn ends; with `now`,
+   * the chunk (and whatever was held before it) goes to the socket at once,
+   * ahead of the rest of the turn (an alarm before the work its commit set
+   * off, such as the outbox's deliveries).
+   */
+  write(chunk: string, now?: boolean): boolean;
   /** Ends the stream (after a last chunk, if given). */
   end(last?: string): void;
 }
@@ -53,7 +60,7 @@ export function openSse(req: FastifyRequest, reply: FastifyReply, on: { close: (
     return unread > SSE_UNREAD_LIMITS.hardBytes || now - behindSince > SSE_UNREAD_LIMITS.softMs;
   };
   const stream: SseStream = {
-    write(chunk) {
+    write(chunk, now = false) {
       if (closed) return false;
       if (tooSlow()) {
         on.slowReader?.();
@@ -62,6 +69,8 @@ export function openSse(req: FastifyRequest, reply: FastifyReply, on: { close: (
         return false;
       }
       res.write(chunk);
+      // The response corked its socket for the rest of the turn (and uncorks it then, a no-op once done here).
+      if (now && res.socket?.writableCorked) res.socket.uncork();
       return true;
     },
     end(last) {

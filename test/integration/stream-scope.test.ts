@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/store/users.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -44,6 +45,57 @@ describe('live stream scoped by role', () => {
     expect(streams.admin!.events.some((e) => e.event === 'device.status' && e.data.deviceId === t.devices.other.id)).toBe(true);
     expect(streams.family!.events.some((e) => e.event === 'device.status' && e.data.deviceId === t.devices.own.id)).toBe(true);
     await Promise.all(Object.values(streams).map((s) => s.close()));
+  });
+
+  it("an alarm goes out on the stream at once, not when the rest of its turn of the event loop is done", async () => {
+    // The reader runs in its own thread, so it hears what reaches the socket while the gateway's thread is busy.
+    const reader = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       require('node:http').get(workerData.url, { headers: { authorization: 'Bearer ' + workerData.token, accept: 'text/event-stream' } }, (res) => {
+         parentPort.postMessage({ open: res.statusCode });
+         let text = '';
+         res.setEncoding('utf8');
+         res.on('data', (chunk) => {
+           text += chunk;
+           for (let end = text.indexOf('\\n\\n'); end >= 0; end = text.indexOf('\\n\\n')) {
+             const event = /^event: (.*)$/m.exec(text.slice(0, end))?.[1];
+             text = text.slice(end + 2);
+             if (event) parentPort.postMessage({ event, at: performance.timeOrigin + performance.now() });
+           }
+         });
+       });`,
+      { eval: true, workerData: { url: streamUrl(), token: t.users.admin.token } },
+    );
+    const heard: Array<{ event: string; at: number }> = [];
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    reader.on('message', (m: { open?: number; event?: string; at?: number }) => (m.open === 200 ? opened() : m.event && heard.push({ event: m.event, at: m.at! })));
+    try {
+      await open;
+      // The turn in which the SOS's alarm is raised (or its open alarm repeated) goes on for 400 ms after the
+      // live stream has it: a listener registered after the live stream's holds the thread.
+      let held: { from: number; until: number } | undefined;
+      const hold = () => {
+        if (held) return;
+        const from = performance.timeOrigin + performance.now();
+        while (performance.timeOrigin + performance.now() < from + 400);
+        held = { from, until: performance.timeOrigin + performance.now() };
+      };
+      const offs = [gw.app.bus.on('alarm.raised', hold), gw.app.bus.on('alarm.updated', hold)];
+      try {
+        await sos('own');
+      } finally {
+        for (const off of offs) off();
+      }
+      expect(held).toBeDefined();
+      const isAlarm = (h: { event: string; at: number }) => h.event.startsWith('alarm.') && h.at >= held!.from;
+      await expect.poll(() => heard.some(isAlarm), { timeout: 5_000 }).toBe(true);
+      const alarm = heard.find(isAlarm)!;
+      // Sent in the middle of the held turn: heard long before it ended (with the end-of-turn flush it came after).
+      expect(alarm.at).toBeLessThan(held!.until - 200);
+    } finally {
+      await reader.terminate();
+    }
   });
 
   it('a family member who reconnects with Last-Event-ID gets what was missed on their side, and nothing of the other', async () => {

@@ -34,7 +34,8 @@ export function streamRoutes(app: Api, ctx: StreamRoutesDeps): void {
     const ended = () => ctx.sessions.expired(req) && (end('login expired'), true);
     unwatch = ctx.sessions.watch(req, end);
     const inScope = (e: LiveEvent) => (e.staff ? a.role !== 'family' : a.placed(e));
-    const write = (e: LiveEvent) => inScope(e) && !ended() && sse.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    // An alarm's event goes out at once; device and request events with the rest of the turn.
+    const write = (e: LiveEvent) => inScope(e) && !ended() && sse.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`, e.event === 'alarm.raised' || e.event === 'alarm.updated');
     sse.write('retry: 3000\n\n');
     if (lastId !== undefined && Number.isFinite(lastId)) {
       const missed = ctx.live.since(lastId);
