@@ -41,7 +41,13 @@ async function main(input: Input): Promise<void> {
     waiting.get(deviceId)?.();
   });
   stream.on('data', parse);
-  stream.on('error', () => {});
+  // The stream lost before the last press is seen: the run fails, rather than wait for ever.
+  let finished = false;
+  let lost!: (err: Error) => void;
+  const streamLost = new Promise<never>((_, reject) => (lost = reject));
+  streamLost.catch(() => {});
+  stream.on('error', (err) => lost(new Error(`the live stream failed: ${err.message}`)));
+  stream.on('close', () => finished || lost(new Error('the live stream ended before every press was seen')));
 
   const clients: MqttClient[] = await Promise.all(
     input.pendants.map((p) => mqtt.connectAsync(input.mqttUrl, { clientId: p.id, username: p.id, password: p.password, protocolVersion: 4, reconnectPeriod: 0 })),
@@ -57,7 +63,7 @@ async function main(input: Input): Promise<void> {
     const t0 = performance.now();
     sentAt.set(id, performance.timeOrigin + t0);
     clients[i]!.publish(`devices/${id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
-    return seen.then(() => raisedAt.get(id)! - t0);
+    return Promise.race([seen, streamLost]).then(() => raisedAt.get(id)! - t0);
   };
 
   const latencies: number[] = [];
@@ -74,6 +80,7 @@ async function main(input: Input): Promise<void> {
   await Promise.all(Array.from({ length: burst }, (_, j) => press(input.paced + j)));
   const burstMs = performance.now() - t0;
 
+  finished = true;
   stream.destroy();
   await Promise.all(clients.map((c) => c.endAsync(true)));
   const paced = input.pendants.slice(0, input.paced).map((p) => ({ id: p.id, sentAt: sentAt.get(p.id)!, seenAt: seenAt.get(p.id)! }));

@@ -162,10 +162,11 @@ export async function buildApp(opts: BuildOptions): Promise<CarebellApp> {
 
   /**
    * Shutdown order: no new jobs; no new device traffic; deliveries under way
-   * finish (the rest waits in the outbox); then the API and live stream;
-   * buffered readings are flushed; device state saved; the database closed.
+   * finish (the rest waits in the outbox); the rule states last changed are
+   * written; then the API and live stream; buffered readings are flushed;
+   * device state saved; the database closed.
    */
-  const shutdown: Closes[] = [...(nodeWatch ? [nodeWatch] : []), jobs, mqtt, notify, api, telemetry, devices, storage];
+  const shutdown: Closes[] = [...(nodeWatch ? [nodeWatch] : []), jobs, mqtt, notify, core, api, telemetry, devices, storage];
 
   return {
     config,

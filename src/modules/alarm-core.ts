@@ -3,10 +3,10 @@ import { AlarmService } from '../alarms/service.ts';
 import { IntentApplier } from '../alarms/apply-intents.ts';
 import { RuleEvaluator } from '../rules/evaluator.ts';
 import type { DevicesModule } from './devices.ts';
-import type { Basics } from './module.ts';
+import type { Basics, Closes } from './module.ts';
 import type { StorageModule } from './storage.ts';
 
-export interface AlarmCoreModule {
+export interface AlarmCoreModule extends Closes {
   /** The alarm lifecycle and its ladder (alarms/service.ts). */
   alarms: AlarmService;
   /** The rules, run by ingest on each message and by the engine on each tick. */
@@ -58,5 +58,6 @@ export async function alarmCoreModule(needs: Basics & { storage: StorageModule; 
       for (const severity of ['critical', 'major', 'minor', 'info']) this.set({ severity }, counts[severity] ?? 0);
     },
   });
-  return { alarms, evaluator };
+  // Closed once no message or tick can run a rule any more: the rule states queued last are written.
+  return { alarms, evaluator, close: () => evaluator.flush() };
 }

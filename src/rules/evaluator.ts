@@ -700,7 +700,29 @@ export class RuleEvaluator {
     });
   }
 
-  async #writeStates(): Promise<void> {
+  /**
+   * Writes the rule states queued this turn now, and waits for a write under
+   * way: at shutdown, before the database closes, so what a restart reads
+   * back is the latest (the queued write would otherwise find it closed).
+   */
+  async flush(): Promise<void> {
+    if (this.#stateSaves.length > 0) await this.#writeStates();
+    await this.#statesWriting;
+  }
+
+  #statesWriting: Promise<void> | undefined;
+
+  #writeStates(): Promise<void> {
+    if (this.#stateSaves.length === 0) return Promise.resolve(); // flushed before its turn came
+    const writing = this.#writeQueued();
+    this.#statesWriting = writing;
+    void writing.finally(() => {
+      if (this.#statesWriting === writing) this.#statesWriting = undefined;
+    });
+    return writing;
+  }
+
+  async #writeQueued(): Promise<void> {
     const saves = this.#stateSaves;
     this.#stateSaves = [];
     const at = this.#d.clock.now();

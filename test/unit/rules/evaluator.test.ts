@@ -233,6 +233,26 @@ describe('rule evaluator', () => {
     expect(lastActivity(7)).toBe(clock.now() - (clock.now() % 300_000));
   });
 
+  it('flush() writes the rule states queued this turn at once (shutdown), and the turn\'s own write then finds nothing to do', async () => {
+    devices.clear();
+    residents.clear();
+    for (let r = 0; r < 5; r++) {
+      residents.set(`res-${r}`, { settings: {}, timezone: 'Asia/Shanghai' });
+      devices.set(`radar-${r}`, device(`radar-${r}`, 'carebell-fall-radar', `res-${r}`));
+    }
+    const e = evaluator();
+    const written = [...devices.values()].map((d) => e.onReadings(d, [{ deviceId: d.id, kind: 'presence', value: 1, unit: '', ts: clock.now() }]));
+    expect(written.every((w) => w instanceof Promise)).toBe(true); // queued for the end of the turn
+    await e.flush(); // before the event loop reaches the queued write
+    expect(ruleState.saves).toBe(5);
+    expect(sink.transactions).toBe(1);
+    await Promise.all(written); // settled by the flush's write
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.transactions).toBe(1); // not written a second time
+    await e.flush(); // nothing queued: nothing written
+    expect(sink.transactions).toBe(1);
+  });
+
   it('a tick in slices gives the event loop back between slices and raises what a whole tick raises', async () => {
     for (let i = 0; i < 7; i++) devices.set(`band-${i + 2}`, device(`band-${i + 2}`, 'carebell-vitals-band', 'res-1'));
     for (const d of devices.values()) d.lastSeen = clock.now();
