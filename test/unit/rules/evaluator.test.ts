@@ -200,14 +200,19 @@ describe('rule evaluator', () => {
     expect(sink.applied.map((a) => `${a.action}:${a.alarm}`)).toEqual(['raise:device_offline', 'clear:device_offline']);
   });
 
-  it("writes the state-only changes of one turn of the event loop in one transaction, and puts them all back when it fails", async () => {
+  /** `n` residents with a fall radar each (and no other device), and an evaluator over them. */
+  const radarHomes = (n: number) => {
     devices.clear();
     residents.clear();
-    for (let r = 0; r < 30; r++) {
+    for (let r = 0; r < n; r++) {
       residents.set(`res-${r}`, { settings: {}, timezone: 'Asia/Shanghai' });
       devices.set(`radar-${r}`, device(`radar-${r}`, 'carebell-fall-radar', `res-${r}`));
     }
-    const e = evaluator();
+    return evaluator();
+  };
+
+  it("writes the state-only changes of one turn of the event loop in one transaction, and puts them all back when it fails", async () => {
+    const e = radarHomes(30);
     const presence = (d: KnownDevice) => [{ deviceId: d.id, kind: 'presence', value: 1, unit: '', ts: clock.now() }];
     const lastActivity = (r: number) => JSON.parse(ruleState.rows.get(`res-${r}/inactivity:no_activity`)?.state ?? '{}').lastActivity;
     const everyone = () => Promise.all([...devices.values()].map((d) => e.onReadings(d, presence(d))));
@@ -234,13 +239,7 @@ describe('rule evaluator', () => {
   });
 
   it('flush() writes the rule states queued this turn at once (shutdown), and the turn\'s own write then finds nothing to do', async () => {
-    devices.clear();
-    residents.clear();
-    for (let r = 0; r < 5; r++) {
-      residents.set(`res-${r}`, { settings: {}, timezone: 'Asia/Shanghai' });
-      devices.set(`radar-${r}`, device(`radar-${r}`, 'carebell-fall-radar', `res-${r}`));
-    }
-    const e = evaluator();
+    const e = radarHomes(5);
     const written = [...devices.values()].map((d) => e.onReadings(d, [{ deviceId: d.id, kind: 'presence', value: 1, unit: '', ts: clock.now() }]));
     expect(written.every((w) => w instanceof Promise)).toBe(true); // queued for the end of the turn
     await e.flush(); // before the event loop reaches the queued write
