@@ -49,6 +49,9 @@ export class DeviceDirectory {
   /** Records being read again for other nodes' notices. */
   readonly #reading = new Set<Promise<void>>();
   readonly #dirty = new Set<KnownDevice>();
+  /** The devices of each resident and of each station, for an alarm's targets (not a walk through the fleet). */
+  readonly #byResident = new Map<string, Set<KnownDevice>>();
+  readonly #byStation = new Map<string, Set<KnownDevice>>();
   #revision = 0;
 
   constructor(deps: DeviceDirectoryDeps) {
@@ -134,9 +137,37 @@ export class DeviceDirectory {
       topics: new Map(),
       uplinks: new Set(profile.uplinkTopics(record.id)),
     };
+    const replaced = this.#byId.get(record.id);
+    if (replaced) this.#index(replaced, false);
     this.#byId.set(record.id, device);
+    this.#index(device, true);
     this.#revision++;
     return device;
+  }
+
+  /** A record's resident and station are fixed: a device given to another resident is a new record (add). */
+  #index(device: KnownDevice, add: boolean): void {
+    for (const [map, key] of [
+      [this.#byResident, device.residentId],
+      [this.#byStation, device.stationId],
+    ] as const) {
+      if (key === null) continue;
+      let set = map.get(key);
+      if (add) {
+        if (!set) map.set(key, (set = new Set()));
+        set.add(device);
+      } else if (set?.delete(device) && set.size === 0) map.delete(key);
+    }
+  }
+
+  /** A resident's devices, in service or not. */
+  ofResident(residentId: string): KnownDevice[] {
+    return [...(this.#byResident.get(residentId) ?? [])];
+  }
+
+  /** The devices whose station is `stationId` (a station's own, such as its siren, and its residents'), in service or not. */
+  atStation(stationId: string): KnownDevice[] {
+    return [...(this.#byStation.get(stationId) ?? [])];
   }
 
   /** The device is taken out of service (its record says so already): it can no longer connect, and its silence raises nothing. */

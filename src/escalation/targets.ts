@@ -98,8 +98,8 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
         break;
       case 'station_siren': {
         const community = chain.find((c) => c.level === 'community');
-        for (const d of deps.directory.all()) {
-          if (community && d.stationId === community.id && d.residentId === null && d.profile.profile.kind === 'siren') {
+        for (const d of community ? deps.directory.atStation(community.id) : []) {
+          if (d.residentId === null && d.profile.profile.kind === 'siren') {
             deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'siren' } });
           }
         }
@@ -117,8 +117,8 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
         break;
       }
       case 'resident_device':
-        for (const d of deps.directory.all()) {
-          if (alarm.residentId && d.residentId === alarm.residentId && d.profile.profile.commands) {
+        for (const d of alarm.residentId ? deps.directory.ofResident(alarm.residentId) : []) {
+          if (d.profile.profile.commands) {
             deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'resident_device' } });
           }
         }

@@ -152,7 +152,7 @@ export class Onboarding {
     if (!resident) throw notFound('resident', id);
     if (resident.deactivatedAt !== null) throw conflict(`resident ${id} left the programme on ${new Date(resident.deactivatedAt).toISOString()} (${resident.deactivation?.reason})`);
     await this.#d.residents.deactivate(id, deactivation, this.#d.clock.now());
-    const devices = this.#d.directory.all().filter((d) => d.residentId === id && !d.decommissioned);
+    const devices = this.#d.directory.ofResident(id).filter((d) => !d.decommissioned);
     for (const d of devices) await this.decommission(d.id);
     this.#d.onResidentChanged?.(id);
     return { resident: this.#d.residents.get(id)!, devicesDecommissioned: devices.map((d) => d.id) };
