@@ -49,7 +49,7 @@ export class DeviceDirectory {
   /** Records being read again for other nodes' notices. */
   readonly #reading = new Set<Promise<void>>();
   readonly #dirty = new Set<KnownDevice>();
-  /** The devices of each resident and of each station, for an alarm's targets (not a walk through the fleet). */
+  /** The devices of each resident, and each station's own (no resident: a siren), for an alarm's targets (not a walk through the fleet). */
   readonly #byResident = new Map<string, Set<KnownDevice>>();
   readonly #byStation = new Map<string, Set<KnownDevice>>();
   #revision = 0;
@@ -149,7 +149,7 @@ export class DeviceDirectory {
   #index(device: KnownDevice, add: boolean): void {
     for (const [map, key] of [
       [this.#byResident, device.residentId],
-      [this.#byStation, device.stationId],
+      [this.#byStation, device.residentId === null ? device.stationId : null],
     ] as const) {
       if (key === null) continue;
       let set = map.get(key);
@@ -165,8 +165,8 @@ export class DeviceDirectory {
     return [...(this.#byResident.get(residentId) ?? [])];
   }
 
-  /** The devices whose station is `stationId` (a station's own, such as its siren, and its residents'), in service or not. */
-  atStation(stationId: string): KnownDevice[] {
+  /** A station's own devices (no resident's: its siren), in service or not. */
+  ofStation(stationId: string): KnownDevice[] {
     return [...(this.#byStation.get(stationId) ?? [])];
   }
 

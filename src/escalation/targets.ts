@@ -98,8 +98,8 @@ export function resolveTargets(deps: TargetDeps, alarm: Alarm, specs: TargetSpec
         break;
       case 'station_siren': {
         const community = chain.find((c) => c.level === 'community');
-        for (const d of community ? deps.directory.atStation(community.id) : []) {
-          if (d.residentId === null && d.profile.profile.kind === 'siren') {
+        for (const d of community ? deps.directory.ofStation(community.id) : []) {
+          if (d.profile.profile.kind === 'siren') {
             deliveries.push({ channel: 'mqtt', target: { kind: 'device', id: d.id, role: 'siren' } });
           }
         }

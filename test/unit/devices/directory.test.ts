@@ -55,7 +55,7 @@ describe('device directory', () => {
     expect(dir.revision).not.toBe(r2);
   });
 
-  it("lists a resident's devices and a station's as a walk through the whole fleet would, a record replaced included", async () => {
+  it("lists a resident's devices and a station's own as a walk through the whole fleet would, a record replaced included", async () => {
     const dir = core.directory;
     await core.resident('res-2', { stationId: 'street-1' });
     await core.device('band-2', 'carebell-vitals-band', 'res-2');
@@ -64,9 +64,13 @@ describe('device directory', () => {
     dir.add({ ...(await core.repos.devices.get('pendant-3'))!, residentId: 'res-2' });
     const ids = (ds: Array<{ id: string }>) => ds.map((d) => d.id).sort();
     for (const r of ['res-1', 'res-2', 'res-none']) expect(ids(dir.ofResident(r)), r).toEqual(ids(dir.all().filter((d) => d.residentId === r)));
-    for (const st of ['community-1', 'street-1', 'district-1']) expect(ids(dir.atStation(st)), st).toEqual(ids(dir.all().filter((d) => d.stationId === st)));
+    for (const st of ['community-1', 'street-1', 'district-1']) expect(ids(dir.ofStation(st)), st).toEqual(ids(dir.all().filter((d) => d.residentId === null && d.stationId === st)));
     expect(ids(dir.ofResident('res-2'))).toEqual(['band-2', 'pendant-3']);
-    expect(ids(dir.atStation('community-1'))).toEqual(['pendant-0', 'pendant-1', 'pendant-2', 'pendant-4', 'siren-1']);
+    expect(ids(dir.ofStation('community-1'))).toEqual(['siren-1']);
+    // The siren moved to the street centre: listed there, no longer at the community station.
+    dir.add({ ...(await core.repos.devices.get('siren-1'))!, stationId: 'street-1' });
+    expect(ids(dir.ofStation('community-1'))).toEqual([]);
+    expect(ids(dir.ofStation('street-1'))).toEqual(['siren-1']);
     expect(dir.ofResident('res-2').find((d) => d.id === 'pendant-3')).toBe(dir.get('pendant-3')); // the new object, not the old
   });
 });
