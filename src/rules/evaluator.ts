@@ -695,7 +695,7 @@ export class RuleEvaluator {
   /** Queues a state-only write; the turn's writes go in one transaction once the event loop has run what is ready. */
   #saveState(subject: string, rule: string, durable: string, undo: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.#stateSaves.length === 0) setImmediate(() => void this.#writeStates());
+      if (this.#stateSaves.length === 0) setImmediate(() => this.#writeStates());
       this.#stateSaves.push({ subject, rule, durable, undo, resolve, reject });
     });
   }
@@ -706,25 +706,21 @@ export class RuleEvaluator {
    * back is the latest (the queued write would otherwise find it closed).
    */
   async flush(): Promise<void> {
-    if (this.#stateSaves.length > 0) await this.#writeStates();
-    await this.#statesWriting;
+    this.#writeStates();
+    await this.#statesWritten;
   }
 
-  #statesWriting: Promise<void> | undefined;
+  /** Settles once every write of queued states started so far has (none rejects: a failure is put back and logged). */
+  #statesWritten: Promise<unknown> = Promise.resolve();
 
-  #writeStates(): Promise<void> {
-    if (this.#stateSaves.length === 0) return Promise.resolve(); // flushed before its turn came
-    const writing = this.#writeQueued();
-    this.#statesWriting = writing;
-    void writing.finally(() => {
-      if (this.#statesWriting === writing) this.#statesWriting = undefined;
-    });
-    return writing;
-  }
-
-  async #writeQueued(): Promise<void> {
+  #writeStates(): void {
     const saves = this.#stateSaves;
+    if (saves.length === 0) return; // flushed before its turn came
     this.#stateSaves = [];
+    this.#statesWritten = Promise.all([this.#statesWritten, this.#writeQueued(saves)]);
+  }
+
+  async #writeQueued(saves: StateSave[]): Promise<void> {
     const at = this.#d.clock.now();
     try {
       await this.#d.intents.transaction(async (tx) => {
