@@ -711,13 +711,14 @@ export class RuleEvaluator {
   }
 
   /** Settles once every write of queued states started so far has (none rejects: a failure is put back and logged). */
-  #statesWritten: Promise<unknown> = Promise.resolve();
+  #statesWritten: Promise<void> = Promise.resolve();
 
   #writeStates(): void {
     const saves = this.#stateSaves;
     if (saves.length === 0) return; // flushed before its turn came
     this.#stateSaves = [];
-    this.#statesWritten = Promise.all([this.#statesWritten, this.#writeQueued(saves)]);
+    // Settles to nothing: a value would keep every earlier write's, a list growing with each turn.
+    this.#statesWritten = Promise.all([this.#statesWritten, this.#writeQueued(saves)]).then(() => undefined);
   }
 
   async #writeQueued(saves: StateSave[]): Promise<void> {
