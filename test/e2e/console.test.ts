@@ -160,6 +160,7 @@ describe('web console in Chromium', () => {
       for (let i = 0; i < 5; i++) await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 20)));
     });
     expect(await page.locator('[data-testid=resolve-dialog] select[name=outcome]').inputValue()).toBe('false_alarm');
+    await screenshot(page, 'console-resolve-dialog-chosen-at-once');
     await page.click('[data-testid=resolve-dialog] button[type=submit]');
     await row(page, alarm.id).waitFor({ state: 'detached' });
     expect((await gw.api('GET', `/api/v1/alarms/${alarm.id}`)).body).toMatchObject({ state: 'resolved', outcome: 'false_alarm' });
