@@ -34,7 +34,12 @@ export async function svg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** The charts of a soak, each an SVG string. */
-export async function charts(r: ReportInput): Promise<Record<'perDay' | 'answers' | 'depth' | 'faults' | 'fleet', string>> {
+export type Charts = Record<'perDay' | 'answers' | 'depth' | 'faults' | 'fleet', string>;
+
+/** Each chart's file under `DIR/charts/` (for a page of its own, or a README). */
+export const chartFiles: Record<keyof Charts, string> = { perDay: 'alarms-per-day.svg', answers: 'answer-times.svg', depth: 'ladder-depth.svg', faults: 'faults.svg', fleet: 'fleet.svg' };
+
+export async function charts(r: ReportInput): Promise<Charts> {
   const day = (t: number) => localIso(t).slice(0, 10);
   const perDay = new Map<string, number>();
   for (const p of r.points) perDay.set(`${day(p.at)} ${p.type}`, (perDay.get(`${day(p.at)} ${p.type}`) ?? 0) + 1);
@@ -112,9 +117,9 @@ export async function charts(r: ReportInput): Promise<Record<'perDay' | 'answers
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** report.html: the KPI table and the charts, one self-contained page (SVG inline, no scripts). */
-export async function reportHtml(r: ReportInput): Promise<string> {
-  const c = await charts(r);
+/** report.html: the KPI table and the charts (made here unless given), one self-contained page (SVG inline, no scripts). */
+export async function reportHtml(r: ReportInput, made?: Charts): Promise<string> {
+  const c = made ?? (await charts(r));
   const k = r.kpis;
   const rows = k.checks.map((x) => `<tr class="${x.ok ? 'ok' : 'missed'}"><td>${esc(x.name)}</td><td class="n">${esc(x.value)}</td><td>${esc(x.target)}</td><td>${x.ok ? '✓ met' : '✗ MISSED'}</td></tr>`).join('\n');
   const faults = r.faults.map((f) => `<tr><td>${localIso(f.from).replace('T', ' ').slice(0, 16)}</td><td>${esc(f.kind)}</td><td>${esc(f.what)}</td><td class="n">${Math.round((f.to - f.from) / 60_000)} min</td></tr>`).join('\n');

@@ -13,7 +13,7 @@ import { Influxd } from '../influxd.ts';
 import { soakScenario } from './plan.ts';
 import { startReceivers, type Outage } from './receivers.ts';
 import { Staff, type StaffAction } from './staff.ts';
-import { reportHtml, type FleetSample } from './report.ts';
+import { chartFiles, charts, reportHtml, type Charts, type FleetSample } from './report.ts';
 import { computeVerdict, kpiTable, type Kpis, type StationPaths } from './verdict.ts';
 
 const MIN = 60_000;
@@ -219,7 +219,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       const timeline = faultTimeline(faults, start);
       const run = { days: o.days, residents: o.residents, speed: o.speed, seed: o.seed, seconds };
       writeFileSync(join(o.out, 'kpis.json'), JSON.stringify({ ...kpis, run: { ...run, faults: timeline.map((f) => ({ ...f, from: new Date(f.from).toISOString(), to: new Date(f.to).toISOString() })) } }, null, 2) + '\n');
-      writeFileSync(join(o.out, 'report.html'), await reportHtml({ kpis, points, faults: timeline, fleet, run }));
+      const input = { kpis, points, faults: timeline, fleet, run };
+      const drawn = await charts(input);
+      mkdirSync(join(o.out, 'charts'), { recursive: true });
+      for (const [name, file] of Object.entries(chartFiles)) writeFileSync(join(o.out, 'charts', file), drawn[name as keyof Charts]);
+      writeFileSync(join(o.out, 'report.html'), await reportHtml(input, drawn));
     }
     return result;
   } finally {

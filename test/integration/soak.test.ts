@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultFaults } from '../../simulators/soak/faults.ts';
 import { expectedAlarm, soakScenario } from '../../simulators/soak/plan.ts';
 import { runSoak, type SoakResult } from '../../simulators/soak/soak.ts';
+import { chartFiles } from '../../simulators/soak/report.ts';
 
 /**
  * A short soak in the suite: two simulated days of a dozen homes, incidents
@@ -59,6 +60,12 @@ describe('carebell soak: two simulated days with faults and people on duty', () 
     expect(html).toContain('Every KPI met.');
     expect(html.match(/<svg /g)).toHaveLength(5);
     for (const c of k.checks) expect(html).toContain(c.name);
+    // Each chart also as a file of its own (a README shows one), the same drawing as the page's.
+    for (const file of Object.values(chartFiles)) {
+      const chart = readFileSync(join(out, 'charts', file), 'utf8');
+      expect(chart.startsWith('<svg '), file).toBe(true);
+      expect(html).toContain(chart);
+    }
   }, 300_000);
 
   it('draws the same incidents from the same seed, each kind at its rate, never two alarms of a home within two hours', () => {
