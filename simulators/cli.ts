@@ -9,7 +9,7 @@ import type { Target } from './runner.ts';
 import { loadScenario, scenarioSchema } from './scenario.ts';
 import { freshPlan, runReplay, runScenario } from './simulate.ts';
 import { runDemo } from './demo.ts';
-import { runSoak } from './soak/soak.ts';
+import { runSoak, SoakInterrupted } from './soak/soak.ts';
 
 /** `--name value` / `--name=value` / `--flag`; the rest are positional. Unknown options are errors that name them. */
 export function parseArgs(argv: string[], known: Record<string, 'value' | 'flag'>): { options: Record<string, string | true>; positional: string[] } {
@@ -158,7 +158,12 @@ export async function soakCommand(argv: string[]): Promise<number> {
   const days = Math.round(num(options.days, 'days', 3, 1));
   const routineEvery = num(options['routine-every'], 'routine-every', 2, 1);
   if (routineEvery > 2) throw new CarebellError('validation_failed', `--routine-every must be 1 or 2: the silence rule speaks after 3 heartbeats without a report (got ${routineEvery})`);
+  // Ctrl-C (or SIGTERM) stops the run cleanly: the gateway's process and the run's temporary data do not outlive it.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
   const result = await runSoak({
+    signal: stop.signal,
     days,
     residents: Math.round(num(options.residents, 'residents', 100, 1)),
     // Fast enough that a month passes in well under an hour by default.
@@ -170,7 +175,12 @@ export async function soakCommand(argv: string[]): Promise<number> {
     influx: options.influx === true,
     ...(options.out ? { out: options.out as string } : {}),
     print: (line) => out(line.startsWith('soak day') ? `sim ${line.slice(5)}` : line),
+  }).catch((err: unknown) => {
+    if (!(err instanceof SoakInterrupted)) throw err;
+    out(`${err.message}: no verdict; the gateway's process and the run's temporary data are gone`);
+    return undefined;
   });
+  if (!result) return 130;
   if (options.out) out(`KPIs in ${String(options.out)}/kpis.json`);
   return result.kpis.ok ? 0 : 1;
 }

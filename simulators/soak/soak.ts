@@ -45,6 +45,20 @@ export interface SoakOptions {
    */
   influx?: boolean;
   print?: (line: string) => void;
+  /**
+   * Stops the run early (Ctrl-C): the devices, the people, the gateway's
+   * process and InfluxDB stop, their temporary data are removed, and runSoak
+   * rejects with SoakInterrupted (no verdict on a run cut short).
+   */
+  signal?: AbortSignal;
+}
+
+/** A soak stopped by its signal before its end: nothing to judge. */
+export class SoakInterrupted extends Error {
+  constructor(readonly at: number) {
+    super(`soak stopped at ${new Date(at + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} simulated time (Shanghai)`);
+    this.name = 'SoakInterrupted';
+  }
 }
 
 export interface SoakResult {
@@ -161,6 +175,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const killing = new Set<string>();
     const crash = new AbortController();
     gateway.onCrash = () => crash.abort();
+    if (o.signal?.aborted) crash.abort();
+    o.signal?.addEventListener('abort', () => crash.abort(), { once: true });
     const stats = await play({
       plan,
       actions,
@@ -200,6 +216,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         print(`soak day ${day}/${o.days} ${local(now)} · devices ${st.connected}/${st.devices} · messages ${st.published} (${Math.round(rate)}/s) · alarms ${st.alarms} · answers ${staff.log.filter((a) => a.action === 'ack').length} · restarts ${gateway.restarts} · ${Math.round((performance.now() - began) / 1000)} s`);
       },
     });
+    if (o.signal?.aborted) throw new SoakInterrupted(clock.now());
     if (gateway.crashed) throw new Error(gateway.crashed);
     while (clock.now() < end && !gateway.crashed) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(5, (end - clock.now()) / o.speed))));
     // The run is over: time stops at its end (its devices are gone; the gateway must not go on raising

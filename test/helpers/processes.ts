@@ -53,6 +53,33 @@ export function startProcess(
   });
 }
 
+/**
+ * `carebell ARGS` from the sources as its own process, its output collected;
+ * `until(test)` resolves once the output so far passes `test`, and rejects
+ * if the process exits first.
+ */
+export function carebell(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stdout: () => string; until: (test: (stdout: string) => boolean) => Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (err += c));
+  const until = (test: (stdout: string) => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const early = (code: number | null) => reject(new Error(`carebell ${args[0]} exited with ${code}\n${out}\n${err}`));
+      const check = () => {
+        if (!test(out)) return;
+        child.stdout!.off('data', check);
+        child.off('exit', early);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      child.once('exit', early);
+      check();
+    });
+  return { child, stdout: () => out, until };
+}
+
 /** Resolves with the exit code (null: ended by a signal), at once if it has already exited. */
 export const exited = (child: ChildProcess): Promise<number | null> =>
   new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));

@@ -1,26 +1,15 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { exited, root } from '../helpers/processes.ts';
+import { carebell, exited } from '../helpers/processes.ts';
 import { openStream } from '../helpers/sse.ts';
 
 /** `carebell demo` as a newcomer runs it: a gateway, a live fleet, logins printed, incidents in the first minute. */
 describe('carebell demo', () => {
   it('prints the console URL and logins, and an operator sees the first SOS arrive', async () => {
     // The gateway's settings as for `start`: a variable (the MQTT port) and a flag (the HTTP port).
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', '--residents', '6', '--speed', '20', '--http-port', '0'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CAREBELL_MQTT_PORT: '0', CAREBELL_HTTP_HOST: '127.0.0.1', CAREBELL_MQTT_HOST: '127.0.0.1' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
+    const { child, stdout, until } = carebell(['demo', '--residents', '6', '--speed', '20', '--http-port', '0'], { CAREBELL_MQTT_PORT: '0', CAREBELL_HTTP_HOST: '127.0.0.1', CAREBELL_MQTT_HOST: '127.0.0.1' });
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', () => out.includes('Ctrl-C to stop') && resolve());
-        child.once('exit', (code) => reject(new Error(`demo exited with ${code}\n${out}\n${err}`)));
-      });
+      await until((out) => out.includes('Ctrl-C to stop'));
+      const out = stdout();
       const consoleUrl = /console\s+(http:\/\/\S+)\//.exec(out)![1]!;
       expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(/MQTT\s+mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]).not.toBe('1883'); // CAREBELL_MQTT_PORT=0 honoured
