@@ -118,8 +118,8 @@ export async function charts(r: ReportInput): Promise<Charts> {
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** report.html: the KPI table and the charts (made here unless given), one self-contained page (SVG inline, no scripts). */
-export async function reportHtml(r: ReportInput, made?: Charts): Promise<string> {
-  const c = made ?? (await charts(r));
+export async function reportHtml(r: ReportInput, drawn?: Charts): Promise<string> {
+  const c = drawn ?? (await charts(r));
   const k = r.kpis;
   const rows = k.checks.map((x) => `<tr class="${x.ok ? 'ok' : 'missed'}"><td>${esc(x.name)}</td><td class="n">${esc(x.value)}</td><td>${esc(x.target)}</td><td>${x.ok ? '✓ met' : '✗ MISSED'}</td></tr>`).join('\n');
   const faults = r.faults.map((f) => `<tr><td>${localIso(f.from).replace('T', ' ').slice(0, 16)}</td><td>${esc(f.kind)}</td><td>${esc(f.what)}</td><td class="n">${Math.round((f.to - f.from) / 60_000)} min</td></tr>`).join('\n');

@@ -175,8 +175,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const killing = new Set<string>();
     const crash = new AbortController();
     gateway.onCrash = () => crash.abort();
-    if (o.signal?.aborted) crash.abort();
-    o.signal?.addEventListener('abort', () => crash.abort(), { once: true });
     const stats = await play({
       plan,
       actions,
@@ -195,7 +193,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       // run was held to about 5,000 messages a second by that wait alone (6,000–7,000 with 8,000, both
       // processes then busy: the gateway's about a core, the fleet's three quarters of one).
       maxInFlight: Math.max(2_000, devices),
-      signal: crash.signal,
+      signal: o.signal ? AbortSignal.any([crash.signal, o.signal]) : crash.signal,
       onAcknowledged: (deviceId, topic, payload) => {
         const decoded = profileOf.get(deviceId)?.messageFor(deviceId, topic)?.decode(Buffer.isBuffer(payload) ? payload : Buffer.from(payload), clock.now());
         if (decoded?.ok && decoded.decoded.readings.length > 0) pointsSent.set(deviceId, (pointsSent.get(deviceId) ?? 0) + decoded.decoded.readings.length);
