@@ -53,10 +53,13 @@ export interface SoakOptions {
   signal?: AbortSignal;
 }
 
+/** Month, day and time of an instant in Shanghai, as the progress line shows it. */
+const local = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(5, 16).replace('T', ' ');
+
 /** A soak stopped by its signal before its end: nothing to judge. */
 export class SoakInterrupted extends Error {
   constructor(readonly at: number) {
-    super(`soak stopped at ${new Date(at + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} simulated time (Shanghai)`);
+    super(`soak stopped at ${local(at)} simulated time (Shanghai)`);
     this.name = 'SoakInterrupted';
   }
 }
@@ -72,8 +75,6 @@ export interface SoakResult {
   /** Times InfluxDB was killed and started again (with --influx). */
   influxRestarts: number;
 }
-
-const local = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(5, 16).replace('T', ' ');
 
 /**
  * A soak: a gateway in a process of its own on simulated time, a fleet of homes whose every

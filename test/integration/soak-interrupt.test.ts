@@ -16,7 +16,7 @@ describe('carebell soak, stopped with Ctrl-C', () => {
       expect(readdirSync(tmp).filter((f) => f.startsWith('carebell-soak-'))).toHaveLength(1);
       child.kill('SIGINT');
       expect(await exited(child)).toBe(130);
-      expect(stdout()).toMatch(/soak stopped at 2026-11-0\d \d\d:\d\d simulated time \(Shanghai\): no verdict/);
+      expect(stdout()).toMatch(/soak stopped at 11-0\d \d\d:\d\d simulated time \(Shanghai\): no verdict/);
       expect(stdout()).not.toContain('KPI');
       expect(readdirSync(tmp).filter((f) => f.startsWith('carebell-soak-'))).toEqual([]);
     } finally {
