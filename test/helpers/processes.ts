@@ -29,44 +29,45 @@ export function startProcess(
   env: Record<string, string>,
   nodeArgs: string[] = ['--import', 'tsx', 'src/main.ts', 'start'],
   opts: { spawn?: typeof spawn } = {},
-): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; http: string; mqtt: string; token: string | undefined }> {
+): Promise<Watched & { http: string; mqtt: string; token: string | undefined }> {
   const child = (opts.spawn ?? spawn)(process.execPath, nodeArgs, {
     cwd: root,
     env: { ...process.env, CAREBELL_MQTT_PORT: '0', CAREBELL_HTTP_PORT: '0', CAREBELL_MQTT_HOST: '127.0.0.1', CAREBELL_HTTP_HOST: '127.0.0.1', CAREBELL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
-  return new Promise((resolve, reject) => {
-    const onData = () => {
-      const http = /HTTP API\s+(http:\/\/\S+?)\/api\/v1\s/.exec(out)?.[1];
-      const mq = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
-      if (http && mq && out.includes('\n\n', out.indexOf('data '))) {
-        child.stdout!.off('data', onData);
-        resolve({ child, stdout: () => out, stderr: () => err, http, mqtt: mq, token: /Authorization: Bearer (\S+)/.exec(out)?.[1] });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`carebell exited with ${code}\n${out}\n${err}`)));
-  });
+  const run = watch(child, 'carebell');
+  const http = (out: string) => /HTTP API\s+(http:\/\/\S+?)\/api\/v1\s/.exec(out)?.[1];
+  const mqtt = (out: string) => /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
+  return run
+    .until((out) => http(out) !== undefined && mqtt(out) !== undefined && out.includes('\n\n', out.indexOf('data ')))
+    .then(() => {
+      const out = run.stdout();
+      return { ...run, http: http(out)!, mqtt: mqtt(out)!, token: /Authorization: Bearer (\S+)/.exec(out)?.[1] };
+    });
 }
 
-/**
- * `carebell ARGS` from the sources as its own process, its output collected;
- * `until(test)` resolves once the output so far passes `test`, and rejects
- * if the process exits first.
- */
-export function carebell(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stdout: () => string; until: (test: (stdout: string) => boolean) => Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** `carebell ARGS` from the sources as its own process, its output collected (see watch). */
+export function carebell(args: string[], env: Record<string, string> = {}): Watched {
+  return watch(spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }), `carebell ${args[0]}`);
+}
+
+export interface Watched {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once the output so far passes `test`; rejects, with what the process printed, if it exits first. */
+  until: (test: (stdout: string) => boolean) => Promise<void>;
+}
+
+/** Collects a child process's output, to wait on. */
+function watch(child: ChildProcess, what: string): Watched {
   let out = '';
   let err = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (err += c));
   const until = (test: (stdout: string) => boolean) =>
     new Promise<void>((resolve, reject) => {
-      const early = (code: number | null) => reject(new Error(`carebell ${args[0]} exited with ${code}\n${out}\n${err}`));
+      const early = (code: number | null) => reject(new Error(`${what} exited with ${code}\n${out}\n${err}`));
       const check = () => {
         if (!test(out)) return;
         child.stdout!.off('data', check);
@@ -77,7 +78,7 @@ export function carebell(args: string[], env: Record<string, string> = {}): { ch
       child.once('exit', early);
       check();
     });
-  return { child, stdout: () => out, until };
+  return { child, stdout: () => out, stderr: () => err, until };
 }
 
 /** Resolves with the exit code (null: ended by a signal), at once if it has already exited. */
