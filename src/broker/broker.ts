@@ -198,17 +198,6 @@ export class DeviceBroker {
     const current = this.#sessions.get(device!.id);
     const receivedAt = this.#deps.clock.now();
     if (this.tap) this.tap({ deviceId: device!.id, profileId: device!.profile.id, topic: packet.topic, payload, receivedAt });
-    // Ingest fails only when the message cannot be recorded now (the disk is full).
-    // No PUBACK then: aedes drops the connection and the device redelivers its QoS 1 message later.
-    const failed = (err: unknown) => {
-      this.#deps.metrics.ingestFailures.inc();
-      if (this.#logLimiter.admit(`ingest\u0000${device!.id}`, receivedAt) !== undefined) this.#deps.log.error({ err, deviceId: device!.id, topic: packet.topic }, 'message not recorded; not acknowledged, the device will redeliver it');
-      done(err as Error);
-    };
-    const handled = (result: IngestResult) => {
-      if (result.outcome === 'dropped') this.#slowDown(client);
-      done(null);
-    };
     let result: IngestResult | Promise<IngestResult>;
     try {
       result = this.#deps.ingest.handle({
@@ -220,11 +209,27 @@ export class DeviceBroker {
         qos: (packet as { qos?: number }).qos ?? 0,
       });
     } catch (err) {
-      return failed(err);
+      return this.#notRecorded(err, device!.id, packet.topic, receivedAt, done);
     }
     // A message is acknowledged once what it carries is written (its readings with the next telemetry batch).
-    if (result instanceof Promise) result.then(handled, failed);
-    else handled(result);
+    // (No named closure per message: under tsx each costs an Object.defineProperty of its name.)
+    if (result instanceof Promise) result.then((r) => this.#recorded(r, client, done), (err: unknown) => this.#notRecorded(err, device!.id, packet.topic, receivedAt, done));
+    else this.#recorded(result, client, done);
+  }
+
+  #recorded(result: IngestResult, client: Client, done: (err?: Error | null) => void): void {
+    if (result.outcome === 'dropped') this.#slowDown(client);
+    done(null);
+  }
+
+  /**
+   * Ingest fails only when the message cannot be recorded now (the disk is full).
+   * No PUBACK then: aedes drops the connection and the device redelivers its QoS 1 message later.
+   */
+  #notRecorded(err: unknown, deviceId: string, topic: string, receivedAt: number, done: (err?: Error | null) => void): void {
+    this.#deps.metrics.ingestFailures.inc();
+    if (this.#logLimiter.admit(`ingest\u0000${deviceId}`, receivedAt) !== undefined) this.#deps.log.error({ err, deviceId, topic }, 'message not recorded; not acknowledged, the device will redeliver it');
+    done(err as Error);
   }
 
   /**

@@ -146,15 +146,14 @@ export class Ingest {
   #withinRate(msg: Message, rate: DeviceRate, withinRate: boolean): IngestResult | Promise<IngestResult> {
     const { directory } = this.#d;
     const { device, topic, payload, receivedAt } = msg;
-    const refuse = (code: string, reason: string) => (withinRate ? this.#reject(msg, code, reason) : this.#drop(msg, rate));
 
     // checkSize
     const limit = device.profile.maxPayloadBytes ?? this.#d.maxPayloadBytes;
-    if (payload.length > limit) return refuse('too_large', `payload is ${payload.length} bytes; the limit for ${device.profile.id} is ${limit}`);
+    if (payload.length > limit) return this.#refuse(msg, rate, withinRate, 'too_large', `payload is ${payload.length} bytes; the limit for ${device.profile.id} is ${limit}`);
 
     // findMessage
     const spec = directory.messageFor(device, topic);
-    if (!spec) return refuse('unknown_topic', `profile ${device.profile.id} has no message on topic ${topic}`);
+    if (!spec) return this.#refuse(msg, rate, withinRate, 'unknown_topic', `profile ${device.profile.id} has no message on topic ${topic}`);
 
     // decode
     let outcome;
@@ -163,9 +162,9 @@ export class Ingest {
     } catch (err) {
       // A decoder bug must not stop ingest: the message is kept for a fix and replay.
       this.#d.log.error({ err, deviceId: device.id, topic }, 'decoder failed');
-      return refuse('decoder_error', `decoder failed: ${(err as Error).message}`);
+      return this.#refuse(msg, rate, withinRate, 'decoder_error', `decoder failed: ${(err as Error).message}`);
     }
-    if (!outcome.ok) return refuse(outcome.code, outcome.reason);
+    if (!outcome.ok) return this.#refuse(msg, rate, withinRate, outcome.code, outcome.reason);
     const decoded = outcome.decoded;
     if (!withinRate && (decoded.events.length === 0 || !rate.events.take(receivedAt))) return this.#drop(msg, rate);
 
@@ -175,6 +174,11 @@ export class Ingest {
     const stored = this.#storeReadings(msg, decoded);
     if (kept || written || stored) return Promise.all([kept, written, stored]).then(() => this.#accepted(msg, decoded));
     return this.#accepted(msg, decoded);
+  }
+
+  /** A message that cannot be taken: to the dead-letter with its reason, or only counted when its device is over its rate. */
+  #refuse(msg: Message, rate: DeviceRate, withinRate: boolean, code: string, reason: string): IngestResult | Promise<IngestResult> {
+    return withinRate ? this.#reject(msg, code, reason) : this.#drop(msg, rate);
   }
 
   /** A message with events: dropRedelivery, then the readings and each event with the alarm changes it makes. */
