@@ -480,6 +480,15 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 19,
+    name: "an alarm's pending escalation steps found by the alarm",
+    sql: `
+      -- Every alarm read or changed finds its own pending steps (the next deadline, cancelling the rest);
+      -- with only (status, due_at) that walked every pending step of every open alarm.
+      CREATE INDEX escalation_alarm ON escalation_steps(alarm_id, status, due_at);
+    `,
+  },
 ];
 
 /**

@@ -402,6 +402,13 @@ export const postgresMigrations: PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 15,
+    name: "an alarm's pending escalation steps found by the alarm",
+    sql: `
+      CREATE INDEX escalation_alarm ON escalation_steps(alarm_id, status, due_at);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */
