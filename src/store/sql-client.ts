@@ -124,6 +124,51 @@ class Mutex {
 /** SQLite integers come back as numbers; values are bound as they are (booleans as 0/1). */
 const bind = (params: readonly unknown[]): unknown[] => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
 
+function allRows<R>(db: Db, sql: string, params: readonly unknown[]): R[] {
+  return db.prepare(sql).all(...bind(params)) as R[];
+}
+function firstRow<R>(db: Db, sql: string, params: readonly unknown[]): R | undefined {
+  return db.prepare(sql).get(...bind(params)) as R | undefined;
+}
+function runStatement(db: Db, sql: string, params: readonly unknown[]): { changes: number } {
+  const statement = db.prepare(sql);
+  // A statement with RETURNING hands back rows; run() would discard them, so it is read.
+  if (statement.reader) return { changes: statement.all(...bind(params)).length };
+  return { changes: statement.run(...bind(params)).changes };
+}
+
+/**
+ * The statements of one open SQLite transaction (SqliteClient.transaction
+ * holds the connection for it); refused once it has ended. One object a
+ * transaction, not a closure a method: an SOS runs several.
+ */
+class SqliteTransaction implements SqlClient {
+  readonly dialect = 'sqlite' as const;
+  ended = false;
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  all<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return this.ended ? alreadyEnded() : Promise.resolve(allRows<R>(this.#db, sql, params));
+  }
+  get<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return this.ended ? alreadyEnded() : Promise.resolve(firstRow<R>(this.#db, sql, params));
+  }
+  run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    return this.ended ? alreadyEnded() : Promise.resolve(runStatement(this.#db, sql, params));
+  }
+  /** Nested: joins this one. */
+  transaction<T>(inner: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return inner(this);
+  }
+  async close(): Promise<void> {}
+}
+
+const alreadyEnded = (): Promise<never> => Promise.reject(new Error('transaction already ended'));
+
 /**
  * SQLite behind the async interface, on the gateway's one connection. A
  * transaction holds the connection from BEGIN IMMEDIATE to COMMIT across its
@@ -143,19 +188,6 @@ export class SqliteClient implements SqlClient {
     this.#mutex = new Mutex(options.lockTimeoutMs ?? 10_000);
   }
 
-  #all<R>(sql: string, params: readonly unknown[]): R[] {
-    return this.#db.prepare(sql).all(...bind(params)) as R[];
-  }
-  #get<R>(sql: string, params: readonly unknown[]): R | undefined {
-    return this.#db.prepare(sql).get(...bind(params)) as R | undefined;
-  }
-  #run(sql: string, params: readonly unknown[]): { changes: number } {
-    const statement = this.#db.prepare(sql);
-    // A statement with RETURNING hands back rows; run() would discard them, so it is read.
-    if (statement.reader) return { changes: statement.all(...bind(params)).length };
-    return { changes: statement.run(...bind(params)).changes };
-  }
-
   async #outside<T>(fn: () => T): Promise<T> {
     if (!this.#mutex.held) return fn();
     await this.#mutex.acquire();
@@ -167,30 +199,18 @@ export class SqliteClient implements SqlClient {
   }
 
   all<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    return this.#outside(() => this.#all<R>(sql, params));
+    return this.#outside(() => allRows<R>(this.#db, sql, params));
   }
   get<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
-    return this.#outside(() => this.#get<R>(sql, params));
+    return this.#outside(() => firstRow<R>(this.#db, sql, params));
   }
   run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
-    return this.#outside(() => this.#run(sql, params));
+    return this.#outside(() => runStatement(this.#db, sql, params));
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     await this.#mutex.acquire();
-    let ended = false;
-    const open = <R>(run: () => R): Promise<R> => {
-      if (ended) return Promise.reject(new Error('transaction already ended'));
-      return Promise.resolve(run());
-    };
-    const tx: SqlClient = {
-      dialect: 'sqlite',
-      all: <R>(sql: string, params: readonly unknown[] = []) => open(() => this.#all<R>(sql, params)),
-      get: <R>(sql: string, params: readonly unknown[] = []) => open(() => this.#get<R>(sql, params)),
-      run: (sql: string, params: readonly unknown[] = []) => open(() => this.#run(sql, params)),
-      transaction: (inner) => inner(tx), // nested: joins
-      close: async () => {},
-    };
+    const tx = new SqliteTransaction(this.#db);
     try {
       this.#db.exec('BEGIN IMMEDIATE');
       const result = await fn(tx);
@@ -201,7 +221,7 @@ export class SqliteClient implements SqlClient {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw err;
     } finally {
-      ended = true;
+      tx.ended = true;
       this.#mutex.release();
     }
   }

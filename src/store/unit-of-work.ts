@@ -43,19 +43,35 @@ export class UnitOfWork {
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>, within?: Tx): Promise<T> {
     if (within) return fn(within);
-    const effects: Array<() => void> = [];
-    const hooks: Array<() => Promise<void>> = [];
+    let tx!: OpenTx;
     const result = await this.#sql.transaction(async (sql) => {
-      const value = await fn({
-        handle: sql,
-        afterCommit: (effect) => void effects.push(effect),
-        beforeCommit: (hook) => void hooks.push(hook),
-        announce: async (channel, payload) => void (await sql.notify?.(channel, payload)),
-      });
-      for (let i = 0; i < hooks.length; i++) await hooks[i]!();
+      tx = new OpenTx(sql);
+      const value = await fn(tx);
+      for (let i = 0; i < tx.hooks.length; i++) await tx.hooks[i]!();
       return value;
     });
-    for (const effect of effects) effect();
+    for (const effect of tx.effects) effect();
     return result;
+  }
+}
+
+/** A transaction as UnitOfWork hands it out: its effects and hooks kept until the commit. */
+class OpenTx implements Tx {
+  readonly effects: Array<() => void> = [];
+  readonly hooks: Array<() => Promise<void>> = [];
+  readonly handle: SqlClient;
+
+  constructor(handle: SqlClient) {
+    this.handle = handle;
+  }
+
+  afterCommit(effect: () => void): void {
+    this.effects.push(effect);
+  }
+  beforeCommit(hook: () => Promise<void>): void {
+    this.hooks.push(hook);
+  }
+  async announce(channel: string, payload: string): Promise<void> {
+    await this.handle.notify?.(channel, payload);
   }
 }
