@@ -1,29 +1,55 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
+type Checkpoint = { busy: number; log: number; checkpointed: number };
+
+/** How soon a cut of the log that found a write under way is tried again. */
+const TRUNCATE_RETRY_MS = 5;
+
 /**
  * Copies the gateway database's write-ahead log back into the database file,
  * in its own thread with its own connection, so the fsync a checkpoint costs
  * (about 10 ms on a slow disk) never lands inside a commit on the event loop,
  * such as an SOS's. PASSIVE: it never waits for, nor blocks, the writer.
+ *
+ * A log copied back is started again from its beginning only by a write that
+ * begins while every frame of it is copied; with a write every few
+ * milliseconds that moment rarely comes, and the log grew without end (1.2 GB
+ * after 3,000 SOS presses, every read slower for it). So once it is over
+ * `truncateAtBytes`, a PASSIVE checkpoint that has copied it is followed by a
+ * TRUNCATE one: the few frames written since, then the file cut to nothing.
+ * That one holds the writer back for its copy and fsync (measured in
+ * `truncateMs`); it is tried only when no write is under way, and again at
+ * the next turn if one was.
  */
 function main(): void {
   const port = parentPort!;
-  const { file, intervalMs } = workerData as { file: string; intervalMs: number };
+  const { file, intervalMs, truncateAtBytes } = workerData as { file: string; intervalMs: number; truncateAtBytes: number };
   const db = new Database(file);
   // Never wait for a lock: a checkpoint that cannot run now runs at the next turn.
   db.pragma('busy_timeout = 0');
   db.pragma('synchronous = NORMAL');
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
   let timer: NodeJS.Timeout | undefined;
   const run = (): void => {
+    let next = intervalMs;
     try {
-      const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-      port.postMessage({ type: 'checkpointed', log: result?.log ?? 0, checkpointed: result?.checkpointed ?? 0 });
+      const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Checkpoint[];
+      const log = result?.log ?? 0;
+      let truncateMs: number | undefined;
+      if (result?.busy === 0 && log * pageSize >= truncateAtBytes) {
+        const t0 = performance.now();
+        const [truncated] = db.pragma('wal_checkpoint(TRUNCATE)') as Checkpoint[];
+        if (truncated?.busy === 0) truncateMs = performance.now() - t0;
+        // A write was under way: tried again soon, in the next gap between writes.
+        else next = Math.min(intervalMs, TRUNCATE_RETRY_MS);
+      }
+      port.postMessage({ type: 'checkpointed', log, checkpointed: result?.checkpointed ?? 0, truncateMs });
     } catch (err) {
       // A full disk, a locked file: said, and tried again at the next turn.
       port.postMessage({ type: 'failed', error: (err as Error).message });
     }
-    timer = setTimeout(run, intervalMs);
+    timer = setTimeout(run, next);
   };
   const { paused } = workerData as { paused: boolean };
   if (!paused) timer = setTimeout(run, intervalMs);

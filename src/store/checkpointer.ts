@@ -6,6 +6,9 @@ import type { Db } from './database.ts';
 /** How often the write-ahead log is copied back into the database file. */
 export const CHECKPOINT_INTERVAL_MS = 500;
 
+/** The write-ahead log's size at which, once copied back, it is cut to nothing (checkpoint-worker.ts). */
+export const WAL_TRUNCATE_BYTES = 64 * 1024 * 1024;
+
 /**
  * Moves WAL checkpoints off the event loop: the gateway's connection stops
  * checkpointing by itself and a worker thread (checkpoint-worker.ts) does it
@@ -21,21 +24,33 @@ export class Checkpointer {
   /** Checkpoints done, and the last one's WAL size and pages copied (for tests and diagnosis). */
   runs = 0;
   last: { log: number; checkpointed: number } | undefined;
+  /** Times the log was cut back to nothing, and how long the last cut held writers back. */
+  truncations = 0;
+  lastTruncateMs: number | undefined;
 
   #paused: boolean;
 
   /** `paused`: start with the connection checkpointing by itself (the disk cannot be written now); resume() takes over. */
-  constructor(db: Db, file: string, log: Logger, opts: { intervalMs?: number; paused?: boolean } = {}) {
+  constructor(db: Db, file: string, log: Logger, opts: { intervalMs?: number; paused?: boolean; truncateAtBytes?: number } = {}) {
     this.#db = db;
     this.#log = log;
     this.#paused = opts.paused ?? false;
     if (!this.#paused) db.pragma('wal_autocheckpoint = 0');
-    this.#worker = startWorker(new URL('./checkpoint-worker.ts', import.meta.url), { file, intervalMs: opts.intervalMs ?? CHECKPOINT_INTERVAL_MS, paused: this.#paused });
+    this.#worker = startWorker(new URL('./checkpoint-worker.ts', import.meta.url), {
+      file,
+      intervalMs: opts.intervalMs ?? CHECKPOINT_INTERVAL_MS,
+      truncateAtBytes: opts.truncateAtBytes ?? WAL_TRUNCATE_BYTES,
+      paused: this.#paused,
+    });
     this.#worker.unref();
-    this.#worker.on('message', (m: { type: string; log?: number; checkpointed?: number; error?: string }) => {
+    this.#worker.on('message', (m: { type: string; log?: number; checkpointed?: number; truncateMs?: number; error?: string }) => {
       if (m.type === 'checkpointed') {
         this.runs++;
         this.last = { log: m.log ?? 0, checkpointed: m.checkpointed ?? 0 };
+        if (m.truncateMs !== undefined) {
+          this.truncations++;
+          this.lastTruncateMs = m.truncateMs;
+        }
       } else if (m.type === 'failed') this.#log.warn({ error: m.error }, 'WAL checkpoint failed; tried again shortly');
     });
     this.#worker.on('exit', (code) => {

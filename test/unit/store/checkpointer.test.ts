@@ -40,4 +40,34 @@ describe('WAL checkpoints in their own thread', () => {
     await checkpointer.close();
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
   });
+
+  it('under writes that never pause, the log is cut back to nothing once copied, instead of growing with everything written', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'carebell-ckpt-'));
+    db = openDatabase(dir);
+    const limit = 1024 * 1024;
+    const checkpointer = new Checkpointer(db, join(dir, 'carebell.db'), silentLogger, { intervalMs: 10, truncateAtBytes: limit });
+    db.exec('CREATE TABLE hot (id INTEGER PRIMARY KEY, text TEXT)');
+    const insert = db.prepare('INSERT INTO hot (id, text) VALUES (?, ?)');
+    for (let i = 0; i < 10; i++) insert.run(i, '');
+    const update = db.prepare('UPDATE hot SET text = ? WHERE id = ?');
+    const wal = join(dir, 'carebell.db-wal');
+    await expect.poll(() => checkpointer.runs, { timeout: 10_000 }).toBeGreaterThan(0); // the thread is running
+    // The ten rows rewritten in turn, a transaction a turn (a page or two of log each; the database
+    // stays small), until the log has been cut three times, or 40 MB have been written without it.
+    const afterCuts: number[] = [];
+    let t = 0;
+    for (; t < 5_000 && checkpointer.truncations < 3; t++) {
+      update.run(`${t}`.padEnd(4_000, 'x'), t % 10);
+      await new Promise((resolve) => setImmediate(resolve));
+      // Heard of a cut: what the log holds now is what this thread wrote since, a few transactions.
+      if (checkpointer.truncations > afterCuts.length) afterCuts.push(statSync(wal).size);
+    }
+    // Without the cut the log holds everything written (about 8 KB a transaction: 40 MB at the bound).
+    expect(statSync(wal).size).toBeLessThan(limit);
+    expect(checkpointer.truncations).toBeGreaterThanOrEqual(3);
+    expect(afterCuts.every((size) => size < limit)).toBe(true);
+    expect(checkpointer.lastTruncateMs).toBeGreaterThanOrEqual(0);
+    expect(db.prepare('SELECT id FROM hot WHERE text LIKE ?').all(`${t - 1}x%`)).toEqual([{ id: (t - 1) % 10 }]);
+    await checkpointer.close();
+  });
 });
