@@ -3,8 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 type Checkpoint = { busy: number; log: number; checkpointed: number };
 
-/** How soon a cut of the log that found a write under way is tried again. */
+/** How soon a cut of the log that found a write under way is tried again, and how many times in a row (each try copies what was written since). */
 const TRUNCATE_RETRY_MS = 5;
+const TRUNCATE_RETRIES = 20;
 
 /**
  * Copies the gateway database's write-ahead log back into the database file,
@@ -19,8 +20,8 @@ const TRUNCATE_RETRY_MS = 5;
  * `truncateAtBytes`, a PASSIVE checkpoint that has copied it is followed by a
  * TRUNCATE one: the few frames written since, then the file cut to nothing.
  * That one holds the writer back for its copy and fsync (measured in
- * `truncateMs`); it is tried only when no write is under way, and again at
- * the next turn if one was.
+ * `truncateMs`); it is taken only in a gap between writes, tried again 5 ms
+ * later if a write was under way (up to 20 times, then at the usual pace).
  */
 function main(): void {
   const port = parentPort!;
@@ -31,6 +32,7 @@ function main(): void {
   db.pragma('synchronous = NORMAL');
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   let timer: NodeJS.Timeout | undefined;
+  let retries = 0;
   const run = (): void => {
     let next = intervalMs;
     try {
@@ -41,9 +43,11 @@ function main(): void {
         const t0 = performance.now();
         const [truncated] = db.pragma('wal_checkpoint(TRUNCATE)') as Checkpoint[];
         if (truncated?.busy === 0) truncateMs = performance.now() - t0;
-        // A write was under way: tried again soon, in the next gap between writes.
-        else next = Math.min(intervalMs, TRUNCATE_RETRY_MS);
+        // A write was under way: tried again soon, in the next gap between writes (a long read holding
+        // the log: at the usual pace after a few tries).
+        else if (retries++ < TRUNCATE_RETRIES) next = Math.min(intervalMs, TRUNCATE_RETRY_MS);
       }
+      if (next === intervalMs) retries = 0;
       port.postMessage({ type: 'checkpointed', log, checkpointed: result?.checkpointed ?? 0, truncateMs });
     } catch (err) {
       // A full disk, a locked file: said, and tried again at the next turn.
