@@ -10,10 +10,12 @@
  *   npm run bench:alarm-floor -- [--background-devices 1000] [--background-rate 10000] [--paced 200] [--warmup-seconds 5]
  */
 import { Aedes } from 'aedes';
+import { once } from 'node:events';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { startWorker } from '../src/core/worker.ts';
+import { percentile } from '../src/jobs/statistics.ts';
 import { numberArg } from './args.ts';
 
 const BACKGROUND_DEVICES = numberArg('background-devices', 1000);
@@ -44,8 +46,10 @@ const httpServer = createHttpServer((req, res) => {
   streams.add(res);
   req.on('close', () => streams.delete(res));
 });
-const listening = (server: { listen(port: number, host: string, cb: () => void): unknown; address(): unknown }) =>
-  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+const listening = async (server: Server) => {
+  await once(server.listen(0, '127.0.0.1'), 'listening');
+  return (server.address() as AddressInfo).port;
+};
 const [mqttPort, httpPort] = await Promise.all([listening(mqttServer), listening(httpServer)]);
 
 console.log(`alarm floor (bare aedes, bare SSE): ${BACKGROUND_DEVICES} devices sending ${BACKGROUND_RATE} msg/s in the background; after ${WARMUP_SECONDS} s of it, ${PACED} SOS presses at ${PACED_PER_SECOND}/s`);
@@ -77,7 +81,7 @@ const { sent } = await new Promise<{ sent: number }>((resolve) => background.onc
 const backgroundElapsed = (performance.now() - backgroundStarted) / 1000;
 
 const sorted = [...result.latencies].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(1);
+const pct = (p: number) => percentile(sorted, p)!.toFixed(1);
 const ms = (ns: number) => (ns / 1e6).toFixed(1);
 console.log(`background: ${Math.round(sent / backgroundElapsed).toLocaleString('en-US')} msg/s sent`);
 console.log(`SOS PUBLISH → event read off the stream: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses)`);

@@ -22,6 +22,7 @@ import { buildApp } from '../src/app.ts';
 import { parseConfig } from '../src/config/config.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { startWorker } from '../src/core/worker.ts';
+import { percentile } from '../src/jobs/statistics.ts';
 import { listen } from '../src/listen.ts';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { numberArg, stringArg } from './args.ts';
@@ -134,12 +135,12 @@ const cpu = process.cpuUsage(cpu0);
 await app.telemetry.flush();
 
 const sorted = [...result.latencies].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(1);
+const pct = (p: number) => percentile(sorted, p)!.toFixed(1);
 const open = (await app.repos.alarms.list({ state: 'open', limit: 10_000 })).length;
 console.log(`background: ${Math.round(sent / backgroundElapsed).toLocaleString('en-US')} telemetry msg/s sent, ${Math.round((app.telemetry.stored - storedBefore) / 3 / backgroundElapsed).toLocaleString('en-US')} msg/s stored`);
 console.log(`SOS PUBLISH → alarm.raised on the SSE stream: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses)`);
 inGateway.sort((a, b) => a - b);
-const gpct = (p: number) => inGateway[Math.max(0, Math.ceil((p / 100) * inGateway.length) - 1)]!.toFixed(2);
+const gpct = (p: number) => percentile(inGateway, p)!.toFixed(2);
 console.log(`inside the gateway, ingest → alarm.raised on the bus: p50 ${gpct(50)} ms, p99 ${gpct(99)} ms, max ${inGateway.at(-1)!.toFixed(2)} ms`);
 // Where the tail is: the same paced presses cut in three at the gateway's ingest and its bus.
 const segments: Array<[string, (p: { id: string; sentAt: number; seenAt: number }) => number]> = [
@@ -149,14 +150,14 @@ const segments: Array<[string, (p: { id: string; sentAt: number; seenAt: number 
 ];
 for (const [label, of] of segments) {
   const xs = result.paced.filter((p) => raisedAt.has(p.id)).map(of).sort((a, b) => a - b);
-  const at = (q: number) => xs[Math.max(0, Math.ceil(q * xs.length) - 1)]!.toFixed(2);
-  console.log(`  ${label}: p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms`);
+  const at = (p: number) => percentile(xs, p)!.toFixed(2);
+  console.log(`  ${label}: p50 ${at(50)} ms, p90 ${at(90)} ms, p99 ${at(99)} ms`);
 }
 const ms = (ns: number) => (ns / 1e6).toFixed(1);
 console.log(`CPU: the gateway's event loop busy ${(elu * 100).toFixed(0)} % of the time; the whole process (gateway, load generators, telemetry writer) used ${((cpu.user + cpu.system) / 1e4 / elapsed).toFixed(0)} % of one core, on ${availableParallelism()} cores`);
 console.log(`gateway event loop delay: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`);
 gcPauses.sort((a, b) => a - b);
-console.log(`GC: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, p99 ${(gcPauses[Math.max(0, Math.ceil(0.99 * gcPauses.length) - 1)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms (${[...gcKinds].map(([kind, k]) => `${kind} ${k.n}× ${k.ms.toFixed(0)} ms, max ${k.max.toFixed(1)}`).join('; ')})`);
+console.log(`GC: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, p99 ${(percentile(gcPauses, 99) ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms (${[...gcKinds].map(([kind, k]) => `${kind} ${k.n}× ${k.ms.toFixed(0)} ms, max ${k.max.toFixed(1)}`).join('; ')})`);
 console.log(`burst: ${result.burst} alarms raised and streamed in ${result.burstMs.toFixed(0)} ms = ${Math.round(result.burst / (result.burstMs / 1000)).toLocaleString('en-US')} alarms/s`);
 console.log(`open alarms at the end: ${open} (expected ${PACED + BURST})`);
 await Promise.all([background.terminate(), sos.terminate()]);
