@@ -32,9 +32,10 @@ function main(): void {
   db.pragma('synchronous = NORMAL');
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   let timer: NodeJS.Timeout | undefined;
-  let retries = 0;
+  /** Cuts in a row that found a write under way. */
+  let refused = 0;
   const run = (): void => {
-    let next = intervalMs;
+    let busy = false;
     try {
       const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Checkpoint[];
       const log = result?.log ?? 0;
@@ -43,17 +44,17 @@ function main(): void {
         const t0 = performance.now();
         const [truncated] = db.pragma('wal_checkpoint(TRUNCATE)') as Checkpoint[];
         if (truncated?.busy === 0) truncateMs = performance.now() - t0;
-        // A write was under way: tried again soon, in the next gap between writes (a long read holding
-        // the log: at the usual pace after a few tries).
-        else if (retries++ < TRUNCATE_RETRIES) next = Math.min(intervalMs, TRUNCATE_RETRY_MS);
+        else busy = true;
       }
-      if (next === intervalMs) retries = 0;
       port.postMessage({ type: 'checkpointed', log, checkpointed: result?.checkpointed ?? 0, truncateMs });
     } catch (err) {
       // A full disk, a locked file: said, and tried again at the next turn.
       port.postMessage({ type: 'failed', error: (err as Error).message });
     }
-    timer = setTimeout(run, next);
+    // A write was under way: tried again soon, in the next gap between writes (a long read holding
+    // the log: at the usual pace after a few tries).
+    refused = busy ? refused + 1 : 0;
+    timer = setTimeout(run, busy && refused <= TRUNCATE_RETRIES ? Math.min(intervalMs, TRUNCATE_RETRY_MS) : intervalMs);
   };
   const { paused } = workerData as { paused: boolean };
   if (!paused) timer = setTimeout(run, intervalMs);
