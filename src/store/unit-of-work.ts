@@ -43,15 +43,14 @@ export class UnitOfWork {
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>, within?: Tx): Promise<T> {
     if (within) return fn(within);
-    let tx!: OpenTx;
-    const result = await this.#sql.transaction(async (sql) => {
-      tx = new OpenTx(sql);
+    const { value, tx } = await this.#sql.transaction(async (sql) => {
+      const tx = new OpenTx(sql);
       const value = await fn(tx);
       for (let i = 0; i < tx.hooks.length; i++) await tx.hooks[i]!();
-      return value;
+      return { value, tx };
     });
     for (const effect of tx.effects) effect();
-    return result;
+    return value;
   }
 }
 
