@@ -60,6 +60,24 @@ const out = (line: string) => {
 
 const gatewayOptions = { url: 'value', api: 'value', token: 'value' } as const;
 
+/**
+ * Aborted by the first Ctrl-C or SIGTERM, so a command can stop cleanly (a second one kills at
+ * once, as usual); `release()` takes the listeners off once the command is done with them.
+ */
+function stopOnSignals(): { signal: AbortSignal; release: () => void } {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  return {
+    signal: stop.signal,
+    release: () => {
+      process.off('SIGINT', abort);
+      process.off('SIGTERM', abort);
+    },
+  };
+}
+
 /** carebell simulate --scenario FILE [--residents N] [--speed X] [--seed S] [--fleet FILE] [--url … --api … --token …] */
 export async function simulateCommand(argv: string[]): Promise<number> {
   const { options } = parseArgs(argv, { scenario: 'value', residents: 'value', speed: 'value', seed: 'value', fleet: 'value', ...gatewayOptions });
@@ -93,21 +111,23 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const token = (options.token as string | undefined) ?? process.env.CAREBELL_ADMIN_TOKEN;
   if (!api || !token || !options.out) throw new CarebellError('validation_failed', 'carebell record --api http://host:8080 --token <admin token> --out traffic.jsonl [--seconds 600]');
   const file = createWriteStream(options.out as string, { flags: 'a' });
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
-  if (options.seconds) setTimeout(() => stop.abort(), num(options.seconds, 'seconds', 0) * 1000).unref();
+  const stop = stopOnSignals();
+  const signal = options.seconds ? AbortSignal.any([stop.signal, AbortSignal.timeout(num(options.seconds, 'seconds', 0) * 1000)]) : stop.signal;
   let n = 0;
-  await recordTraffic({
-    apiUrl: api,
-    token,
-    signal: stop.signal,
-    onReady: () => out(`recording ${api} to ${String(options.out)} (Ctrl-C to stop)`),
-    onMessage: (m) => {
-      file.write(JSON.stringify(m) + '\n');
-      if (++n % 100 === 0) out(`sim ${n} messages recorded`);
-    },
-  });
+  try {
+    await recordTraffic({
+      apiUrl: api,
+      token,
+      signal,
+      onReady: () => out(`recording ${api} to ${String(options.out)} (Ctrl-C to stop)`),
+      onMessage: (m) => {
+        file.write(JSON.stringify(m) + '\n');
+        if (++n % 100 === 0) out(`sim ${n} messages recorded`);
+      },
+    });
+  } finally {
+    stop.release();
+  }
   await new Promise<void>((resolve) => file.end(resolve));
   out(`${n} messages recorded`);
   return 0;
@@ -159,9 +179,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
   const routineEvery = num(options['routine-every'], 'routine-every', 2, 1);
   if (routineEvery > 2) throw new CarebellError('validation_failed', `--routine-every must be 1 or 2: the silence rule speaks after 3 heartbeats without a report (got ${routineEvery})`);
   // Ctrl-C (or SIGTERM) stops the run cleanly: the gateway's process and the run's temporary data do not outlive it.
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
+  const stop = stopOnSignals();
   const result = await runSoak({
     signal: stop.signal,
     days,
@@ -175,11 +193,13 @@ export async function soakCommand(argv: string[]): Promise<number> {
     influx: options.influx === true,
     ...(options.out ? { out: options.out as string } : {}),
     print: (line) => out(line.startsWith('soak day') ? `sim ${line.slice(5)}` : line),
-  }).catch((err: unknown) => {
-    if (!(err instanceof SoakInterrupted)) throw err;
-    out(`${err.message}: no verdict; the gateway's process and the run's temporary data are gone`);
-    return undefined;
-  });
+  })
+    .catch((err: unknown) => {
+      if (!(err instanceof SoakInterrupted)) throw err;
+      out(`${err.message}: no verdict; the gateway's process and the run's temporary data are gone`);
+      return undefined;
+    })
+    .finally(stop.release);
   if (!result) return 130;
   if (options.out) out(`KPIs in ${String(options.out)}/kpis.json`);
   return result.kpis.ok ? 0 : 1;

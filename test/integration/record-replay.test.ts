@@ -1,10 +1,14 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recordTraffic, type RecordedMessage } from '../../simulators/record.ts';
+import { recordCommand } from '../../simulators/cli.ts';
+import { readRecording, recordTraffic, type RecordedMessage } from '../../simulators/record.ts';
 import { loadScenario } from '../../simulators/scenario.ts';
 import { freshPlan, runReplay, runScenario } from '../../simulators/simulate.ts';
-import { startGateway } from '../helpers/gateway.ts';
-import { root } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, startGateway } from '../helpers/gateway.ts';
+import { carebell, mosquittoPub, root } from '../helpers/processes.ts';
 import { seedTenants } from '../helpers/tenants.ts';
 
 describe('record and replay', () => {
@@ -57,6 +61,39 @@ describe('record and replay', () => {
         await res.arrayBuffer();
       }
     } finally {
+      await gw.stop();
+    }
+  });
+
+  it('`carebell record` writes each message it hears as a line and stops on Ctrl-C or after --seconds, its file complete and its signal listeners gone', async () => {
+    const gw = await startGateway();
+    const dir = mkdtempSync(join(tmpdir(), 'carebell-record-'));
+    try {
+      const { residentId } = await gw.seedResident();
+      const pendant = await gw.onboardDevice('carebell-sos-pendant', residentId);
+      const file = join(dir, 'traffic.jsonl');
+      const recorder = carebell(['record', '--api', gw.urls.httpUrl, '--token', ADMIN_TOKEN, '--out', file]);
+      await recorder.until((out) => out.includes('(Ctrl-C to stop)'));
+      const message = JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 });
+      expect((await mosquittoPub({ port: gw.urls.mqttPort, id: pendant.id, password: pendant.mqtt.password, topic: `devices/${pendant.id}/event`, message })).code).toBe(0);
+      await expect.poll(() => readFileSync(file, 'utf8'), { timeout: 10_000 }).toContain(pendant.id);
+      const exited = once(recorder.child, 'exit');
+      recorder.child.kill('SIGINT');
+      expect(await exited).toEqual([0, null]);
+      expect(recorder.stdout()).toContain('1 messages recorded');
+      const [line] = readRecording(file);
+      expect(readRecording(file)).toHaveLength(1);
+      expect(line).toMatchObject({ deviceId: pendant.id, profile: 'carebell-sos-pendant', topic: `devices/${pendant.id}/event` });
+      expect(Buffer.from(line!.payload, 'base64').toString()).toBe(message);
+
+      // In this process, bounded by --seconds: it returns by itself and leaves no listener on the process's signals.
+      const listeners = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+      const timed = join(dir, 'timed.jsonl');
+      expect(await recordCommand(['--api', gw.urls.httpUrl, '--token', ADMIN_TOKEN, '--out', timed, '--seconds', '0.5'])).toBe(0);
+      expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(listeners);
+      expect(readFileSync(timed, 'utf8')).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await gw.stop();
     }
   });
