@@ -26,6 +26,7 @@ import { percentile } from '../src/jobs/statistics.ts';
 import { listen } from '../src/listen.ts';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { numberArg, stringArg } from './args.ts';
+import { sharedNow } from './sos-client.ts';
 
 const BACKGROUND_DEVICES = numberArg('background-devices', 1000);
 const BACKGROUND_RATE = numberArg('background-rate', 5000);
@@ -72,19 +73,19 @@ await new Promise<void>((resolve) => background.once('message', () => resolve())
 const backgroundStarted = performance.now();
 const storedBefore = app.telemetry.stored;
 // Inside the gateway: from ingest taking an SOS message to its alarm going out on the live stream.
-// Instants on the wall clock (timeOrigin + now), comparable with the measuring thread's.
+// Instants on the clock the measuring thread shares (sharedNow).
 const handleStart = new Map<string, number>();
 const raisedAt = new Map<string, number>();
 const inGateway: number[] = [];
 const handle = app.ingest.handle.bind(app.ingest);
 app.ingest.handle = (msg) => {
-  if (msg.device.id.startsWith('sos-')) handleStart.set(msg.device.id, performance.timeOrigin + performance.now());
+  if (msg.device.id.startsWith('sos-')) handleStart.set(msg.device.id, sharedNow());
   return handle(msg);
 };
 app.bus.on('alarm.raised', ({ alarm }) => {
   const t = alarm.deviceId === null ? undefined : handleStart.get(alarm.deviceId);
   if (t === undefined || inGateway.length >= PACED) return;
-  const now = performance.timeOrigin + performance.now();
+  const now = sharedNow();
   raisedAt.set(alarm.deviceId!, now);
   inGateway.push(now - t);
 });

@@ -19,9 +19,16 @@ interface Input {
   pacedPerSecond: number;
 }
 
+/**
+ * Instants every thread of the process can compare, in ms: the monotonic clock behind
+ * process.hrtime is one for all threads, where each thread's performance.now() has its own
+ * origin, and timeOrigin + now() differs between threads by a fraction of a millisecond.
+ */
+export const sharedNow = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 async function main(input: Input): Promise<void> {
   const raisedAt = new Map<string, number>();
-  /** The same instants on the wall clock the gateway's thread shares (each thread's performance.now() has its own origin). */
+  /** The same instants on the clock the gateway's thread shares (sharedNow). */
   const sentAt = new Map<string, number>();
   const seenAt = new Map<string, number>();
   const waiting = new Map<string, () => void>();
@@ -37,7 +44,7 @@ async function main(input: Input): Promise<void> {
     if (e === 'heartbeat' || e.event !== 'alarm.raised') return;
     const { deviceId } = e.data as { deviceId: string };
     raisedAt.set(deviceId, performance.now());
-    seenAt.set(deviceId, performance.timeOrigin + performance.now());
+    seenAt.set(deviceId, sharedNow());
     waiting.get(deviceId)?.();
   });
   stream.on('data', parse);
@@ -61,7 +68,7 @@ async function main(input: Input): Promise<void> {
     const id = input.pendants[i]!.id;
     const seen = new Promise<void>((resolve) => waiting.set(id, resolve));
     const t0 = performance.now();
-    sentAt.set(id, performance.timeOrigin + t0);
+    sentAt.set(id, sharedNow());
     clients[i]!.publish(`devices/${id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
     return Promise.race([seen, streamLost]).then(() => raisedAt.get(id)! - t0);
   };
