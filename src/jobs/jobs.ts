@@ -6,7 +6,6 @@ import type { DeviceDirectory, KnownDevice } from '../devices/directory.ts';
 import type { DeadLetterRepository } from '../store/dead-letters.ts';
 import type { StationRepository } from '../store/stations.ts';
 import type { TelemetrySink } from '../telemetry/point.ts';
-import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
 import { deviceCondition, deviceHealthReports } from './device-health.ts';
 import type { ReportRepository, StoredReport } from './reports-repository.ts';
 import { responseFigures, stationStatistics, type AlarmRow, type StationStatistics } from './statistics.ts';
@@ -332,7 +331,7 @@ export class Jobs {
     const now = this.#d.clock.now();
     const deadLetters = await this.#d.deadLetters.pruneBefore(now - this.#d.deadLetterRetentionDays * 86_400_000);
     await this.#d.runs?.pruneBefore(now - 90 * 86_400_000);
-    const telemetry = this.#d.sink instanceof SqliteTelemetrySink ? await this.#d.sink.pruneBefore(now - this.#d.telemetryRetentionDays * 86_400_000) : 0;
+    const telemetry = (await this.#d.sink.pruneBefore?.(now - this.#d.telemetryRetentionDays * 86_400_000)) ?? 0;
     return { telemetry, deadLetters };
   }
 

@@ -4,6 +4,8 @@ import { SqliteTelemetrySink } from '../telemetry/sqlite-sink.ts';
 import { SpoolingRemoteSink } from '../telemetry/remote-sink.ts';
 import { InfluxV1Writer } from '../telemetry/influx-v1.ts';
 import { InfluxV2Writer } from '../telemetry/influx-v2.ts';
+import { PostgresTelemetryWriter } from '../telemetry/postgres-sink.ts';
+import { PostgresClient } from '../store/sql-client.ts';
 import type { TelemetrySink } from '../telemetry/point.ts';
 import { TelemetryWriter } from '../telemetry/writer.ts';
 import { OperationsRecorder } from '../telemetry/operations.ts';
@@ -23,6 +25,7 @@ export interface TelemetryModule extends Closes {
   operations: OperationsRecorder | undefined;
 }
 
+/** Where readings go: InfluxDB when configured; else the shared PostgreSQL database when there is one (several nodes must all see every reading); else the embedded file. */
 function createSink(config: Config, needs: Basics, opts: TelemetryOptions | undefined): TelemetrySink {
   const spool = (name: string) => ({
     spoolDir: join(config.dataDir, 'spool', name),
@@ -37,10 +40,14 @@ function createSink(config: Config, needs: Basics, opts: TelemetryOptions | unde
     const v2 = { url: config.influxV2Url, token: config.influxV2Token!, org: config.influxV2Org!, bucket: config.influxV2Bucket! };
     return new SpoolingRemoteSink(new InfluxV2Writer(v2), spool('influx-v2'));
   }
+  if (config.databaseUrl) {
+    const sql = new PostgresClient(config.databaseUrl, { max: 2, applicationName: `carebell ${config.nodeId} telemetry`.slice(0, 63) });
+    return new SpoolingRemoteSink(new PostgresTelemetryWriter(sql), spool('postgres'));
+  }
   return new SqliteTelemetrySink(config.dataDir);
 }
 
-/** Readings from ingest to embedded SQLite or InfluxDB, in batches; telemetry gives way first when the disk is low. */
+/** Readings from ingest to embedded SQLite, InfluxDB or the shared PostgreSQL database, in batches; telemetry gives way first when the disk is low. */
 export function telemetryModule(needs: Basics & { config: Config; storage: StorageModule; devices: DevicesModule; options?: TelemetryOptions | undefined }): TelemetryModule {
   const { config, storage, devices, bus, clock, metrics, log } = needs;
   const sink = createSink(config, needs, needs.options);
@@ -53,7 +60,7 @@ export function telemetryModule(needs: Basics & { config: Config; storage: Stora
     onShed: (n) => metrics.telemetryShed.inc(n),
   });
   const operations =
-    sink instanceof SpoolingRemoteSink
+    sink instanceof SpoolingRemoteSink && sink.name.startsWith('influx')
       ? new OperationsRecorder({ bus, sink, directory: devices.directory, stationName: (id) => storage.repos.stations.get(id)?.name, clock, log, flushMs: 5_000, snapshotMs: 60_000 })
       : undefined;
   return {

@@ -123,5 +123,10 @@ export interface TelemetrySink {
   series(q: SeriesQuery): Promise<Series[]>;
   /** Points waiting on disk for an unreachable server. */
   backlog(): number;
+  /**
+   * Deletes readings older than `cutoff` and says how many (the retention job). Absent where the
+   * server keeps its own retention (InfluxDB's policies).
+   */
+  pruneBefore?(cutoff: number): Promise<number>;
   close(): Promise<void>;
 }

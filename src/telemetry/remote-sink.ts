@@ -22,6 +22,8 @@ export interface RemoteWriter {
   write(points: TelemetryPoint[]): Promise<void>;
   query(q: TelemetryQuery): Promise<StoredReading[]>;
   series(q: SeriesQuery): Promise<Series[]>;
+  /** Where the gateway keeps the readings' retention itself (PostgreSQL); InfluxDB has its own. */
+  pruneBefore?(cutoff: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,11 @@ export class SpoolingRemoteSink implements TelemetrySink {
 
   backlog(): number {
     return this.#spool.size;
+  }
+
+  /** The server's retention where the gateway keeps it (PostgreSQL); InfluxDB keeps its own: nothing to do. */
+  async pruneBefore(cutoff: number): Promise<number> {
+    return (await this.#writer.pruneBefore?.(cutoff)) ?? 0;
   }
 
   /** Resolves when the spool is empty (or the sink closes). For tests and shutdown. */

@@ -1,11 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import type { Statement } from 'better-sqlite3';
 import { startWorker } from '../core/worker.ts';
-import { ColumnBuilder, TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
+import { TELEMETRY_CHUNK_SPAN_MS } from './columns.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { telemetryMigrations } from '../store/migrations.ts';
-import { Buckets, type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery, type TelemetrySink } from './point.ts';
-import type { ChunkJson, WorkerReply, WorkerRequest } from './sqlite-worker.ts';
+import { type Series, type SeriesQuery, type StoredReading, type TelemetryPoint, type TelemetryQuery, type TelemetrySink } from './point.ts';
+import type { WorkerReply, WorkerRequest } from './sqlite-worker.ts';
+import { queryChunks, seriesOfChunks, toColumns, type ChunkRow, type ChunkSource } from './chunks.ts';
 import type { ColumnBatch } from './columns.ts';
 
 export const TELEMETRY_DB_FILE = 'telemetry.db';
@@ -17,49 +18,6 @@ export const TELEMETRY_DB_FILE = 'telemetry.db';
  * written by several batches is copied into the database once.
  */
 export const DEFAULT_CHECKPOINT_PAGES = 10_000;
-
-interface StoredPoint extends StoredReading {
-  /** The chunk's write order and the entry's index in it: for one kind and time, the largest pair wins. */
-  n: number;
-  entry: number;
-}
-
-const byTimeKind = (a: StoredPoint, b: StoredPoint): number => a.ts - b.ts || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
-
-/**
- * Hands a group of overlapping chunks' points to `each` in time order (then kind order when
- * `byKind`), one point per kind and time (the largest chunk order and entry index wins); false if
- * `each` asked to stop.
- */
-function emitInOrder(points: StoredPoint[], byKind: boolean, each: (p: StoredPoint) => boolean): boolean {
-  // Usually one chunk of messages in time order, each time's points one run (a message's readings).
-  let inOrder = true;
-  for (let i = 1, runStart = 0; i < points.length && inOrder; i++) {
-    const ts = points[i]!.ts;
-    if (ts !== points[i - 1]!.ts) {
-      if (ts < points[i - 1]!.ts) inOrder = false;
-      runStart = i;
-    } else for (let k = runStart; k < i; k++) if (points[k]!.kind === points[i]!.kind) inOrder = false;
-  }
-  if (inOrder && !byKind) {
-    for (const p of points) if (!each(p)) return false;
-    return true;
-  }
-  if (inOrder) {
-    for (let start = 0; start < points.length; ) {
-      let end = start + 1;
-      while (end < points.length && points[end]!.ts === points[start]!.ts) end++;
-      if (end - start === 1) {
-        if (!each(points[start]!)) return false;
-      } else for (const p of points.slice(start, end).sort(byTimeKind)) if (!each(p)) return false;
-      start = end;
-    }
-    return true;
-  }
-  points.sort((a, b) => byTimeKind(a, b) || a.n - b.n || a.entry - b.entry);
-  for (let i = 0; i < points.length; i++) if ((i + 1 === points.length || byTimeKind(points[i]!, points[i + 1]!) !== 0) && !each(points[i]!)) return false;
-  return true;
-}
 
 /**
  * Readings a write carries under load: about 10 messages from each of 1,000 devices
@@ -135,63 +93,20 @@ export class SqliteTelemetrySink implements TelemetrySink {
     await this.#call({ type: 'write', batch }, [batch.device.buffer as ArrayBuffer, batch.kind.buffer as ArrayBuffer, batch.ts.buffer as ArrayBuffer, batch.value.buffer as ArrayBuffer]);
   }
 
-  async query(q: TelemetryQuery): Promise<StoredReading[]> {
-    const limit = q.limit ?? 10_000;
-    const out: StoredReading[] = [];
-    this.#eachPoint(q.deviceId, q.from, q.to, q.kind ? new Set([q.kind]) : undefined, true, (p) => out.push({ kind: p.kind, ts: p.ts, value: p.value }) < limit);
-    return out;
+  query(q: TelemetryQuery): Promise<StoredReading[]> {
+    return queryChunks(this.#rows, q);
   }
 
-  async series(q: SeriesQuery): Promise<Series[]> {
-    const from = Math.floor(q.from);
-    const buckets = new Buckets(from, Math.max(1, Math.floor(q.bucketMs)));
-    this.#eachPoint(q.deviceId, from, Math.ceil(q.to), q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined, false, (p) => {
-      buckets.add(p.kind, p.ts, p.value);
-      return true;
-    });
-    return buckets.series();
+  series(q: SeriesQuery): Promise<Series[]> {
+    return seriesOfChunks(this.#rows, q);
   }
 
-  /**
-   * Hands `each` one device's stored points in [from, to), ordered by time (then kind when
-   * `byKind`: a series does not need it), until it returns false: where a kind has two readings for one time, only the later chunk's (within a
-   * chunk, the later entry's). Chunks come in order of their start and span at most
-   * TELEMETRY_CHUNK_SPAN_MS (so those starting earlier than that before `from` are not read);
-   * chunks whose times overlap are merged as a group, so memory holds one group, not the range.
-   */
-  #eachPoint(deviceId: string, from: number, to: number, kinds: ReadonlySet<string> | undefined, byKind: boolean, each: (p: StoredPoint) => boolean): void {
-    let group: StoredPoint[] = [];
-    let groupLast = -Infinity;
-    const wanted: Array<[string, Array<number | null>]> = [];
-    for (const [start, n, last, v] of this.#chunks.iterate(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as IterableIterator<[number, number, number, string]>) {
-      if (start > groupLast && group.length > 0) {
-        if (!emitInOrder(group, byKind, each)) return;
-        group = [];
-      }
-      groupLast = Math.max(groupLast, last);
-      const [times, columns] = JSON.parse(v) as ChunkJson;
-      wanted.length = 0;
-      for (const kind in columns) if (kinds === undefined || kinds.has(kind)) wanted.push([kind, columns[kind]!]);
-      for (let e = 0; e < times.length; e++) {
-        const ts = start + times[e]!;
-        if (ts < from || ts >= to) continue;
-        for (const [kind, values] of wanted) if (values[e] != null) group.push({ ts, kind, value: values[e]!, n, entry: e });
-      }
-    }
-    if (group.length > 0) emitInOrder(group, byKind, each);
-  }
+  /** One device's chunks a read of [from, to) needs, read lazily off this file. */
+  readonly #rows: ChunkSource = (deviceId, from, to) => this.#chunks.iterate(deviceId, from - TELEMETRY_CHUNK_SPAN_MS, to, from) as IterableIterator<ChunkRow>;
 
   /** Deletes readings older than `cutoff`, device by device, in the writer thread. */
   async pruneBefore(cutoff: number): Promise<number> {
     return (await this.#call({ type: 'prune', cutoff })) ?? 0;
-  }
-
-  /** Readings stored: points (device, kind, time), however many chunks hold them. */
-  count(deviceId?: string): number {
-    const points = `SELECT DISTINCT t.device_id, t.ts + e.value, c.key FROM telemetry t, json_each(t.v, '$[0]') e, json_each(t.v, '$[1]') c
-      WHERE (c.value ->> e.key) IS NOT NULL${deviceId === undefined ? '' : ' AND t.device_id = ?'}`;
-    const count = this.#db.prepare(`SELECT count(*) FROM (${points})`).pluck();
-    return (deviceId === undefined ? count.get() : count.get(deviceId)) as number;
   }
 
   backlog(): number {
@@ -205,11 +120,4 @@ export class SqliteTelemetrySink implements TelemetrySink {
       this.#db.close();
     })());
   }
-}
-
-/** Points → columns with dictionary-encoded device ids and kinds: cheap to hand to the worker. */
-function toColumns(points: TelemetryPoint[]): ColumnBatch {
-  const builder = new ColumnBuilder(Math.max(1, points.length));
-  for (const p of points) builder.push(p.deviceId, p.kind, p.ts, p.value);
-  return builder.take();
 }

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TELEMETRY_CHUNK_SPAN_MS, type ColumnBatch } from './columns.ts';
+import { chunksOf, readingsIn, trimChunk, type ChunkJson } from './chunks.ts';
 
 /**
  * The embedded telemetry writer, in its own thread with its own connection to
@@ -8,24 +9,6 @@ import { TELEMETRY_CHUNK_SPAN_MS, type ColumnBatch } from './columns.ts';
  * arrays) and are written in one transaction each, one row per device (a chunk
  * of its messages in the batch).
  */
-
-/** A stored chunk, `[[ms after ts, …], {kind: [value or null, …]}]`: entry i's readings are each column's i-th value. */
-export type ChunkJson = [number[], Record<string, Array<number | null>>];
-
-/** A device's chunk being built: its entries' times and, per kind (index into the batch's kinds), a column. */
-interface Chunk {
-  start: number;
-  last: number;
-  times: number[];
-  columns: Map<number, Array<number | null>>;
-}
-
-/** The readings (non-null values) in a chunk. */
-function readingsIn(chunk: ChunkJson): number {
-  let n = 0;
-  for (const kind in chunk[1]) for (const v of chunk[1][kind]!) if (v !== null) n++;
-  return n;
-}
 
 export type WorkerRequest =
   | { id: number; type: 'write'; batch: ColumnBatch }
@@ -52,51 +35,16 @@ function main(): void {
   const addDevice = db.prepare('INSERT OR IGNORE INTO telemetry_devices (device_id) VALUES (?)');
   const known = new Set(db.prepare('SELECT device_id FROM telemetry_devices').pluck().all() as string[]);
 
-  /**
-   * Readings of one message are consecutive in a batch (a run of one device and time). A device's
-   * messages in the batch become one chunk row, in arrival order; a message earlier than the
-   * chunk's start, or more than TELEMETRY_CHUNK_SPAN_MS after it, starts another chunk.
-   */
+  /** A batch's chunks (chunks.ts), in one transaction, numbered in write order. */
   const write = db.transaction((b: ColumnBatch) => {
-    const open: Array<Chunk | undefined> = new Array(b.devices.length);
     let n = nextChunk.get() as number;
-    const store = (device: number, chunk: Chunk): void => {
-      const deviceId = b.devices[device]!;
-      const columns: ChunkJson[1] = {};
-      for (const [kind, values] of chunk.columns) {
-        while (values.length < chunk.times.length) values.push(null);
-        columns[b.kinds[kind]!] = values;
-      }
-      insert.run(deviceId, chunk.start, n++, chunk.last, JSON.stringify([chunk.times, columns]));
-      if (!known.has(deviceId)) {
-        known.add(deviceId);
-        addDevice.run(deviceId);
-      }
-    };
-    const count = b.ts.length;
-    let i = 0;
-    while (i < count) {
-      const device = b.device[i]!;
-      const ts = b.ts[i]!;
-      let chunk = open[device];
-      if (chunk !== undefined && (ts < chunk.start || ts - chunk.start > TELEMETRY_CHUNK_SPAN_MS)) {
-        store(device, chunk);
-        chunk = undefined;
-      }
-      if (chunk === undefined) open[device] = chunk = { start: ts, last: ts, times: [], columns: new Map() };
-      else if (ts > chunk.last) chunk.last = ts;
-      chunk.times.push(ts - chunk.start);
-      // The message's readings: the last entry of each of their columns.
-      for (; i < count && b.device[i] === device && b.ts[i] === ts; i++) {
-        let values = chunk.columns.get(b.kind[i]!);
-        if (values === undefined) chunk.columns.set(b.kind[i]!, (values = []));
-        // The same kind twice in one message: the second is a later entry at the same time.
-        else if (values.length === chunk.times.length) chunk.times.push(ts - chunk.start);
-        while (values.length < chunk.times.length - 1) values.push(null);
-        values.push(b.value[i]!);
+    for (const chunk of chunksOf(b)) {
+      insert.run(chunk.deviceId, chunk.start, n++, chunk.last, chunk.v);
+      if (!known.has(chunk.deviceId)) {
+        known.add(chunk.deviceId);
+        addDevice.run(chunk.deviceId);
       }
     }
-    for (let d = 0; d < open.length; d++) if (open[d] !== undefined) store(d, open[d]!);
     setNextChunk.run(n);
   });
 
@@ -108,19 +56,10 @@ function main(): void {
     let removed = 0;
     for (const v of deleteGone.all(deviceId, cutoff, cutoff) as string[]) removed += readingsIn(JSON.parse(v) as ChunkJson);
     for (const row of straddling.all(deviceId, cutoff - TELEMETRY_CHUNK_SPAN_MS, cutoff, cutoff) as Array<{ ts: number; n: number; last: number; v: string }>) {
-      const [times, columns] = JSON.parse(row.v) as ChunkJson;
-      const kept: number[] = [];
-      for (let e = 0; e < times.length; e++) if (row.ts + times[e]! >= cutoff) kept.push(e);
-      let start = row.last;
-      for (const e of kept) start = Math.min(start, row.ts + times[e]!);
-      const chunk: ChunkJson = [kept.map((e) => row.ts + times[e]! - start), {}];
-      for (const kind in columns) {
-        const values = kept.map((e) => columns[kind]![e] ?? null);
-        if (values.some((v) => v !== null)) chunk[1][kind] = values;
-      }
-      removed += readingsIn([times, columns]) - readingsIn(chunk);
+      const trimmed = trimChunk(row, cutoff);
+      removed += trimmed.removed;
       deleteChunk.run(deviceId, row.ts, row.n);
-      insert.run(deviceId, start, row.n, row.last, JSON.stringify(chunk));
+      insert.run(deviceId, trimmed.start, row.n, row.last, trimmed.v);
     }
     return removed;
   });

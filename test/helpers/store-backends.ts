@@ -59,7 +59,7 @@ export function postgresBackend(): Backend {
         await migratePostgres(client);
         migrated = true;
       }
-      await client.run('TRUNCATE alarm_timeline, escalation_steps, outbox, alarms, rule_state, device_events, visits, service_requests, visit_tasks, reports, device_owners, api_tokens, users, devices, contacts, residents, providers, stations, dead_letters, job_runs, nodes RESTART IDENTITY CASCADE');
+      await client.run('TRUNCATE alarm_timeline, escalation_steps, outbox, alarms, rule_state, device_events, visits, service_requests, visit_tasks, reports, device_owners, api_tokens, users, devices, contacts, residents, providers, stations, dead_letters, job_runs, nodes, telemetry RESTART IDENTITY CASCADE');
       return client;
     },
     async another() {

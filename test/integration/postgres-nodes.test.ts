@@ -120,4 +120,20 @@ describe('two nodes on one PostgreSQL database', () => {
     expect(await a.app.repos.deviceOwners.owner('sos-pg-1')).toMatchObject({ node: 'node-a', epoch: 3 });
     await reconnected.endAsync(true);
   });
+
+  it("a wristband's readings sent through one node are charted by the other (telemetry in the shared database)", async () => {
+    const [b, a] = nodes.length === 2 ? nodes : [await start('node-b'), await start('node-a')];
+    const { residentId } = await a!.seedResident();
+    const band = await a!.onboardDevice('carebell-vitals-band', residentId, 'band-pg-1');
+    const client = await a!.connect(band);
+    const base = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+    for (let i = 0; i < 10; i++) await client.publishAsync('devices/band-pg-1/telemetry', JSON.stringify({ ts: base + i * 60_000, hr: 70 + i }), { qos: 1 });
+    await client.endAsync(true);
+    await a!.app.telemetry.flush();
+    const range = `from=${new Date(base).toISOString()}&to=${new Date(base + 600_000).toISOString()}&points=10&kinds=heart_rate`;
+    const chart = await b!.api('GET', `/api/v1/devices/band-pg-1/telemetry?${range}`);
+    expect(chart.status).toBe(200);
+    expect(chart.body.series).toEqual([{ kind: 'heart_rate', points: Array.from({ length: 10 }, (_, i) => ({ t: base + i * 60_000, mean: 70 + i, min: 70 + i, max: 70 + i, n: 1 })) }]);
+    expect(b!.app.sink.name).toBe('postgres');
+  });
 });

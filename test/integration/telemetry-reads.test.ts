@@ -2,15 +2,18 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type DeviceCredentials, type TestGateway } from '../helpers/gateway.ts';
 import { Influxd } from '../helpers/influxd.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { seedTenants, type Tenants } from '../helpers/tenants.ts';
 
 /**
  * Chart reads over the API: the same hour of readings, published over MQTT,
- * read back downsampled from the embedded store and from a real influxd.
+ * read back downsampled from the embedded store, from a real influxd, and
+ * from the PostgreSQL database of a node without InfluxDB.
  */
-for (const store of ['embedded SQLite', 'InfluxDB 1.x'] as const) {
+for (const store of ['embedded SQLite', 'InfluxDB 1.x', 'PostgreSQL'] as const) {
   describe(`telemetry reads for charts (${store})`, () => {
     let influxd: Influxd | undefined;
+    let pg: TestPostgres | undefined;
     let gw: TestGateway;
     let t: Tenants;
     let band: DeviceCredentials;
@@ -24,7 +27,9 @@ for (const store of ['embedded SQLite', 'InfluxDB 1.x'] as const) {
         influxd = await Influxd.create();
         await influxd.start();
       }
-      gw = await startGateway(influxd ? { config: { influxUrl: influxd.url('carebell_reads') } } : {});
+      if (store === 'PostgreSQL') pg = await startPostgres();
+      gw = await startGateway(influxd ? { config: { influxUrl: influxd.url('carebell_reads') } } : pg ? { config: { databaseUrl: pg.url } } : {});
+      expect(gw.app.sink.name).toBe({ 'embedded SQLite': 'sqlite', 'InfluxDB 1.x': 'influx', PostgreSQL: 'postgres' }[store]);
       t = await seedTenants(gw);
       band = await gw.onboardDevice('carebell-vitals-band', t.residents.own, 'band-chart');
       client = await gw.connect(band);
@@ -40,6 +45,7 @@ for (const store of ['embedded SQLite', 'InfluxDB 1.x'] as const) {
       await client?.endAsync(true);
       await gw?.stop();
       await influxd?.destroy();
+      await pg?.stop();
     });
 
     it('averages an hour into buckets with mean, min, max and count', async () => {

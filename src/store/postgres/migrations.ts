@@ -409,6 +409,29 @@ export const postgresMigrations: PostgresMigration[] = [
       CREATE INDEX escalation_alarm ON escalation_steps(alarm_id, status, due_at);
     `,
   },
+  {
+    version: 16,
+    name: 'telemetry in the shared database when no InfluxDB is configured',
+    sql: `
+      -- As the embedded telemetry.db stores it (src/telemetry/chunks.ts): a row holds one
+      -- device's messages of one write batch, spanning at most an hour.
+      --   ts, last   the chunk's earliest and latest reading (ms; a simulated clock has fractions)
+      --   n          write order across every node: for one device, kind and time the later chunk wins
+      --   readings   how many it holds (what retention reports, without reading v)
+      --   v          [[ms after ts, ...], {kind: [value or null, ...], ...}]
+      -- A chart reads one device's range off the primary key; retention finds old chunks by ts.
+      CREATE TABLE telemetry (
+        device_id TEXT NOT NULL,
+        ts        DOUBLE PRECISION NOT NULL,
+        n         BIGINT GENERATED ALWAYS AS IDENTITY,
+        last      DOUBLE PRECISION NOT NULL,
+        readings  INTEGER NOT NULL,
+        v         TEXT NOT NULL,
+        PRIMARY KEY (device_id, ts, n)
+      );
+      CREATE INDEX telemetry_ts ON telemetry(ts);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock nodes take while one of them migrates. */
