@@ -34,6 +34,7 @@ import { startHaproxy } from '../test/helpers/haproxy.ts';
 import { call, must, startNode, stopNodes, type NodeProcess } from '../test/helpers/nodes.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
 import { root } from '../test/helpers/processes.ts';
+import { percentile } from '../src/jobs/statistics.ts';
 import { numberArg } from './args.ts';
 
 const BACKGROUND_DEVICES = numberArg('background-devices', 1000);
@@ -149,68 +150,77 @@ console.log(
 console.log(`\n2. ${NODES} nodes on one PostgreSQL behind HAProxy (deploy/haproxy.cfg), devices connecting through it`);
 const clusterUrl = await database('bench_cluster');
 const nodes: NodeProcess[] = [];
-const env = { CAREBELL_DATABASE_URL: clusterUrl, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_DEVICE_RATE: '100000', CAREBELL_DEVICE_BURST: '1000000' };
-nodes.push(await startNode('node1', env));
-for (let i = 2; i <= NODES; i++) nodes.push(await startNode(`node${i}`, env));
-const haproxy = await startHaproxy(nodes.map((n) => ({ mqtt: new URL(n.proc.mqtt).host, http: new URL(n.proc.http).host })));
-const api = haproxy.httpUrl;
-const district = await must(call(api, TOKEN, 'POST', '/api/v1/stations', { name: 'D', level: 'district' }));
-const street = await must(call(api, TOKEN, 'POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: district.id }));
-const community = await must(call(api, TOKEN, 'POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: street.id }));
-const onboard = async (profile: string, n: number, prefix: string) => {
-  const out: Array<{ id: string; password: string; topic: string }> = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < n) {
-        const i = next++;
-        const r = await must(call(api, TOKEN, 'POST', '/api/v1/residents', { name: `${prefix}${i}`, address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] }));
-        const d = await must(call(api, TOKEN, 'POST', '/api/v1/devices', { profile, residentId: r.id, id: `${prefix}${i}` }));
-        out[i] = { id: d.id, password: d.mqtt.password, topic: d.mqtt.topics.publish[0] };
-      }
-    }),
-  );
-  return out;
-};
-const t0 = performance.now();
-const bands = await onboard('carebell-vitals-band', BACKGROUND_DEVICES, 'band-');
-const pendants = await onboard('carebell-sos-pendant', PACED + BURST, 'sos-');
-console.log(`   onboarded ${fmt(bands.length + pendants.length)} residents with a device each through the API in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
+// Whatever happens, the nodes, HAProxy and PostgreSQL do not outlive the bench.
+try {
+  const env = { CAREBELL_DATABASE_URL: clusterUrl, CAREBELL_ADMIN_TOKEN: TOKEN, CAREBELL_DEVICE_RATE: '100000', CAREBELL_DEVICE_BURST: '1000000' };
+  nodes.push(await startNode('node1', env));
+  for (let i = 2; i <= NODES; i++) nodes.push(await startNode(`node${i}`, env));
+  haproxy = await startHaproxy(nodes.map((n) => ({ mqtt: new URL(n.proc.mqtt).host, http: new URL(n.proc.http).host })));
+  const api = haproxy.httpUrl;
+  const district = await must(call(api, TOKEN, 'POST', '/api/v1/stations', { name: 'D', level: 'district' }));
+  const street = await must(call(api, TOKEN, 'POST', '/api/v1/stations', { name: 'S', level: 'street', parentId: district.id }));
+  const community = await must(call(api, TOKEN, 'POST', '/api/v1/stations', { name: 'C', level: 'community', parentId: street.id }));
+  const onboard = async (profile: string, n: number, prefix: string) => {
+    const out: Array<{ id: string; password: string; topic: string }> = new Array(n);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < n) {
+          const i = next++;
+          const r = await must(call(api, TOKEN, 'POST', '/api/v1/residents', { name: `${prefix}${i}`, address: 'A', stationId: community.id, livesAlone: false, capabilityLevel: 1, contacts: [] }));
+          const d = await must(call(api, TOKEN, 'POST', '/api/v1/devices', { profile, residentId: r.id, id: `${prefix}${i}` }));
+          out[i] = { id: d.id, password: d.mqtt.password, topic: d.mqtt.topics.publish[0] };
+        }
+      }),
+    );
+    return out;
+  };
+  const t0 = performance.now();
+  const bands = await onboard('carebell-vitals-band', BACKGROUND_DEVICES, 'band-');
+  const pendants = await onboard('carebell-sos-pendant', PACED + BURST, 'sos-');
+  console.log(`   onboarded ${fmt(bands.length + pendants.length)} residents with a device each through the API in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-const haproxyPort = Number(new URL(haproxy.mqttUrl).port);
-const background = startWorker(new URL('./background-load.ts', import.meta.url), { port: haproxyPort, devices: bands, ratePerSecond: BACKGROUND_RATE, tickMs: 10 });
-await new Promise<void>((resolve) => background.once('message', () => resolve()));
-const clusterBefore = await written('bench_cluster');
-const t1 = performance.now();
-const sos = startWorker(new URL('./sos-client.ts', import.meta.url), {
-  mqttUrl: haproxy.mqttUrl,
-  streamUrl: `${nodes[0]!.proc.http}/api/v1/stream`,
-  token: TOKEN,
-  pendants: pendants.map(({ id, password }) => ({ id, password })),
-  paced: PACED,
-  pacedPerSecond: 20,
-});
-const result = await new Promise<{ latencies: number[]; burst: number; burstMs: number; error?: string }>((resolve) => sos.once('message', resolve));
-if (result.error) throw new Error(result.error);
-background.postMessage('stop');
-const { sent } = await new Promise<{ sent: number }>((resolve) => background.once('message', resolve));
-const seconds = (performance.now() - t1) / 1000;
-const clusterAfter = await written('bench_cluster');
-const clusterDb = new pg.Client({ connectionString: clusterUrl });
-await clusterDb.connect();
-const owners = await clusterDb.query<{ node_id: string; n: string }>('SELECT node_id, count(*) AS n FROM device_owners GROUP BY node_id ORDER BY node_id');
-await clusterDb.end();
-const sorted = [...result.latencies].sort((a, b) => a - b);
-const q = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(1);
-console.log(`   devices per node: ${owners.rows.map((r) => `${r.node_id} ${r.n}`).join(', ')}`);
-console.log(`   background: ${fmt(sent / seconds)} telemetry msg/s sent through HAProxy`);
-console.log(`   SOS PUBLISH → alarm.raised on node1's live stream: p50 ${q(50)} ms, p90 ${q(90)} ms, p99 ${q(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses, two in three handled on another node)`);
-console.log(`   burst: ${result.burst} alarms raised across the nodes and read off node1's stream in ${result.burstMs.toFixed(0)} ms = ${fmt(result.burst / (result.burstMs / 1000))} alarms/s`);
-console.log(`   PostgreSQL wrote ${fmt((clusterAfter.commits - clusterBefore.commits) / seconds)} transactions/s and ${fmt((clusterAfter.rows - clusterBefore.rows) / seconds)} rows/s while under this load`);
-
-await Promise.all([background.terminate(), sos.terminate()]);
-await haproxy.stop();
-await stopNodes(nodes);
-await admin.end();
-await pgServer.stop();
+  const haproxyPort = Number(new URL(haproxy.mqttUrl).port);
+  const background = startWorker(new URL('./background-load.ts', import.meta.url), { port: haproxyPort, devices: bands, ratePerSecond: BACKGROUND_RATE, tickMs: 10 });
+  await new Promise<void>((resolve) => background.once('message', () => resolve()));
+  const clusterBefore = await written('bench_cluster');
+  const t1 = performance.now();
+  const sos = startWorker(new URL('./sos-client.ts', import.meta.url), {
+    mqttUrl: haproxy.mqttUrl,
+    streamUrl: `${nodes[0]!.proc.http}/api/v1/stream`,
+    token: TOKEN,
+    pendants: pendants.map(({ id, password }) => ({ id, password })),
+    paced: PACED,
+    pacedPerSecond: 20,
+  });
+  // Its pendants connected (through HAProxy), it presses when told.
+  const ready = await new Promise<{ ready?: true; error?: string }>((resolve) => sos.once('message', resolve));
+  if (ready.error) throw new Error(ready.error);
+  const finished = new Promise<{ latencies: number[]; burst: number; burstMs: number; error?: string }>((resolve) => sos.once('message', resolve));
+  sos.postMessage('go');
+  const result = await finished;
+  if (result.error) throw new Error(result.error);
+  background.postMessage('stop');
+  const { sent } = await new Promise<{ sent: number }>((resolve) => background.once('message', resolve));
+  const seconds = (performance.now() - t1) / 1000;
+  const clusterAfter = await written('bench_cluster');
+  const clusterDb = new pg.Client({ connectionString: clusterUrl });
+  await clusterDb.connect();
+  const owners = await clusterDb.query<{ node_id: string; n: string }>('SELECT node_id, count(*) AS n FROM device_owners GROUP BY node_id ORDER BY node_id');
+  await clusterDb.end();
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  const q = (p: number) => percentile(sorted, p)!.toFixed(1);
+  console.log(`   devices per node: ${owners.rows.map((r) => `${r.node_id} ${r.n}`).join(', ')}`);
+  console.log(`   background: ${fmt(sent / seconds)} telemetry msg/s sent through HAProxy`);
+  console.log(`   SOS PUBLISH → alarm.raised on node1's live stream: p50 ${q(50)} ms, p90 ${q(90)} ms, p99 ${q(99)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} presses, two in three handled on another node)`);
+  console.log(`   burst: ${result.burst} alarms raised across the nodes and read off node1's stream in ${result.burstMs.toFixed(0)} ms = ${fmt(result.burst / (result.burstMs / 1000))} alarms/s`);
+  console.log(`   PostgreSQL wrote ${fmt((clusterAfter.commits - clusterBefore.commits) / seconds)} transactions/s and ${fmt((clusterAfter.rows - clusterBefore.rows) / seconds)} rows/s while under this load`);
+  await Promise.all([background.terminate(), sos.terminate()]);
+} finally {
+  await haproxy?.stop();
+  await stopNodes(nodes);
+  await admin.end();
+  await pgServer.stop();
+}
 process.exit(0);

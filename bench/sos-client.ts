@@ -26,6 +26,9 @@ interface Input {
  */
 export const sharedNow = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** How long a press may go unseen on the stream before the run fails. */
+const UNSEEN_MS = 60_000;
+
 async function main(input: Input): Promise<void> {
   const raisedAt = new Map<string, number>();
   /** The same instants on the clock the gateway's thread shares (sharedNow). */
@@ -70,7 +73,12 @@ async function main(input: Input): Promise<void> {
     const t0 = performance.now();
     sentAt.set(id, sharedNow());
     clients[i]!.publish(`devices/${id}/event`, JSON.stringify({ ts: Date.now(), type: 'sos', seq: 1 }), { qos: 1 });
-    return Promise.race([seen, streamLost]).then(() => raisedAt.get(id)! - t0);
+    // An alarm never seen fails the run (with which press) rather than leave it waiting for ever.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${id}'s alarm was not on the stream ${UNSEEN_MS / 1000} s after its press`)), UNSEEN_MS)));
+    return Promise.race([seen, streamLost, late])
+      .finally(() => clearTimeout(timer))
+      .then(() => raisedAt.get(id)! - t0);
   };
 
   const latencies: number[] = [];
