@@ -215,7 +215,8 @@ describe('telemetry in PostgreSQL, shared by several nodes', () => {
   afterAll(() => backend.stop());
 
   it("a node reads the readings another node wrote, and the later write wins between nodes too", async () => {
-    const other = new SpoolingRemoteSink(new PostgresTelemetryWriter(new PostgresClient(backend.server().url, { max: 2 })), { spoolDir: mkdtempSync(join(tmpdir(), 'carebell-sink-spool-')), log: silentLogger });
+    const otherSpool = mkdtempSync(join(tmpdir(), 'carebell-sink-spool-'));
+    const other = new SpoolingRemoteSink(new PostgresTelemetryWriter(new PostgresClient(backend.server().url, { max: 2 })), { spoolDir: otherSpool, log: silentLogger });
     try {
       await sink.write([p('n1', 'heart_rate', NOW, 70), p('n1', 'spo2', NOW, 97)]);
       expect(await other.query({ deviceId: 'n1', from: 0, to: NOW + 1 })).toEqual([
@@ -227,6 +228,7 @@ describe('telemetry in PostgreSQL, shared by several nodes', () => {
       expect(await sink.query({ deviceId: 'n1', kind: 'heart_rate', from: 0, to: NOW + 1 })).toEqual([{ kind: 'heart_rate', ts: NOW, value: 71 }]);
     } finally {
       await other.close();
+      rmSync(otherSpool, { recursive: true, force: true });
     }
   });
 
