@@ -124,8 +124,8 @@ export interface TelemetrySink {
   /** Points waiting on disk for an unreachable server. */
   backlog(): number;
   /**
-   * Deletes readings older than `cutoff` and says how many (the retention job). Absent where the
-   * server keeps its own retention (InfluxDB's policies).
+   * Deletes readings older than `cutoff` and says how many (the retention job); 0 where the server
+   * keeps its own retention (InfluxDB's policies).
    */
   pruneBefore?(cutoff: number): Promise<number>;
   close(): Promise<void>;
