@@ -59,7 +59,8 @@ interface Written {
   rows: number;
 }
 const written = async (name: string): Promise<Written> => {
-  // PostgreSQL 15 counts them per session and publishes them within a second: a run of many seconds hardly notices.
+  // PostgreSQL 15 counts them per session and publishes them within a second (10 s for a session gone idle
+  // within a second of its last count; a session that ends publishes at once): a long run hardly notices.
   const { rows } = await admin.query<{ xact_commit: string; tup_inserted: string; tup_updated: string; tup_deleted: string }>(
     'SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1',
     [name],
@@ -107,7 +108,7 @@ console.log(
 );
 
 // What PostgreSQL writes for one alarm, and for one telemetry message (the sizing figures): one node in this
-// process, a database of its own, the counters before and after (published by PostgreSQL within a second).
+// process, a database of its own, the counters before and after each phase.
 {
   const url = await database('bench_unit');
   const dataDir = mkdtempSync(join(tmpdir(), 'carebell-bench-cluster-'));
@@ -123,8 +124,11 @@ console.log(
     const c = await app.onboarding.createDevice({ profile: 'carebell-vitals-band', residentId: r.id, id: `unit-${i}` });
     devices.push(await mqtt.connectAsync(urls.mqttUrl, { clientId: c.id, username: c.id, password: c.mqtt.password, protocolVersion: 4, reconnectPeriod: 0 }));
   }
+  // Device state written (each second), and every session's counters published: PostgreSQL 15 publishes a
+  // session's counts at most once a second, and one that went idle within that second only 10 s later
+  // (PGSTAT_IDLE_INTERVAL): telemetry written every second was counted in the next phase with a shorter wait.
   const settle = async () => {
-    await new Promise((r) => setTimeout(r, 2_500)); // device state written (each second), counters published (within a second)
+    await new Promise((r) => setTimeout(r, 11_000));
     return written('bench_unit');
   };
   const t0 = await settle();
