@@ -21,23 +21,34 @@ export function freePort(): Promise<number> {
  */
 export class Influxd {
   readonly dir: string;
-  readonly port: number;
-  readonly #rpcPort: number;
+  #port: number;
+  #rpcPort: number;
   #child: ChildProcess | undefined;
+  /** Started once: its port is known to whoever it serves, and stays. */
+  #started = false;
 
   private constructor(dir: string, port: number, rpcPort: number) {
     this.dir = dir;
-    this.port = port;
+    this.#port = port;
     this.#rpcPort = rpcPort;
   }
 
+  get port(): number {
+    return this.#port;
+  }
+
   static async create(): Promise<Influxd> {
-    const dir = mkdtempSync(join(tmpdir(), 'carebell-influxd-'));
-    const server = new Influxd(dir, await freePort(), await freePort());
+    const server = new Influxd(mkdtempSync(join(tmpdir(), 'carebell-influxd-')), await freePort(), await freePort());
+    server.#writeConfig();
+    return server;
+  }
+
+  #writeConfig(): void {
+    const dir = this.dir;
     writeFileSync(
       join(dir, 'influxdb.conf'),
       `reporting-disabled = true
-bind-address = "127.0.0.1:${server.#rpcPort}"
+bind-address = "127.0.0.1:${this.#rpcPort}"
 [meta]
   dir = "${dir}/meta"
 [data]
@@ -46,7 +57,7 @@ bind-address = "127.0.0.1:${server.#rpcPort}"
   query-log-enabled = false
 [http]
   enabled = true
-  bind-address = "127.0.0.1:${server.port}"
+  bind-address = "127.0.0.1:${this.#port}"
   log-enabled = false
 [monitor]
   store-enabled = false
@@ -58,15 +69,34 @@ bind-address = "127.0.0.1:${server.#rpcPort}"
   level = "info"
 `,
     );
-    return server;
   }
 
   url(database: string): string {
     return `http://127.0.0.1:${this.port}/${database}`;
   }
 
-  start(): Promise<void> {
-    if (this.#child) throw new Error('influxd already running');
+  /**
+   * Starts influxd. A free port is picked before influxd binds it, and another process (a test
+   * beside this one) may take it meanwhile: at the first start, when nobody knows the port yet,
+   * influxd is tried again on other ports (up to 5 times). A restart keeps its ports.
+   */
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#startOnce();
+        this.#started = true;
+        return;
+      } catch (err) {
+        if (this.#started || attempt >= 5 || !/address already in use/.test((err as Error).message)) throw err;
+        this.#port = await freePort();
+        this.#rpcPort = await freePort();
+        this.#writeConfig();
+      }
+    }
+  }
+
+  #startOnce(): Promise<void> {
+    if (this.#child && this.#child.exitCode === null) throw new Error('influxd already running');
     const child = spawn('influxd', ['run', '-config', join(this.dir, 'influxdb.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     return new Promise((resolve, reject) => {

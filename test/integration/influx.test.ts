@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +126,24 @@ describe('InfluxDB 1.x telemetry sink', () => {
     await sink.drained();
     expect(await countInInflux()).toBe(85);
     expect(readdirSync(join(dataDir, 'spool', 'influx'))).toEqual([]);
+  });
+});
+
+describe('a throwaway influxd for tests and the soak', () => {
+  it('starts on other ports when another process took the one it was given before it could bind it', async () => {
+    const influxd = await Influxd.create();
+    const taken = influxd.port;
+    // Another process binds the port between create() and start(), as a test beside this one may.
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+    try {
+      await influxd.start();
+      expect(influxd.port).not.toBe(taken);
+      const ping = await fetch(`http://127.0.0.1:${influxd.port}/ping`);
+      expect(ping.status).toBe(204);
+    } finally {
+      await influxd.destroy();
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
