@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import { buildApp } from '../src/app.ts';
 import { parseConfig } from '../src/config/config.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { hashSecret, LEGACY_DEVICE_SECRET_COST } from '../src/core/secrets.ts';
+import { freePort } from '../simulators/influxd.ts';
 
 const { values } = parseArgs({ options: { devices: { type: 'string', default: '18000' }, 'in-flight': { type: 'string', default: '2000' }, legacy: { type: 'boolean', default: false } } });
 const DEVICES = Number(values.devices);
@@ -59,13 +60,6 @@ if (values.legacy) {
 await app.close();
 console.log(`reconnect storm: ${DEVICES.toLocaleString('en-US')} devices (${values.legacy ? 'legacy scrypt hashes' : 'salted HMAC secrets'}), ${IN_FLIGHT} connects in flight; onboarded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 const mqttPort = await freePort();
 
 function startGateway(): Promise<{ child: ChildProcess; readyAt: number }> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect as tcpConnect, createServer, type AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { exited, root } from './processes.ts';
 
@@ -8,13 +8,9 @@ export const HAPROXY_CONFIG = join(root, 'deploy/haproxy.cfg');
 /** Debian's package puts it in /usr/sbin, which a user's PATH may not hold. */
 export const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 
-export const freePort = async (): Promise<number> => {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-};
+import { freePort } from '../../simulators/influxd.ts';
+
+export { freePort };
 
 export const accepting = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
